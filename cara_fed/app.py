@@ -1,0 +1,57 @@
+"""Composition root for `serve`: one Context, the web and federation edges, the embedded worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from cara_fed.config import Config
+from cara_fed.context import Context
+from cara_fed.jobs import QUEUES, InlineJobs
+from cara_fed.migrate import upgrade
+from cara_fed.worker import Worker, build_full_registry, wire_jobs
+from web.routes import setup_web
+
+log = logging.getLogger(__name__)
+
+CTX_KEY = web.AppKey("ctx", Context)
+
+
+def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = None) -> web.Application:
+    """Build the server. jobs="queue" uses huey (worker embedded when configured); "inline" runs each job
+    right after its transaction commits (tests, demo)."""
+    ctx = Context.create(config)
+    app = web.Application(client_max_size=(config.media.max_upload_mb * config.media.max_images_per_artwork + 2)
+                          * 1024 * 1024)
+    app[CTX_KEY] = ctx
+    setup_web(app, ctx)
+    should_migrate = config.database_url.startswith("sqlite") if migrate is None else migrate
+
+    async def on_startup(app: web.Application) -> None:
+        if should_migrate:
+            await upgrade(ctx.engine)
+        if jobs == "inline":
+            ctx.jobs = InlineJobs(build_full_registry(), lambda: ctx)
+            return
+        huey_jobs = wire_jobs(ctx, build_full_registry())
+        if config.jobs.embedded_worker:
+            huey_jobs.attach(ctx, asyncio.get_running_loop())
+            worker = Worker(huey_jobs, QUEUES, config.jobs.worker_threads, embedded=True)
+            worker.start()
+            app[WORKER_KEY] = worker
+            log.info("embedded worker started for queues %s", ", ".join(QUEUES))
+
+    async def on_cleanup(app: web.Application) -> None:
+        worker = app.get(WORKER_KEY)
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
+        await ctx.close()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+WORKER_KEY = web.AppKey("worker", Worker)

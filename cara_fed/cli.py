@@ -1,0 +1,141 @@
+"""The `cara-fed` console script (operator contract: DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from cara_fed.config import Config, ConfigError, load_config
+from cara_fed.jobs import QUEUES
+
+log = logging.getLogger("cara_fed")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        print("Configuration problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from cara_fed.app import create_app
+
+    app = create_app(config)
+    print(f"cara-fed serving {config.base_url} on http://{config.server.host}:{config.server.port}", flush=True)
+    web.run_app(app, host=config.server.host, port=config.server.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_worker(config: Config, args: argparse.Namespace) -> int:
+    from cara_fed.worker import run_worker_forever
+
+    queues = tuple(args.queue) if args.queue else QUEUES
+    print(f"cara-fed worker for queues: {', '.join(queues)}", flush=True)
+    run_worker_forever(config, queues)
+    return 0
+
+
+async def _with_ctx(config: Config, action, inline_jobs: bool = True):  # type: ignore[no-untyped-def]
+    from cara_fed.context import Context
+    from cara_fed.jobs import InlineJobs
+    from cara_fed.migrate import upgrade
+    from cara_fed.worker import build_full_registry
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine)
+        ctx.jobs = InlineJobs(build_full_registry(), lambda: ctx)
+        return await action(ctx)
+    finally:
+        await ctx.close()
+
+
+def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
+    async def nothing(ctx) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    asyncio.run(_with_ctx(config, nothing))
+    print("database is up to date")
+    return 0
+
+
+def cmd_createuser(config: Config, args: argparse.Namespace) -> int:
+    from cara_fed.errors import ValidationError
+    from cara_fed.services import accounts
+
+    async def create(ctx) -> str:  # type: ignore[no-untyped-def]
+        async with ctx.transaction() as tx:
+            account = await accounts.create_account(ctx, tx, args.name, args.email, args.password, kind=args.kind,
+                                                    is_admin=args.admin, bypass_registration=True)
+        return account.username
+
+    try:
+        name = asyncio.run(_with_ctx(config, create))
+    except ValidationError as exc:
+        for field, message in exc.errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 1
+    print(f"created {'admin ' if args.admin else ''}{args.kind} @{name}")
+    return 0
+
+
+def cmd_demo(config: Config, args: argparse.Namespace) -> int:
+    from cara_fed.demo import seed_demo
+
+    async def seed(ctx) -> bool:  # type: ignore[no-untyped-def]
+        return await seed_demo(ctx)
+
+    if asyncio.run(_with_ctx(config, seed)):
+        print(f"seeded the demo artist: {config.base_url}/@demo (log in as demo / demo-password)")
+    else:
+        print("the database already has accounts; demo not seeded")
+    return 0
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    print(f"configuration OK ({config.source})")
+    print(f"  public URL: {config.base_url}")
+    print(f"  database:   {config.database_url}")
+    print(f"  jobs:       {config.jobs.backend}{' (worker inside serve)' if config.jobs.embedded_worker else ''}")
+    if config.server.scheme == "http" and not config.server.domain.startswith(("127.", "localhost")):
+        print("  warning: scheme is http on a public domain; use https in production")
+    if config.federation.allow_private_addresses:
+        print("  warning: allow_private_addresses is on; only for local development and tests")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cara-fed", description="Federated artist portfolio server")
+    parser.add_argument("--config", help="TOML config file (default: $CARA_FED_CONFIG, else built-in defaults)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the web server (with the worker inside by default)")
+    worker = sub.add_parser("worker", help="run background workers")
+    worker.add_argument("--queue", action="append", choices=QUEUES, help="queue to consume (repeatable; default all)")
+    sub.add_parser("migrate", help="migrate the database to the latest schema")
+    create = sub.add_parser("createuser", help="create a local account")
+    create.add_argument("name")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--admin", action="store_true")
+    create.add_argument("--kind", choices=("artist", "studio"), default="artist")
+    sub.add_parser("demo", help="seed a demo artist with generated artworks (only into an empty database)")
+    sub.add_parser("check", help="validate the configuration")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    config = _load(args)
+    handler = {"serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate, "createuser": cmd_createuser,
+               "demo": cmd_demo, "check": cmd_check}[args.command]
+    return handler(config, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Settings: built-in defaults < TOML file < CARA_FED__SECTION__KEY environment overrides.
+
+Every setting is declared once here (type, default, allowed values); `cara-fed check` and
+config.example.toml are derived from these declarations, so they never drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CARA_FED__"
+
+
+def setting(default: Any, doc: str, choices: tuple[str, ...] | None = None, minimum: int | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "choices": choices, "minimum": minimum})
+
+
+@dataclass
+class ServerConfig:
+    host: str = setting("127.0.0.1", "Address to bind (services bind loopback by default).")
+    port: int = setting(8080, "Port to listen on.", minimum=1)
+    domain: str = setting("127.0.0.1:8080", "Public host name (with port in development); part of every URL.")
+    scheme: str = setting("http", "Public URL scheme; use https in production.", choices=("http", "https"))
+    data_dir: str = setting("./data", "Folder for the embedded database, queue and media (relative to cwd).")
+
+
+@dataclass
+class DatabaseConfig:
+    url: str = setting("", "SQLAlchemy async URL; empty = SQLite file in data_dir. PostgreSQL: "
+                       "postgresql+asyncpg://user@127.0.0.1:5432/cara")
+    echo: bool = setting(False, "Log every SQL statement (debugging only).")
+
+
+@dataclass
+class JobsConfig:
+    backend: str = setting("sqlite", "Queue storage: sqlite (file in data_dir) or redis.", choices=("sqlite", "redis"))
+    redis_url: str = setting("redis://127.0.0.1:6379/0", "Redis URL when backend = redis.")
+    embedded_worker: bool = setting(True, "Run the worker inside `serve` (embedded default). Turn off when "
+                                    "running `cara-fed worker` processes separately.")
+    worker_threads: int = setting(2, "Worker threads per queue in one process.", minimum=1)
+    sweep_seconds: int = setting(60, "How often the sweep re-queues overdue work.", minimum=5)
+
+
+@dataclass
+class MediaConfig:
+    max_upload_mb: int = setting(40, "Largest accepted upload, in MiB.", minimum=1)
+    max_megapixels: int = setting(60, "Largest accepted image, in megapixels (decompression-bomb guard).",
+                                  minimum=1)
+    max_images_per_artwork: int = setting(10, "Images per artwork.", minimum=1)
+    sizes: list = setting(None, "Derivative long edges in pixels.")
+
+    def __post_init__(self) -> None:
+        if self.sizes is None:
+            self.sizes = [2560, 1280, 400]
+
+
+@dataclass
+class InstanceConfig:
+    name: str = setting("cara-fed", "Instance name shown in the header and NodeInfo.")
+    description: str = setting("A home for artists' portfolios. No AI training, no ads.", "Short description.")
+    registration: str = setting("open", "Sign-up mode.", choices=("open", "approval", "invite", "closed"))
+    admin_email: str = setting("", "Contact address shown on the about page.")
+
+
+@dataclass
+class FederationConfig:
+    allow_private_addresses: bool = setting(False, "Allow fetching from/delivering to private and loopback "
+                                            "addresses (only for local development and tests).")
+    authorized_fetch: bool = setting(False, "Require signed GETs for our ActivityPub documents.")
+
+
+@dataclass
+class SecurityConfig:
+    login_attempts: int = setting(10, "Failed logins allowed per address and account per 15 minutes.",
+                                  minimum=1)
+    session_days: int = setting(30, "How long a login session lasts.", minimum=1)
+
+
+@dataclass
+class CacheConfig:
+    page_seconds: int = setting(30, "Anonymous pages are cached this long at most (changes invalidate "
+                                "sooner in-process).", minimum=0)
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerConfig,
+    "database": DatabaseConfig,
+    "jobs": JobsConfig,
+    "media": MediaConfig,
+    "instance": InstanceConfig,
+    "federation": FederationConfig,
+    "security": SecurityConfig,
+    "cache": CacheConfig,
+}
+
+
+@dataclass
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    jobs: JobsConfig = field(default_factory=JobsConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    instance: InstanceConfig = field(default_factory=InstanceConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    source: str = "built-in defaults"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir).resolve()
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.server.scheme}://{self.server.domain}"
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_path / 'cara-fed.db'}"
+
+
+class ConfigError(ValueError):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _coerce(section: str, name: str, raw: Any, default: Any, meta: dict, from_env: bool) -> tuple[Any, str | None]:
+    key = f"[{section}] {name}"
+    expected = type(default) if default is not None else list
+    value = raw
+    if from_env and isinstance(raw, str):
+        if expected is bool:
+            lowered = raw.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                return default, f"{key}: '{raw}' is not a boolean; use true or false"
+            value = lowered in ("true", "1", "yes")
+        elif expected is int:
+            try:
+                value = int(raw)
+            except ValueError:
+                return default, f"{key}: '{raw}' is not a whole number"
+        elif expected is list:
+            try:
+                value = [int(part) for part in raw.split(",") if part.strip()]
+            except ValueError:
+                return default, f"{key}: '{raw}' must be a comma-separated list of whole numbers"
+    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+        return default, f"{key}: expected {expected.__name__}, got {type(value).__name__} ({value!r})"
+    if meta.get("choices") and value not in meta["choices"]:
+        return default, f"{key}: '{value}' is not allowed; choose one of {', '.join(meta['choices'])}"
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        return default, f"{key}: {value} is too small; the minimum is {meta['minimum']}"
+    return value, None
+
+
+def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Load and validate. Raises ConfigError listing every problem in plain words."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get("CARA_FED_CONFIG") or None
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"config file {path} does not exist"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"config file {path} is not valid TOML: {exc}"]) from None
+    for key in data:
+        if key not in SECTIONS:
+            problems.append(f"[{key}]: unknown section; known sections are {', '.join(SECTIONS)}")
+
+    overrides: dict[tuple[str, str], str] = {}
+    for env_key, raw in environ.items():
+        if not env_key.startswith(ENV_PREFIX):
+            continue
+        parts = env_key[len(ENV_PREFIX):].lower().split("__")
+        if len(parts) != 2 or parts[0] not in SECTIONS:
+            problems.append(f"{env_key}: not a setting; use CARA_FED__SECTION__KEY, e.g. CARA_FED__SERVER__PORT")
+            continue
+        overrides[(parts[0], parts[1])] = raw
+
+    config = Config(source=str(path) if path else "built-in defaults")
+    for section, cls in SECTIONS.items():
+        section_data = data.get(section, {})
+        if not isinstance(section_data, dict):
+            problems.append(f"[{section}] must be a table")
+            section_data = {}
+        known = {f.name: f for f in fields(cls)}
+        for name in section_data:
+            if name not in known:
+                problems.append(f"[{section}] {name}: unknown setting; known: {', '.join(known)}")
+        for name in {n for s, n in overrides if s == section} - known.keys():
+            problems.append(f"{ENV_PREFIX}{section.upper()}__{name.upper()}: unknown setting in [{section}]")
+        instance = getattr(config, section)
+        for name, f in known.items():
+            default = getattr(instance, name)
+            if (section, name) in overrides:
+                value, problem = _coerce(section, name, overrides[(section, name)], default, f.metadata, True)
+            elif name in section_data:
+                value, problem = _coerce(section, name, section_data[name], default, f.metadata, False)
+            else:
+                continue
+            if problem:
+                problems.append(problem)
+            setattr(instance, name, value)
+    if config.media.sizes and not all(isinstance(s, int) and s >= 16 for s in config.media.sizes):
+        problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def example_toml() -> str:
+    """config.example.toml, generated from the declarations above."""
+    lines = ["# cara-fed configuration. Every setting is shown with its default.",
+             "# Any setting can be overridden with CARA_FED__SECTION__KEY, e.g. CARA_FED__SERVER__PORT=8081.", ""]
+    defaults = Config()
+    for section, cls in SECTIONS.items():
+        lines.append(f"[{section}]")
+        for f in fields(cls):
+            doc = f.metadata.get("doc", "")
+            choices = f.metadata.get("choices")
+            lines.append(f"# {doc}" + (f" One of: {', '.join(choices)}." if choices else ""))
+            value = getattr(getattr(defaults, section), f.name)
+            if isinstance(value, bool):
+                rendered = "true" if value else "false"
+            elif isinstance(value, str):
+                rendered = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            else:
+                rendered = str(value)
+            lines.append(f"{f.name} = {rendered}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""The one dependency object handed to services, jobs and edges."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cara_fed.cache import PageCache
+from cara_fed.config import Config
+from cara_fed.db import make_engine, make_sessionmaker
+from cara_fed.jobs import Jobs
+from cara_fed.storage import LocalStorage
+
+
+@dataclass
+class Transaction:
+    session: AsyncSession
+    _after: list[tuple[Callable[..., Any], tuple]] = field(default_factory=list)
+
+    def after_commit(self, function: Callable[..., Any], *args: Any) -> None:
+        """Run `function(*args)` once the transaction has committed (never if it rolls back)."""
+        self._after.append((function, args))
+
+
+@dataclass
+class Context:
+    config: Config
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: LocalStorage
+    cache: PageCache
+    jobs: Jobs = None  # type: ignore[assignment]  # set by the composition root
+
+    @classmethod
+    def create(cls, config: Config) -> Context:
+        engine = make_engine(config.database_url, echo=config.database.echo)
+        config.data_path.mkdir(parents=True, exist_ok=True)
+        return cls(config=config, engine=engine, sessions=make_sessionmaker(engine),
+                   storage=LocalStorage(config.data_path / "media"), cache=PageCache(config.cache.page_seconds))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.sessions() as session:
+            tx = Transaction(session)
+            async with session.begin():
+                yield tx
+        # Committed: now clear cached pages and hand follow-up work to the queue.
+        self.cache.clear()
+        for function, args in tx._after:
+            result = function(*args)
+            if inspect.isawaitable(result):
+                await result
+
+    def url(self, path: str) -> str:
+        return self.config.base_url + path
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,8 @@
+"""Plain data models. No wire formats here: serialisation lives at the edges."""
+
+from cara_fed.models.accounts import Account, Invite, LoginFailure, LoginSession
+from cara_fed.models.artworks import Artwork, ArtworkImage, ArtworkTag, Project, ProjectItem
+from cara_fed.models.media import MediaAsset, MediaDerivative
+
+__all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Invite", "LoginFailure", "LoginSession",
+           "MediaAsset", "MediaDerivative", "Project", "ProjectItem"]

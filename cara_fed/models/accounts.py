@@ -1,0 +1,100 @@
+"""Accounts (local artists and studios, and later remote actors), login sessions, invites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cara_fed.db import Base, UTCDateTime, utcnow
+from cara_fed.models.media import MediaAsset
+
+ACCOUNT_KINDS = ("artist", "studio")
+ACCOUNT_STATUSES = ("active", "pending", "suspended")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("username", "domain", name="uq_accounts_username_domain"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))  # stored lowercase
+    domain: Mapped[str | None] = mapped_column(String(255), default=None)  # None = local
+    kind: Mapped[str] = mapped_column(String(16), default="artist")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True, default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")  # Markdown source
+    bio_html: Mapped[str] = mapped_column(Text, default="")  # sanitized
+    location: Mapped[str] = mapped_column(String(100), default="")
+    links: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": ..., "url": ...}]
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    open_to_work: Mapped[bool] = mapped_column(Boolean, default=False)
+    avatar_asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id", use_alter=True,
+                                                                   ondelete="SET NULL"), default=None)
+    banner_asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id", use_alter=True,
+                                                                   ondelete="SET NULL"), default=None)
+    noai_default: Mapped[bool] = mapped_column(Boolean, default=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)  # manuallyApprovesFollowers
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    request_note: Mapped[str] = mapped_column(Text, default="")  # why they want to join (approval mode)
+
+    # Federation: keys for local accounts; URIs and inboxes for remote ones.
+    uri: Mapped[str | None] = mapped_column(String(2048), unique=True, default=None)
+    inbox_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    shared_inbox_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    public_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
+    private_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    avatar_asset: Mapped[MediaAsset | None] = relationship(foreign_keys=[avatar_asset_id], lazy="selectin",
+                                                           post_update=True)
+    banner_asset: Mapped[MediaAsset | None] = relationship(foreign_keys=[banner_asset_id], lazy="selectin",
+                                                           post_update=True)
+
+    @property
+    def is_local(self) -> bool:
+        return self.domain is None
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class LoginSession(Base):
+    """A browser login. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie token
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """Failed logins, counted per key (address, account) in a sliding window for rate limiting."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -1,0 +1,64 @@
+"""Media assets: a private original plus public derivatives made by the protection pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cara_fed.db import Base, UTCDateTime, utcnow
+
+
+class MediaAsset(Base):
+    __tablename__ = "media_assets"
+    __table_args__ = (Index("ix_media_assets_state_changed", "state", "state_changed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="uploaded")
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purpose: Mapped[str] = mapped_column(String(16), default="artwork")  # artwork | avatar | banner
+    original_key: Mapped[str | None] = mapped_column(String(255), default=None)  # private storage key
+    original_type: Mapped[str] = mapped_column(String(64), default="")
+    original_size: Mapped[int] = mapped_column(Integer, default=0)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    remote_url: Mapped[str | None] = mapped_column(String(2048), default=None)  # inbound federated media
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    blurhash: Mapped[str | None] = mapped_column(String(100), default=None)
+    focal_x: Mapped[float] = mapped_column(Float, default=0.0)
+    focal_y: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    derivatives: Mapped[list[MediaDerivative]] = relationship(
+        back_populates="asset", cascade="all, delete-orphan", lazy="selectin",
+        order_by="MediaDerivative.long_edge.desc()")
+
+    def best(self, long_edge: int, fmt: str = "jpeg") -> MediaDerivative | None:
+        """The smallest derivative at least `long_edge` wide, else the largest there is."""
+        candidates = sorted((d for d in self.derivatives if d.format == fmt), key=lambda d: d.long_edge)
+        for derivative in candidates:
+            if derivative.long_edge >= long_edge:
+                return derivative
+        return candidates[-1] if candidates else None
+
+
+class MediaDerivative(Base):
+    __tablename__ = "media_derivatives"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("media_assets.id", ondelete="CASCADE"), index=True)
+    long_edge: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # public storage key (random)
+
+    asset: Mapped[MediaAsset] = relationship(back_populates="derivatives")

@@ -1,0 +1,227 @@
+"""Accounts: sign-up (per registration mode), authentication with rate limiting, login sessions, profiles."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cara_fed.context import Context, Transaction
+from cara_fed.db import utcnow
+from cara_fed.errors import RateLimited, ValidationError
+from cara_fed.models import Account, Invite, LoginFailure, LoginSession
+from cara_fed.models.accounts import ACCOUNT_KINDS
+from cara_fed.services.media import Upload, check_upload, store_original
+from cara_fed.text import render_markdown, username_problem
+
+_hasher = PasswordHasher()
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _password_matches(stored: str | None, password: str) -> bool:
+    if not stored:
+        _hasher.hash(password)  # same cost either way: no user-enumeration by timing
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def generate_keys() -> tuple[str, str]:
+    """RSA-2048 key pair (PEM) for signing this account's federation requests."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+async def create_account(ctx: Context, tx: Transaction, username: str, email: str, password: str, *,
+                         kind: str = "artist", is_admin: bool = False, display_name: str = "",
+                         invite_code: str | None = None, request_note: str = "",
+                         bypass_registration: bool = False) -> Account:
+    """Create a local account. Sign-ups obey the registration mode unless an admin tool bypasses it."""
+    session = tx.session
+    username = username.strip().lower()
+    email = email.strip().lower()
+    errors: dict[str, str] = {}
+    mode = ctx.config.instance.registration
+    if not bypass_registration and mode == "closed":
+        raise ValidationError({"form": "Sign-ups are closed on this instance."})
+    if problem := username_problem(username):
+        errors["username"] = problem
+    if not EMAIL_RE.match(email):
+        errors["email"] = "Enter an email address like name@example.org."
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    if kind not in ACCOUNT_KINDS:
+        errors["kind"] = f"Choose one of: {', '.join(ACCOUNT_KINDS)}."
+    if "username" not in errors and await session.scalar(
+            select(Account.id).where(Account.username == username, Account.domain.is_(None))):
+        errors["username"] = f"The name “{username}” is already taken."
+    if "email" not in errors and await session.scalar(select(Account.id).where(Account.email == email)):
+        errors["email"] = "An account with this email already exists."
+    invite = None
+    if not bypass_registration and mode == "invite":
+        invite = await session.get(Invite, invite_code or "")
+        if invite is None or invite.used_by_id is not None or (invite.expires_at and invite.expires_at < utcnow()):
+            errors["invite"] = "This instance is invite-only; the invite code is missing, used or expired."
+    if errors:
+        raise ValidationError(errors)
+
+    private_pem, public_pem = generate_keys()
+    account = Account(username=username, email=email, password_hash=hash_password(password), kind=kind,
+                      is_admin=is_admin, display_name=display_name.strip()[:100] or username,
+                      status="pending" if (mode == "approval" and not bypass_registration) else "active",
+                      request_note=request_note[:1000], private_key_pem=private_pem, public_key_pem=public_pem)
+    session.add(account)
+    await session.flush()
+    if invite is not None:
+        invite.used_by_id = account.id
+    return account
+
+
+async def _check_rate_limit(session: AsyncSession, keys: list[str], limit: int) -> None:
+    since = utcnow() - FAILURE_WINDOW
+    for key in keys:
+        count = await session.scalar(select(func.count()).select_from(LoginFailure)
+                                     .where(LoginFailure.key == key, LoginFailure.created_at > since))
+        if count >= limit:
+            raise RateLimited("Too many failed logins. Wait 15 minutes and try again.",
+                              int(FAILURE_WINDOW.total_seconds()))
+
+
+async def authenticate(ctx: Context, login: str, password: str, client_address: str) -> Account:
+    """Check a username-or-email and password. Raises ValidationError or RateLimited."""
+    login = login.strip().lower()
+    keys = [f"ip:{client_address}", f"login:{login}"]
+    async with ctx.transaction() as tx:
+        await _check_rate_limit(tx.session, keys, ctx.config.security.login_attempts)
+        column = Account.email if "@" in login else Account.username
+        account = await tx.session.scalar(select(Account).where(column == login, Account.domain.is_(None)))
+        if not _password_matches(account.password_hash if account else None, password):
+            tx.session.add_all([LoginFailure(key=k) for k in keys])
+            failed = True
+        else:
+            failed = False
+    if failed:
+        raise ValidationError({"form": "That name or password is not right."})
+    assert account is not None
+    if account.status == "pending":
+        raise ValidationError({"form": "Your account is waiting for a moderator's approval."})
+    if account.status == "suspended":
+        raise ValidationError({"form": "This account is suspended."})
+    return account
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start_session(ctx: Context, account: Account) -> tuple[str, LoginSession]:
+    """Returns (cookie token, session row). Only the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(id=_token_id(token), account_id=account.id, csrf_token=secrets.token_urlsafe(24),
+                       expires_at=utcnow() + timedelta(days=ctx.config.security.session_days))
+    async with ctx.transaction() as tx:
+        tx.session.add(row)
+        # Housekeeping: expired sessions and old failures go.
+        await tx.session.execute(delete(LoginSession).where(LoginSession.expires_at < utcnow()))
+        await tx.session.execute(delete(LoginFailure).where(LoginFailure.created_at < utcnow() - FAILURE_WINDOW))
+    return token, row
+
+
+async def resolve_session(ctx: Context, token: str) -> tuple[LoginSession, Account] | None:
+    async with ctx.sessions() as session:
+        row = await session.get(LoginSession, _token_id(token))
+        if row is None or row.expires_at < utcnow():
+            return None
+        account = await session.get(Account, row.account_id)
+        if account is None or account.status != "active":
+            return None
+        return row, account
+
+
+async def end_session(ctx: Context, token: str) -> None:
+    async with ctx.transaction() as tx:
+        await tx.session.execute(delete(LoginSession).where(LoginSession.id == _token_id(token)))
+
+
+PROFILE_LIMITS = {"display_name": 100, "bio": 5000, "location": 100}
+
+
+async def update_profile(ctx: Context, account_id: int, *, display_name: str, bio: str, location: str,
+                         links: list[dict[str, str]], skills: list[str], open_to_work: bool,
+                         noai_default: bool, locked: bool, discoverable: bool) -> Account:
+    errors: dict[str, str] = {}
+    for name, value in (("display_name", display_name), ("bio", bio), ("location", location)):
+        if len(value) > PROFILE_LIMITS[name]:
+            errors[name] = f"Keep this under {PROFILE_LIMITS[name]} characters."
+    clean_links = []
+    for link in links[:8]:
+        url = link.get("url", "").strip()
+        if not url:
+            continue
+        if not re.match(r"^https?://[^\s/]+", url):
+            errors["links"] = f"“{url[:60]}” is not a web address starting with https://."
+        clean_links.append({"name": link.get("name", "").strip()[:50] or url, "url": url[:500]})
+    if errors:
+        raise ValidationError(errors)
+    async with ctx.transaction() as tx:
+        account = await tx.session.get(Account, account_id)
+        assert account is not None
+        account.display_name = display_name.strip() or account.username
+        account.bio = bio
+        account.bio_html = render_markdown(bio)
+        account.location = location.strip()
+        account.links = clean_links
+        account.skills = [s.strip()[:40] for s in skills if s.strip()][:20]
+        account.open_to_work = open_to_work
+        account.noai_default = noai_default
+        account.locked = locked
+        account.discoverable = discoverable
+    return account
+
+
+async def create_invite(ctx: Context, created_by_id: int | None, days: int = 7) -> str:
+    code = secrets.token_urlsafe(12)
+    async with ctx.transaction() as tx:
+        tx.session.add(Invite(code=code, created_by_id=created_by_id, expires_at=utcnow() + timedelta(days=days)))
+    return code
+
+
+async def set_status(ctx: Context, account_id: int, status: str) -> None:
+    async with ctx.transaction() as tx:
+        account = await tx.session.get(Account, account_id)
+        if account is None:
+            raise ValidationError({"account": "No such account."})
+        account.status = status
+
+
+async def set_profile_image(ctx: Context, account_id: int, upload: Upload, purpose: str) -> None:
+    """New avatar or banner: processed by the same pipeline; shown once its derivatives are ready."""
+    if purpose not in ("avatar", "banner"):
+        raise ValueError(purpose)
+    content_type = check_upload(ctx, upload, purpose)
+    async with ctx.transaction() as tx:
+        account = await tx.session.get(Account, account_id)
+        assert account is not None
+        asset = store_original(ctx, tx, account_id, upload, content_type, purpose=purpose)
+        await tx.session.flush()
+        setattr(account, f"{purpose}_asset_id", asset.id)

@@ -1,0 +1,158 @@
+"""Artworks: create (1..N images), edit, delete, pin. The only writer of Artwork rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+from sqlalchemy import select
+
+from cara_fed.context import Context
+from cara_fed.db import utcnow
+from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
+from cara_fed.models.artworks import VISIBILITIES
+from cara_fed.services.media import Upload, check_upload, store_original
+from cara_fed.taxonomy import FIELDS, LICENSES, MEDIUMS
+from cara_fed.text import parse_tags, render_markdown
+
+MAX_ALT = 1500
+MAX_PINNED = 6
+
+
+@dataclass
+class ArtworkInput:
+    title: str
+    description: str = ""
+    tags: list[str] = dataclass_field(default_factory=list)
+    field: str = ""
+    medium: str = ""
+    software: list[str] = dataclass_field(default_factory=list)
+    content_warning: str = ""
+    sensitive: bool = False
+    license: str = "all-rights-reserved"
+    visibility: str = "public"
+    noai: bool = True
+
+
+def validate(data: ArtworkInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = "Give the artwork a title."
+    elif len(data.title) > 200:
+        errors["title"] = "Keep the title under 200 characters."
+    if len(data.description) > 10_000:
+        errors["description"] = "Keep the description under 10,000 characters."
+    if data.field and data.field not in FIELDS:
+        errors["field"] = f"Unknown field “{data.field}”."
+    if data.medium and data.medium not in MEDIUMS:
+        errors["medium"] = f"Unknown medium “{data.medium}”."
+    if data.license not in LICENSES:
+        errors["license"] = "Choose a licence from the list."
+    if data.visibility not in VISIBILITIES:
+        errors["visibility"] = f"Visibility must be one of: {', '.join(VISIBILITIES)}."
+    if len(data.content_warning) > 500:
+        errors["content_warning"] = "Keep the content warning under 500 characters."
+    return errors
+
+
+def _apply(artwork: Artwork, data: ArtworkInput) -> None:
+    artwork.title = data.title.strip()
+    artwork.description = data.description
+    artwork.description_html = render_markdown(data.description)
+    artwork.field, artwork.medium = data.field, data.medium
+    artwork.software = [s.strip()[:40] for s in data.software if s.strip()][:10]
+    artwork.content_warning = data.content_warning.strip()
+    artwork.sensitive = data.sensitive or bool(artwork.content_warning)
+    artwork.license, artwork.visibility, artwork.noai = data.license, data.visibility, data.noai
+    artwork.tags = [ArtworkTag(tag=t) for t in parse_tags(data.tags)]
+
+
+async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, uploads: list[Upload]) -> Artwork:
+    """Validate everything first, then store originals and queue processing: nothing is half-written."""
+    errors = validate(data)
+    limit = ctx.config.media.max_images_per_artwork
+    if not uploads:
+        errors["images"] = "Add at least one image."
+    elif len(uploads) > limit:
+        errors["images"] = f"An artwork can have at most {limit} images."
+    for index, upload in enumerate(uploads):
+        if len(upload.alt_text) > MAX_ALT:
+            errors[f"alt_{index}"] = f"Keep alt text under {MAX_ALT} characters."
+    if errors:
+        raise ValidationError(errors)
+    types = [check_upload(ctx, upload, "images") for upload in uploads]
+
+    async with ctx.transaction() as tx:
+        artwork = Artwork(account_id=account.id, title="")
+        _apply(artwork, data)
+        tx.session.add(artwork)
+        for position, (upload, content_type) in enumerate(zip(uploads, types, strict=True)):
+            asset = store_original(ctx, tx, account.id, upload, content_type)
+            artwork.images.append(ArtworkImage(asset=asset, position=position, alt_text=upload.alt_text.strip()))
+        await tx.session.flush()
+    return artwork
+
+
+async def _owned(session, account: Account, artwork_id: int) -> Artwork:  # type: ignore[no-untyped-def]
+    artwork = await session.get(Artwork, artwork_id)
+    if artwork is None:
+        raise NotFound("No such artwork.")
+    if artwork.account_id != account.id:
+        raise PermissionDenied("This artwork belongs to someone else.")
+    return artwork
+
+
+async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: ArtworkInput,
+                         alt_texts: dict[int, str] | None = None) -> Artwork:
+    """Edit the metadata and per-image alt text (image id -> text)."""
+    errors = validate(data)
+    for image_id, text in (alt_texts or {}).items():
+        if len(text) > MAX_ALT:
+            errors[f"alt_{image_id}"] = f"Keep alt text under {MAX_ALT} characters."
+    if errors:
+        raise ValidationError(errors)
+    async with ctx.transaction() as tx:
+        artwork = await _owned(tx.session, account, artwork_id)
+        _apply(artwork, data)
+        for image in artwork.images:
+            if alt_texts and image.id in alt_texts:
+                image.alt_text = alt_texts[image.id].strip()
+        if artwork.state == "published":
+            tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
+    return artwork
+
+
+async def delete_artwork(ctx: Context, account: Account, artwork_id: int) -> None:
+    async with ctx.transaction() as tx:
+        artwork = await _owned(tx.session, account, artwork_id)
+        was_published = artwork.state == "published"
+        assets = [image.asset for image in artwork.images]
+        keys = [("private", a.original_key) for a in assets if a.original_key]
+        keys += [("public", d.key) for a in assets for d in a.derivatives]
+        uri = ctx.url(f"/@{account.username}/{artwork.id}")
+        await tx.session.delete(artwork)
+        for asset in assets:
+            await tx.session.delete(asset)
+        for area, key in keys:
+            tx.after_commit(ctx.storage.delete, area, key)
+        if was_published:
+            tx.after_commit(ctx.jobs.enqueue, "artwork_deleted", account.id, uri)
+
+
+async def set_pinned(ctx: Context, account: Account, artwork_id: int, pinned: bool) -> None:
+    async with ctx.transaction() as tx:
+        artwork = await _owned(tx.session, account, artwork_id)
+        if pinned and artwork.pinned_at is None:
+            count = len((await tx.session.scalars(select(Artwork.id).where(
+                Artwork.account_id == account.id, Artwork.pinned_at.is_not(None)))).all())
+            if count >= MAX_PINNED:
+                raise ValidationError({"pinned": f"You can pin up to {MAX_PINNED} works; unpin one first."})
+            artwork.pinned_at = utcnow()
+        elif not pinned:
+            artwork.pinned_at = None
+
+
+async def asset_state(ctx: Context, asset_id: int) -> MediaAsset | None:
+    async with ctx.sessions() as session:
+        return await session.get(MediaAsset, asset_id)

@@ -1,0 +1,172 @@
+"""Uploads and the protect_media job: private original in, public derivatives out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from cara_fed.context import Context, Transaction
+from cara_fed.db import utcnow
+from cara_fed.errors import ValidationError
+from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
+from cara_fed.states import transition
+from protection import MediaPolicy, MediaRejected, protect, sniff_image_type
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY_AFTER = timedelta(minutes=1)
+STUCK_AFTER = timedelta(minutes=10)
+DIGITAL_CREATION = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCreation"
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    filename: str = ""
+    alt_text: str = ""
+
+
+def base_policy(ctx: Context) -> MediaPolicy:
+    media = ctx.config.media
+    return MediaPolicy(max_bytes=media.max_upload_mb * 1024 * 1024, max_pixels=media.max_megapixels * 1_000_000,
+                       sizes=tuple(media.sizes))
+
+
+def check_upload(ctx: Context, upload: Upload, label: str) -> str:
+    """Cheap checks done before anything is stored; returns the sniffed type. Raises ValidationError."""
+    policy = base_policy(ctx)
+    if not upload.data:
+        raise ValidationError({label: f"{upload.filename or 'The file'} is empty."})
+    if len(upload.data) > policy.max_bytes:
+        raise ValidationError({label: f"{upload.filename or 'The file'} is {len(upload.data) / 1048576:.1f} MiB; "
+                                      f"the limit is {ctx.config.media.max_upload_mb} MiB."})
+    try:
+        return sniff_image_type(upload.data)
+    except MediaRejected as exc:
+        raise ValidationError({label: f"{upload.filename or 'The file'}: {exc.message}"}) from None
+
+
+def store_original(ctx: Context, tx: Transaction, account_id: int, upload: Upload, content_type: str,
+                   purpose: str = "artwork") -> MediaAsset:
+    """Keep the original privately and queue processing once the transaction commits."""
+    key = ctx.storage.new_key()
+    ctx.storage.put_private(key, upload.data)
+    asset = MediaAsset(account_id=account_id, purpose=purpose, original_key=key, original_type=content_type,
+                       original_size=len(upload.data), original_name=upload.filename[:255])
+    tx.session.add(asset)
+    tx.after_commit(lambda: ctx.jobs.enqueue("protect_media", asset.id))
+    return asset
+
+
+async def _policy_for(ctx: Context, asset: MediaAsset, session) -> MediaPolicy:  # type: ignore[no-untyped-def]
+    account = await session.get(Account, asset.account_id)
+    artwork = await session.scalar(select(Artwork).join(ArtworkImage).where(ArtworkImage.asset_id == asset.id))
+    noai = artwork.noai if artwork is not None else account.noai_default
+    license_url = artwork.license if artwork is not None and artwork.license.startswith("http") else None
+    year = utcnow().year
+    base = base_policy(ctx)
+    return MediaPolicy(max_bytes=base.max_bytes, max_pixels=base.max_pixels, sizes=base.sizes, noai=noai,
+                       creator=account.name, copyright=f"© {year} {account.name}", license_url=license_url,
+                       digital_source_type=DIGITAL_CREATION if asset.remote_url is None else None)
+
+
+async def protect_media(ctx: Context, asset_id: int) -> None:
+    """Job: run the protection pipeline on one asset. Safe to run twice: acts only on 'uploaded'."""
+    async with ctx.transaction() as tx:
+        asset = await tx.session.get(MediaAsset, asset_id)
+        if asset is None or asset.state != "uploaded":
+            return
+        transition(asset, "processing")
+        asset.attempts += 1
+        policy = await _policy_for(ctx, asset, tx.session)
+        key = asset.original_key
+    try:
+        data = await asyncio.to_thread(ctx.storage.get_private, key)
+        result = await asyncio.to_thread(protect, data, policy)
+    except MediaRejected as exc:
+        async with ctx.transaction() as tx:
+            asset = await tx.session.get(MediaAsset, asset_id)
+            if asset is not None and asset.state == "processing":
+                transition(asset, "rejected")
+                asset.error_code, asset.error_message = exc.code, exc.message
+        await settle_artworks(ctx, asset_id)
+        return
+    except Exception:
+        log.exception("processing media asset %s failed; the sweep will retry", asset_id)
+        async with ctx.transaction() as tx:
+            asset = await tx.session.get(MediaAsset, asset_id)
+            if asset is not None and asset.state == "processing":
+                transition(asset, "uploaded")
+        raise
+
+    stored: list[MediaDerivative] = []
+    for derivative in result.derivatives:
+        public_key = ctx.storage.new_key(f".{'jpg' if derivative.format == 'jpeg' else derivative.format}")
+        await asyncio.to_thread(ctx.storage.put_public, public_key, derivative.data)
+        stored.append(MediaDerivative(long_edge=derivative.long_edge, format=derivative.format,
+                                      content_type=derivative.content_type, width=derivative.width,
+                                      height=derivative.height, size=len(derivative.data), key=public_key))
+    async with ctx.transaction() as tx:
+        asset = await tx.session.get(MediaAsset, asset_id)
+        if asset is None or asset.state != "processing":
+            for row in stored:  # someone else finished first; drop our copies
+                ctx.storage.delete("public", row.key)
+            return
+        asset.derivatives = stored
+        asset.width, asset.height = result.width, result.height
+        asset.blurhash = result.blurhash
+        asset.focal_x, asset.focal_y = result.focal_point
+        asset.report = result.report
+        transition(asset, "ready")
+    await settle_artworks(ctx, asset_id)
+
+
+async def settle_artworks(ctx: Context, asset_id: int) -> None:
+    """Publish an artwork once all its images are ready; mark it failed if any was rejected."""
+    async with ctx.transaction() as tx:
+        artworks = (await tx.session.scalars(
+            select(Artwork).join(ArtworkImage).where(ArtworkImage.asset_id == asset_id))).all()
+        for artwork in artworks:
+            if artwork.state != "processing":
+                continue
+            states = {image.asset.state for image in artwork.images}
+            if "rejected" in states:
+                transition(artwork, "failed")
+            elif states == {"ready"}:
+                transition(artwork, "published")
+                artwork.published_at = artwork.published_at or utcnow()
+                tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+
+
+async def sweep(ctx: Context) -> int:
+    """Periodic job: re-queue uploads nobody picked up and reset ones a dead worker left behind."""
+    now = utcnow()
+    requeue: list[int] = []
+    async with ctx.transaction() as tx:
+        stale = (await tx.session.scalars(select(MediaAsset).where(
+            ((MediaAsset.state == "uploaded") & (MediaAsset.state_changed_at < now - RETRY_AFTER))
+            | ((MediaAsset.state == "processing") & (MediaAsset.state_changed_at < now - STUCK_AFTER)))
+            .limit(500))).all()
+        for asset in stale:
+            if asset.state == "processing":
+                transition(asset, "uploaded")
+            if asset.attempts >= MAX_ATTEMPTS:
+                transition(asset, "rejected")
+                asset.error_code = "processing_failed"
+                asset.error_message = "We could not process this image after several tries."
+                tx.after_commit(settle_artworks, ctx, asset.id)
+            else:
+                requeue.append(asset.id)
+    for asset_id in requeue:
+        await ctx.jobs.enqueue("protect_media", asset_id)
+    return len(stale)
+
+
+async def on_artwork_published(ctx: Context, artwork_id: int) -> None:
+    """Job hook: federation registers its own handler under the same name in the composition root."""
+    log.info("artwork %s published", artwork_id)

@@ -1,0 +1,69 @@
+"""Allowed state transitions of every durable work row, declared once.
+
+Jobs re-read a row and act only if it is still in the state they expect; `transition()` refuses
+anything not listed here, so a bug cannot silently move work backwards or skip a step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cara_fed.db import utcnow
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+MACHINES: dict[str, dict[str, frozenset[str]]] = {
+    # Uploaded originals on their way to public derivatives. "held" = kept for moderator review.
+    "MediaAsset": {
+        "uploaded": frozenset({"processing", "rejected"}),
+        "processing": frozenset({"ready", "rejected", "held", "uploaded"}),  # -> uploaded: sweep retry
+        "held": frozenset({"ready", "rejected", "processing"}),
+        "ready": frozenset({"processing"}),  # re-process (new policy, new sizes)
+        "rejected": frozenset(),
+    },
+    # An artwork is visible once every image is ready.
+    "Artwork": {
+        "processing": frozenset({"published", "failed", "held"}),
+        "held": frozenset({"published", "failed", "processing"}),
+        "published": frozenset({"processing"}),  # edited with new images
+        "failed": frozenset({"processing"}),
+    },
+    "InboxItem": {
+        "received": frozenset({"processed", "ignored", "failed", "retry"}),
+        "retry": frozenset({"processed", "ignored", "failed", "retry"}),
+        "processed": frozenset(),
+        "ignored": frozenset(),
+        "failed": frozenset(),
+    },
+    "Delivery": {
+        "pending": frozenset({"sent", "gone", "failed", "retry", "paused"}),
+        "retry": frozenset({"sent", "gone", "failed", "retry", "paused"}),
+        "paused": frozenset({"pending"}),
+        "sent": frozenset(),
+        "gone": frozenset(),
+        "failed": frozenset(),
+    },
+    "Follow": {
+        "requested": frozenset({"accepted", "rejected", "cancelled"}),
+        "accepted": frozenset({"cancelled"}),
+        "rejected": frozenset(),
+        "cancelled": frozenset(),
+    },
+}
+
+
+def can_transition(kind: str, current: str, new: str) -> bool:
+    return new in MACHINES[kind].get(current, frozenset())
+
+
+def transition(row: Any, new: str) -> None:
+    """Move `row.state` to `new`, stamping `state_changed_at`; raise on an undeclared move."""
+    kind = type(row).__name__
+    if not can_transition(kind, row.state, new):
+        raise IllegalTransition(f"{kind} {getattr(row, 'id', '?')}: {row.state} -> {new} is not allowed")
+    row.state = new
+    if hasattr(row, "state_changed_at"):
+        row.state_changed_at = utcnow()

@@ -1,0 +1,63 @@
+"""User text: Markdown to sanitized HTML, tags, usernames."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import nh3
+from markdown_it import MarkdownIt
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable("strikethrough")
+
+ALLOWED_TAGS = {"p", "br", "a", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
+                "h3", "h4", "hr"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+
+
+def sanitize_html(html: str) -> str:
+    """Keep a small safe subset; links get rel=nofollow noopener and only http(s)/mailto schemes."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel="nofollow noopener ugc",
+                     url_schemes={"http", "https", "mailto"})
+
+
+def render_markdown(source: str) -> str:
+    if not source.strip():
+        return ""
+    html = _markdown.render(source)
+    # Headings inside a bio or description should not outrank the page title.
+    html = re.sub(r"<(/?)h[12]>", r"<\1h3>", html)
+    html = re.sub(r"<(/?)h[56]>", r"<\1h4>", html)
+    return sanitize_html(html)
+
+
+USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
+RESERVED_USERNAMES = frozenset({
+    "admin", "administrator", "api", "about", "actor", "explore", "feed", "inbox", "instance", "login", "logout",
+    "media", "moderator", "nodeinfo", "oauth", "outbox", "root", "settings", "signup", "static", "support",
+    "system", "tags", "upload", "users", "well-known", "www", "jobs", "search", "notifications",
+})
+
+
+def username_problem(username: str) -> str | None:
+    if not USERNAME_RE.match(username):
+        return "Use 1–30 lowercase letters, digits or underscores."
+    if username in RESERVED_USERNAMES:
+        return f"“{username}” is reserved; please pick another name."
+    return None
+
+
+def normalize_tag(raw: str) -> str:
+    """'#Concept Art' -> 'conceptart'; tags are matched case-insensitively like Mastodon's."""
+    text = unicodedata.normalize("NFKC", raw).strip().lstrip("#").lower()
+    return "".join(ch for ch in text if ch.isalnum() or ch == "_")[:100]
+
+
+def parse_tags(raw: str | list[str]) -> list[str]:
+    parts = raw if isinstance(raw, list) else re.split(r"[,\s]+", raw)
+    seen: dict[str, None] = {}
+    for part in parts:
+        tag = normalize_tag(part)
+        if tag:
+            seen[tag] = None
+    return list(seen)[:30]

@@ -1,0 +1,148 @@
+"""Composition root for background work: the job registry, huey queues, and the consumers.
+
+huey refuses coroutine functions, so each process keeps one persistent event loop and huey's worker
+threads hand coroutines to it. Inside `serve` that loop is the web server's own loop (one engine,
+one pool); `cara-fed worker` runs its own loop in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from huey.consumer import Consumer
+
+from cara_fed.config import Config
+from cara_fed.context import Context
+from cara_fed.jobs import QUEUES, JobRegistry
+from cara_fed.services import media
+
+log = logging.getLogger(__name__)
+
+
+async def _noop(ctx: Context, *args: Any) -> None:
+    """Placeholder for events no edge has subscribed to yet."""
+
+
+def build_registry() -> JobRegistry:
+    registry = JobRegistry()
+    registry.register("protect_media", "media", media.protect_media)
+    registry.register("sweep", "media", sweep_all)
+    # Federation registers real handlers for these when it is wired in.
+    for event in ("artwork_published", "artwork_updated", "artwork_deleted"):
+        registry.register(event, "delivery", _noop)
+    return registry
+
+
+async def sweep_all(ctx: Context) -> None:
+    count = await media.sweep(ctx)
+    if count:
+        log.info("sweep re-queued %s overdue media assets", count)
+
+
+def make_huey(config: Config, queue: str) -> Huey:
+    name = f"cara-fed-{queue}"
+    if config.jobs.backend == "redis":
+        return RedisHuey(name=name, url=config.jobs.redis_url, results=False, utc=True)
+    config.data_path.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name=name, filename=str(config.data_path / "queue.db"), results=False, utc=True)
+
+
+class HueyJobs:
+    """The Jobs interface on real queues. The same object also executes jobs in a consumer process."""
+
+    def __init__(self, config: Config, registry: JobRegistry):
+        self.registry = registry
+        self.hueys = {queue: make_huey(config, queue) for queue in QUEUES}
+        self._runner: Callable[[str, list], Any] | None = None
+        self._tasks = {queue: huey.task(name="run_job", retries=3, retry_delay=5)(self._execute)
+                       for queue, huey in self.hueys.items()}
+        sweep_every = max(1, config.jobs.sweep_seconds // 60)
+        self.hueys["media"].periodic_task(crontab(minute=f"*/{sweep_every}"), name="sweep")(
+            lambda: self._execute("sweep", []))
+
+    async def enqueue(self, name: str, *args: int | str) -> None:
+        spec = self.registry.get(name)
+        task = self._tasks[spec.queue]
+        await asyncio.to_thread(task, name, list(args))  # storage write: keep it off the event loop
+
+    def _execute(self, name: str, args: list) -> None:
+        if self._runner is None:
+            raise RuntimeError("this process does not run jobs (no worker attached)")
+        self._runner(name, args)
+
+    def attach(self, ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
+        """Run jobs in this process: huey threads submit coroutines to `loop`."""
+
+        def run(name: str, args: list) -> None:
+            spec = self.registry.get(name)
+            future: Future = asyncio.run_coroutine_threadsafe(spec.function(ctx, *args), loop)
+            future.result()
+
+        self._runner = run
+
+
+class QuietConsumer(Consumer):
+    """A consumer that leaves signal handling to its host (the web server owns SIGINT/SIGTERM)."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class Worker:
+    """Consumers for the given queues, running in this process."""
+
+    def __init__(self, jobs: HueyJobs, queues: tuple[str, ...], threads: int, embedded: bool):
+        # Outside `serve`, the first consumer owns the main thread's signals; the others stay quiet.
+        self.consumers = [(QuietConsumer if embedded or index else Consumer)(
+            jobs.hueys[q], workers=threads, worker_type="thread", periodic=(q == "media"), max_delay=1.0,
+            check_worker_health=False) for index, q in enumerate(queues)]
+
+    def start(self) -> None:
+        for consumer in self.consumers:
+            consumer.start()
+
+    def stop(self) -> None:
+        for consumer in self.consumers:
+            consumer.stop(graceful=True)
+
+
+def wire_jobs(ctx: Context, registry: JobRegistry | None = None) -> HueyJobs:
+    jobs = HueyJobs(ctx.config, registry or build_registry())
+    ctx.jobs = jobs
+    return jobs
+
+
+def run_worker_forever(config: Config, queues: tuple[str, ...]) -> None:
+    """`cara-fed worker`: a persistent event loop in a thread, huey consumers in the main thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="cara-fed-jobs-loop", daemon=True)
+    thread.start()
+    ctx = asyncio.run_coroutine_threadsafe(_make_ctx(config), loop).result()
+    jobs = wire_jobs(ctx, build_full_registry())
+    jobs.attach(ctx, loop)
+    consumers = Worker(jobs, queues, config.jobs.worker_threads, embedded=False).consumers
+    for consumer in consumers[1:]:
+        consumer.start()
+    try:
+        consumers[0].run()
+    finally:
+        for consumer in consumers[1:]:
+            consumer.stop(graceful=True)
+        asyncio.run_coroutine_threadsafe(ctx.close(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+
+
+async def _make_ctx(config: Config) -> Context:
+    return Context.create(config)
+
+
+def build_full_registry() -> JobRegistry:
+    """Every job of every edge. Edges add theirs here as they grow (federation delivery, inbox)."""
+    return build_registry()

@@ -1,0 +1,115 @@
+"""Sign-up, log-in and log-out pages."""
+
+from __future__ import annotations
+
+import secrets
+
+from aiohttp import web
+
+from cara_fed.errors import RateLimited, ValidationError
+from cara_fed.services import accounts
+from web.keys import ACCOUNT, CTX, SESSION_COOKIE
+from web.render import render
+
+routes = web.RouteTableDef()
+ANON_CSRF = "cara_csrf"
+
+
+def render_form(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
+    """Anonymous forms use a double-submit token: the same random value in a cookie and a hidden field."""
+    token = request.cookies.get(ANON_CSRF) or secrets.token_urlsafe(24)
+    response = render(request, template, {**context, "csrf_token": token}, status=status)
+    response.set_cookie(ANON_CSRF, token, httponly=True, samesite="Lax", secure=_secure(request), path="/")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _secure(request: web.Request) -> bool:
+    return request.app[CTX].config.server.scheme == "https"
+
+
+def _client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+async def _log_in(request: web.Request, account, target: str) -> web.Response:  # type: ignore[no-untyped-def]
+    ctx = request.app[CTX]
+    token, _row = await accounts.start_session(ctx, account)
+    response = web.HTTPSeeOther(_safe_next(target))
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request), path="/",
+                        max_age=ctx.config.security.session_days * 86400)
+    response.del_cookie(ANON_CSRF, path="/")
+    raise response
+
+
+@routes.get("/signup", name="signup")
+async def signup_form(request: web.Request) -> web.Response:
+    if request[ACCOUNT] is not None:
+        raise web.HTTPSeeOther("/")
+    mode = request.app[CTX].config.instance.registration
+    return render_form(request, "signup.html", {"mode": mode, "form": {"invite": request.query.get("invite", "")},
+                                                "errors": {}})
+
+
+@routes.post("/signup")
+async def signup(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    form = await request.post()
+    fields = {k: str(form.get(k, "")) for k in ("username", "email", "display_name", "kind", "invite", "note")}
+    try:
+        async with ctx.transaction() as tx:
+            account = await accounts.create_account(
+                ctx, tx, fields["username"], fields["email"], str(form.get("password", "")),
+                kind=fields["kind"] or "artist", display_name=fields["display_name"],
+                invite_code=fields["invite"] or None, request_note=fields["note"])
+    except ValidationError as exc:
+        return render_form(request, "signup.html", {"mode": ctx.config.instance.registration, "form": fields,
+                                                    "errors": exc.errors}, status=400)
+    if account.status == "pending":
+        return render(request, "message.html", {"title": "Thanks for signing up", "message":
+                      "A moderator will review your request; you can log in once it is approved."})
+    return await _log_in(request, account, f"/@{account.username}")
+
+
+@routes.get("/login", name="login")
+async def login_form(request: web.Request) -> web.Response:
+    return render_form(request, "login.html", {"form": {"next": request.query.get("next", "")}, "errors": {}})
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    login_name, target = str(form.get("login", "")), str(form.get("next", "") or "/")
+    try:
+        account = await accounts.authenticate(request.app[CTX], login_name, str(form.get("password", "")),
+                                              _client_address(request))
+    except ValidationError as exc:
+        return render_form(request, "login.html", {"form": {"login": login_name, "next": target},
+                                                   "errors": exc.errors}, status=401)
+    except RateLimited as exc:
+        response = render_form(request, "login.html", {"form": {"login": login_name, "next": target},
+                                                       "errors": {"form": str(exc)}}, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    return await _log_in(request, account, target)
+
+
+@routes.post("/logout", name="logout")
+async def logout(request: web.Request) -> web.Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await accounts.end_session(request.app[CTX], token)
+    response = web.HTTPSeeOther("/")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def require_login(request: web.Request):  # type: ignore[no-untyped-def]
+    account = request[ACCOUNT]
+    if account is None:
+        raise web.HTTPSeeOther(f"/login?next={request.path}")
+    return account

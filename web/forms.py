@@ -1,0 +1,39 @@
+"""Reading HTML form posts into service inputs."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from cara_fed.services.artworks import ArtworkInput
+from cara_fed.services.media import Upload
+
+
+def text(form: MultiDictProxy, name: str, default: str = "") -> str:
+    value = form.get(name, default)
+    return value if isinstance(value, str) else default
+
+
+def checkbox(form: MultiDictProxy, name: str) -> bool:
+    return text(form, name) in ("on", "true", "1", "yes")
+
+
+def artwork_input(form: MultiDictProxy) -> ArtworkInput:
+    return ArtworkInput(
+        title=text(form, "title"), description=text(form, "description"), tags=text(form, "tags").split(","),
+        field=text(form, "field"), medium=text(form, "medium"),
+        software=[s for s in text(form, "software").split(",") if s.strip()],
+        content_warning=text(form, "content_warning"), sensitive=checkbox(form, "sensitive"),
+        license=text(form, "license", "all-rights-reserved"), visibility=text(form, "visibility", "public"),
+        noai=checkbox(form, "noai"))
+
+
+def uploads(form: MultiDictProxy, name: str = "images") -> list[Upload]:
+    """Files in form order, each paired with the alt text field of the same index (alt_0, alt_1, …)."""
+    files = [f for f in form.getall(name, []) if isinstance(f, web.FileField) and f.filename]
+    return [Upload(data=f.file.read(), filename=f.filename, alt_text=text(form, f"alt_{i}"))
+            for i, f in enumerate(files)]
+
+
+def int_list(raw: str) -> list[int]:
+    return [int(part) for part in raw.replace(" ", "").split(",") if part.isdigit()]

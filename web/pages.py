@@ -1,0 +1,104 @@
+"""Public pages: instance home, artist portfolio, artwork, project, tag, about."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cara_fed import queries
+from cara_fed.models import Account, Artwork, Project
+from web.cache import cached_page
+from web.keys import ACCOUNT, CTX
+from web.render import render
+
+routes = web.RouteTableDef()
+
+
+def _cursor(request: web.Request) -> int | None:
+    raw = request.query.get("before", "")
+    if raw and not raw.isdigit():
+        raise web.HTTPBadRequest(text="The page cursor must be a number.")
+    return int(raw) if raw else None
+
+
+@routes.get("/", name="home")
+@cached_page
+async def home(request: web.Request) -> web.Response:
+    async with request.app[CTX].sessions() as session:
+        page = await queries.latest_public(session, before=_cursor(request))
+        users, works = await queries.count_local(session)
+    return render(request, "home.html", {"page": page, "users": users, "works": works})
+
+
+async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped-def]
+    account = await queries.local_account(session, username)
+    if account is None or account.status == "suspended":
+        raise web.HTTPNotFound(text=f"There is no artist called @{username} here.")
+    return account
+
+
+@routes.get(r"/@{username:[A-Za-z0-9_]+}", name="portfolio")
+@cached_page
+async def portfolio(request: web.Request) -> web.Response:
+    viewer = request[ACCOUNT]
+    async with request.app[CTX].sessions() as session:
+        account = await _artist(session, request.match_info["username"])
+        page = await queries.portfolio(session, account, viewer, before=_cursor(request))
+        pinned = await queries.pinned(session, account)
+        projects = await queries.projects(session, account)
+        covers = await queries.artworks_by_ids(session, [p.cover_artwork_id for p in projects if p.cover_artwork_id])
+    return render(request, "portfolio.html", {"account": account, "page": page, "pinned": pinned,
+                                              "projects": projects, "covers": covers,
+                                              "is_owner": viewer is not None and viewer.id == account.id},
+                  noai=account.noai_default)
+
+
+@routes.get(r"/@{username:[A-Za-z0-9_]+}/{artwork_id:\d+}", name="artwork")
+@cached_page
+async def artwork(request: web.Request) -> web.Response:
+    viewer = request[ACCOUNT]
+    async with request.app[CTX].sessions() as session:
+        account = await _artist(session, request.match_info["username"])
+        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+        if work is None or work.account_id != account.id or not queries.can_view(work, viewer):
+            raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
+        more = [a for a in (await queries.portfolio(session, account, None, limit=7)).items if a.id != work.id][:6]
+    return render(request, "artwork.html", {"account": account, "work": work, "more": more,
+                                            "is_owner": viewer is not None and viewer.id == account.id},
+                  noai=work.noai)
+
+
+@routes.get(r"/@{username:[A-Za-z0-9_]+}/projects/{project_id:\d+}", name="project")
+@cached_page
+async def project(request: web.Request) -> web.Response:
+    viewer = request[ACCOUNT]
+    async with request.app[CTX].sessions() as session:
+        account = await _artist(session, request.match_info["username"])
+        item = await session.get(Project, int(request.match_info["project_id"]))
+        if item is None or item.account_id != account.id:
+            raise web.HTTPNotFound(text="This project does not exist.")
+        works = await queries.artworks_by_ids(session, [i.artwork_id for i in item.items])
+        ordered = [works[i.artwork_id] for i in item.items
+                   if i.artwork_id in works and queries.can_view(works[i.artwork_id], viewer)]
+    return render(request, "project.html", {"account": account, "project": item, "works": ordered,
+                                            "is_owner": viewer is not None and viewer.id == account.id})
+
+
+@routes.get(r"/tags/{tag}", name="tag")
+@cached_page
+async def tag(request: web.Request) -> web.Response:
+    from cara_fed.text import normalize_tag
+
+    name = normalize_tag(request.match_info["tag"])
+    if not name:
+        raise web.HTTPNotFound(text="That is not a tag.")
+    async with request.app[CTX].sessions() as session:
+        page = await queries.by_tag(session, name, before=_cursor(request))
+    return render(request, "tag.html", {"tag": name, "page": page})
+
+
+@routes.get("/about", name="about")
+@cached_page
+async def about(request: web.Request) -> web.Response:
+    async with request.app[CTX].sessions() as session:
+        users, works = await queries.count_local(session)
+    return render(request, "about.html", {"users": users, "works": works})

@@ -1,0 +1,68 @@
+"""Jinja2 rendering with the instance, the viewer and the CSRF token in every template."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from cara_fed.taxonomy import LICENSES
+from web.keys import ACCOUNT, CTX, JINJA, LOGIN
+
+TEMPLATES = Path(__file__).parent / "templates"
+NOAI_ROBOTS = "noai, noimageai"
+
+
+def media_url(derivative: Any) -> str:
+    return f"/media/{derivative.key}" if derivative is not None else ""
+
+
+def srcset(asset: Any, fmt: str) -> str:
+    return ", ".join(f"/media/{d.key} {d.width}w" for d in sorted(asset.derivatives, key=lambda d: d.width)
+                     if d.format == fmt)
+
+
+def human_date(value: datetime | None) -> str:
+    return value.strftime("%-d %b %Y") if value else ""
+
+
+def make_environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
+                      trim_blocks=True, lstrip_blocks=True, enable_async=False)
+    env.filters["media_url"] = media_url
+    env.filters["srcset"] = srcset
+    env.filters["date"] = human_date
+    env.filters["safe_html"] = Markup  # only for HTML we sanitized ourselves (bio_html, description_html)
+    env.globals["LICENSES"] = LICENSES
+    return env
+
+
+def render_html(request: web.Request, template: str, context: dict[str, Any]) -> str:
+    ctx = request.app[CTX]
+    login = request.get(LOGIN)
+    full = {
+        "instance": ctx.config.instance,
+        "viewer": request.get(ACCOUNT),
+        "csrf_token": login.csrf_token if login else "",
+        "path": request.path,
+        "noai": True,
+        "domain": ctx.config.server.domain,
+        **context,
+    }
+    return request.app[JINJA].get_template(template).render(full)
+
+
+def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           noai: bool = True, headers: dict[str, str] | None = None) -> web.Response:
+    context = dict(context or {})
+    context.setdefault("noai", noai)
+    response = web.Response(text=render_html(request, template, context), status=status,
+                            content_type="text/html", headers=headers)
+    if noai:
+        response.headers["X-Robots-Tag"] = NOAI_ROBOTS
+        response.headers["tdm-reservation"] = "1"
+    return response

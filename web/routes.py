@@ -1,0 +1,24 @@
+"""Wire the human-facing edge onto an aiohttp application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from cara_fed.context import Context
+from web import auth, media, middleware, pages, settings, studio
+from web.keys import CTX, JINJA
+from web.render import make_environment
+
+STATIC = Path(__file__).parent / "static"
+
+
+def setup_web(app: web.Application, ctx: Context) -> None:
+    app[CTX] = ctx
+    app[JINJA] = make_environment()
+    app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
+                            middleware.csrf])
+    for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes):
+        app.router.add_routes(table)
+    app.router.add_static("/static", STATIC, name="static", append_version=True)

@@ -1,0 +1,90 @@
+// Progressive enhancement only: every form works without this script.
+(function () {
+  "use strict";
+
+  // Confirm before destructive actions.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+    });
+  });
+
+  // One alt-text box per chosen image.
+  var files = document.getElementById("images");
+  var altBox = document.getElementById("alt-fields");
+  if (files && altBox) {
+    files.addEventListener("change", function () {
+      var kept = {};
+      altBox.querySelectorAll("textarea").forEach(function (t) { kept[t.name] = t.value; });
+      altBox.textContent = "";
+      Array.prototype.forEach.call(files.files, function (file, i) {
+        var label = document.createElement("label");
+        label.htmlFor = "alt_" + i;
+        label.textContent = "Alt text for " + file.name;
+        var text = document.createElement("textarea");
+        text.id = "alt_" + i; text.name = "alt_" + i; text.rows = 2; text.value = kept["alt_" + i] || "";
+        altBox.appendChild(label); altBox.appendChild(text);
+      });
+    });
+  }
+
+  // Upload with a progress bar, then follow the processing state.
+  var form = document.getElementById("upload-form");
+  if (form && window.XMLHttpRequest && window.FormData) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var box = document.getElementById("upload-progress");
+      var bar = document.getElementById("progress-bar");
+      var label = document.getElementById("progress-label");
+      var button = form.querySelector("button[type=submit]");
+      box.hidden = false; button.disabled = true;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) { bar.value = Math.round(e.loaded * 100 / e.total); label.textContent = "Uploading… " + bar.value + "%"; }
+      });
+      xhr.addEventListener("load", function () {
+        var reply = {};
+        try { reply = JSON.parse(xhr.responseText); } catch (err) { reply = {}; }
+        if (xhr.status === 202 && reply.url) {
+          label.textContent = "Uploaded. Processing…"; bar.removeAttribute("value");
+          window.location.assign(reply.url);
+        } else if (reply.errors) {
+          button.disabled = false; box.hidden = true;
+          var first = Object.keys(reply.errors)[0];
+          alertBox(Object.keys(reply.errors).map(function (k) { return reply.errors[k]; }).join(" "));
+          var input = document.getElementById(first);
+          if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+        } else {
+          button.disabled = false; box.hidden = true; alertBox("The upload failed (" + xhr.status + "). Please try again.");
+        }
+      });
+      xhr.addEventListener("error", function () { button.disabled = false; box.hidden = true; alertBox("The upload failed: network error."); });
+      xhr.send(new FormData(form));
+    });
+  }
+
+  function alertBox(message) {
+    var p = document.getElementById("form-alert");
+    if (!p) { p = document.createElement("p"); p.id = "form-alert"; p.className = "error"; p.setAttribute("role", "alert"); form.prepend(p); }
+    p.textContent = message;
+  }
+
+  // On an artwork still processing, poll its status and reload when it settles.
+  var viewer = document.querySelector("[data-status-url]");
+  if (viewer) {
+    var tries = 0;
+    var poll = function () {
+      tries += 1;
+      fetch(viewer.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (s && s.state !== "processing") { window.location.reload(); }
+          else if (tries < 200) { window.setTimeout(poll, Math.min(500 * tries, 3000)); }
+        })
+        .catch(function () { if (tries < 200) { window.setTimeout(poll, 3000); } });
+    };
+    window.setTimeout(poll, 500);
+  }
+})();

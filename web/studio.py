@@ -1,0 +1,151 @@
+"""The artist's own tools: upload, edit, delete, pin, projects, processing status."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cara_fed.errors import ValidationError
+from cara_fed.models import Artwork, Project
+from cara_fed.services import artworks, projects
+from cara_fed.taxonomy import FIELDS, MEDIUMS, SOFTWARE_SUGGESTIONS
+from web import forms
+from web.auth import require_login
+from web.keys import CTX
+from web.render import render
+
+routes = web.RouteTableDef()
+
+
+def _wants_json(request: web.Request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _artwork_form(request: web.Request, account, work=None, form=None, errors=None, status=200):  # type: ignore[no-untyped-def]
+    return render(request, "artwork_form.html", {
+        "work": work, "form": form or {}, "errors": errors or {}, "FIELDS": FIELDS, "MEDIUMS": MEDIUMS,
+        "SOFTWARE": SOFTWARE_SUGGESTIONS, "max_images": request.app[CTX].config.media.max_images_per_artwork,
+        "max_mb": request.app[CTX].config.media.max_upload_mb, "noai_default": account.noai_default,
+    }, status=status)
+
+
+@routes.get("/upload", name="upload")
+async def upload_form(request: web.Request) -> web.Response:
+    return _artwork_form(request, require_login(request))
+
+
+@routes.post("/upload")
+async def upload(request: web.Request) -> web.Response:
+    account = require_login(request)
+    form = await request.post()
+    try:
+        work = await artworks.create_artwork(request.app[CTX], account, forms.artwork_input(form),
+                                             forms.uploads(form))
+    except ValidationError as exc:
+        if _wants_json(request):
+            return web.json_response({"errors": exc.errors}, status=400)
+        return _artwork_form(request, account, form=dict(form), errors=exc.errors, status=400)
+    location = f"/@{account.username}/{work.id}"
+    if _wants_json(request):
+        return web.json_response({"id": work.id, "url": location, "status_url": f"/artworks/{work.id}/status"},
+                                 status=202)
+    raise web.HTTPSeeOther(location)
+
+
+async def _own_artwork(request: web.Request, account) -> Artwork:  # type: ignore[no-untyped-def]
+    async with request.app[CTX].sessions() as session:
+        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+    if work is None or work.account_id != account.id:
+        raise web.HTTPNotFound(text="This artwork does not exist or is not yours.")
+    return work
+
+
+@routes.get(r"/artworks/{artwork_id:\d+}/status", name="artwork_status")
+async def status(request: web.Request) -> web.Response:
+    work = await _own_artwork(request, require_login(request))
+    images = [{"id": i.id, "state": i.asset.state, "error": i.asset.error_message} for i in work.images]
+    return web.json_response({"id": work.id, "state": work.state, "images": images},
+                             headers={"Cache-Control": "no-store"})
+
+
+@routes.get(r"/artworks/{artwork_id:\d+}/edit", name="edit_artwork")
+async def edit_form(request: web.Request) -> web.Response:
+    account = require_login(request)
+    work = await _own_artwork(request, account)
+    return _artwork_form(request, account, work=work)
+
+
+@routes.post(r"/artworks/{artwork_id:\d+}/edit")
+async def edit(request: web.Request) -> web.Response:
+    account = require_login(request)
+    work = await _own_artwork(request, account)
+    form = await request.post()
+    alts = {image.id: forms.text(form, f"alt_image_{image.id}") for image in work.images}
+    try:
+        await artworks.update_artwork(request.app[CTX], account, work.id, forms.artwork_input(form), alts)
+    except ValidationError as exc:
+        return _artwork_form(request, account, work=work, form=dict(form), errors=exc.errors, status=400)
+    raise web.HTTPSeeOther(f"/@{account.username}/{work.id}")
+
+
+@routes.post(r"/artworks/{artwork_id:\d+}/delete", name="delete_artwork")
+async def delete(request: web.Request) -> web.Response:
+    account = require_login(request)
+    await artworks.delete_artwork(request.app[CTX], account, int(request.match_info["artwork_id"]))
+    raise web.HTTPSeeOther(f"/@{account.username}")
+
+
+@routes.post(r"/artworks/{artwork_id:\d+}/pin", name="pin_artwork")
+async def pin(request: web.Request) -> web.Response:
+    account = require_login(request)
+    form = await request.post()
+    await artworks.set_pinned(request.app[CTX], account, int(request.match_info["artwork_id"]),
+                              forms.checkbox(form, "pinned"))
+    raise web.HTTPSeeOther(f"/@{account.username}/{request.match_info['artwork_id']}")
+
+
+async def _project_form(request: web.Request, account, project=None, form=None, errors=None, status=200):  # type: ignore[no-untyped-def]
+    from cara_fed import queries
+
+    async with request.app[CTX].sessions() as session:
+        works = (await queries.portfolio(session, account, account, limit=200)).items
+    return render(request, "project_form.html", {"project": project, "works": works, "form": form or {},
+                                                 "errors": errors or {}}, status=status)
+
+
+@routes.get("/projects/new", name="new_project")
+async def new_project_form(request: web.Request) -> web.Response:
+    return await _project_form(request, require_login(request))
+
+
+@routes.get(r"/projects/{project_id:\d+}/edit", name="edit_project")
+async def edit_project_form(request: web.Request) -> web.Response:
+    account = require_login(request)
+    async with request.app[CTX].sessions() as session:
+        project = await session.get(Project, int(request.match_info["project_id"]))
+    if project is None or project.account_id != account.id:
+        raise web.HTTPNotFound(text="This project does not exist or is not yours.")
+    return await _project_form(request, account, project=project)
+
+
+@routes.post("/projects/new")
+@routes.post(r"/projects/{project_id:\d+}/edit")
+async def save_project(request: web.Request) -> web.Response:
+    account = require_login(request)
+    form = await request.post()
+    project_id = int(request.match_info["project_id"]) if "project_id" in request.match_info else None
+    cover = forms.text(form, "cover")
+    try:
+        project = await projects.save_project(
+            request.app[CTX], account, forms.text(form, "title"), forms.text(form, "description"),
+            [int(v) for v in form.getall("artworks", []) if str(v).isdigit()],
+            int(cover) if cover.isdigit() else None, project_id)
+    except ValidationError as exc:
+        return await _project_form(request, account, form=dict(form), errors=exc.errors, status=400)
+    raise web.HTTPSeeOther(f"/@{account.username}/projects/{project.id}")
+
+
+@routes.post(r"/projects/{project_id:\d+}/delete", name="delete_project")
+async def delete_project(request: web.Request) -> web.Response:
+    account = require_login(request)
+    await projects.delete_project(request.app[CTX], account, int(request.match_info["project_id"]))
+    raise web.HTTPSeeOther(f"/@{account.username}")
