@@ -10,7 +10,6 @@ from cara_fed.context import Context
 CTX = web.AppKey("web_ctx", Context)
 JINJA = web.AppKey("jinja", Environment)
 
-# Request keys (plain strings: aiohttp requests are dict-like).
-ACCOUNT = "account"      # the logged-in Account or None
-LOGIN = "login_session"  # the LoginSession row or None
+ACCOUNT = web.RequestKey("account", object)      # the logged-in Account or None
+LOGIN = web.RequestKey("login_session", object)  # the LoginSession row or None
 SESSION_COOKIE = "cara_session"

@@ -1,0 +1,83 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL; jobs run inline."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from cara_fed.config import Config, load_config
+from cara_fed.context import Context
+from cara_fed.jobs import InlineJobs
+from cara_fed.migrate import upgrade
+from cara_fed.worker import build_full_registry
+from tests.services import fresh_postgres_database
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    else:
+        async with fresh_postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return load_config(environ={
+        "CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data"),
+        "CARA_FED__DATABASE__URL": database_url,
+        "CARA_FED__SERVER__DOMAIN": "test.example",
+        "CARA_FED__CACHE__PAGE_SECONDS": "30",
+    })
+
+
+@pytest.fixture
+async def ctx(config: Config) -> AsyncIterator[Context]:
+    context = Context.create(config)
+    await upgrade(context.engine)
+    context.jobs = InlineJobs(build_full_registry(), lambda: context)
+    yield context
+    await context.close()
+
+
+@pytest.fixture
+async def client(config: Config, aiohttp_client) -> TestClient:  # type: ignore[no-untyped-def]
+    from cara_fed.app import create_app
+
+    app = create_app(config, jobs="inline", migrate=True)
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+def output_dir(request: pytest.FixtureRequest) -> Path:
+    """A per-test folder under test-output/ for screenshots and logs."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
+    path = OUTPUT / safe
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def csrf_from(client: TestClient, path: str) -> str:
+    response = await client.get(path)
+    assert response.status == 200, await response.text()
+    match = CSRF_RE.search(await response.text())
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+async def sign_up(client: TestClient, username: str = "ada", password: str = "correct horse 1", **extra: str):  # type: ignore[no-untyped-def]
+    token = await csrf_from(client, "/signup")
+    response = await client.post("/signup", data={"csrf_token": token, "username": username,
+                                                  "email": f"{username}@example.org", "password": password,
+                                                  "kind": "artist", **extra}, allow_redirects=False)
+    return response

@@ -1,0 +1,59 @@
+"""Reaching PostgreSQL and Redis from tests: skip with a reason locally, fail under CI's strict mode."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+STRICT = os.environ.get("CARA_FED_REQUIRE_SERVICES", "") not in ("", "0")
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require(name: str, host: str, port: int) -> None:
+    if reachable(host, port):
+        return
+    reason = f"{name} is not reachable at {host}:{port}"
+    if STRICT:
+        pytest.fail(f"{reason} (CARA_FED_REQUIRE_SERVICES is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """A throwaway database on the local server; yields its asyncpg URL and drops it afterwards."""
+    import asyncpg
+
+    require("PostgreSQL", PG_HOST, PG_PORT)
+    name = f"cara_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def redis_url() -> str:
+    require("Redis", REDIS_HOST, REDIS_PORT)
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/15"
