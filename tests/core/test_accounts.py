@@ -15,7 +15,7 @@ async def test_sign_up_logs_in_and_lands_on_the_portfolio(client):
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     page = await client.get("/@ada")
     assert page.status == 200
-    assert "Upload your first work." in await page.text()
+    assert 'href="/upload"' in await page.text()  # the owner is invited to upload
 
 
 async def test_password_is_hashed_with_argon2(client, ctx):

@@ -21,8 +21,8 @@ from tests import images
 from tests.services import redis_url
 
 
-async def wait_for(predicate, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate, within: float = 60.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if result := await predicate():
             return result
