@@ -10,13 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cara_fed.db import Base, UTCDateTime, utcnow
 from cara_fed.models.media import MediaAsset
 
-ACCOUNT_KINDS = ("artist", "studio")
+ACCOUNT_KINDS = ("artist", "studio")  # "application" is the instance actor, never a sign-up choice
 ACCOUNT_STATUSES = ("active", "pending", "suspended")
 
 
 class Account(Base):
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("username", "domain", name="uq_accounts_username_domain"),)
+    __table_args__ = (UniqueConstraint("username", "domain", name="uq_accounts_username_domain"),
+                      UniqueConstraint("key_id", name="uq_accounts_key_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))  # stored lowercase
@@ -34,10 +35,10 @@ class Account(Base):
     links: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": ..., "url": ...}]
     skills: Mapped[list] = mapped_column(JSON, default=list)
     open_to_work: Mapped[bool] = mapped_column(Boolean, default=False)
-    avatar_asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id", use_alter=True,
-                                                                   ondelete="SET NULL"), default=None)
-    banner_asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id", use_alter=True,
-                                                                   ondelete="SET NULL"), default=None)
+    avatar_asset_id: Mapped[int | None] = mapped_column(ForeignKey(
+        "media_assets.id", use_alter=True, ondelete="SET NULL", name="fk_accounts_avatar_asset"), default=None)
+    banner_asset_id: Mapped[int | None] = mapped_column(ForeignKey(
+        "media_assets.id", use_alter=True, ondelete="SET NULL", name="fk_accounts_banner_asset"), default=None)
     noai_default: Mapped[bool] = mapped_column(Boolean, default=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)  # manuallyApprovesFollowers
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -49,6 +50,13 @@ class Account(Base):
     shared_inbox_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     public_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
     private_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
+    key_id: Mapped[str | None] = mapped_column(String(2048), default=None)  # remote publicKey.id
+    url: Mapped[str | None] = mapped_column(String(2048), default=None)  # remote profile page
+    followers_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    actor_type: Mapped[str] = mapped_column(String(32), default="Person", server_default="Person")
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    remote_avatar_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    remote_banner_url: Mapped[str | None] = mapped_column(String(2048), default=None)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
