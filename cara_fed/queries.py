@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed.models import Account, Artwork, ArtworkTag, Project
+from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Project
 
 PAGE_SIZE = 24
 
@@ -83,7 +83,78 @@ async def artworks_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, Ar
 
 async def count_local(session: AsyncSession) -> tuple[int, int]:
     users = await session.scalar(select(func.count()).select_from(Account).where(
-        Account.domain.is_(None), Account.status == "active"))
+        Account.domain.is_(None), Account.status == "active", Account.kind != "application"))
     works = await session.scalar(select(func.count()).select_from(Artwork).join(Account).where(
         Account.domain.is_(None), Artwork.state == "published"))
     return users or 0, works or 0
+
+
+# --- Follows and the home feed -------------------------------------------------------------------
+
+
+async def follow_between(session: AsyncSession, follower_id: int, followee_id: int) -> Follow | None:
+    return await session.scalar(select(Follow).where(Follow.follower_id == follower_id,
+                                                     Follow.followee_id == followee_id))
+
+
+async def is_follower(session: AsyncSession, viewer: Account | None, author_id: int) -> bool:
+    if viewer is None:
+        return False
+    follow = await follow_between(session, viewer.id, author_id)
+    return follow is not None and follow.state == "accepted"
+
+
+async def can_view_async(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> bool:
+    """can_view plus followers-only works for accepted followers."""
+    if can_view(artwork, viewer):
+        return True
+    return (artwork.state == "published" and artwork.visibility == "followers"
+            and await is_follower(session, viewer, artwork.account_id))
+
+
+async def _follow_page(session: AsyncSession, query: Select, before: int | None, limit: int) -> tuple[list, int | None]:
+    if before is not None:
+        query = query.where(Follow.id < before)
+    rows = list((await session.scalars(query.order_by(Follow.id.desc()).limit(limit + 1))).unique().all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+async def followers(session: AsyncSession, account: Account, before: int | None = None, limit: int = 40):  # type: ignore[no-untyped-def]
+    return await _follow_page(session, select(Follow).where(Follow.followee_id == account.id,
+                                                            Follow.state == "accepted"), before, limit)
+
+
+async def following(session: AsyncSession, account: Account, before: int | None = None, limit: int = 40):  # type: ignore[no-untyped-def]
+    return await _follow_page(session, select(Follow).where(Follow.follower_id == account.id,
+                                                            Follow.state == "accepted"), before, limit)
+
+
+async def follow_requests(session: AsyncSession, account: Account) -> list[Follow]:
+    return list((await session.scalars(select(Follow).where(
+        Follow.followee_id == account.id, Follow.state == "requested").order_by(Follow.id))).unique().all())
+
+
+async def count_follows(session: AsyncSession, account: Account) -> tuple[int, int]:
+    followers_count = await session.scalar(select(func.count()).select_from(Follow).where(
+        Follow.followee_id == account.id, Follow.state == "accepted"))
+    following_count = await session.scalar(select(func.count()).select_from(Follow).where(
+        Follow.follower_id == account.id, Follow.state == "accepted"))
+    return followers_count or 0, following_count or 0
+
+
+async def home_feed(session: AsyncSession, viewer: Account, before: int | None = None,
+                    limit: int = PAGE_SIZE) -> Page:
+    """Works by accounts the viewer follows (local and remote) and their own, newest first (keyset on id)."""
+    followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
+    query = select(Artwork).where(
+        Artwork.state == "published",
+        ((Artwork.account_id.in_(followed)) & Artwork.visibility.in_(("public", "unlisted", "followers")))
+        | (Artwork.account_id == viewer.id))
+    return await _page(session, query, before, limit)
+
+
+async def remote_account(session: AsyncSession, username: str, domain: str) -> Account | None:
+    return await session.scalar(select(Account).where(Account.username == username.lower(),
+                                                      Account.domain == domain.lower()))

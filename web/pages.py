@@ -31,7 +31,7 @@ async def home(request: web.Request) -> web.Response:
 
 async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped-def]
     account = await queries.local_account(session, username)
-    if account is None or account.status == "suspended":
+    if account is None or account.status == "suspended" or account.kind == "application":
         raise web.HTTPNotFound(text=f"There is no artist called @{username} here.")
     return account
 

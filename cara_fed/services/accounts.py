@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.context import Context, Transaction
@@ -225,3 +226,28 @@ async def set_profile_image(ctx: Context, account_id: int, upload: Upload, purpo
         asset = store_original(ctx, tx, account_id, upload, content_type, purpose=purpose)
         await tx.session.flush()
         setattr(account, f"{purpose}_asset_id", asset.id)
+
+
+INSTANCE_ACTOR = "instance"  # reserved for people (text.RESERVED_USERNAMES), so it never collides
+
+
+async def ensure_instance_actor(ctx: Context) -> Account:
+    """The instance's own `Application` actor that signs our fetches; created once, on first need."""
+    async with ctx.sessions() as session:
+        actor = await session.scalar(select(Account).where(Account.username == INSTANCE_ACTOR,
+                                                           Account.domain.is_(None)))
+    if actor is not None:
+        return actor
+    private_pem, public_pem = generate_keys()
+    try:
+        async with ctx.transaction() as tx:
+            actor = Account(username=INSTANCE_ACTOR, kind="application", actor_type="Application",
+                            display_name=ctx.config.instance.name, locked=True, discoverable=False,
+                            private_key_pem=private_pem, public_key_pem=public_pem)
+            tx.session.add(actor)
+    except IntegrityError:  # another process created it first
+        async with ctx.sessions() as session:
+            actor = await session.scalar(select(Account).where(Account.username == INSTANCE_ACTOR,
+                                                               Account.domain.is_(None)))
+    assert actor is not None
+    return actor

@@ -81,6 +81,10 @@ async def protect_media(ctx: Context, asset_id: int) -> None:
         asset = await tx.session.get(MediaAsset, asset_id)
         if asset is None or asset.state != "uploaded":
             return
+        if asset.original_key is None:  # remote media not fetched yet: the fetch job queues us again
+            if asset.remote_url:
+                tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", asset_id)
+            return
         transition(asset, "processing")
         asset.attempts += 1
         policy = await _policy_for(ctx, asset, tx.session)

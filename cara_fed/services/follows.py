@@ -1,0 +1,113 @@
+"""Follow relationships, local and remote. Services record state; the federation edge reacts to the
+jobs named here (send_follow, send_accept, send_reject, send_undo_follow) by sending activities."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from cara_fed.context import Context
+from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.models import Account, Follow
+from cara_fed.states import transition
+
+
+async def _pair(session, follower_id: int, followee_id: int) -> Follow | None:  # type: ignore[no-untyped-def]
+    return await session.scalar(select(Follow).where(Follow.follower_id == follower_id,
+                                                     Follow.followee_id == followee_id))
+
+
+async def request_follow(ctx: Context, follower: Account, followee: Account) -> Follow:
+    """A local account follows anyone. Local targets accept at once unless locked; remote ones get a Follow."""
+    if follower.id == followee.id:
+        raise ValidationError({"follow": "You cannot follow yourself."})
+    if not follower.is_local:
+        raise ValueError("request_follow is for local followers; use receive_follow for remote ones")
+    async with ctx.transaction() as tx:
+        existing = await _pair(tx.session, follower.id, followee.id)
+        if existing is not None and existing.state in ("requested", "accepted"):
+            return existing
+        if existing is not None:  # cancelled or rejected earlier: start afresh
+            await tx.session.delete(existing)
+            await tx.session.flush()
+        follow = Follow(follower_id=follower.id, followee_id=followee.id)
+        tx.session.add(follow)
+        await tx.session.flush()
+        follow.uri = ctx.url(f"/follows/{follow.id}")
+        if followee.is_local and not followee.locked:
+            transition(follow, "accepted")
+        elif not followee.is_local:
+            tx.after_commit(ctx.jobs.enqueue, "send_follow", follow.id)
+    return follow
+
+
+async def receive_follow(ctx: Context, follower: Account, followee: Account, activity_uri: str) -> Follow:
+    """A remote account follows a local one (inbound Follow). Idempotent per pair."""
+    if not followee.is_local:
+        raise NotFound("That account is not on this instance.")
+    async with ctx.transaction() as tx:
+        existing = await _pair(tx.session, follower.id, followee.id)
+        if existing is not None and existing.state == "accepted":
+            tx.after_commit(ctx.jobs.enqueue, "send_accept", existing.id)  # they may have missed our Accept
+            return existing
+        if existing is not None and existing.state == "requested":
+            return existing
+        if existing is not None:
+            await tx.session.delete(existing)
+            await tx.session.flush()
+        follow = Follow(follower_id=follower.id, followee_id=followee.id, uri=activity_uri)
+        tx.session.add(follow)
+        await tx.session.flush()
+        if not followee.locked:
+            transition(follow, "accepted")
+            tx.after_commit(ctx.jobs.enqueue, "send_accept", follow.id)
+    return follow
+
+
+async def decide_request(ctx: Context, owner: Account, follow_id: int, approve: bool) -> Follow:
+    """The followee approves or rejects a pending request (locked accounts)."""
+    async with ctx.transaction() as tx:
+        follow = await tx.session.get(Follow, follow_id)
+        if follow is None or follow.state != "requested":
+            raise NotFound("No such pending follow request.")
+        if follow.followee_id != owner.id:
+            raise PermissionDenied("This request was not sent to you.")
+        transition(follow, "accepted" if approve else "rejected")
+        if not follow.follower.is_local:
+            tx.after_commit(ctx.jobs.enqueue, "send_accept" if approve else "send_reject", follow.id)
+    return follow
+
+
+async def remote_answered(ctx: Context, follower: Account, followee: Account, accepted: bool) -> Follow | None:
+    """Inbound Accept/Reject of a Follow we sent. Unknown or already-settled pairs are a no-op."""
+    async with ctx.transaction() as tx:
+        follow = await _pair(tx.session, follower.id, followee.id)
+        if follow is None or follow.state != "requested":
+            return follow
+        transition(follow, "accepted" if accepted else "rejected")
+    return follow
+
+
+async def unfollow(ctx: Context, follower: Account, followee: Account) -> None:
+    """Stop following. A remote followee is told with Undo(Follow)."""
+    async with ctx.transaction() as tx:
+        follow = await _pair(tx.session, follower.id, followee.id)
+        if follow is None or follow.state not in ("requested", "accepted"):
+            return
+        transition(follow, "cancelled")
+        if not followee.is_local:
+            tx.after_commit(ctx.jobs.enqueue, "send_undo_follow", follow.id)
+
+
+async def remote_unfollowed(ctx: Context, follower: Account, followee: Account) -> None:
+    """Inbound Undo(Follow), or a Block/Delete that ends the relationship."""
+    async with ctx.transaction() as tx:
+        follow = await _pair(tx.session, follower.id, followee.id)
+        if follow is not None and follow.state in ("requested", "accepted"):
+            transition(follow, "cancelled")
+
+
+async def remove_all_of(ctx: Context, account: Account) -> None:
+    """A remote account was deleted: drop its relationships entirely."""
+    async with ctx.transaction() as tx:
+        await tx.session.execute(delete(Follow).where((Follow.follower_id == account.id)
+                                                      | (Follow.followee_id == account.id)))

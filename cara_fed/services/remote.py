@@ -1,0 +1,192 @@
+"""Remote actors and their artworks, as plain data. federation/parse.py turns ActivityStreams into these
+dataclasses; this module stores them. Remote HTML arrives here already sanitized by the caller's parser,
+and is sanitized again here (defence in depth: nothing from another server reaches a page unsanitized)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, select
+
+from cara_fed.context import Context
+from cara_fed.db import utcnow
+from cara_fed.errors import PermissionDenied
+from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
+from cara_fed.states import transition
+from cara_fed.text import normalize_tag, sanitize_html
+
+
+@dataclass
+class RemoteActor:
+    uri: str
+    username: str
+    domain: str
+    inbox: str
+    public_key_pem: str
+    key_id: str
+    actor_type: str = "Person"
+    display_name: str = ""
+    summary_html: str = ""
+    url: str | None = None
+    shared_inbox: str | None = None
+    followers_url: str | None = None
+    avatar_url: str | None = None
+    banner_url: str | None = None
+    locked: bool = False
+    discoverable: bool = True
+    links: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class RemoteImage:
+    url: str
+    alt_text: str = ""
+    media_type: str = ""
+    blurhash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    focal_point: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
+class RemoteArtwork:
+    uri: str
+    attributed_to: str
+    title: str
+    content_html: str = ""
+    url: str | None = None
+    content_warning: str = ""
+    sensitive: bool = False
+    published: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    images: list[RemoteImage] = field(default_factory=list)
+    license: str = "all-rights-reserved"
+    noai: bool = False
+    visibility: str = "public"
+
+
+def domain_of(uri: str) -> str:
+    return (urlsplit(uri).netloc or "").lower()
+
+
+async def upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
+    """Create or refresh the local copy of a remote actor, keyed by its URI."""
+    async with ctx.transaction() as tx:
+        account = await tx.session.scalar(select(Account).where(Account.uri == actor.uri))
+        if account is None:
+            account = Account(uri=actor.uri, username=actor.username.lower()[:64], domain=actor.domain.lower())
+            tx.session.add(account)
+        elif account.is_local:
+            raise PermissionDenied("a remote document claims one of our local actors")
+        account.kind = "studio" if actor.actor_type == "Organization" else "artist"
+        account.actor_type = actor.actor_type
+        account.display_name = actor.display_name[:100]
+        account.bio_html = sanitize_html(actor.summary_html)
+        account.inbox_url, account.shared_inbox_url = actor.inbox, actor.shared_inbox
+        account.followers_url, account.url = actor.followers_url, actor.url
+        account.public_key_pem, account.key_id = actor.public_key_pem, actor.key_id
+        account.remote_avatar_url, account.remote_banner_url = actor.avatar_url, actor.banner_url
+        account.locked, account.discoverable = actor.locked, actor.discoverable
+        account.links = actor.links[:8]
+        account.fetched_at = utcnow()
+    return account
+
+
+def _images(account: Account, artwork: RemoteArtwork) -> list[ArtworkImage]:
+    """Remote images become assets waiting for the fetch job, then the same protection pipeline."""
+    return [ArtworkImage(position=i, alt_text=image.alt_text[:1500],
+                         asset=MediaAsset(account_id=account.id, remote_url=image.url, original_type=image.media_type,
+                                          width=image.width, height=image.height, blurhash=image.blurhash,
+                                          focal_x=image.focal_point[0], focal_y=image.focal_point[1]))
+            for i, image in enumerate(artwork.images[:20])]
+
+
+async def upsert_artwork(ctx: Context, account: Account, data: RemoteArtwork) -> Artwork:
+    """Create or update a remote artwork. The author must be `account` (no one posts for someone else)."""
+    if data.attributed_to != account.uri:
+        raise PermissionDenied("the object is attributed to someone other than the sender")
+    async with ctx.transaction() as tx:
+        artwork = await tx.session.scalar(select(Artwork).where(Artwork.uri == data.uri))
+        if artwork is not None and artwork.account_id != account.id:
+            raise PermissionDenied("that object belongs to another actor")
+        new_images = artwork is None or [i.asset.remote_url for i in artwork.images] != [i.url for i in data.images]
+        if artwork is None:
+            artwork = Artwork(account_id=account.id, uri=data.uri, title="", state="processing")
+            tx.session.add(artwork)
+        artwork.title = data.title[:200]
+        artwork.description_html = sanitize_html(data.content_html)
+        artwork.url = data.url
+        artwork.content_warning = data.content_warning[:500]
+        artwork.sensitive = data.sensitive or bool(data.content_warning)
+        artwork.license, artwork.noai, artwork.visibility = data.license, data.noai, data.visibility
+        artwork.tags = [ArtworkTag(tag=t) for t in dict.fromkeys(filter(None, map(normalize_tag, data.tags)))][:30]
+        artwork.published_at = artwork.published_at or data.published or utcnow()
+        if new_images:
+            artwork.images = _images(account, data)
+            if artwork.state == "published":
+                transition(artwork, "processing")
+            await tx.session.flush()
+            for image in artwork.images:
+                tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", image.asset.id)
+        if not data.images and artwork.state == "processing":
+            transition(artwork, "published")
+    return artwork
+
+
+async def delete_artwork(ctx: Context, account: Account, uri: str) -> bool:
+    """Inbound Delete of a remote artwork; only its author may delete it."""
+    async with ctx.transaction() as tx:
+        artwork = await tx.session.scalar(select(Artwork).where(Artwork.uri == uri))
+        if artwork is None:
+            return False
+        if artwork.account_id != account.id:
+            raise PermissionDenied("only the author may delete this object")
+        keys = [(a.asset.original_key, [d.key for d in a.asset.derivatives]) for a in artwork.images]
+        for image in list(artwork.images):
+            await tx.session.delete(image.asset)
+        await tx.session.delete(artwork)
+        for original, public in keys:
+            if original:
+                tx.after_commit(ctx.storage.delete, "private", original)
+            for key in public:
+                tx.after_commit(ctx.storage.delete, "public", key)
+    return True
+
+
+async def delete_actor(ctx: Context, account: Account) -> None:
+    """Inbound Delete of an actor: their works, follows and the account itself go."""
+    async with ctx.transaction() as tx:
+        uris = (await tx.session.scalars(select(Artwork.uri).where(Artwork.account_id == account.id))).all()
+    for uri in uris:
+        if uri:
+            await delete_artwork(ctx, account, uri)
+    async with ctx.transaction() as tx:
+        await tx.session.execute(delete(Account).where(Account.id == account.id))
+
+
+async def store_fetched_original(ctx: Context, asset_id: int, data: bytes, content_type: str) -> None:
+    """The fetch job hands over remote bytes; from here it is the ordinary protection pipeline."""
+    key = ctx.storage.new_key()
+    ctx.storage.put_private(key, data)
+    async with ctx.transaction() as tx:
+        asset = await tx.session.get(MediaAsset, asset_id)
+        if asset is None or asset.original_key is not None:
+            ctx.storage.delete("private", key)
+            return
+        asset.original_key, asset.original_type, asset.original_size = key, content_type, len(data)
+        tx.after_commit(ctx.jobs.enqueue, "protect_media", asset_id)
+
+
+async def reject_remote_media(ctx: Context, asset_id: int, code: str, message: str) -> None:
+    """The fetch failed for good (private address, too large, wrong type): reject with the reason."""
+    from cara_fed.services.media import settle_artworks
+
+    async with ctx.transaction() as tx:
+        asset = await tx.session.get(MediaAsset, asset_id)
+        if asset is None or asset.state != "uploaded":
+            return
+        transition(asset, "rejected")
+        asset.error_code, asset.error_message = code, message
+    await settle_artworks(ctx, asset_id)
