@@ -35,6 +35,8 @@ class Context:
     storage: LocalStorage
     cache: PageCache
     jobs: Jobs = None  # type: ignore[assignment]  # set by the composition root
+    # Per-process resources owned by an edge (e.g. federation's HTTP client session), closed with the context.
+    resources: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, config: Config) -> Context:
@@ -60,4 +62,11 @@ class Context:
         return self.config.base_url + path
 
     async def close(self) -> None:
+        for resource in self.resources.values():
+            closer = getattr(resource, "close", None)
+            if closer is not None:
+                result = closer()
+                if inspect.isawaitable(result):
+                    await result
+        self.resources.clear()
         await self.engine.dispose()

@@ -14,7 +14,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 from cara_fed.states import transition
-from protection import MediaPolicy, MediaRejected, protect, sniff_image_type
+from protection import MediaPolicy, MediaRejected, probe, protect
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +38,13 @@ def base_policy(ctx: Context) -> MediaPolicy:
 
 
 def check_upload(ctx: Context, upload: Upload, label: str) -> str:
-    """Cheap checks done before anything is stored; returns the sniffed type. Raises ValidationError."""
-    policy = base_policy(ctx)
-    if not upload.data:
-        raise ValidationError({label: f"{upload.filename or 'The file'} is empty."})
-    if len(upload.data) > policy.max_bytes:
-        raise ValidationError({label: f"{upload.filename or 'The file'} is {len(upload.data) / 1048576:.1f} MiB; "
-                                      f"the limit is {ctx.config.media.max_upload_mb} MiB."})
+    """Checks that need no decoding (empty, size, type, declared pixels), done before anything is stored;
+    returns the sniffed type. Raises ValidationError naming the file and the reason."""
     try:
-        return sniff_image_type(upload.data)
+        content_type, _width, _height = probe(upload.data, base_policy(ctx))
     except MediaRejected as exc:
         raise ValidationError({label: f"{upload.filename or 'The file'}: {exc.message}"}) from None
+    return content_type
 
 
 def store_original(ctx: Context, tx: Transaction, account_id: int, upload: Upload, content_type: str,

@@ -1,0 +1,126 @@
+"""protect(): bytes + policy in, marked derivatives + an explainable report out."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from PIL import Image
+
+from protection import derivatives as deriv
+from protection import sanitize
+from protection.mark import build_xmp
+from protection.media import Derivative, MediaPolicy, ProtectResult
+from protection.sniff import check_bytes, open_guarded
+
+# Below this many output pixels in all, handing encodes to threads costs more than it saves.
+_INLINE_PIXELS = 1_000_000
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _encoder_pool() -> ThreadPoolExecutor:
+    """One small process-wide pool for resize bands and encodes. Pillow releases the GIL while resampling
+    and JPEG-encoding (not while WebP-encoding), so the encodes of one size overlap the resizing of the next.
+    Shared, so many concurrent uploads cannot multiply threads per core. protect() never runs on it, so
+    waiting on it cannot deadlock."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)),
+                                       thread_name_prefix="protection-encode")
+        return _pool
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + (now - self.last) * 1000, 1)
+        self.last = now
+
+
+def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
+    """Validate, sanitize, resize, encode and mark an upload. CPU-bound and synchronous: run it in a thread.
+
+    Raises MediaRejected (and nothing else) for anything wrong with the data itself.
+    """
+    clock = _Clock()
+    mime = check_bytes(data, policy)
+    im = open_guarded(data, mime, policy)
+    clock.lap("validate")
+    # No `with im:` — closing would free the pixels, and `first` may be that very image for small sources;
+    # the only file object is our own BytesIO.
+    raw_w, raw_h = im.size
+    plan = deriv.plan_sizes(max(raw_w, raw_h), policy.sizes)
+    # First frame only (v1). A multi-picture JPEG (MPO) is not an animation: its extras are "mpf" below.
+    animated = mime != "image/jpeg" and bool(getattr(im, "is_animated", False))
+    draft = sanitize.decode(im, mime, plan[0][1])
+    stripped, orientation, icc = sanitize.inventory(im, mime)
+    clock.lap("decode")
+    swapped = sanitize.swaps_axes(orientation)
+    width, height = (raw_h, raw_w) if swapped else (raw_w, raw_h)
+    # Resize before rotating and converting colour: both then touch ~2.5x fewer pixels.
+    top_w, top_h = deriv.fit(width, height, plan[0][1])
+    pool = _encoder_pool()
+    first = deriv.resize(sanitize.resamplable(im), (top_h, top_w) if swapped else (top_w, top_h), pool)
+    first, colour = sanitize.to_srgb(first, icc)
+    first = sanitize.orient(first, orientation)
+    if first is im:
+        first = im.copy()  # never mutate (info.clear) the decoded source object we were handed
+    first.info.clear()  # belt and braces: JPEG save would otherwise re-emit a source comment
+    clock.lap("transform")
+
+    xmp = build_xmp(policy)
+    inline = sum(w * h for w, h in (deriv.fit(width, height, t) for _, t in plan)) < _INLINE_PIXELS
+    jobs: list[tuple[int, str, Image.Image, Future[bytes] | bytes]] = []
+    encode_ms: list[float] = []
+
+    def encode(img: Image.Image, fmt: str) -> bytes:
+        t0 = time.perf_counter()
+        out = deriv.encode(img, fmt, policy, xmp)
+        encode_ms.append((time.perf_counter() - t0) * 1000)
+        return out
+
+    def submit(img: Image.Image, fmt: str) -> Future[bytes] | bytes:
+        return encode(img, fmt) if inline else pool.submit(encode, img, fmt)
+
+    current = first
+    for i, (slot, target) in enumerate(plan):
+        if i:  # cascade: each size from the previous one, not from the full source
+            current = deriv.resize(current, deriv.fit(width, height, target), pool)
+        for fmt in policy.formats:
+            jobs.append((slot, fmt, current, submit(current, fmt)))
+    clock.lap("resize")
+    bhash = deriv.blurhash_of(current)
+    clock.lap("blurhash")
+    results = [
+        Derivative(slot, fmt, img.width, img.height, deriv.CONTENT_TYPES[fmt],
+                   job.result() if isinstance(job, Future) else job)
+        for slot, fmt, img, job in jobs
+    ]
+    clock.lap("encode_wait")  # what was left of the encodes after the last resize
+    clock.laps["encode_sum"] = round(sum(encode_ms), 1)
+    clock.laps["total"] = round((time.perf_counter() - clock.start) * 1000, 1)
+
+    report: dict[str, Any] = {
+        "source": {"type": mime, "bytes": len(data), "mode": im.mode, "width": width, "height": height},
+        "stripped": stripped,
+        "orientation": orientation,
+        "colour": colour or {"description": None, "converted": False},
+        "draft_scale": draft,
+        "animated": animated,
+        "fast_path": inline,
+        "sizes": [{"slot": s, "long_edge": t} for s, t in plan],
+        "bytes_out": sum(len(d.data) for d in results),
+        "timings_ms": clock.laps,
+    }
+    if animated:
+        report["note"] = "Animated image: only the first frame was kept."
+    return ProtectResult(results, width, height, mime, bhash, (0.0, 0.0), report)
