@@ -22,6 +22,7 @@ from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
 from cara_fed.services import media
+from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,11 @@ def build_registry() -> JobRegistry:
     registry = JobRegistry()
     registry.register("protect_media", "media", media.protect_media)
     registry.register("sweep", "media", sweep_all)
-    # Federation registers real handlers for these when it is wired in.
-    for event in ("artwork_published", "artwork_updated", "artwork_deleted"):
+    # Events the core emits; the federation edge replaces these placeholders with real jobs.
+    for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
+                  "send_reject", "send_undo_follow", "account_updated"):
         registry.register(event, "delivery", _noop)
+    registry.register("fetch_remote_media", "media", _noop)
     return registry
 
 
@@ -144,5 +147,7 @@ async def _make_ctx(config: Config) -> Context:
 
 
 def build_full_registry() -> JobRegistry:
-    """Every job of every edge. Edges add theirs here as they grow (federation delivery, inbox)."""
-    return build_registry()
+    """Every job of every edge: the core's, then federation's (inbox, delivery, remote media)."""
+    registry = build_registry()
+    register_federation_jobs(registry)
+    return registry

@@ -1,0 +1,44 @@
+"""Federation's background jobs, registered into the worker's registry by the composition root.
+
+Each edge module is imported lazily and only if present, so the registry can be built while parts of the
+federation edge are still missing (the core then keeps its no-op placeholders for those event names).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from cara_fed.jobs import JobRegistry
+
+log = logging.getLogger(__name__)
+
+# job name -> (queue, module, function)
+JOBS: dict[str, tuple[str, str, str]] = {
+    "process_inbox": ("inbox", "federation.handlers", "process_inbox"),
+    "fetch_remote_media": ("media", "federation.media_fetch", "fetch_remote_media"),
+    "artwork_published": ("delivery", "federation.outbox", "artwork_published"),
+    "artwork_updated": ("delivery", "federation.outbox", "artwork_updated"),
+    "artwork_deleted": ("delivery", "federation.outbox", "artwork_deleted"),
+    "send_follow": ("delivery", "federation.outbox", "send_follow"),
+    "send_accept": ("delivery", "federation.outbox", "send_accept"),
+    "send_reject": ("delivery", "federation.outbox", "send_reject"),
+    "send_undo_follow": ("delivery", "federation.outbox", "send_undo_follow"),
+    "account_updated": ("delivery", "federation.outbox", "account_updated"),
+    "deliver": ("delivery", "federation.delivery", "deliver"),
+}
+
+
+def register_jobs(registry: JobRegistry) -> list[str]:
+    """Register every federation job whose module exists; returns the names registered."""
+    registered = []
+    for name, (queue, module_name, function_name) in JOBS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        registry.register(name, queue, getattr(module, function_name))
+        registered.append(name)
+    return registered
