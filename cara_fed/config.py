@@ -71,6 +71,7 @@ class FederationConfig:
     allow_private_addresses: bool = setting(False, "Allow fetching from/delivering to private and loopback "
                                             "addresses (only for local development and tests).")
     authorized_fetch: bool = setting(False, "Require signed GETs for our ActivityPub documents.")
+    allowlist_mode: bool = setting(False, "Federate only with instances an admin has allowed (admin page).")
 
 
 @dataclass

@@ -35,6 +35,7 @@ class Context:
     storage: LocalStorage
     cache: PageCache
     jobs: Jobs = None  # type: ignore[assignment]  # set by the composition root
+    directory: Any = None  # cara_fed.directory.Directory, installed by the composition root
     # Per-process resources owned by an edge (e.g. federation's HTTP client session), closed with the context.
     resources: dict[str, Any] = field(default_factory=dict)
 

@@ -13,7 +13,7 @@ from web.render import render
 routes = web.RouteTableDef()
 
 
-def _cursor(request: web.Request) -> int | None:
+def cursor(request: web.Request) -> int | None:
     raw = request.query.get("before", "")
     if raw and not raw.isdigit():
         raise web.HTTPBadRequest(text="The page cursor must be a number.")
@@ -24,7 +24,7 @@ def _cursor(request: web.Request) -> int | None:
 @cached_page
 async def home(request: web.Request) -> web.Response:
     async with request.app[CTX].sessions() as session:
-        page = await queries.latest_public(session, before=_cursor(request))
+        page = await queries.latest_public(session, before=cursor(request))
         users, works = await queries.count_local(session)
     return render(request, "home.html", {"page": page, "users": users, "works": works})
 
@@ -42,7 +42,7 @@ async def portfolio(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     async with request.app[CTX].sessions() as session:
         account = await _artist(session, request.match_info["username"])
-        page = await queries.portfolio(session, account, viewer, before=_cursor(request))
+        page = await queries.portfolio(session, account, viewer, before=cursor(request))
         pinned = await queries.pinned(session, account)
         projects = await queries.projects(session, account)
         covers = await queries.artworks_by_ids(session, [p.cover_artwork_id for p in projects if p.cover_artwork_id])
@@ -59,7 +59,7 @@ async def artwork(request: web.Request) -> web.Response:
     async with request.app[CTX].sessions() as session:
         account = await _artist(session, request.match_info["username"])
         work = await session.get(Artwork, int(request.match_info["artwork_id"]))
-        if work is None or work.account_id != account.id or not queries.can_view(work, viewer):
+        if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         more = [a for a in (await queries.portfolio(session, account, None, limit=7)).items if a.id != work.id][:6]
     return render(request, "artwork.html", {"account": account, "work": work, "more": more,
@@ -92,7 +92,7 @@ async def tag(request: web.Request) -> web.Response:
     if not name:
         raise web.HTTPNotFound(text="That is not a tag.")
     async with request.app[CTX].sessions() as session:
-        page = await queries.by_tag(session, name, before=_cursor(request))
+        page = await queries.by_tag(session, name, before=cursor(request))
     return render(request, "tag.html", {"tag": name, "page": page})
 
 

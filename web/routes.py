@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from cara_fed.context import Context
-from web import auth, media, middleware, pages, settings, studio
+from web import admin, auth, media, middleware, pages, settings, social, studio
 from web.keys import CTX, JINJA
 from web.render import make_environment
 
@@ -19,6 +19,6 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     app[JINJA] = make_environment()
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
                             middleware.csrf])
-    for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes):
+    for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes):
         app.router.add_routes(table)
     app.router.add_static("/static", STATIC, name="static", append_version=True)

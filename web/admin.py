@@ -1,0 +1,72 @@
+"""Admin pages: sign-up approvals, invites, instance policy (domain blocks, allowlist)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from cara_fed.errors import ValidationError
+from cara_fed.models import Account
+from cara_fed.services import accounts, instances
+from web import forms
+from web.auth import require_login
+from web.keys import CTX
+from web.render import render
+
+routes = web.RouteTableDef()
+
+
+def require_admin(request: web.Request) -> Account:
+    account = require_login(request)
+    if not account.is_admin:
+        raise web.HTTPForbidden(text="Only administrators can open this page.")
+    return account
+
+
+async def _page(request: web.Request, errors: dict | None = None, invite: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+    ctx = request.app[CTX]
+    async with ctx.sessions() as session:
+        pending = (await session.scalars(select(Account).where(Account.status == "pending", Account.domain.is_(None))
+                                         .order_by(Account.created_at))).all()
+        blocks = await instances.policies(session)
+    return render(request, "admin.html", {"pending": pending, "blocks": blocks, "errors": errors or {},
+                                          "new_invite": invite, "config": ctx.config}, status=status)
+
+
+@routes.get("/admin", name="admin")
+async def admin(request: web.Request) -> web.Response:
+    require_admin(request)
+    return await _page(request)
+
+
+@routes.post(r"/admin/accounts/{account_id:\d+}/{decision:approve|reject}", name="admin_decide")
+async def decide(request: web.Request) -> web.Response:
+    require_admin(request)
+    status = "active" if request.match_info["decision"] == "approve" else "suspended"
+    await accounts.set_status(request.app[CTX], int(request.match_info["account_id"]), status)
+    raise web.HTTPSeeOther("/admin")
+
+
+@routes.post("/admin/invites", name="admin_invite")
+async def invite(request: web.Request) -> web.Response:
+    admin_account = require_admin(request)
+    code = await accounts.create_invite(request.app[CTX], admin_account.id)
+    ctx = request.app[CTX]
+    return await _page(request, invite=f"{ctx.config.base_url}/signup?invite={code}")
+
+
+@routes.post("/admin/instances", name="admin_instances")
+async def instance_policy(request: web.Request) -> web.Response:
+    require_admin(request)
+    form = await request.post()
+    try:
+        if forms.text(form, "action") == "allow":
+            await instances.set_allowed(request.app[CTX], forms.text(form, "domain"), True)
+        elif forms.text(form, "action") == "disallow":
+            await instances.set_allowed(request.app[CTX], forms.text(form, "domain"), False)
+        else:
+            await instances.set_policy(request.app[CTX], forms.text(form, "domain"), forms.text(form, "policy"),
+                                       forms.text(form, "reason"))
+    except ValidationError as exc:
+        return await _page(request, errors=exc.errors, status=400)
+    raise web.HTTPSeeOther("/admin#instances")
