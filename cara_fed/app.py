@@ -12,6 +12,7 @@ from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, InlineJobs
 from cara_fed.migrate import upgrade
 from cara_fed.worker import Worker, build_full_registry, wire_jobs
+from federation.directory import FederationDirectory
 from federation.routes import setup_federation
 from web.routes import setup_web
 
@@ -29,6 +30,7 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
     app[CTX_KEY] = ctx
     setup_web(app, ctx)
     setup_federation(app, ctx)
+    ctx.directory = FederationDirectory(ctx)
     should_migrate = config.database_url.startswith("sqlite") if migrate is None else migrate
 
     async def on_startup(app: web.Application) -> None:

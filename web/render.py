@@ -30,6 +30,15 @@ def human_date(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y") if value else ""
 
 
+def profile_path(account: Any) -> str:
+    return f"/@{account.username}" if account.domain is None else f"/@{account.username}@{account.domain}"
+
+
+def artwork_path(work: Any) -> str:
+    """Our page for an artwork, local or a cached remote one (never the remote server's URL)."""
+    return f"{profile_path(work.account)}/{work.id}"
+
+
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
                       trim_blocks=True, lstrip_blocks=True, enable_async=False)
@@ -38,6 +47,8 @@ def make_environment() -> Environment:
     env.filters["date"] = human_date
     env.filters["safe_html"] = Markup  # only for HTML we sanitized ourselves (bio_html, description_html)
     env.globals["LICENSES"] = LICENSES
+    env.globals["profile_path"] = profile_path
+    env.globals["artwork_path"] = artwork_path
     return env
 
 

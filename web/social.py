@@ -6,12 +6,12 @@ from aiohttp import web
 
 from cara_fed import queries
 from cara_fed.directory import LookupFailed, split_handle
-from cara_fed.models import Account
+from cara_fed.models import Account, Artwork
 from cara_fed.services import follows
 from web.auth import require_login
 from web.keys import ACCOUNT, CTX
 from web.pages import cursor
-from web.render import render
+from web.render import profile_path, render
 
 routes = web.RouteTableDef()
 
@@ -22,10 +22,6 @@ async def _account(request: web.Request) -> Account:
     if account is None or account.kind == "application" or account.status == "suspended":
         raise web.HTTPNotFound(text="No such account.")
     return account
-
-
-def profile_path(account: Account) -> str:
-    return f"/@{account.username}" if account.is_local else f"/@{account.username}@{account.domain}"
 
 
 @routes.post(r"/accounts/{account_id:\d+}/follow", name="follow")
@@ -76,6 +72,20 @@ async def remote_profile(request: web.Request) -> web.Response:
         counts = await queries.count_follows(session, account)
     return render(request, "remote_profile.html", {"account": account, "page": page, "relation": relation,
                                                    "counts": counts}, noai=True)
+
+
+@routes.get(r"/@{username:[A-Za-z0-9_.\-]+}@{domain:[A-Za-z0-9.\-]+(?::\d+)?}/{artwork_id:\d+}", name="remote_artwork")
+async def remote_artwork(request: web.Request) -> web.Response:
+    """Our cached copy of a remote artwork: derivatives served from here, the author's NoAI choice kept."""
+    viewer = request[ACCOUNT]
+    async with request.app[CTX].sessions() as session:
+        account = await queries.remote_account(session, request.match_info["username"], request.match_info["domain"])
+        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+        if (account is None or work is None or work.account_id != account.id
+                or not await queries.can_view_async(session, work, viewer)):
+            raise web.HTTPNotFound(text="This artwork does not exist here or is not visible to you.")
+    return render(request, "artwork.html", {"account": account, "work": work, "more": [], "is_owner": False},
+                  noai=work.noai)
 
 
 @routes.get("/feed", name="feed")
