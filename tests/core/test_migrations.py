@@ -1,5 +1,6 @@
 """Migrations and models must agree: a fresh database at head has exactly the models' schema."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -7,6 +8,8 @@ import cara_fed.models  # noqa: F401
 from cara_fed.db import Base
 
 
+# SQLite reflection cannot name foreign keys added by a batch migration; the comparison itself is sound.
+@pytest.mark.filterwarnings("ignore:SQL-parsed foreign key constraint")
 async def test_models_match_migrations(ctx):
     def diff(connection):  # type: ignore[no-untyped-def]
         context = MigrationContext.configure(connection, opts={"compare_type": False})
