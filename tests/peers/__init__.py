@@ -1,0 +1,1 @@
+"""Real third-party ActivityPub peers (Fedify from npm) that tests start and drive."""
