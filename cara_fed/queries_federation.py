@@ -1,0 +1,69 @@
+"""Read-side queries the federation edge needs beyond cara_fed.queries (actors, outbox counts, NodeInfo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cara_fed import queries
+from cara_fed.models import Account, Artwork, LoginSession, Project, ProjectItem
+
+PUBLICLY_VISIBLE = ("public", "unlisted")
+
+
+async def active_local_actor(session: AsyncSession, username: str) -> Account | None:
+    """A local artist or studio that may be shown to other servers (not pending, not suspended)."""
+    return await session.scalar(select(Account).where(
+        Account.username == username.lower(), Account.domain.is_(None), Account.status == "active",
+        Account.kind != "application"))
+
+
+async def count_public_works(session: AsyncSession, account: Account) -> int:
+    """Published works anyone may see (public and unlisted): the outbox's totalItems."""
+    return await session.scalar(select(func.count()).select_from(Artwork).where(
+        Artwork.account_id == account.id, Artwork.state == "published",
+        Artwork.visibility.in_(PUBLICLY_VISIBLE))) or 0
+
+
+async def first_projects(session: AsyncSession, artwork_ids: list[int]) -> dict[int, int]:
+    """artwork id -> id of the first project (in portfolio order) that holds it."""
+    if not artwork_ids:
+        return {}
+    rows = (await session.execute(
+        select(ProjectItem.artwork_id, Project.id).join(Project, Project.id == ProjectItem.project_id)
+        .where(ProjectItem.artwork_id.in_(artwork_ids)).order_by(Project.position.desc(), Project.id.desc()))).all()
+    return {artwork_id: project_id for artwork_id, project_id in rows}  # later rows win: the first project
+
+
+async def visible_project_works(session: AsyncSession, project: Project) -> list[Artwork]:
+    """A project's works in order, only those anyone may see."""
+    works = await queries.artworks_by_ids(session, [item.artwork_id for item in project.items])
+    return [works[item.artwork_id] for item in project.items
+            if item.artwork_id in works and queries.can_view(works[item.artwork_id], None)]
+
+
+@dataclass(frozen=True)
+class Usage:
+    users: int
+    active_month: int
+    active_halfyear: int
+    local_posts: int
+
+
+async def _active_since(session: AsyncSession, since: datetime) -> int:
+    # "Active" = signed in or published in the window. Sessions are deleted on logout and expiry, so this
+    # undercounts people who stay signed out and never post; no per-login history is kept.
+    posted = select(Artwork.account_id).where(Artwork.published_at >= since)
+    signed_in = select(LoginSession.account_id).where(LoginSession.created_at >= since)
+    return await session.scalar(select(func.count()).select_from(Account).where(
+        Account.domain.is_(None), Account.status == "active", Account.kind != "application",
+        or_(Account.id.in_(posted), Account.id.in_(signed_in)))) or 0
+
+
+async def usage(session: AsyncSession, now: datetime) -> Usage:
+    users, posts = await queries.count_local(session)
+    return Usage(users=users, active_month=await _active_since(session, now - timedelta(days=30)),
+                 active_halfyear=await _active_since(session, now - timedelta(days=180)), local_posts=posts)
