@@ -42,7 +42,9 @@ class Base(DeclarativeBase):
     pass
 
 
-def make_engine(url: str, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
+    """enforce_foreign_keys=False is for migrations only: SQLite's batch ALTER copies and drops a table, and
+    with enforcement on, dropping `accounts` would cascade-delete every row that references it."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
 
@@ -51,7 +53,7 @@ def make_engine(url: str, echo: bool = False) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster commits
-            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cara_fed.db import make_engine
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -20,14 +22,24 @@ def alembic_config(url: str) -> AlembicConfig:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind `engine` to `revision`."""
+    url = engine.url.render_as_string(hide_password=False)
 
     def _upgrade(connection) -> None:  # type: ignore[no-untyped-def]
-        cfg = alembic_config(str(engine.url))
+        cfg = alembic_config(url)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        return
+    # SQLite rebuilds tables to alter them; foreign-key enforcement must be off or the rebuild cascades deletes.
+    migration_engine = make_engine(url, enforce_foreign_keys=False)
+    try:
+        async with migration_engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+    finally:
+        await migration_engine.dispose()
 
 
 def make_revision(url: str, message: str) -> None:
