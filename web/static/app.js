@@ -13,16 +13,27 @@
   var files = document.getElementById("images");
   var altBox = document.getElementById("alt-fields");
   if (files && altBox) {
+    var previews = [];
     files.addEventListener("change", function () {
       var kept = {};
       altBox.querySelectorAll("textarea").forEach(function (t) { kept[t.name] = t.value; });
+      previews.forEach(function (url) { URL.revokeObjectURL(url); });
+      previews = [];
       altBox.textContent = "";
       Array.prototype.forEach.call(files.files, function (file, i) {
+        // A small preview (a blob: URL, allowed by the CSP) so the artist sees which image they describe.
+        if (window.URL && URL.createObjectURL && /^image\//.test(file.type)) {
+          var img = document.createElement("img");
+          img.className = "alt-preview"; img.alt = ""; img.src = URL.createObjectURL(file);
+          previews.push(img.src);
+          altBox.appendChild(img);
+        }
         var label = document.createElement("label");
         label.htmlFor = "alt_" + i;
         label.textContent = "Alt text for " + file.name;
         var text = document.createElement("textarea");
         text.id = "alt_" + i; text.name = "alt_" + i; text.rows = 2; text.value = kept["alt_" + i] || "";
+        text.placeholder = "Describe the image for people who cannot see it";
         altBox.appendChild(label); altBox.appendChild(text);
       });
     });
