@@ -47,13 +47,15 @@ class Context:
                    storage=LocalStorage(config.data_path / "media"), cache=PageCache(config.cache.page_seconds))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, changes_pages: bool = True) -> AsyncIterator[Transaction]:
+        """changes_pages=False for writes no page shows (e.g. queue bookkeeping), so they keep the page cache."""
         async with self.sessions() as session:
             tx = Transaction(session)
             async with session.begin():
                 yield tx
         # Committed: now clear cached pages and hand follow-up work to the queue.
-        self.cache.clear()
+        if changes_pages:
+            self.cache.clear()
         for function, args in tx._after:
             result = function(*args)
             if inspect.isawaitable(result):

@@ -49,6 +49,8 @@ class JobRegistry:
 
 
 class Jobs(Protocol):
+    registry: JobRegistry
+
     async def enqueue(self, name: str, *args: int | str) -> None: ...
 
 

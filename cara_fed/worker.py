@@ -44,9 +44,16 @@ def build_registry() -> JobRegistry:
 
 
 async def sweep_all(ctx: Context) -> None:
+    """Periodic: re-queue overdue work of every kind (media, inbox, deliveries). Each sweep is idempotent."""
     count = await media.sweep(ctx)
     if count:
         log.info("sweep re-queued %s overdue media assets", count)
+    for name in ("sweep_inbox", "sweep_deliveries"):
+        try:
+            spec = ctx.jobs.registry.get(name)
+        except KeyError:  # that edge is not wired in this process
+            continue
+        await spec.function(ctx)
 
 
 def make_huey(config: Config, queue: str) -> Huey:

@@ -26,6 +26,9 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "send_undo_follow": ("delivery", "federation.outbox", "send_undo_follow"),
     "account_updated": ("delivery", "federation.outbox", "account_updated"),
     "deliver": ("delivery", "federation.delivery", "deliver"),
+    # Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
+    "sweep_inbox": ("inbox", "federation.handlers", "sweep_inbox"),
+    "sweep_deliveries": ("delivery", "federation.delivery", "sweep_deliveries"),
 }
 
 

@@ -61,7 +61,7 @@ async def record(ctx: Context, *, activity_id: str, recipient: str, actor_uri: s
                  payload: dict) -> int | None:
     """Store a verified activity and queue it. Returns the row id, or None for a duplicate."""
     try:
-        async with ctx.transaction() as tx:
+        async with ctx.transaction(changes_pages=False) as tx:
             item = InboxItem(activity_id=activity_id, recipient=recipient, actor_uri=actor_uri,
                              activity_type=activity_type[:64], payload=payload)
             tx.session.add(item)
@@ -75,7 +75,7 @@ async def record(ctx: Context, *, activity_id: str, recipient: str, actor_uri: s
 
 async def begin(ctx: Context, item_id: int) -> Received | None:
     """Claim a row for processing: None unless it is still open. Counts the attempt; gives up after 5."""
-    async with ctx.transaction() as tx:
+    async with ctx.transaction(changes_pages=False) as tx:
         item = await tx.session.get(InboxItem, item_id)
         if item is None or item.state not in OPEN_STATES:
             return None
@@ -90,7 +90,7 @@ async def begin(ctx: Context, item_id: int) -> Received | None:
 
 async def finish(ctx: Context, item_id: int, state: str, reason: str | None = None) -> None:
     """Settle a row as processed, ignored or failed, keeping the reason."""
-    async with ctx.transaction() as tx:
+    async with ctx.transaction(changes_pages=False) as tx:
         item = await tx.session.get(InboxItem, item_id)
         if item is None or item.state not in OPEN_STATES:
             return
@@ -100,7 +100,7 @@ async def finish(ctx: Context, item_id: int, state: str, reason: str | None = No
 
 async def retry_later(ctx: Context, item_id: int, reason: str) -> str:
     """A transient failure: mark for retry (the sweep re-queues it), or failed after MAX_ATTEMPTS."""
-    async with ctx.transaction() as tx:
+    async with ctx.transaction(changes_pages=False) as tx:
         item = await tx.session.get(InboxItem, item_id)
         if item is None or item.state not in OPEN_STATES:
             return "gone"
@@ -114,7 +114,7 @@ async def claim_overdue(ctx: Context, older_than: timedelta = RETRY_AFTER, limit
     """Ids of open rows untouched for `older_than`; their clock is restarted so the next sweep skips them
     while they wait in the queue."""
     now = utcnow()
-    async with ctx.transaction() as tx:
+    async with ctx.transaction(changes_pages=False) as tx:
         ids = list((await tx.session.scalars(
             select(InboxItem.id).where(InboxItem.state.in_(OPEN_STATES), InboxItem.state_changed_at < now - older_than)
             .order_by(InboxItem.id).limit(limit))).all())

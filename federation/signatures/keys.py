@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -25,8 +26,10 @@ def load_public_key(pem: str) -> PublicKey:
     return key
 
 
+@functools.lru_cache(maxsize=256)
 def load_private_key(pem: str) -> PrivateKey:
-    """Our own signing key; a failure here is a configuration bug, so it is a ValueError."""
+    """Our own signing key; a failure here is a configuration bug, so it is a ValueError.
+    Cached: parsing checks the RSA key (~50 ms), which would otherwise dominate every signed request."""
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
