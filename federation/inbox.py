@@ -22,6 +22,7 @@ from cara_fed.queries import local_account
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.remote import domain_of
 from federation import parse, resolver
+from federation.negotiation import FETCH_VERIFIER
 from federation.signatures import SignatureError, parse_signature, verify_request
 
 MAX_BODY = 1024 * 1024
@@ -44,6 +45,15 @@ def setup_inbox(app: web.Application, ctx: Context) -> None:
 
     app.router.add_post("/users/{name}/inbox", user_inbox)
     app.router.add_post("/inbox", shared_inbox)
+    app[FETCH_VERIFIER] = lambda request: verify_fetch(ctx, request)
+
+
+async def verify_fetch(ctx: Context, request: web.Request) -> str:
+    """Authorized fetch: the same signature check as the inbox, for GETs; returns the signer's actor URI."""
+    owner = await _verify(ctx, request, b"")
+    if await inbox_service.is_suspended(ctx, owner.domain or ""):
+        raise Refused(403, f"{owner.domain} is suspended on this instance")
+    return owner.uri or ""
 
 
 async def _read_body(request: web.Request) -> bytes:

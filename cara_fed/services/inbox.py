@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
-from cara_fed.models import InboxItem, Instance
+from cara_fed.models import InboxItem
+from cara_fed.services.instances import domain_verdict
 from cara_fed.states import transition
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,9 @@ class Received:
 
 
 async def domain_policy(ctx: Context, domain: str) -> str:
-    """The admin's policy for a remote domain: none | silence | suspend."""
+    """The admin's policy for a remote domain: accept | silence | suspend (allowlist mode suspends the rest)."""
     async with ctx.sessions() as session:
-        policy = await session.scalar(select(Instance.policy).where(Instance.domain == domain.lower()))
-    return policy or "none"
+        return await domain_verdict(session, ctx.config, domain)
 
 
 async def is_suspended(ctx: Context, domain: str) -> bool:

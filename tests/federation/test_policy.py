@@ -1,0 +1,70 @@
+"""Instance policy on the wire: the allowlist mode and authorized fetch (signed GETs), through the full app."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from cara_fed.services import accounts, instances
+from federation.signatures import sign_request
+from tests import images
+from tests.conftest import sign_up
+from tests.federation.peer import enable_federation, running_peer, signed_post
+from tests.web.test_artworks import upload
+
+AP = "application/activity+json"
+
+
+@pytest.fixture
+async def peer():  # type: ignore[no-untyped-def]
+    async with running_peer() as running:
+        yield running
+
+
+@pytest.fixture
+async def app_client(config, aiohttp_client):  # type: ignore[no-untyped-def]
+    from cara_fed.app import CTX_KEY, create_app
+
+    app = create_app(config, jobs="inline", migrate=True)
+    client = await aiohttp_client(app)
+    enable_federation(app[CTX_KEY])
+    return client
+
+
+def ctx_of(client):  # type: ignore[no-untyped-def]
+    from cara_fed.app import CTX_KEY
+
+    return client.server.app[CTX_KEY]
+
+
+async def test_allowlist_mode_refuses_servers_not_allowed(app_client, peer):
+    ctx = ctx_of(app_client)
+    async with ctx.transaction() as tx:
+        await accounts.create_account(ctx, tx, "ada", "ada@example.org", "password123", bypass_registration=True)
+    ctx.config.federation.allowlist_mode = True
+    alice = peer.add_actor("alice")
+    follow = peer.activity(alice, "Follow", ctx.url("/users/ada"))
+    refused = await signed_post(app_client, ctx.url("/users/ada/inbox"), follow, key=alice)
+    assert refused.status == 403 and "suspended" in (await refused.json())["error"]
+    await instances.set_allowed(ctx, peer.host, True)
+    accepted = await signed_post(app_client, ctx.url("/users/ada/inbox"), follow, key=alice)
+    assert accepted.status == 202, await accepted.text()
+
+
+async def test_authorized_fetch_requires_a_valid_signed_get(app_client, peer):
+    ctx = ctx_of(app_client)
+    await sign_up(app_client, "ada")
+    location = (await upload(app_client, [("a.jpg", images.jpeg(), "alt")])).headers["Location"]
+    note_url = ctx.url(location)
+    ctx.config.federation.authorized_fetch = True
+    app_client.session.cookie_jar.clear()
+    unsigned = await app_client.get(location, headers={"Accept": AP})
+    assert unsigned.status == 401
+    alice = peer.add_actor("alice")
+    headers = {"Accept": AP, **sign_request("GET", note_url, {}, None, alice.key_id, alice.private_pem)}
+    signed = await app_client.get(urlsplit(note_url).path, headers=headers)
+    assert signed.status == 200, await signed.text()
+    assert (await signed.json())["id"] == note_url
+    mallory = peer.add_actor("mallory")
+    forged = {"Accept": AP, **sign_request("GET", note_url, {}, None, alice.key_id, mallory.private_pem)}
+    assert (await app_client.get(urlsplit(note_url).path, headers=forged)).status == 401
+    assert ctx.config.federation.authorized_fetch  # documents stayed behind the check throughout
