@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Project
+from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Instance, Project
 
 PAGE_SIZE = 24
 
@@ -36,8 +37,15 @@ async def latest_public(session: AsyncSession, before: int | None = None, limit:
     return await _page(session, query, before, limit)
 
 
+def _not_muted_by_policy() -> Any:
+    """Remote works from silenced or suspended servers stay out of public listings (local ones always count)."""
+    muted = select(Instance.domain).where(Instance.policy.in_(("silence", "suspend")))
+    return Account.domain.is_(None) | Account.domain.not_in(muted)
+
+
 async def by_tag(session: AsyncSession, tag: str, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
-    query = _visible_public().join(ArtworkTag).where(ArtworkTag.tag == tag)
+    query = (_visible_public().join(ArtworkTag).join(Account, Account.id == Artwork.account_id)
+             .where(ArtworkTag.tag == tag, Account.status == "active", _not_muted_by_policy()))
     return await _page(session, query, before, limit)
 
 

@@ -68,3 +68,17 @@ async def test_authorized_fetch_requires_a_valid_signed_get(app_client, peer):
     forged = {"Accept": AP, **sign_request("GET", note_url, {}, None, alice.key_id, mallory.private_pem)}
     assert (await app_client.get(urlsplit(note_url).path, headers=forged)).status == 401
     assert ctx.config.federation.authorized_fetch  # documents stayed behind the check throughout
+
+
+async def test_silenced_servers_stay_out_of_tag_pages(app_client, peer):
+    from cara_fed.services.remote import RemoteArtwork, upsert_artwork
+    from federation import resolver
+
+    ctx = ctx_of(app_client)
+    alice = peer.add_actor("alice")
+    account = await resolver.fetch_actor(ctx, alice.id)
+    await upsert_artwork(ctx, account, RemoteArtwork(uri=peer.base + "/notes/1", attributed_to=alice.id,
+                                                     title="Remote sunset", tags=["sunset"]))
+    assert "Remote sunset" in await (await app_client.get("/tags/sunset")).text()
+    await instances.set_policy(ctx, peer.host, "silence")
+    assert "Remote sunset" not in await (await app_client.get("/tags/sunset")).text()
