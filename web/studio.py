@@ -149,3 +149,16 @@ async def delete_project(request: web.Request) -> web.Response:
     account = require_login(request)
     await projects.delete_project(request.app[CTX], account, int(request.match_info["project_id"]))
     raise web.HTTPSeeOther(f"/@{account.username}")
+
+
+@routes.get(r"/artworks/{artwork_id:\d+}/deliveries", name="artwork_deliveries")
+async def deliveries(request: web.Request) -> web.Response:
+    """Where this artwork went: one row per receiving server and activity, with its delivery state."""
+    from cara_fed.services.deliveries import delivery_log
+
+    work = await _own_artwork(request, require_login(request))
+    log = await delivery_log(request.app[CTX], work.id)
+    summary: dict[str, int] = {}
+    for entry in log:
+        summary[entry.state] = summary.get(entry.state, 0) + 1
+    return render(request, "deliveries.html", {"work": work, "log": log, "summary": summary})

@@ -61,8 +61,15 @@ async def test_follow_publish_edit_delete_unfollow(two_instances):
         assert work.count('/media/') >= 2 and f"127.0.0.1:{a.port}/media/" not in work  # cached copies, no hotlinks
         assert "noai, noimageai" in work  # the artist's NoAI choice travels with the work
 
-        # Edit on A → updated on B.
+        # Alice sees where her work went: B's server, delivered.
         artwork_id = location.rsplit("/", 1)[1]
+
+        async def delivered():  # type: ignore[no-untyped-def]
+            _, html = await alice.get(f"/artworks/{artwork_id}/deliveries")
+            return f"127.0.0.1:{b.port}" in html and "state-sent" in html
+        await eventually(delivered, what="the delivery log showing B as sent")
+
+        # Edit on A → updated on B.
         edited = await alice.post(f"/artworks/{artwork_id}/edit", {
             "title": "Harbour at dusk", "description": "", "tags": "ink", "license": "all-rights-reserved",
             "visibility": "public", "noai": "on"}, token_from=f"/artworks/{artwork_id}/edit")

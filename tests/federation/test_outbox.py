@@ -1,0 +1,155 @@
+"""What we send, to whom, and only once: the outbox jobs over real HTTP to the loopback sink."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from cara_fed.models import Account, Follow, OutgoingActivity
+from cara_fed.services import artworks, follows
+from cara_fed.services.artworks import ArtworkInput
+from federation import outbox
+from federation.serialize import PUBLIC
+from tests.federation.sink import Sink, activities, local_artist, remote_actor, trust_local
+from tests.federation.test_delivery import posts, publish, rows, with_followers
+
+
+@pytest.fixture
+async def sink():  # type: ignore[no-untyped-def]
+    server = await Sink().start(ports=2)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def fed(ctx):  # type: ignore[no-untyped-def]
+    ctx.config.federation.allow_private_addresses = True
+    return ctx
+
+
+async def lock(ctx, account: Account) -> Account:  # type: ignore[no-untyped-def]
+    async with ctx.transaction() as tx:
+        row = await tx.session.get(Account, account.id)
+        row.locked = True
+    return row
+
+
+async def outgoing(ctx, type_: str) -> list[OutgoingActivity]:  # type: ignore[no-untyped-def]
+    return await rows(ctx, OutgoingActivity, OutgoingActivity.activity_type == type_)
+
+
+async def test_followers_only_work_without_remote_followers_sends_nothing(fed, sink):
+    artist = await local_artist(fed)
+    await follows.request_follow(fed, await local_artist(fed, "bea"), artist)  # a local follower only
+    await publish(fed, artist, visibility="followers")
+    assert await rows(fed, OutgoingActivity) == [] and sink.received == []
+
+
+async def test_followers_only_work_goes_to_followers_only(fed, sink):
+    artist = await with_followers(fed, sink, (2, 0))
+    pending = await remote_actor(fed, sink, 1, "asked")  # a request that is not accepted yet
+    artist = await lock(fed, artist)
+    await follows.receive_follow(fed, pending, artist, f"{pending.uri}/follows/1")
+    work = await publish(fed, artist, visibility="followers")
+    [create] = activities(sink, "Create")
+    assert create.port == sink.ports[0]
+    assert create.json["to"] == [fed.url("/users/ada/followers")] and create.json["cc"] == []
+    assert PUBLIC not in str(create.json)
+
+    await outbox.artwork_published(fed, work.id)  # the job again: nothing new
+    assert len(await outgoing(fed, "Create")) == 1 and len(activities(sink, "Create")) == 1
+
+
+async def test_update_is_sent_once_per_edit(fed, sink):
+    artist = await with_followers(fed, sink, (1, 1))
+    work = await publish(fed, artist)
+    await artworks.update_artwork(fed, artist, work.id, ArtworkInput(title="Heron at dusk"))
+    await outbox.artwork_updated(fed, work.id)  # a repeated job
+    updates = activities(sink, "Update")
+    assert len(updates) == 2 and {u.json["object"]["name"] for u in updates} == {"Heron at dusk"}
+    assert updates[0].json["object"]["type"] == "Note" and updates[0].json["id"].startswith(fed.url("/activities/"))
+    await artworks.update_artwork(fed, artist, work.id, ArtworkInput(title="Heron at night"))
+    assert len(await outgoing(fed, "Update")) == 2 and len(activities(sink, "Update")) == 4
+
+
+async def test_delete_sends_a_tombstone_to_the_same_audience(fed, sink):
+    artist = await with_followers(fed, sink, (1, 1))
+    work = await publish(fed, artist, visibility="unlisted")
+    [create] = await outgoing(fed, "Create")
+    note_id = fed.url(f"/@ada/{work.id}")
+    await artworks.delete_artwork(fed, artist, work.id)
+    deletes = activities(sink, "Delete")
+    assert sorted(d.port for d in deletes) == sorted(sink.ports)
+    body = deletes[0].json
+    assert body["object"] == {"id": note_id, "type": "Tombstone", "formerType": "Note"}
+    assert (body["to"], body["cc"]) == ([fed.url("/users/ada/followers")], [PUBLIC])  # as the Create was
+    assert all(d.verified for d in deletes)
+
+    await outbox.artwork_deleted(fed, artist.id, note_id)  # again: nothing new
+    [recorded] = await outgoing(fed, "Delete")
+    assert recorded.artwork_id == create.artwork_id == work.id  # the artist's delivery log keeps the history
+    assert len(activities(sink, "Delete")) == 2
+
+
+async def test_accept_and_reject_echo_the_original_follow_id(fed, sink):
+    artist = await local_artist(fed)
+    trust_local(sink, fed, artist)
+    fan = await remote_actor(fed, sink, 0, "fan", shared=False)
+    await follows.receive_follow(fed, fan, artist, "http://elsewhere.example/follow/abc")
+    [accept] = activities(sink, "Accept")
+    assert accept.path == "/users/fan/inbox" and accept.verified
+    assert accept.json["object"] == {"id": "http://elsewhere.example/follow/abc", "type": "Follow",
+                                     "actor": fan.uri, "object": fed.url("/users/ada")}
+    assert accept.json["actor"] == fed.url("/users/ada") and accept.json["to"] == [fan.uri]
+    [follow] = await rows(fed, Follow)
+    await outbox.send_accept(fed, follow.id)  # a repeated job
+    assert len(activities(sink, "Accept")) == 1
+
+    artist = await lock(fed, artist)
+    other = await remote_actor(fed, sink, 1, "other")
+    request = await follows.receive_follow(fed, other, artist, "http://elsewhere.example/follow/xyz")
+    await follows.decide_request(fed, artist, request.id, approve=False)
+    [reject] = activities(sink, "Reject")
+    assert reject.json["object"]["id"] == "http://elsewhere.example/follow/xyz" and reject.port == sink.ports[1]
+
+
+async def test_follow_undo_and_follow_again(fed, sink):
+    me = await local_artist(fed)
+    trust_local(sink, fed, me)
+    them = await remote_actor(fed, sink, 0, "painter")
+    follow = await follows.request_follow(fed, me, them)
+    [sent] = activities(sink, "Follow")
+    assert sent.json["id"] == follow.uri and sent.json["object"] == them.uri and sent.path == "/users/painter/inbox"
+    assert sent.verified
+
+    await follows.unfollow(fed, me, them)
+    [undo] = activities(sink, "Undo")
+    assert undo.json["object"]["id"] == follow.uri and undo.json["object"]["type"] == "Follow"
+
+    again = await follows.request_follow(fed, me, them)  # SQLite may hand the new row the old id (and uri)
+    assert len(activities(sink, "Follow")) == 2 and activities(sink, "Follow")[1].json["id"] == again.uri
+    # Where the id was reused, the earlier event's row made way for this one.
+    assert len(await posts(fed, type_="Follow")) == (1 if again.uri == follow.uri else 2)
+
+
+async def test_profile_update_goes_to_followers(fed, sink):
+    artist = await with_followers(fed, sink, (2, 1))
+    await outbox.account_updated(fed, artist.id)
+    await outbox.account_updated(fed, artist.id)
+    updates = activities(sink, "Update")
+    assert len(updates) == 2 and updates[0].json["object"]["type"] == "Person"
+    assert updates[0].json["object"]["publicKey"]["id"] == fed.url("/users/ada#main-key")
+    assert updates[0].json["to"] == [PUBLIC]
+
+
+async def test_recipients_deduplicate_by_shared_inbox(fed, sink):
+    artist = await local_artist(fed)
+    for n in range(3):
+        fan = await remote_actor(fed, sink, 0, f"shared{n}")
+        await follows.receive_follow(fed, fan, artist, f"{fan.uri}/follows/1")
+    loner = await remote_actor(fed, sink, 1, "loner", shared=False)
+    await follows.receive_follow(fed, loner, artist, f"{loner.uri}/follows/1")
+    async with fed.sessions() as session:
+        inboxes = await outbox.follower_inboxes(session, artist.id)
+        assert await session.scalar(select(Account.id).where(Account.username == "loner"))
+    assert sorted(inboxes) == sorted([sink.url(0, "/inbox"), sink.url(1, "/users/loner/inbox")])
