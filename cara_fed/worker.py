@@ -111,7 +111,9 @@ class Worker:
     def __init__(self, jobs: HueyJobs, queues: tuple[str, ...], threads: int, embedded: bool):
         # Outside `serve`, the first consumer owns the main thread's signals; the others stay quiet.
         self.consumers = [(QuietConsumer if embedded or index else Consumer)(
-            jobs.hueys[q], workers=threads, worker_type="thread", periodic=(q == "media"), max_delay=1.0,
+            jobs.hueys[q], workers=threads, worker_type="thread", periodic=(q == "media"),
+            # An idle SQLite-backed consumer polls; delivery latency matters most, so it polls fastest.
+            max_delay=0.1 if q == "delivery" else 1.0,
             check_worker_health=False) for index, q in enumerate(queues)]
 
     def start(self) -> None:

@@ -101,7 +101,7 @@ async def artwork_deleted(ctx: Context, account_id: int | str, artwork_uri: str)
     to, cc = sent.get("to") or [s.followers_id(ctx, account)], sent.get("cc") or []
     tail = artwork_uri.rstrip("/").rsplit("/", 1)[-1]
     work_id = create.artwork_id if create is not None else (int(tail) if tail.isdigit() else None)
-    tombstone = {**s.tombstone(artwork_uri), "formerType": "Note"}
+    tombstone = s.tombstone(artwork_uri, "Note")
     delete = s.activity(ctx, "Delete", account, tombstone, to=to, cc=cc, id_=event_id(ctx, f"delete:{artwork_uri}"))
     await _record(ctx, account, delete, inboxes, artwork_id=work_id)
 

@@ -267,9 +267,9 @@ def activity(ctx: Context, type_: str, actor: Account | str, object_: dict | str
     return doc
 
 
-def tombstone(uri: str) -> dict:
+def tombstone(uri: str, former_type: str | None = None) -> dict:
     """What a Delete carries for an object that is gone."""
-    return {"id": uri, "type": "Tombstone"}
+    return {"id": uri, "type": "Tombstone", **({"formerType": former_type} if former_type else {})}
 
 
 def ordered_collection(id_: str, total: int, *, first: str | None = None, items: list | None = None,

@@ -197,6 +197,7 @@ async def update_profile(ctx: Context, account_id: int, *, display_name: str, bi
         account.noai_default = noai_default
         account.locked = locked
         account.discoverable = discoverable
+        tx.after_commit(ctx.jobs.enqueue, "account_updated", account.id)  # followers elsewhere see the change
     return account
 
 

@@ -3,6 +3,8 @@ jobs named here (send_follow, send_accept, send_reject, send_undo_follow) by sen
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import delete, select
 
 from cara_fed.context import Context
@@ -32,7 +34,8 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
         follow = Follow(follower_id=follower.id, followee_id=followee.id)
         tx.session.add(follow)
         await tx.session.flush()
-        follow.uri = ctx.url(f"/follows/{follow.id}")
+        # SQLite may reuse a deleted row's id; the random part keeps every Follow activity id unique.
+        follow.uri = ctx.url(f"/follows/{follow.id}-{secrets.token_hex(4)}")
         if followee.is_local and not followee.locked:
             transition(follow, "accepted")
         elif not followee.is_local:
@@ -47,7 +50,9 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
     async with ctx.transaction() as tx:
         existing = await _pair(tx.session, follower.id, followee.id)
         if existing is not None and existing.state == "accepted":
-            tx.after_commit(ctx.jobs.enqueue, "send_accept", existing.id)  # they may have missed our Accept
+            # They may have missed our Accept: answer this new Follow (by its id) once more.
+            existing.uri = activity_uri
+            tx.after_commit(ctx.jobs.enqueue, "send_accept", existing.id)
             return existing
         if existing is not None and existing.state == "requested":
             return existing
