@@ -153,6 +153,10 @@ async def claim(ctx: Context, ids: list[int], lease: timedelta = LEASE) -> list[
         suspended = select(Instance.domain).where(Instance.policy == "suspend")
         await session.execute(_move("failed", now, mine, Delivery.domain.in_(suspended),
                                     last_error="not sent: an admin suspended this instance"))
+        if ctx.config.federation.allowlist_mode:
+            allowed = select(Instance.domain).where(Instance.allowed.is_(True))
+            await session.execute(_move("failed", now, mine, Delivery.domain.not_in(allowed),
+                                        last_error="not sent: this instance is not on the allowlist"))
         paused = select(Instance.domain).where(Instance.paused_until > now)
         await session.execute(_move("paused", now, mine, Delivery.domain.in_(paused)))
         claimed = list(await session.scalars(

@@ -213,6 +213,17 @@ async def test_suspended_instance_gets_nothing(fed, sink):
     assert refused.state == "failed" and "suspended" in refused.last_error and refused.attempts == 0
 
 
+async def test_allowlist_mode_sends_only_to_allowed_instances(fed, sink):
+    artist = await with_followers(fed, sink, (1, 1))
+    fed.config.federation.allowlist_mode = True
+    async with fed.transaction() as tx:
+        tx.session.add(Instance(domain=sink.domain(0), allowed=True))
+    await publish(fed, artist)
+    assert [r.port for r in sink.received] == [sink.ports[0]]
+    [refused] = await posts(fed, Delivery.domain == sink.domain(1))
+    assert refused.state == "failed" and "allowlist" in refused.last_error and refused.attempts == 0
+
+
 async def test_deliver_is_a_no_op_for_settled_and_unknown_rows(fed, sink):
     artist = await with_followers(fed, sink, (1, 0))
     await publish(fed, artist)
