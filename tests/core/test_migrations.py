@@ -9,7 +9,7 @@ from cara_fed.db import Base
 
 
 # SQLite reflection cannot name foreign keys added by a batch migration; the comparison itself is sound.
-@pytest.mark.filterwarnings("ignore:SQL-parsed foreign key constraint")
+@pytest.mark.filterwarnings("ignore:.*SQL-parsed foreign key constraint")
 async def test_models_match_migrations(ctx):
     def diff(connection):  # type: ignore[no-untyped-def]
         context = MigrationContext.configure(connection, opts={"compare_type": False})
