@@ -135,6 +135,17 @@ def _restore_public(node: Any) -> Any:
     return {key: _full_public(value) if key in _ADDRESSING else _restore_public(value) for key, value in node.items()}
 
 
+def _with_activitystreams(doc: dict) -> dict:
+    """ActivityStreams 2.0 §2.1: the AS context is implied even when @context is missing, null or lists only
+    other contexts, so it is put first (later contexts can still redefine terms)."""
+    given = doc.get("@context")
+    contexts = given if isinstance(given, list) else ([] if given is None else [given])
+    if any(isinstance(c, str) and c.replace("http://", "https://", 1).rstrip("#/").removesuffix(".jsonld") == AS_CONTEXT
+           for c in contexts):
+        return doc
+    return {**doc, "@context": [AS_CONTEXT, *contexts]}
+
+
 def compact_activity(doc: dict, context: Any = None) -> dict:
     """Expand `doc` with its own @context, then compact it to COMPACT_CONTEXT (or `context`).
 
@@ -143,8 +154,7 @@ def compact_activity(doc: dict, context: Any = None) -> dict:
     Raises UnknownContextError for contexts we do not ship, JsonLdError for unusable JSON-LD.
     """
     target = COMPACT_CONTEXT if context is None else context
-    if "@context" not in doc:
-        doc = {"@context": AS_CONTEXT, **doc}
+    doc = _with_activitystreams(doc)
     options = {"documentLoader": document_loader}
     try:
         expanded = jsonld.expand(doc, options)

@@ -78,6 +78,14 @@ def iri(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+MAX_IRI = 2048  # our columns' limit; longer ones (or data: URLs) are not web addresses we can store or fetch
+
+
+def web_iri(value: str | None) -> str | None:
+    """`value` if it is an http(s) IRI of a storable length, else None."""
+    return value if value and value.startswith(("http://", "https://")) and len(value) <= MAX_IRI else None
+
+
 def iris(value: Any) -> list[str]:
     values = value if isinstance(value, list) else [value]
     return [found for item in values if (found := iri(item))]
@@ -280,6 +288,7 @@ def images(attachments: Any) -> list[RemoteImage]:
         if not isinstance(item, dict) or type_of(item) not in ("Document", "Image", "Link"):
             continue
         url, media_type = _image_url(item)
+        url = web_iri(url)
         if not url or (media_type and not media_type.startswith("image/")):
             continue  # video, audio, or a Link that is not an image
         if type_of(item) == "Link" and not media_type:
@@ -319,12 +328,14 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
     uri, kind = iri(obj.get("id")), type_of(obj)
     if not uri or kind not in ARTWORK_TYPES:
         raise ParseError(f"not an artwork ({kind or 'no type'})")
+    if web_iri(uri) is None:
+        raise ParseError(f"the object id is not an http(s) IRI of at most {MAX_IRI} characters")
     to, cc = iris(obj.get("to")), iris(obj.get("cc"))
     if not to and not cc and envelope is not None:  # addressing only on the activity
         to, cc = envelope.to, envelope.cc
     content = text_or_map(obj, "content")
     warning = plain_text(text_or_map(obj, "summary")) if kind == "Note" else ""
-    urls = [u for u in links(obj.get("url")) if u.startswith(("http://", "https://"))]
+    urls = [u for u in links(obj.get("url")) if web_iri(u)]
     return RemoteArtwork(
         uri=uri, attributed_to=first(iris(obj.get("attributedTo"))) or "",
         title=title_from(text_or_map(obj, "name"), content), content_html=sanitize_html(content),

@@ -193,3 +193,20 @@ def test_actor_whose_key_names_another_owner_is_refused():
 def test_not_an_artwork():
     with pytest.raises(parse.ParseError):
         parse.artwork({"id": "https://a.example/q", "type": "Question"})
+
+
+def test_overlong_and_non_web_iris_are_not_stored():
+    """A Note id or image URL we could not store (PostgreSQL columns are 2048) or fetch (data:) is refused."""
+    import pytest as _pytest
+
+    from federation import parse
+
+    base = {"type": "Note", "attributedTo": "https://a.example/u", "content": "x"}
+    with _pytest.raises(parse.ParseError, match="http"):
+        parse.artwork({**base, "id": "https://a.example/" + "x" * 3000})
+    inline = {"type": "Image", "mediaType": "image/png", "url": "data:image/png;base64,AAAA"}
+    hosted = {"type": "Image", "mediaType": "image/png", "url": "https://a.example/i.png"}
+    note = parse.artwork({**base, "id": "https://a.example/n/1", "url": "https://a.example/" + "y" * 3000,
+                          "attachment": [inline, hosted]})
+    assert note.url is None
+    assert [i.url for i in note.images] == ["https://a.example/i.png"]

@@ -344,8 +344,9 @@ EXPECTED: dict[str, dict[int, Expect]] = {
         6: stored(sensitive=False, alts=["summary"]),
     },
     "context": {
-        4: Expect(bug='"@context": null is read as "no terms at all", so the activity loses id/type/actor '
-                      "(ActivityStreams 2.0 §2.1: the normative context must still be assumed)"),
+        # "@context": null: the activity still parses (AS 2.0 §2.1 implies the AS context); its object has no
+        # type, so it is ignored with that reason rather than lost as "no id, type or actor".
+        4: Expect(item="ignored", artwork=None, reason="untyped"),
         5: refused(400, "unsupported JSON-LD context: http://strange.example/context"),  # never fetched
     },
     "hashtag_jsonld": {0: stored(tags=["test"]), 1: stored(tags=["test"]), 2: stored(tags=[]),  # untyped: no tag
