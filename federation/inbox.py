@@ -1,9 +1,11 @@
 """POST /users/{name}/inbox and POST /inbox: check, verify, store, answer 202.
 
 Order (cheap refusals first, network last): size cap -> JSON -> envelope -> known recipient -> instance
-policy -> HTTP signature (key fetched and cached by the resolver) -> key owner is the actor -> one small
-transaction storing the InboxItem. Every refusal is JSON `{"error": reason}` with a 4xx, stores nothing,
-and nothing a peer sends can produce a 500.
+policy -> HTTP signature (key fetched by the resolver) -> key owner is the actor -> the InboxItem is
+committed (group commit with concurrent requests, `cara_fed.services.inbox_batch`) -> 202. Recipient,
+policy and key come from short-lived in-process caches (`federation.inbox_cache`). Every refusal is JSON
+`{"error": reason}` with a 4xx, stores nothing, and nothing a peer sends can produce a 500; a batch that
+could not be stored answers 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from aiohttp import web
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
-from cara_fed.models import Account
-from cara_fed.queries import local_account
 from cara_fed.services import inbox as inbox_service
+from cara_fed.services.inbox_batch import BatchFailed
 from cara_fed.services.remote import domain_of
-from federation import parse, resolver
+from federation import inbox_verify, parse, resolver
+from federation.inbox_cache import SigningKey, lookups
 from federation.negotiation import FETCH_VERIFIER
-from federation.signatures import SignatureError, parse_signature, verify_request
+from federation.signatures import SignatureError
 
 MAX_BODY = 1024 * 1024
 MAX_IRI = 2048
@@ -51,14 +53,16 @@ def setup_inbox(app: web.Application, ctx: Context) -> None:
 async def verify_fetch(ctx: Context, request: web.Request) -> str:
     """Authorized fetch: the same signature check as the inbox, for GETs; returns the signer's actor URI."""
     owner = await _verify(ctx, request, b"")
-    if await inbox_service.is_suspended(ctx, owner.domain or ""):
+    if await lookups(ctx).domain_policy(owner.domain) == "suspend":
         raise Refused(403, f"{owner.domain} is suspended on this instance")
-    return owner.uri or ""
+    return owner.owner_uri
 
 
 async def _read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise Refused(413, f"the body is {request.content_length} bytes; the limit is {MAX_BODY}")
+    if request.content_length is not None and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        return await request.read()  # the parser delivers exactly Content-Length bytes, within the cap
     chunks, total = [], 0
     async for chunk in request.content.iter_chunked(64 * 1024):  # Content-Length may lie or be absent
         total += len(chunk)
@@ -110,37 +114,38 @@ def _envelope(body: bytes) -> tuple[dict, str, str, str]:
 async def _recipient(ctx: Context, username: str | None) -> str:
     if username is None:
         return "shared"
-    async with ctx.sessions() as session:
-        account = await local_account(session, username)
-    if account is None or account.status != "active":
+    recipient = await lookups(ctx).recipient(username)
+    if recipient is None:
         raise Refused(404, f"there is no user {username[:64]!r} here")
-    return "shared" if account.kind == "application" else str(account.id)
+    return recipient
 
 
-async def _key_owner(ctx: Context, key_id: str, refresh: bool = False) -> Account:
+async def _key_owner(ctx: Context, key_id: str, stale: SigningKey | None = None) -> SigningKey:
     try:
-        return await resolver.key_for(ctx, key_id, refresh=refresh)
+        if stale is None:
+            return await lookups(ctx).key(key_id)
+        return await lookups(ctx).refreshed_key(key_id, stale)
     except resolver.ResolveError as exc:
         raise Refused(401, f"could not get the signing key {key_id[:200]}: {exc.message}") from None
 
 
-async def _verify(ctx: Context, request: web.Request, body: bytes) -> Account:
-    """The account whose key signed this request; Refused(401) for any failure."""
+async def _verify(ctx: Context, request: web.Request, body: bytes) -> SigningKey:
+    """The key (and its owner) that signed this request; Refused(401) for any failure."""
     url = ctx.config.base_url + request.path_qs  # the public URL the sender signed, not our bind address
     try:
-        key_id = parse_signature(request.method, url, request.headers).key_id
+        signed = inbox_verify.read_signature(request.method, url, request.headers)
     except SignatureError as exc:
         raise Refused(401, exc.reason) from None
-    owner = await _key_owner(ctx, key_id)
+    owner = await _key_owner(ctx, signed.key_id)
     try:
-        verify_request(request.method, url, request.headers, body, owner.public_key_pem or "")
+        inbox_verify.check(signed, body, owner.pem)
         return owner
     except SignatureError as exc:
         if owner.fetched_at is not None and utcnow() - owner.fetched_at < REFETCH_AFTER:
             raise Refused(401, exc.reason) from None
-    owner = await _key_owner(ctx, key_id, refresh=True)  # the key may have been rotated since we cached it
+    owner = await _key_owner(ctx, signed.key_id, stale=owner)  # the key may have been rotated since we cached it
     try:
-        verify_request(request.method, url, request.headers, body, owner.public_key_pem or "")
+        inbox_verify.check(signed, body, owner.pem)
     except SignatureError as exc:
         raise Refused(401, exc.reason) from None
     return owner
@@ -150,7 +155,7 @@ async def _process(ctx: Context, request: web.Request, username: str | None) -> 
     body = await _read_body(request)
     doc, activity_id, activity_type, actor = _envelope(body)
     recipient = await _recipient(ctx, username)
-    if await inbox_service.is_suspended(ctx, domain_of(actor)):
+    if await lookups(ctx).domain_policy(domain_of(actor)) == "suspend":
         raise Refused(403, f"{domain_of(actor)} is suspended on this instance")
     try:
         owner = await _verify(ctx, request, body)
@@ -160,8 +165,8 @@ async def _process(ctx: Context, request: web.Request, username: str | None) -> 
                 await resolver.cached_actor(ctx, actor) is None:
             return web.json_response({"status": "ignored"}, status=202)
         raise
-    if owner.uri != actor:
-        raise Refused(401, f"the request is signed by {owner.uri}, not by the actor {actor[:200]}")
+    if owner.owner_uri != actor:
+        raise Refused(401, f"the request is signed by {owner.owner_uri}, not by the actor {actor[:200]}")
     item_id = await inbox_service.record(ctx, activity_id=activity_id, recipient=recipient, actor_uri=actor,
                                          activity_type=activity_type, payload=doc)
     return web.json_response({"status": "accepted" if item_id is not None else "duplicate"}, status=202)
@@ -172,6 +177,9 @@ async def receive(ctx: Context, request: web.Request, username: str | None) -> w
         return await _process(ctx, request, username)
     except Refused as exc:
         return web.json_response({"error": exc.reason}, status=exc.status)
+    except BatchFailed:  # logged once for the whole batch by the batcher
+        return web.json_response({"error": "temporarily unavailable; please retry"}, status=503,
+                                 headers={"Retry-After": "60"})
     except Exception:
         # Our fault (database down...), not the sender's: ask them to retry rather than drop it.
         logging.getLogger(__name__).exception("inbox failed on %s", request.path)

@@ -1,25 +1,28 @@
 """Received activities: the only writer of InboxItem rows, and the instance policy the inbox applies.
 
-The HTTP edge stores an activity here before answering 202 (one small transaction, a duplicate is a
-no-op); the inbox worker then claims it with `begin`, and settles it with `finish` or `retry_later`.
+The HTTP edge stores an activity here before answering 202 (group-committed with concurrent ones, a
+duplicate is a no-op); the inbox worker then claims it with `begin`, and settles it with `finish` or
+`retry_later`. Inside `claimed_batch(ctx, ids)` those three act on rows claimed together in one
+transaction, and the outcomes are written together in one more when the block ends (two transactions per
+batch instead of two per row; the per-row code path is the same).
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, literal_column, or_, select, update
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import InboxItem
+from cara_fed.services.inbox_batch import NewItem, batcher_for
 from cara_fed.services.instances import domain_verdict
-from cara_fed.states import transition
-
-log = logging.getLogger(__name__)
+from cara_fed.states import IllegalTransition, can_transition, transition
 
 MAX_ATTEMPTS = 5
 RETRY_AFTER = timedelta(minutes=1)
@@ -49,32 +52,21 @@ async def is_suspended(ctx: Context, domain: str) -> bool:
     return await domain_policy(ctx, domain) == "suspend"
 
 
-async def _enqueue(ctx: Context, item_id: int) -> None:
-    # The row is committed, so a queue hiccup must not turn into an error for the sender: the sweep re-queues.
-    try:
-        await ctx.jobs.enqueue("process_inbox", item_id)
-    except Exception:
-        log.exception("could not queue inbox item %s; the sweep will pick it up", item_id)
-
-
 async def record(ctx: Context, *, activity_id: str, recipient: str, actor_uri: str, activity_type: str,
                  payload: dict) -> int | None:
-    """Store a verified activity and queue it. Returns the row id, or None for a duplicate."""
-    try:
-        async with ctx.transaction(changes_pages=False) as tx:
-            item = InboxItem(activity_id=activity_id, recipient=recipient, actor_uri=actor_uri,
-                             activity_type=activity_type[:64], payload=payload)
-            tx.session.add(item)
-            await tx.session.flush()
-            item_id = item.id
-            tx.after_commit(_enqueue, ctx, item_id)
-    except IntegrityError:  # unique (activity_id, recipient): the sender retried or fanned out twice
-        return None
-    return item_id
+    """Store a verified activity and queue it. Returns the row id, or None for a duplicate.
+
+    Concurrent calls share one transaction (group commit, `inbox_batch`); this returns once the row is
+    committed and its batch's job queued. Raises `BatchFailed` when the batch could not be committed."""
+    item = NewItem(activity_id, recipient, actor_uri, activity_type, payload)
+    return await batcher_for(ctx).record(item)
 
 
 async def begin(ctx: Context, item_id: int) -> Received | None:
     """Claim a row for processing: None unless it is still open. Counts the attempt; gives up after 5."""
+    claim = _CLAIM.get()
+    if claim is not None and item_id in claim.requested:
+        return claim.take(item_id)
     async with ctx.transaction(changes_pages=False) as tx:
         item = await tx.session.get(InboxItem, item_id)
         if item is None or item.state not in OPEN_STATES:
@@ -90,6 +82,10 @@ async def begin(ctx: Context, item_id: int) -> Received | None:
 
 async def finish(ctx: Context, item_id: int, state: str, reason: str | None = None) -> None:
     """Settle a row as processed, ignored or failed, keeping the reason."""
+    claim = _CLAIM.get()
+    if claim is not None and item_id in claim.requested:
+        claim.settle(item_id, state, reason)
+        return
     async with ctx.transaction(changes_pages=False) as tx:
         item = await tx.session.get(InboxItem, item_id)
         if item is None or item.state not in OPEN_STATES:
@@ -100,6 +96,14 @@ async def finish(ctx: Context, item_id: int, state: str, reason: str | None = No
 
 async def retry_later(ctx: Context, item_id: int, reason: str) -> str:
     """A transient failure: mark for retry (the sweep re-queues it), or failed after MAX_ATTEMPTS."""
+    claim = _CLAIM.get()
+    if claim is not None and item_id in claim.requested:
+        if item_id not in claim.rows or item_id in claim.outcomes:
+            return "gone"
+        attempts = claim.rows[item_id].attempts
+        state = "failed" if attempts >= MAX_ATTEMPTS else "retry"
+        claim.settle(item_id, state, reason if state == "retry" else f"gave up after {attempts} attempts: {reason}")
+        return state
     async with ctx.transaction(changes_pages=False) as tx:
         item = await tx.session.get(InboxItem, item_id)
         if item is None or item.state not in OPEN_STATES:
@@ -121,3 +125,85 @@ async def claim_overdue(ctx: Context, older_than: timedelta = RETRY_AFTER, limit
         if ids:
             await tx.session.execute(update(InboxItem).where(InboxItem.id.in_(ids)).values(state_changed_at=now))
     return ids
+
+
+# --- many rows at once (the inbox worker's batch job) -------------------------------------------------------
+
+
+@dataclass
+class _Claim:
+    requested: set[int]
+    rows: dict[int, Received]  # claimed (open, attempt counted), in the order asked for
+    states: dict[int, str]  # their state when claimed
+    begun: set[int] = field(default_factory=set)
+    outcomes: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+
+    def take(self, item_id: int) -> Received | None:
+        if item_id not in self.rows or item_id in self.begun:
+            return None  # not open, given up, or already handed out
+        self.begun.add(item_id)
+        return self.rows[item_id]
+
+    def settle(self, item_id: int, state: str, reason: str | None) -> None:
+        if item_id not in self.rows or item_id in self.outcomes:
+            return
+        if not can_transition("InboxItem", self.states[item_id], state):
+            raise IllegalTransition(f"InboxItem {item_id}: {self.states[item_id]} -> {state} is not allowed")
+        self.outcomes[item_id] = (state, reason[:2000] if reason else None)
+
+
+_CLAIM: ContextVar[_Claim | None] = ContextVar("inbox_claim", default=None)
+
+
+@asynccontextmanager
+async def claimed_batch(ctx: Context, item_ids: Iterable[int]) -> AsyncIterator[list[int]]:
+    """Claim the open rows among `item_ids` in one transaction (counting the attempt, giving up after 5) and
+    yield their ids; `begin`/`finish`/`retry_later` on them inside the block use the claim, and the outcomes
+    are written in one transaction at its end (rows left unsettled stay open for the sweep)."""
+    requested = list(dict.fromkeys(int(item_id) for item_id in item_ids))
+    claim = await _claim_many(ctx, requested)
+    token = _CLAIM.set(claim)
+    try:
+        yield list(claim.rows)
+    finally:
+        _CLAIM.reset(token)
+        await _settle_many(ctx, claim)
+
+
+async def _claim_many(ctx: Context, item_ids: list[int]) -> _Claim:
+    table = InboxItem.__table__
+    now, open_rows = utcnow(), (table.c.id.in_(item_ids), table.c.state.in_(OPEN_STATES))
+    async with ctx.transaction(changes_pages=False) as tx:
+        connection = await tx.session.connection()  # every statement below writes first (no read-then-write)
+        spent = (await connection.execute(
+            update(table).where(*open_rows, table.c.attempts >= MAX_ATTEMPTS).values(state="failed",
+                                                                                     state_changed_at=now)
+            .returning(table.c.id, table.c.attempts, table.c.error))).all()
+        if spent:
+            await connection.execute(update(table).where(table.c.id == bindparam("row_id")).values(
+                error=bindparam("message")), [{"row_id": row.id, "message": (
+                    f"gave up after {row.attempts} attempts: {row.error or 'no reason recorded'}")[:2000]}
+                    for row in spent])
+        found = {row.id: row for row in (await connection.execute(
+            update(table).where(*open_rows, table.c.attempts < MAX_ATTEMPTS)
+            .values(attempts=table.c.attempts + 1, state_changed_at=now)  # in hand: the sweep leaves it a minute
+            .returning(table.c.id, table.c.activity_id, table.c.recipient, table.c.actor_uri, table.c.activity_type,
+                       table.c.payload, table.c.attempts, table.c.state))).all()}
+    rows = {item_id: Received(row.id, row.activity_id, row.recipient, row.actor_uri, row.activity_type, row.payload,
+                              row.attempts) for item_id in item_ids if (row := found.get(item_id)) is not None}
+    return _Claim(set(item_ids), rows, {row.id: row.state for row in found.values()})
+
+
+async def _settle_many(ctx: Context, claim: _Claim) -> None:
+    if not claim.outcomes:
+        return
+    table, now = InboxItem.__table__, utcnow()
+    async with ctx.transaction(changes_pages=False) as tx:
+        connection = await tx.session.connection()
+        await connection.execute(
+            # (executemany: the open states as SQL literals, an IN list would be an expanding parameter)
+            update(table).where(table.c.id == bindparam("row_id"),
+                                or_(*(table.c.state == literal_column(f"'{state}'") for state in OPEN_STATES)))
+            .values(state=bindparam("new_state"), error=bindparam("reason"), state_changed_at=now),
+            [{"row_id": item_id, "new_state": state, "reason": reason}
+             for item_id, (state, reason) in claim.outcomes.items()])
