@@ -24,14 +24,9 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
-    from aiohttp import web
+    from cara_fed.serve import serve
 
-    from cara_fed.app import create_app
-
-    app = create_app(config)
-    print(f"cara-fed serving {config.base_url} on http://{config.server.host}:{config.server.port}", flush=True)
-    web.run_app(app, host=config.server.host, port=config.server.port, print=None, access_log=None)
-    return 0
+    return serve(config)
 
 
 def cmd_worker(config: Config, args: argparse.Namespace) -> int:

@@ -26,6 +26,8 @@ class ServerConfig:
     domain: str = setting("127.0.0.1:8080", "Public host name (with port in development); part of every URL.")
     scheme: str = setting("http", "Public URL scheme; use https in production.", choices=("http", "https"))
     data_dir: str = setting("./data", "Folder for the embedded database, queue and media (relative to cwd).")
+    processes: int = setting(1, "Web processes sharing the port (SO_REUSEPORT, Linux); 0 = one per CPU core. "
+                             "The embedded worker runs in the first only.", minimum=0)
 
 
 @dataclass

@@ -28,6 +28,7 @@ class Instance:
     data_dir: Path
     log_path: Path
     env: dict[str, str]
+    pid: int | None = None  # the `cara-fed serve` process
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Run another `cara-fed` command against this instance's config (e.g. createuser)."""
@@ -52,7 +53,7 @@ def running_instance(root: Path, *, settings: dict[str, str] | None = None, time
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "cara_fed.cli", "serve"], env=env, cwd=root,
                                    stdout=log, stderr=subprocess.STDOUT)
-    instance = Instance(f"http://127.0.0.1:{port}", port, data_dir, log_path, env)
+    instance = Instance(f"http://127.0.0.1:{port}", port, data_dir, log_path, env, process.pid)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -9,6 +9,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
@@ -73,6 +74,14 @@ def domain_of(uri: str) -> str:
 
 async def upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
     """Create or refresh the local copy of a remote actor, keyed by its URI."""
+    try:
+        return await _upsert_actor(ctx, actor)
+    except IntegrityError:
+        # Another transaction (another web process, the worker) stored this actor first: refresh that row.
+        return await _upsert_actor(ctx, actor)
+
+
+async def _upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
     async with ctx.transaction() as tx:
         account = await tx.session.scalar(select(Account).where(Account.uri == actor.uri))
         if account is None:
