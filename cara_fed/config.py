@@ -15,8 +15,10 @@ from typing import Any
 ENV_PREFIX = "CARA_FED__"
 
 
-def setting(default: Any, doc: str, choices: tuple[str, ...] | None = None, minimum: int | None = None) -> Any:
-    return field(default=default, metadata={"doc": doc, "choices": choices, "minimum": minimum})
+def setting(default: Any, doc: str, choices: tuple[str, ...] | None = None, minimum: int | None = None,
+            item: type = int) -> Any:
+    """`item`: the element type of a list setting (its environment form is comma-separated)."""
+    return field(default=default, metadata={"doc": doc, "choices": choices, "minimum": minimum, "item": item})
 
 
 @dataclass
@@ -89,6 +91,25 @@ class CacheConfig:
                                 "sooner in-process).", minimum=0)
 
 
+@dataclass
+class ProtectionConfig:
+    tdm_policy_url: str = setting("", "TDMRep policy URL sent as `tdm-policy` (header, meta, tdmrep.json) with "
+                                  "every NoAI reservation; empty = none. Must be http(s).")
+    extra_ai_crawlers: list = setting(None, "User-agent tokens to add to the shipped AI-crawler list "
+                                      "(protection/data/ai-crawlers.txt) for robots.txt, ai.txt and media blocking.",
+                                      item=str)
+    ai_crawlers_file: str = setting("", "A file of more AI-crawler tokens, same format as the shipped list "
+                                    "(one token per line, # comments); empty = none.")
+    block_ai_crawlers_on_media: bool = setting(True, "Answer 403 to listed AI crawlers asking for media.")
+    media_rate_limit_per_minute: int = setting(600, "Media requests allowed per client address per minute and "
+                                               "web process (429 with Retry-After past it); 0 = no limit.",
+                                               minimum=0)
+
+    def __post_init__(self) -> None:
+        if self.extra_ai_crawlers is None:
+            self.extra_ai_crawlers = []
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "database": DatabaseConfig,
@@ -98,6 +119,7 @@ SECTIONS: dict[str, type] = {
     "federation": FederationConfig,
     "security": SecurityConfig,
     "cache": CacheConfig,
+    "protection": ProtectionConfig,
 }
 
 
@@ -111,6 +133,7 @@ class Config:
     federation: FederationConfig = field(default_factory=FederationConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    protection: ProtectionConfig = field(default_factory=ProtectionConfig)
     source: str = "built-in defaults"
 
     @property
@@ -147,6 +170,8 @@ def _coerce(section: str, name: str, raw: Any, default: Any, meta: dict, from_en
                 value = int(raw)
             except ValueError:
                 return default, f"{key}: '{raw}' is not a whole number"
+        elif expected is list and meta.get("item") is str:
+            value = [part.strip() for part in raw.split(",") if part.strip()]
         elif expected is list:
             try:
                 value = [int(part) for part in raw.split(",") if part.strip()]
@@ -214,9 +239,28 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
             setattr(instance, name, value)
     if config.media.sizes and not all(isinstance(s, int) and s >= 16 for s in config.media.sizes):
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
+    problems += _protection_problems(config.protection)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _protection_problems(protection: ProtectionConfig) -> list[str]:
+    problems = []
+    if protection.tdm_policy_url and not protection.tdm_policy_url.startswith(("https://", "http://")):
+        problems.append(f"[protection] tdm_policy_url: '{protection.tdm_policy_url}' is not an http(s) URL")
+    if not all(isinstance(name, str) and name.strip() for name in protection.extra_ai_crawlers):
+        problems.append("[protection] extra_ai_crawlers: every entry must be a non-empty user-agent token (a string)")
+    if protection.ai_crawlers_file and not Path(protection.ai_crawlers_file).is_file():
+        problems.append(f"[protection] ai_crawlers_file: {protection.ai_crawlers_file} is not a readable file")
+    elif not problems:
+        from protection.crawlers import CrawlerListError, load_crawlers
+
+        try:  # a bad token would otherwise stop `serve` with a traceback
+            load_crawlers(protection.extra_ai_crawlers, protection.ai_crawlers_file or None)
+        except (CrawlerListError, OSError) as exc:
+            problems.append(f"[protection] AI-crawler list: {exc}")
+    return problems
 
 
 def example_toml() -> str:

@@ -137,6 +137,10 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
     kind = type_of(obj)
     if act.type == "Update" and kind in parse.ACTOR_TYPES:
         return await _update_actor(ctx, obj, sender)
+    from federation import job_posts  # job board Pages and applications (imported late: it imports this module)
+
+    if await job_posts.receive(ctx, act, obj, sender, item):
+        return None
     if kind not in parse.ARTWORK_TYPES:
         raise Ignored(f"{kind or 'untyped'} objects are not stored")
     data = parse.artwork(obj, act)
@@ -155,8 +159,12 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
 
 async def on_delete(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
     target = act.object_id
+    from federation import job_posts
+
     if target == sender.uri:
         await remote.delete_actor(ctx, sender)
+    elif target and await job_posts.delete(ctx, sender, target):
+        return
     elif not target or not await remote.delete_artwork(ctx, sender, target):
         raise Ignored("the deleted object is not stored here")
 

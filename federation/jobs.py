@@ -26,6 +26,10 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "send_reject": ("delivery", "federation.outbox", "send_reject"),
     "send_undo_follow": ("delivery", "federation.outbox", "send_undo_follow"),
     "account_updated": ("delivery", "federation.outbox", "account_updated"),
+    "job_published": ("delivery", "federation.job_posts", "job_published"),
+    "job_updated": ("delivery", "federation.job_posts", "job_updated"),
+    "job_deleted": ("delivery", "federation.job_posts", "job_deleted"),
+    "send_job_application": ("delivery", "federation.job_posts", "send_job_application"),
     "deliver": ("delivery", "federation.delivery", "deliver"),
     # Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
     "sweep_inbox": ("inbox", "federation.handlers", "sweep_inbox"),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.context import Context
-from federation import documents, negotiation, wellknown
+from federation import documents, job_posts, negotiation, wellknown
 
 
 def setup_federation(app: web.Application, ctx: Context) -> None:
     app[negotiation.FED_CTX] = ctx
-    app[negotiation.AP_VIEWS] = documents.NEGOTIATED
+    app[negotiation.AP_VIEWS] = [*documents.NEGOTIATED, *job_posts.NEGOTIATED]
     # First of all middlewares: an ActivityPub request for a shared URL must never reach a page handler
     # (nor the anonymous page cache, nor the HTML error pages).
     app.middlewares.insert(0, negotiation.middleware)

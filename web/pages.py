@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cara_fed import queries
+from cara_fed import queries, queries_jobs
 from cara_fed.models import Account, Artwork, Project
 from web.cache import cached_page
 from web.keys import ACCOUNT, CTX
@@ -46,8 +46,9 @@ async def portfolio(request: web.Request) -> web.Response:
         pinned = await queries.pinned(session, account)
         projects = await queries.projects(session, account)
         covers = await queries.artworks_by_ids(session, [p.cover_artwork_id for p in projects if p.cover_artwork_id])
+        jobs = await queries_jobs.studio_jobs(session, account, limit=10)  # the job board's open posts
     return render(request, "portfolio.html", {"account": account, "page": page, "pinned": pinned,
-                                              "projects": projects, "covers": covers,
+                                              "projects": projects, "covers": covers, "jobs": jobs,
                                               "is_owner": viewer is not None and viewer.id == account.id},
                   noai=account.noai_default)
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from cara_fed.queries import Page
 from cara_fed.taxonomy import LICENSES
 from web.keys import ACCOUNT, CTX, JINJA, LOGIN
 
@@ -39,6 +40,24 @@ def artwork_path(work: Any) -> str:
     return f"{profile_path(work.account)}/{work.id}"
 
 
+def shows_noai(context: dict[str, Any]) -> bool:
+    """Whether a page shows any NoAI artwork: a work, a list or page of works, or a dict of them (covers).
+    Pages that pass noai=False (an artist who turned their default off) still carry the signals then."""
+    def works(value: Any, depth: int = 0) -> Any:
+        if isinstance(getattr(value, "noai", None), bool):
+            yield value
+        elif depth < 2 and isinstance(value, (list, tuple)):
+            for item in value:
+                yield from works(item, depth + 1)
+        elif depth < 2 and isinstance(value, dict):
+            for item in value.values():
+                yield from works(item, depth + 1)
+        elif depth < 2 and isinstance(value, Page):
+            yield from works(value.items, depth + 1)
+
+    return any(work.noai for value in context.values() for work in works(value))
+
+
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
                       trim_blocks=True, lstrip_blocks=True, enable_async=False)
@@ -61,6 +80,7 @@ def render_html(request: web.Request, template: str, context: dict[str, Any]) ->
         "csrf_token": login.csrf_token if login else "",
         "path": request.path,
         "noai": True,
+        "tdm_policy": ctx.config.protection.tdm_policy_url,
         "domain": ctx.config.server.domain,
         **context,
     }
@@ -70,6 +90,7 @@ def render_html(request: web.Request, template: str, context: dict[str, Any]) ->
 def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
            noai: bool = True, headers: dict[str, str] | None = None) -> web.Response:
     context = dict(context or {})
+    noai = noai or shows_noai(context)
     context.setdefault("noai", noai)
     response = web.Response(text=render_html(request, template, context), status=status,
                             content_type="text/html", headers=headers)

@@ -3,8 +3,9 @@
 from cara_fed.models.accounts import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.artworks import Artwork, ArtworkImage, ArtworkTag, Project, ProjectItem
 from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, OutgoingActivity
+from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
 from cara_fed.models.media import MediaAsset, MediaDerivative
 
 __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Follow", "InboxItem", "Instance", "Invite",
            "LoginFailure", "LoginSession", "MediaAsset", "MediaDerivative", "OutgoingActivity", "Project",
-           "ProjectItem"]
+           "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification"]

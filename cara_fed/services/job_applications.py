@@ -1,0 +1,115 @@
+"""In-app job applications: an artist applies with a message and chosen works; the poster shortlists or
+declines. An application to a job on another server leaves as a direct message (the federation edge's
+`send_job_application` job); one from another server arrives through `receive_remote_application`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from cara_fed.context import Context
+from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.models import Account, Artwork, JobApplication, JobPost
+from cara_fed.models.jobs import APPLICATION_STATUSES
+from cara_fed.services.notifications import notify
+
+MAX_MESSAGE = 5000
+MAX_WORKS = 12
+
+
+@dataclass
+class RemoteApplication:
+    uri: str
+    job_uri: str
+    message: str
+    works: list[dict]
+
+
+def _check_open(job: JobPost) -> None:
+    if not job.is_open():
+        raise ValidationError({"job": f"This job is {job.state_label.lower()} and no longer takes applications."})
+    if job.apply_method != "inapp":
+        raise ValidationError({"job": "This job takes applications on its own website or by email, not here."})
+
+
+def _check_message(message: str) -> str:
+    message = message.strip()
+    if not message:
+        raise ValidationError({"message": "Write a short message to the studio."})
+    if len(message) > MAX_MESSAGE:
+        raise ValidationError({"message": f"Keep the message under {MAX_MESSAGE:,} characters."})
+    return message
+
+
+async def apply(ctx: Context, applicant: Account, job_id: int, message: str, work_ids: list[int]) -> JobApplication:
+    message = _check_message(message)
+    if len(work_ids) > MAX_WORKS:
+        raise ValidationError({"works": f"Choose at most {MAX_WORKS} works."})
+    async with ctx.transaction() as tx:
+        job = await tx.session.get(JobPost, job_id)
+        if job is None:
+            raise NotFound("No such job post.")
+        if job.account_id == applicant.id:
+            raise ValidationError({"job": "You posted this job; you cannot apply to it."})
+        _check_open(job)
+        if await tx.session.scalar(select(JobApplication.id).where(JobApplication.job_id == job.id,
+                                                                   JobApplication.applicant_id == applicant.id)):
+            raise ValidationError({"job": "You have already applied to this job."})
+        chosen = list(await tx.session.scalars(select(Artwork).where(
+            Artwork.id.in_(work_ids or [0]), Artwork.account_id == applicant.id, Artwork.state == "published",
+            Artwork.visibility.in_(("public", "unlisted")))))
+        if len(chosen) != len(set(work_ids)):
+            raise ValidationError({"works": "Choose works from your own published portfolio."})
+        works = [{"url": ctx.url(f"/@{applicant.username}/{w.id}"), "title": w.title, "id": w.id} for w in chosen]
+        application = JobApplication(job_id=job.id, applicant_id=applicant.id, message=message, works=works)
+        tx.session.add(application)
+        await tx.session.flush()
+        notify(tx, job.account, "job_application", actor=applicant, object_type="job_application",
+               object_id=application.id)
+        if not job.is_local:
+            tx.after_commit(ctx.jobs.enqueue, "send_job_application", application.id)
+    return application
+
+
+async def receive_remote_application(ctx: Context, applicant: Account, data: RemoteApplication) -> JobApplication:
+    """An application sent to one of our jobs from another server (the job id is our own job's URL)."""
+    message = _check_message(data.message)
+    async with ctx.transaction() as tx:
+        known = await tx.session.scalar(select(JobApplication).where(JobApplication.uri == data.uri))
+        if known is not None:
+            return known
+        job_id = data.job_uri.rstrip("/").rsplit("/", 1)[-1]
+        job = await tx.session.get(JobPost, int(job_id)) if job_id.isdigit() and len(job_id) < 10 else None
+        if job is None or not job.is_local or ctx.url(f"/jobs/{job.id}") != data.job_uri:
+            raise NotFound("The application is for a job that is not ours.")
+        _check_open(job)
+        existing = await tx.session.scalar(select(JobApplication).where(JobApplication.job_id == job.id,
+                                                                        JobApplication.applicant_id == applicant.id))
+        if existing is not None:
+            raise ValidationError({"job": "This applicant has already applied."})
+        works = [{"url": w["url"][:2048], "title": str(w.get("title", ""))[:200]} for w in data.works[:MAX_WORKS]
+                 if isinstance(w.get("url"), str) and w["url"].startswith(("https://", "http://"))]
+        application = JobApplication(job_id=job.id, applicant_id=applicant.id, message=message, works=works,
+                                     uri=data.uri)
+        tx.session.add(application)
+        await tx.session.flush()
+        notify(tx, job.account, "job_application", actor=applicant, object_type="job_application",
+               object_id=application.id)
+    return application
+
+
+async def set_status(ctx: Context, account: Account, application_id: int, status: str) -> JobApplication:
+    if status not in APPLICATION_STATUSES:
+        raise ValidationError({"status": f"Status must be one of: {', '.join(APPLICATION_STATUSES)}."})
+    async with ctx.transaction() as tx:
+        application = await tx.session.get(JobApplication, application_id)
+        if application is None:
+            raise NotFound("No such application.")
+        if application.job.account_id != account.id:
+            raise PermissionDenied("Only the studio that posted the job can change an application's status.")
+        if application.status != status:
+            application.status = status
+            notify(tx, application.applicant, f"application_{status}", actor=account, object_type="job_application",
+                   object_id=application.id)
+    return application

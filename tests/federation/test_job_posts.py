@@ -1,0 +1,77 @@
+"""Job posts on the wire: the Page we send expands under our namespace with every JobPosting field, and
+what a peer sends (compacted like any inbound activity) parses back into the same job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pyld import jsonld as pyld
+
+from cara_fed.db import utcnow
+from cara_fed.services import accounts, jobs
+from cara_fed.services.jobs import JobInput
+from federation import job_posts
+from federation import jsonld as our_jsonld
+
+NS = "https://w3id.org/cara-fed/ns#"
+
+
+async def _job(ctx, **extra):  # type: ignore[no-untyped-def]
+    async with ctx.transaction() as tx:
+        studio = await accounts.create_account(ctx, tx, "inkwell", "ink@example.org", "password123", kind="studio",
+                                               display_name="Inkwell", bypass_registration=True)
+    deadline = (utcnow() + timedelta(days=20)).date().isoformat()
+    data = JobInput(title="Concept artist", description="Paint **worlds**", field="Concept Art", role="Senior",
+                    employment_type="contract", location="Berlin", workplace="remote", pay_min="3000",
+                    pay_max="4500", currency="EUR", pay_period="month", skills=["Photoshop", "Blender"],
+                    deadline=deadline, apply_method="inapp", **extra)
+    return await jobs.create_job(ctx, studio, data)
+
+
+async def test_page_has_mastodon_fields_and_expands_under_our_namespace(ctx):
+    job = await _job(ctx)
+    async with ctx.sessions() as session:
+        from cara_fed.models import JobPost
+
+        job = await session.get(JobPost, job.id)
+    page = job_posts.page_for_job(ctx, job)
+    assert page["type"] == "Page" and page["name"] == "Concept artist"
+    assert page["url"] == page["id"] == f"http://test.example/jobs/{job.id}"
+    assert "Inkwell is hiring" in page["summary"] and "3,000–4,500 EUR per month" in page["summary"]
+    # Every cara: term is defined (by the prefix) in the context we send: it expands to a full IRI.
+    expanded = pyld.expand(page, {"documentLoader": our_jsonld.document_loader})[0]
+    for term in ("employmentType", "jobLocation", "jobLocationType", "salaryMin", "salaryMax", "salaryCurrency",
+                 "salaryUnit", "skills", "validThrough", "jobStatus", "applyMethod", "occupationalCategory", "role"):
+        assert NS + term in expanded, term
+    assert not any(key.startswith("cara:") for key in expanded)
+
+
+async def test_round_trip_through_compaction_rebuilds_every_field(ctx):
+    job = await _job(ctx)
+    async with ctx.sessions() as session:
+        from cara_fed.models import JobPost
+
+        job = await session.get(JobPost, job.id)
+    page = job_posts.page_for_job(ctx, job)
+    compacted = our_jsonld.compact_activity({"@context": page["@context"], "id": "http://test.example/a/1",
+                                             "type": "Create", "actor": page["attributedTo"], "object": page})
+    obj = compacted["object"]
+    assert job_posts.is_job(obj) and not job_posts.is_application(obj)
+    data = job_posts.parse_job(obj)
+    assert (data.title, data.field, data.role, data.employment_type, data.location, data.workplace) == (
+        "Concept artist", "Concept Art", "Senior", "contract", "Berlin", "remote")
+    assert (data.pay_min, data.pay_max, data.currency, data.pay_period) == (3000, 4500, "EUR", "month")
+    assert data.skills == ["Photoshop", "Blender"] and data.status == "open" and data.apply_method == "inapp"
+    assert data.deadline == job.deadline.replace(microsecond=0)
+    assert "<strong>worlds</strong>" in data.description_html and "Concept artist" not in data.description_html
+
+
+async def test_a_single_skill_and_a_plain_mastodon_page_are_read_liberally(ctx):
+    doc = {"@context": ["https://www.w3.org/ns/activitystreams", {"cara": NS}], "id": "https://x.example/p/1",
+           "type": "Page", "name": "Inker", "cara:employmentType": "part-time", "cara:skills": "Ink",
+           "cara:salaryMin": "12", "cara:jobLocationType": "moon"}
+    obj = our_jsonld.compact_activity(doc)
+    data = job_posts.parse_job(obj)
+    assert data.skills == ["Ink"] and data.pay_min == 12
+    # A Page without our fields (a Lemmy post, say) is not a job.
+    assert not job_posts.is_job(our_jsonld.compact_activity({**doc, "cara:employmentType": None}))
