@@ -1,0 +1,124 @@
+"""The `invisible-watermark` "dwtDct" method (imwatermark/maxDct.py), reimplemented with numpy.
+
+We do not import the PyPI package: it imports torch on import. Facts of the algorithm, as released (0.2.0):
+- BGR -> YUV with OpenCV's conversion; only channel 1 (U) is marked (scales [0, 36, 36] but the loop runs
+  over channels 0 and 1 only, and channel 0's scale is 0).
+- One-level Haar DWT of U cropped to multiples of 4; the LL band is cut into 4x4 blocks, row-major.
+- Block n carries bit n mod L. Despite the name no DCT is applied: in each block the coefficient with the
+  largest magnitude (excluding [0, 0]) is quantised to (|v| // 36 + 0.25 + 0.5 * bit) * 36, sign kept.
+- Decoding reads bit = (|v| mod 36) > 18 per block and averages over all blocks carrying the same bit.
+- The encoder passes the detail bands back to idwt2 as (V, H, D), swapping H and V (a quirk we keep so our
+  fixtures look like real ones; decoding only reads LL).
+- SD 1.x (CompVis scripts) embed b"StableDiffusionV1", SD 2.x b"SDV2", both on uint8 BGR arrays (OpenCV's
+  integer YUV, U offset 128). SDXL (generative-models, diffusers) embeds a 48-bit pattern on a FLOAT array
+  in 0..255, where OpenCV's float YUV uses offset 0.5: that is why SDXL decodes only in "float" mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SCALE = 36.0
+BLOCK = 4
+MIN_PIXELS = 256 * 256  # the package refuses smaller images; so do we
+
+# OpenCV's RGB<->YUV constants (color_yuv.simd.hpp): float path and 14-bit fixed-point uint8 path.
+_R2Y, _G2Y, _B2Y, _B2U, _R2V = 0.299, 0.587, 0.114, 0.492111, 0.877283
+_U2B, _U2G, _V2G, _V2R = 2.032, -0.395, -0.581, 1.140
+_IR2Y, _IG2Y, _IB2Y, _IB2U, _IR2V = 4899, 9617, 1868, 8061, 14369
+_SHIFT = 14
+
+
+def rgb_to_yuv(rgb: np.ndarray, mode: str) -> np.ndarray:
+    """OpenCV COLOR_BGR2YUV, given RGB. mode "uint8" (integer path, rounded, offset 128) or "float" (0.5)."""
+    if mode == "uint8":
+        r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+        half = 1 << (_SHIFT - 1)
+        y = (r * _IR2Y + g * _IG2Y + b * _IB2Y + half) >> _SHIFT
+        delta = 128 << _SHIFT
+        u = ((b - y) * _IB2U + delta + half) >> _SHIFT
+        v = ((r - y) * _IR2V + delta + half) >> _SHIFT
+        return np.clip(np.stack([y, u, v], axis=-1), 0, 255).astype(np.uint8)
+    f = rgb.astype(np.float32)
+    y = f[..., 0] * _R2Y + f[..., 1] * _G2Y + f[..., 2] * _B2Y
+    return np.stack([y, (f[..., 2] - y) * _B2U + 0.5, (f[..., 0] - y) * _R2V + 0.5], axis=-1)
+
+
+def yuv_to_rgb(yuv: np.ndarray, mode: str) -> np.ndarray:
+    delta = 128.0 if mode == "uint8" else 0.5
+    f = yuv.astype(np.float64)
+    y, u, v = f[..., 0], f[..., 1] - delta, f[..., 2] - delta
+    rgb = np.stack([y + _V2R * v, y + _U2G * u + _V2G * v, y + _U2B * u], axis=-1)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8) if mode == "uint8" else rgb.astype(np.float32)
+
+
+def u_channel(rgb: np.ndarray, mode: str) -> np.ndarray:
+    """Only U is needed to decode; computing just it is 3x cheaper than a full conversion."""
+    if mode == "uint8":
+        return rgb_to_yuv(rgb, "uint8")[..., 1].astype(np.float64)
+    f = rgb.astype(np.float32)
+    y = f[..., 0] * _R2Y + f[..., 1] * _G2Y + f[..., 2] * _B2Y
+    return ((f[..., 2] - y) * _B2U + 0.5).astype(np.float64)
+
+
+def haar_ll(channel: np.ndarray) -> np.ndarray:
+    """LL band of a one-level Haar DWT (equals pywt.dwt2(x, 'haar')[0]): each 2x2 sum divided by 2."""
+    h, w = channel.shape[0] // 4 * 4, channel.shape[1] // 4 * 4
+    c = channel[:h, :w]
+    return (c[0::2, 0::2] + c[0::2, 1::2] + c[1::2, 0::2] + c[1::2, 1::2]) / 2.0
+
+
+def _blocks(ll: np.ndarray) -> np.ndarray:
+    rows, cols = ll.shape[0] // BLOCK, ll.shape[1] // BLOCK
+    ll = ll[:rows * BLOCK, :cols * BLOCK]
+    return ll.reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK)
+
+
+def block_bits(rgb: np.ndarray, mode: str) -> np.ndarray:
+    """The raw bit read from every block, in embedding order (one pass serves every pattern length)."""
+    flat = _blocks(haar_ll(u_channel(rgb, mode)))
+    pos = np.argmax(np.abs(flat[:, 1:]), axis=1) + 1
+    val = np.abs(flat[np.arange(flat.shape[0]), pos])
+    return (np.mod(val, SCALE) > 0.5 * SCALE).astype(np.float64)
+
+
+def decode(bits_per_block: np.ndarray, length: int) -> np.ndarray:
+    """Average the block bits of each of `length` positions; bit = average > 0.5 (as the package does)."""
+    if bits_per_block.size < length:
+        return np.zeros(0, dtype=np.uint8)
+    index = np.arange(bits_per_block.size) % length
+    sums = np.bincount(index, weights=bits_per_block, minlength=length)
+    counts = np.bincount(index, minlength=length)
+    return (sums / counts * 255 > 127).astype(np.uint8)
+
+
+def encode(rgb: np.ndarray, bits: list[int] | np.ndarray, mode: str) -> np.ndarray:
+    """Embed like the package (for test fixtures and the documentation of what we detect).
+
+    mode "uint8": SD1/SD2 path, uint8 in and out. mode "float": SDXL path, float RGB 0..255 in; the result is
+    rounded to uint8 the way diffusers turns its output into a PIL image.
+    """
+    import pywt  # only the encoder needs the full transform; PyWavelets is a test dependency
+
+    bits = np.asarray(bits, dtype=np.int64)
+    yuv = rgb_to_yuv(rgb, mode)
+    h, w = yuv.shape[0] // 4 * 4, yuv.shape[1] // 4 * 4
+    u = yuv[:h, :w, 1].astype(np.float64)
+    ll, (dh, dv, dd) = pywt.dwt2(u, "haar")
+    flat = _blocks(ll)
+    pos = np.argmax(np.abs(flat[:, 1:]), axis=1) + 1
+    rows = np.arange(flat.shape[0])
+    val = flat[rows, pos]
+    wm = bits[np.arange(flat.shape[0]) % bits.size]
+    new = (np.abs(val) // SCALE + 0.25 + 0.5 * wm) * SCALE
+    flat[rows, pos] = np.where(val >= 0, new, -new)
+    nr, nc = ll.shape[0] // BLOCK, ll.shape[1] // BLOCK
+    ll[:nr * BLOCK, :nc * BLOCK] = flat.reshape(nr, nc, BLOCK, BLOCK).transpose(0, 2, 1, 3).reshape(
+        nr * BLOCK, nc * BLOCK)
+    marked = pywt.idwt2((ll, (dv, dh, dd)), "haar")  # (V, H, D): the package's swap, kept on purpose
+    if mode == "uint8":
+        yuv[:h, :w, 1] = np.clip(marked, 0, 255).astype(np.uint8)  # numpy's float->uint8 cast truncates
+        return yuv_to_rgb(yuv, "uint8")
+    yuv = yuv.astype(np.float64)
+    yuv[:h, :w, 1] = marked
+    return np.clip(np.rint(yuv_to_rgb(yuv, "float")), 0, 255).astype(np.uint8)
