@@ -110,6 +110,48 @@ class ProtectionConfig:
             self.extra_ai_crawlers = []
 
 
+POLICY_ACTIONS = ("accept", "label", "hold", "reject")
+
+
+@dataclass
+class DetectionConfig:
+    local_policy: str = setting("label", "What to do with a local upload whose AI-provenance detection finds a "
+                                "signal: accept (publish, verdict visible to the artist), label (publish with "
+                                "an AI label), hold (keep for moderator review), reject (kept privately; the "
+                                "artist may appeal).", choices=POLICY_ACTIONS)
+    inbound_policy: str = setting("label", "The same choice for media arriving over federation.",
+                                  choices=POLICY_ACTIONS)
+    min_score_percent: int = setting(50, "Verdict score (0-100) from which the policy applies; below it the "
+                                     "verdict is only shown in the artist's protection panel.", minimum=0)
+    classifier_model: str = setting("", "Path of an optional ONNX image classifier (docs/detection.md); empty = "
+                                    "metadata, provenance and watermark layers only.")
+    classifier_input_size: int = setting(224, "Classifier input edge in pixels.", minimum=8)
+    classifier_threshold_percent: int = setting(50, "Classifier probability (0-100) from which it counts as "
+                                                "evidence.", minimum=0)
+    classifier_positive_index: int = setting(1, "Which output of the classifier is the AI class.", minimum=0)
+    classifier_normalisation: str = setting("imagenet", "Per-channel mean/std the model was trained with.",
+                                            choices=("imagenet", "clip"))
+    classifier_activation: str = setting("auto", "How outputs become a probability: auto (in [0,1] as is, one "
+                                         "value sigmoid, several softmax), softmax, sigmoid or none.",
+                                         choices=("auto", "softmax", "sigmoid", "none"))
+    classifier_resize: str = setting("center_crop", "center_crop (shorter side to the input size, then crop, "
+                                     "like CLIP) or stretch.", choices=("center_crop", "stretch"))
+    c2pa_trust_anchors: str = setting("", "PEM file of C2PA trust anchors; without it signed manifests are "
+                                      "reported valid, never trusted.")
+
+
+def _detection_problems(detection: DetectionConfig) -> list[str]:
+    problems = [f"[detection] {name}: {value} is more than 100"
+                for name, value in (("min_score_percent", detection.min_score_percent),
+                                    ("classifier_threshold_percent", detection.classifier_threshold_percent))
+                if value > 100]
+    for name in ("classifier_model", "c2pa_trust_anchors"):
+        path = getattr(detection, name)
+        if path and not Path(path).is_file():
+            problems.append(f"[detection] {name}: {path} is not a readable file")
+    return problems
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "database": DatabaseConfig,
@@ -120,6 +162,7 @@ SECTIONS: dict[str, type] = {
     "security": SecurityConfig,
     "cache": CacheConfig,
     "protection": ProtectionConfig,
+    "detection": DetectionConfig,
 }
 
 
@@ -134,6 +177,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     protection: ProtectionConfig = field(default_factory=ProtectionConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
     source: str = "built-in defaults"
 
     @property
@@ -240,6 +284,7 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
     if config.media.sizes and not all(isinstance(s, int) and s >= 16 for s in config.media.sizes):
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
     problems += _protection_problems(config.protection)
+    problems += _detection_problems(config.detection)
     if problems:
         raise ConfigError(problems)
     return config

@@ -24,11 +24,13 @@ MACHINES: dict[str, dict[str, frozenset[str]]] = {
         "ready": frozenset({"processing"}),  # re-process (new policy, new sizes)
         "rejected": frozenset(),
     },
-    # An artwork is visible once every image is ready.
+    # An artwork is visible once every image is ready and the AI-provenance policy lets it through.
+    # "held": waiting for a moderator; "rejected": refused by policy or a moderator, kept privately (appealable).
     "Artwork": {
-        "processing": frozenset({"published", "failed", "held"}),
-        "held": frozenset({"published", "failed", "processing"}),
-        "published": frozenset({"processing"}),  # edited with new images
+        "processing": frozenset({"published", "failed", "held", "rejected"}),
+        "held": frozenset({"published", "failed", "processing", "rejected"}),
+        "rejected": frozenset({"published", "held", "processing"}),
+        "published": frozenset({"processing", "held", "rejected"}),  # edited with new images; moderated
         "failed": frozenset({"processing"}),
     },
     "InboxItem": {

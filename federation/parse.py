@@ -308,6 +308,18 @@ def _visibility(to: list[str], cc: list[str]) -> str:
     return "unlisted" if AS_PUBLIC in cc else "followers"
 
 
+def _ai_label(obj: dict) -> str | None:
+    value = get(obj, "cara:aiProvenance", CARA + "aiProvenance")
+    return value if value in ("ai_generated", "ai_assisted") else None
+
+
+def _without_label(warning: str, label: str | None) -> str:
+    """Our own outbound form puts "<Label> (labelled by host) · " before the artist's warning: drop it."""
+    if label is None or " (labelled by " not in warning.split(" · ", 1)[0]:
+        return warning
+    return warning.split(" · ", 1)[1] if " · " in warning else ""
+
+
 def _license(obj: dict) -> str:
     value = iri(get(obj, "cara:license", CARA + "license")) or ""
     return value if value.startswith(("http://", "https://")) and len(value) <= 255 else "all-rights-reserved"
@@ -334,7 +346,8 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
     if not to and not cc and envelope is not None:  # addressing only on the activity
         to, cc = envelope.to, envelope.cc
     content = text_or_map(obj, "content")
-    warning = plain_text(text_or_map(obj, "summary")) if kind == "Note" else ""
+    ai_label = _ai_label(obj)
+    warning = _without_label(plain_text(text_or_map(obj, "summary")), ai_label) if kind == "Note" else ""
     urls = [u for u in links(obj.get("url")) if web_iri(u)]
     return RemoteArtwork(
         uri=uri, attributed_to=first(iris(obj.get("attributedTo"))) or "",
@@ -344,4 +357,4 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
         tags=[text(t.get("name")).lstrip("#") for t in obj.get("tag") or []
               if isinstance(t, dict) and type_of(t) == "Hashtag" and text(t.get("name"))],
         images=images(obj.get("attachment")), license=_license(obj), noai=_noai(obj),
-        visibility=_visibility(to, cc))
+        visibility=_visibility(to, cc), ai_label=ai_label)

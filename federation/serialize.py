@@ -16,6 +16,7 @@ from urllib.parse import quote
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
 from cara_fed.models.artworks import ALL_RIGHTS_RESERVED
+from cara_fed.services.review import LABEL_TEXT
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -212,7 +213,7 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
         "attributedTo": actor_id(ctx, artwork.account),
         "name": artwork.title,
         "content": f"<p><strong>{escape(artwork.title)}</strong></p>{artwork.description_html}",
-        "summary": artwork.content_warning or None,
+        "summary": label_warning(ctx, artwork) or None,
         "sensitive": bool(artwork.sensitive or artwork.content_warning),
         "published": iso(artwork.published_at or artwork.created_at),
         "url": artwork.url or note_id,
@@ -230,7 +231,20 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
         doc["cara:project"] = project_id(ctx, artwork.account, project)
     if artwork.noai:
         doc["xRobotsTag"] = NOAI_ROBOTS
+    if artwork.ai_label:
+        doc["cara:aiProvenance"] = artwork.ai_label
     return doc
+
+
+def label_warning(ctx: Context, artwork: Artwork) -> str:
+    """The content warning Mastodon users see: an AI-provenance label first (they cannot read cara: terms),
+    then the artist's own warning."""
+    if not artwork.ai_label:
+        return artwork.content_warning
+    label = LABEL_TEXT.get(artwork.ai_label, artwork.ai_label)
+    where = artwork.account.domain or ctx.config.server.domain
+    prefix = f"{label} (labelled by {where})"
+    return f"{prefix} · {artwork.content_warning}" if artwork.content_warning else prefix
 
 
 # --- activities and collections ------------------------------------------------------------------

@@ -5,7 +5,9 @@ from cara_fed.models.artworks import Artwork, ArtworkImage, ArtworkTag, Project,
 from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, OutgoingActivity
 from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
 from cara_fed.models.media import MediaAsset, MediaDerivative
+from cara_fed.models.protection import ModerationEvent, ReviewCase
 
 __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Follow", "InboxItem", "Instance", "Invite",
            "LoginFailure", "LoginSession", "MediaAsset", "MediaDerivative", "OutgoingActivity", "Project",
-           "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification"]
+           "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification",
+           "ModerationEvent", "ReviewCase"]

@@ -37,6 +37,10 @@ class Artwork(Base):
     license: Mapped[str] = mapped_column(String(255), default=ALL_RIGHTS_RESERVED)
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     noai: Mapped[bool] = mapped_column(Boolean, default=True)
+    # AI-provenance label shown and federated: None | "ai_generated" | "ai_assisted"; and who set it:
+    # "detection" (policy), "moderator", "remote" (the origin server's label).
+    ai_label: Mapped[str | None] = mapped_column(String(16), default=None)
+    ai_label_by: Mapped[str | None] = mapped_column(String(16), default=None)
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     uri: Mapped[str | None] = mapped_column(String(2048), unique=True, default=None)  # remote artworks
     url: Mapped[str | None] = mapped_column(String(2048), default=None)

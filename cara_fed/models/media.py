@@ -33,6 +33,7 @@ class MediaAsset(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     report: Mapped[dict] = mapped_column(JSON, default=dict)
+    verdict: Mapped[dict | None] = mapped_column(JSON, default=None)  # AI-provenance detection on the original
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     derivatives: Mapped[list[MediaDerivative]] = relationship(

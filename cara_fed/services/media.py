@@ -13,6 +13,7 @@ from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
+from cara_fed.services import review
 from cara_fed.states import transition
 from protection import MediaPolicy, MediaRejected, probe, protect
 
@@ -84,9 +85,13 @@ async def protect_media(ctx: Context, asset_id: int) -> None:
         transition(asset, "processing")
         asset.attempts += 1
         policy = await _policy_for(ctx, asset, tx.session)
-        key = asset.original_key
+        key, purpose = asset.original_key, asset.purpose
+    verdict = None
     try:
         data = await asyncio.to_thread(ctx.storage.get_private, key)
+        if purpose == "artwork":  # on the original: the pipeline strips the metadata detection reads
+            verdict = await review.detect_original(ctx, data)
+            policy = review.with_source_type(ctx.config, policy, verdict)
         result = await asyncio.to_thread(protect, data, policy)
     except MediaRejected as exc:
         async with ctx.transaction() as tx:
@@ -122,12 +127,14 @@ async def protect_media(ctx: Context, asset_id: int) -> None:
         asset.blurhash = result.blurhash
         asset.focal_x, asset.focal_y = result.focal_point
         asset.report = result.report
+        asset.verdict = verdict
         transition(asset, "ready")
     await settle_artworks(ctx, asset_id)
 
 
 async def settle_artworks(ctx: Context, asset_id: int) -> None:
-    """Publish an artwork once all its images are ready; mark it failed if any was rejected."""
+    """Publish an artwork once all its images are ready (unless the AI-provenance policy holds or rejects
+    it: services/review.py); mark it failed if any image was rejected."""
     async with ctx.transaction() as tx:
         artworks = (await tx.session.scalars(
             select(Artwork).join(ArtworkImage).where(ArtworkImage.asset_id == asset_id))).all()
@@ -138,9 +145,11 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
             if "rejected" in states:
                 transition(artwork, "failed")
             elif states == {"ready"}:
-                transition(artwork, "published")
-                artwork.published_at = artwork.published_at or utcnow()
-                tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+                outcome = await review.apply_policy(ctx, tx, artwork)  # published, held or rejected
+                transition(artwork, outcome)
+                if outcome == "published":
+                    artwork.published_at = artwork.published_at or utcnow()
+                    tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
 
 
 async def sweep(ctx: Context) -> int:

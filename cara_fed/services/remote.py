@@ -66,6 +66,7 @@ class RemoteArtwork:
     license: str = "all-rights-reserved"
     noai: bool = False
     visibility: str = "public"
+    ai_label: str | None = None  # the origin server's AI-provenance label (cara:aiProvenance)
 
 
 def domain_of(uri: str) -> str:
@@ -130,6 +131,8 @@ async def upsert_artwork(ctx: Context, account: Account, data: RemoteArtwork) ->
         artwork.content_warning = data.content_warning[:500]
         artwork.sensitive = data.sensitive or bool(data.content_warning)
         artwork.license, artwork.noai, artwork.visibility = data.license, data.noai, data.visibility
+        if artwork.ai_label_by not in ("moderator", "detection"):  # our own decisions outrank the origin's
+            artwork.ai_label, artwork.ai_label_by = data.ai_label, "remote" if data.ai_label else None
         artwork.tags = [ArtworkTag(tag=t) for t in dict.fromkeys(filter(None, map(normalize_tag, data.tags)))][:30]
         artwork.published_at = artwork.published_at or data.published or utcnow()
         if new_images:
