@@ -15,6 +15,7 @@ from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_admin import make_admin
 from tests.web.test_artworks import upload
+from tests.web.test_social import login as log_in
 
 A1111 = ("a lighthouse at dusk, oil painting, highly detailed\nNegative prompt: blurry\n"
          "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sd_xl_base_1.0")
@@ -33,14 +34,6 @@ def generated_png() -> bytes:
 async def work_of(ctx, title: str) -> Artwork:  # type: ignore[no-untyped-def]
     async with ctx.sessions() as session:
         return await session.scalar(select(Artwork).where(Artwork.title == title))
-
-
-async def log_in(client, name: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    client.session.cookie_jar.clear()
-    token = await csrf_from(client, "/login")
-    response = await client.post("/login", data={"csrf_token": token, "login": name, "password": password},
-                                 allow_redirects=False)
-    assert response.status == 303
 
 
 async def test_label_policy_publishes_with_a_label_and_explains_it(client, ctx):
