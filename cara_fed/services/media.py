@@ -134,7 +134,8 @@ async def protect_media(ctx: Context, asset_id: int) -> None:
 
 async def settle_artworks(ctx: Context, asset_id: int) -> None:
     """Publish an artwork once all its images are ready (unless the AI-provenance policy holds or rejects
-    it: services/review.py); mark it failed if any image was rejected."""
+    it: services/review.py); mark a local one failed if any image was rejected (the artist re-uploads), a
+    remote one only if none could be fetched."""
     async with ctx.transaction() as tx:
         artworks = (await tx.session.scalars(
             select(Artwork).join(ArtworkImage).where(ArtworkImage.asset_id == asset_id))).all()
@@ -142,6 +143,15 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
             if artwork.state != "processing":
                 continue
             states = {image.asset.state for image in artwork.images}
+            if artwork.uri is not None:
+                # A remote work keeps the images we could fetch: one dead link or non-image attachment must
+                # not hide the rest. So wait for every fetch, then drop the refused (their asset rows stay,
+                # with the reason, for the admin).
+                if not states <= {"ready", "rejected"}:
+                    continue
+                if states == {"ready", "rejected"}:
+                    artwork.images = [image for image in artwork.images if image.asset.state == "ready"]
+                    states = {"ready"}
             if "rejected" in states:
                 transition(artwork, "failed")
             elif states == {"ready"}:
