@@ -32,7 +32,20 @@ from federation import serialize as s
 from federation.handlers import Ignored, _relevant
 from federation.negotiation import ap_error, ap_response, cached, require_signed_fetch
 from federation.outbox import _record, event_id, follower_inboxes
-from federation.parse import CARA, Activity, first, get, iri, iris, links, plain_text, published, text, text_or_map
+from federation.parse import (
+    CARA,
+    Activity,
+    first,
+    get,
+    images,
+    iri,
+    iris,
+    links,
+    plain_text,
+    published,
+    text,
+    text_or_map,
+)
 
 # Every cara: term is a compact IRI under the `cara` prefix that serialize.CONTEXT defines, so any JSON-LD
 # processor expands them to https://w3id.org/cara-fed/ns#<term>; values are plain JSON strings and numbers.
@@ -130,7 +143,8 @@ def parse_job(obj: dict) -> RemoteJob:
         pay_period=text(_field(obj, "salaryUnit")), skills=_strings(_field(obj, "skills")),
         deadline=published(deadline) if deadline else None, apply_method=text(_field(obj, "applyMethod")) or "inapp",
         apply_url=text(_field(obj, "applyUrl"))[:2048], apply_email=text(_field(obj, "applyEmail"))[:320],
-        status=text(_field(obj, "jobStatus")) or "open", published=published(text(obj.get("published"))))
+        status=text(_field(obj, "jobStatus")) or "open", published=published(text(obj.get("published"))),
+        images=images(obj.get("attachment")))
 
 
 # --- outbound --------------------------------------------------------------------------------------

@@ -104,12 +104,16 @@ async def _upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
     return account
 
 
+def remote_asset(account: Account, image: RemoteImage) -> MediaAsset:
+    """A remote image becomes an asset waiting for the fetch job (`fetch_remote_media`, enqueued by the caller
+    after commit), then the same protection pipeline as uploads."""
+    return MediaAsset(account_id=account.id, remote_url=image.url, original_type=image.media_type,
+                      width=image.width, height=image.height, blurhash=image.blurhash,
+                      focal_x=image.focal_point[0], focal_y=image.focal_point[1])
+
+
 def _images(account: Account, artwork: RemoteArtwork) -> list[ArtworkImage]:
-    """Remote images become assets waiting for the fetch job, then the same protection pipeline."""
-    return [ArtworkImage(position=i, alt_text=image.alt_text[:1500],
-                         asset=MediaAsset(account_id=account.id, remote_url=image.url, original_type=image.media_type,
-                                          width=image.width, height=image.height, blurhash=image.blurhash,
-                                          focal_x=image.focal_point[0], focal_y=image.focal_point[1]))
+    return [ArtworkImage(position=i, alt_text=image.alt_text[:1500], asset=remote_asset(account, image))
             for i, image in enumerate(artwork.images[:20])]
 
 
