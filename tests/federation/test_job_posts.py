@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pyld import jsonld as pyld
+from sqlalchemy import select
 
 from cara_fed.db import utcnow
 from cara_fed.services import accounts, jobs
@@ -108,3 +109,37 @@ async def test_a_remote_jobs_images_are_fetched_into_our_pipeline(ctx):
         job = await session.scalar(select(JobPost).where(JobPost.uri == actor.id + "/jobs/1"))
         [image] = job.images
         assert image.alt_text == "Our studio" and image.asset.state == "ready" and image.asset.derivatives
+
+
+async def test_only_the_jobs_studio_can_change_a_sent_applications_status(ctx):
+    import pytest
+
+    from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+    from cara_fed.models import JobApplication, Notification
+    from cara_fed.services import job_applications, remote
+    from cara_fed.services.jobs import RemoteJob
+    from cara_fed.services.remote import RemoteActor
+
+    async with ctx.transaction() as tx:
+        bob = await accounts.create_account(ctx, tx, "bob", "bob@example.org", "password123", bypass_registration=True)
+    studio, other = [await remote.upsert_actor(ctx, RemoteActor(
+        uri=f"https://{host}/users/s", username="s", domain=host, inbox=f"https://{host}/users/s/inbox",
+        public_key_pem="", key_id=f"https://{host}/users/s#key")) for host in ("studio.example", "other.example")]
+    job = await jobs.upsert_remote_job(ctx, studio, RemoteJob(uri="https://studio.example/jobs/1", url=None,
+                                                               title="Inker"))
+    async with ctx.transaction() as tx:
+        sent = JobApplication(job_id=job.id, applicant_id=bob.id, message="Hello")
+        tx.session.add(sent)
+        await tx.session.flush()
+        sent.uri = ctx.url(f"/applications/{sent.id}")
+    with pytest.raises(PermissionDenied):
+        await job_applications.receive_remote_status(ctx, other, sent.uri, "declined")
+    with pytest.raises(NotFound):
+        await job_applications.receive_remote_status(ctx, studio, "https://x.example/applications/1", "declined")
+    with pytest.raises(ValidationError):
+        await job_applications.receive_remote_status(ctx, studio, sent.uri, "hired!")
+    await job_applications.receive_remote_status(ctx, studio, sent.uri, "shortlisted")
+    async with ctx.sessions() as session:
+        assert (await session.get(JobApplication, sent.id)).status == "shortlisted"
+        kinds = (await session.scalars(select(Notification.kind).where(Notification.account_id == bob.id))).all()
+        assert kinds == ["application_shortlisted"]
