@@ -226,4 +226,9 @@ async def decide(ctx: Context, moderator: Account, case_id: int, action: str, no
                 tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
             else:
                 tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)  # the label changed
+        elif artwork.account.is_local and before == "published":
+            # Taken down: the copies on followers' servers go too (a Delete, as if the artist had deleted it).
+            # Other servers keep a tombstone for that id, so a later release shows it here only.
+            uri = ctx.url(f"/@{artwork.account.username}/{artwork.id}")
+            tx.after_commit(ctx.jobs.enqueue, "artwork_deleted", artwork.account_id, uri)
     return case
