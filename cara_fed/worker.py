@@ -34,6 +34,7 @@ async def _noop(ctx: Context, *args: Any) -> None:
 def build_registry() -> JobRegistry:
     registry = JobRegistry()
     registry.register("protect_media", "media", media.protect_media)
+    registry.register("restamp_artwork", "media", media.restamp_artwork)
     registry.register("sweep", "media", sweep_all)
     # Events the core emits; the federation edge replaces these placeholders with real jobs.
     for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
