@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Instance, Project
+from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Instance, Project, TagFollow
+from cara_fed.queries_safety import blocked_either_way, not_hidden_from
 
 PAGE_SIZE = 24
 
@@ -113,7 +114,10 @@ async def is_follower(session: AsyncSession, viewer: Account | None, author_id: 
 
 
 async def can_view_async(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> bool:
-    """can_view plus followers-only works for accepted followers."""
+    """can_view plus followers-only works for accepted followers; nothing across a block (either way)."""
+    if viewer is not None and viewer.id != artwork.account_id \
+            and await blocked_either_way(session, viewer.id, artwork.account_id):
+        return False
     if can_view(artwork, viewer):
         return True
     return (artwork.state == "published" and artwork.visibility == "followers"
@@ -156,10 +160,17 @@ async def home_feed(session: AsyncSession, viewer: Account, before: int | None =
                     limit: int = PAGE_SIZE) -> Page:
     """Works by accounts the viewer follows (local and remote) and their own, newest first (keyset on id)."""
     followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
+    # Followed tags add listed public works (the tag page's rules: discoverable, indexable, active authors).
+    tags = select(TagFollow.tag).where(TagFollow.account_id == viewer.id)
+    tagged = (select(ArtworkTag.artwork_id).join(Artwork, Artwork.id == ArtworkTag.artwork_id)
+              .join(Account, Account.id == Artwork.account_id)
+              .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
+                     Account.discoverable.is_(True), Account.indexable.is_(True)))
     query = select(Artwork).where(
         Artwork.state == "published",
         ((Artwork.account_id.in_(followed)) & Artwork.visibility.in_(("public", "unlisted", "followers")))
-        | (Artwork.account_id == viewer.id))
+        | (Artwork.account_id == viewer.id) | Artwork.id.in_(tagged),
+        not_hidden_from(viewer))
     return await _page(session, query, before, limit)
 
 
