@@ -22,8 +22,8 @@ SEARCH_INDEX = ("CREATE INDEX IF NOT EXISTS ix_artworks_search ON artworks USING
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('indexable', sa.Boolean(), server_default=sa.true(), nullable=False))
+    # A plain ADD COLUMN (no batch rebuild of accounts on SQLite: nothing else about the table changes).
+    op.add_column('accounts', sa.Column('indexable', sa.Boolean(), server_default=sa.true(), nullable=False))
 
     op.create_table('blocks',
     sa.Column('id', sa.Integer(), nullable=False),
