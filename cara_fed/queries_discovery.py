@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.db import utcnow
@@ -96,12 +96,14 @@ async def search_artworks(session: AsyncSession, viewer: Account | None, q: str,
     """Title, description (full-text on PostgreSQL, LIKE on SQLite) and tags; newest first."""
     tagged = select(ArtworkTag.artwork_id).where(ArtworkTag.tag == normalize_tag(q))
     if session.get_bind().dialect.name == "postgresql":
+        # A UNION of two indexed lookups (GIN full-text, tag btree), so neither side turns into a scan.
         text_match: Any = _VECTOR.op("@@")(func.plainto_tsquery(literal_column("'simple'::regconfig"), q))
+        matching = Artwork.id.in_(union(select(Artwork.id).where(text_match), tagged))
     else:
         pattern = _like(q)
-        text_match = or_(func.lower(Artwork.title).like(pattern, escape="\\"),
-                         func.lower(Artwork.description).like(pattern, escape="\\"))
-    return await _page(session, _listed(viewer).where(or_(text_match, Artwork.id.in_(tagged))), before, limit)
+        matching = or_(func.lower(Artwork.title).like(pattern, escape="\\"),
+                       func.lower(Artwork.description).like(pattern, escape="\\"), Artwork.id.in_(tagged))
+    return await _page(session, _listed(viewer).where(matching), before, limit)
 
 
 async def search_accounts(session: AsyncSession, viewer: Account | None, q: str, limit: int = 20) -> list[Account]:
@@ -123,10 +125,10 @@ async def search_tags(session: AsyncSession, q: str, limit: int = 20) -> list[tu
     prefix = normalize_tag(q)
     if not prefix:
         return []
-    listed = _listed(None).with_only_columns(Artwork.id)
+    listed = _listed(None).with_only_columns(ArtworkTag.tag, func.count()).join(
+        ArtworkTag, ArtworkTag.artwork_id == Artwork.id)
     rows = await session.execute(
-        select(ArtworkTag.tag, func.count()).where(ArtworkTag.tag.like(_like(prefix)[1:], escape="\\"),
-                                                   ArtworkTag.artwork_id.in_(listed))
+        listed.where(ArtworkTag.tag.like(_like(prefix)[1:], escape="\\"))
         .group_by(ArtworkTag.tag).order_by(func.count().desc(), ArtworkTag.tag).limit(limit))
     return [(tag, count) for tag, count in rows.all()]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed.models import Account, Artwork, Block, Mute
+from cara_fed.models import Account, Artwork, Block, Mute, TagFollow
 
 
 def not_hidden_from(viewer: Account | None) -> ColumnElement[bool] | None:
@@ -17,6 +17,22 @@ def not_hidden_from(viewer: Account | None) -> ColumnElement[bool] | None:
     muted = select(Mute.target_id).where(Mute.account_id == viewer.id)
     return and_(Artwork.account_id.not_in(blocked), Artwork.account_id.not_in(blockers),
                 Artwork.account_id.not_in(muted))
+
+
+async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str], list[int]]:
+    """(followed tags, ids of accounts whose works the viewer must not see) in one round trip."""
+    rows = await session.execute(union_all(
+        select(literal("tag"), TagFollow.tag, literal(0)).where(TagFollow.account_id == viewer.id),
+        select(literal("hide"), literal(""), Block.target_id).where(Block.account_id == viewer.id),
+        select(literal("hide"), literal(""), Block.account_id).where(Block.target_id == viewer.id),
+        select(literal("hide"), literal(""), Mute.target_id).where(Mute.account_id == viewer.id)))
+    tags, hidden = [], set()
+    for kind, tag, account_id in rows.all():
+        if kind == "tag":
+            tags.append(tag)
+        else:
+            hidden.add(account_id)
+    return tags, sorted(hidden)
 
 
 async def blocked_either_way(session: AsyncSession, a_id: int, b_id: int) -> bool:

@@ -3,6 +3,8 @@ suggested artists. Opted-out artists and blocked or muted accounts never show (c
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 
 from cara_fed import queries_discovery as discovery
@@ -43,7 +45,7 @@ async def explore(request: web.Request) -> web.Response:
             works = page.items
         suggested = await discovery.suggested_artists(session, viewer) if viewer is not None else []
     filters = {k: v for k, v in (("field", field), ("medium", medium), ("tag", tag), ("sort", sort)) if v}
-    more = "&".join(f"{k}={v}" for k, v in filters.items() if k != "sort")
+    more = urlencode({k: v for k, v in filters.items() if k != "sort"})
     return render(request, "explore.html", {
         "works": works, "page": page, "field": field, "medium": medium, "tag": tag, "sort": sort,
         "fields": FIELDS, "mediums": MEDIUMS, "suggested": suggested, "more_query": more},
