@@ -61,9 +61,9 @@ async def seed(url: str, artworks: int, authors: int, follows: int, notification
             "INSERT INTO artworks (account_id, state, state_changed_at, title, description, description_html, field,"
             " medium, software, content_warning, sensitive, license, visibility, noai, created_at, published_at,"
             " updated_at)"
-            " SELECT $1::int + ((g * 7919) % $2::int), 'published', now(), 'Study ' || g, 'Sketch number ' || g,"
-            " '<p>Sketch number ' || g || '</p>', ($3::text[])[1 + g % 5], 'Digital 2D', '[]', '', false,"
-            " 'all-rights-reserved',"
+            " SELECT $1::int + ((g::bigint * 7919) % $2::int)::int, 'published', now(), 'Study ' || g,"
+            " 'Sketch number ' || g, '<p>Sketch number ' || g || '</p>', ($3::text[])[1 + g % 5], 'Digital 2D',"
+            " '[]', '', false, 'all-rights-reserved',"
             " CASE WHEN g % 10 = 0 THEN 'followers' ELSE 'public' END, true,"
             " now() - ($4::int - g) * interval '1 second', now() - ($4::int - g) * interval '1 second', now()"
             " FROM generate_series(1, $4::int) g", first, authors, FIELDS, artworks)

@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Instance, Project
 from cara_fed.queries_safety import blocked_either_way, feed_filters
 
 PAGE_SIZE = 24
-# Feed cards show the artist's name only: don't load avatars and banners (and their derivatives) for them.
+# Feed cards show the cover and the artist's name only: don't load tags, avatars and banners for them.
 CARD_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
-                joinedload(Artwork.account).lazyload(Account.banner_asset))
+                joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags))
 
 
 @dataclass(frozen=True)

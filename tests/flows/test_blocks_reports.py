@@ -49,6 +49,9 @@ async def test_block_across_instances_and_a_flag_to_the_moderators(two_instances
         await bob.login("bob", "bob password")
         await dan.login("dan", "dan password")
         handle = f"@alice@127.0.0.1:{a.port}"
+        # Search resolves a handle on another server (WebFinger) and lists that artist.
+        status, found = await bob.get("/search", params={"q": handle})
+        assert status == 200 and f'href="/@alice@127.0.0.1:{a.port}"' in found
         alice_on_b, alice_id = await follow_remote(bob, handle)
         await follow_remote(dan, handle)
 
