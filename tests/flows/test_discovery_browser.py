@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,8 @@ def test_explore_search_and_tags_in_a_browser(browser: Any, tmp_path: Path, outp
     with running_instance(tmp_path / "site") as site:
         site.cli("createuser", "ada", "--email", "ada@example.org", "--password", "artist password 1")
         site.cli("createuser", "viv", "--email", "viv@example.org", "--password", "viewer password 1")
-        asyncio.run(seed(site.url))
+        with ThreadPoolExecutor(1) as pool:  # playwright's sync API owns this thread's event loop
+            pool.submit(asyncio.run, seed(site.url)).result()
         context = problems.watch(browser.new_context(viewport=VIEWPORTS["desktop"]))
         try:
             page = context.new_page()
