@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from cara_fed.models import Account
-from cara_fed.services import accounts, artworks
+from cara_fed.services import accounts, artworks, follows
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
 from tests import images
@@ -46,7 +46,7 @@ async def seed(ctx) -> dict[str, Account]:  # type: ignore[no-untyped-def]
 
 
 async def test_explore_filters_and_keeps_opted_out_artists_out(client, ctx):
-    await seed(ctx)
+    people = await seed(ctx)
     page = await client.get("/explore")
     html = await page.text()
     assert page.status == 200
@@ -62,6 +62,12 @@ async def test_explore_filters_and_keeps_opted_out_artists_out(client, ctx):
     assert "Harbour at dawn" in tagged and "Forest spirits" not in tagged and "Harbour secret" not in tagged
     popular = await (await client.get("/explore", params={"sort": "popular"})).text()
     assert "Harbour at dawn" in popular and "Harbour secret" not in popular
+    assert popular.index("Forest spirits") < popular.index("Harbour at dawn")  # nobody follows either yet
+    await follows.request_follow(ctx, people["viv"], people["ada"])  # now Ada has a follower here, Bea none
+    popular = await (await client.get("/explore", params={"sort": "popular"})).text()
+    assert popular.index("Harbour at dawn") < popular.index("Forest spirits")
+    latest = await (await client.get("/explore")).text()
+    assert latest.index("Forest spirits") < latest.index("Harbour at dawn")  # the default stays unranked
 
     # The opted-out artists keep their works on their own profiles.
     assert "Harbour secret" in await (await client.get("/@hidden")).text()
