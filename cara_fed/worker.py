@@ -40,6 +40,8 @@ def build_registry() -> JobRegistry:
     for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
                   "send_reject", "send_undo_follow", "account_updated"):
         registry.register(event, "delivery", _noop)
+    for event in ("send_block", "send_undo_block", "send_flag"):  # blocks and reports (services/safety, reports)
+        registry.register(event, "delivery", _noop)
     registry.register("fetch_remote_media", "media", _noop)
     return registry
 

@@ -31,6 +31,9 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "job_deleted": ("delivery", "federation.job_posts", "job_deleted"),
     "send_job_application": ("delivery", "federation.job_posts", "send_job_application"),
     "send_application_status": ("delivery", "federation.job_posts", "send_application_status"),
+    "send_block": ("delivery", "federation.safety", "send_block"),
+    "send_undo_block": ("delivery", "federation.safety", "send_undo_block"),
+    "send_flag": ("delivery", "federation.safety", "send_flag"),
     "deliver": ("delivery", "federation.delivery", "deliver"),
     # Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
     "sweep_inbox": ("inbox", "federation.handlers", "sweep_inbox"),

@@ -37,6 +37,7 @@ class RemoteActor:
     banner_url: str | None = None
     locked: bool = False
     discoverable: bool = True
+    indexable: bool = True
     links: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -99,6 +100,7 @@ async def _upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
         account.public_key_pem, account.key_id = actor.public_key_pem, actor.key_id
         account.remote_avatar_url, account.remote_banner_url = actor.avatar_url, actor.banner_url
         account.locked, account.discoverable = actor.locked, actor.discoverable
+        account.indexable = actor.indexable
         account.links = actor.links[:8]
         account.fetched_at = utcnow()
     return account
