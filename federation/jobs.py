@@ -30,6 +30,12 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "job_updated": ("delivery", "federation.job_posts", "job_updated"),
     "job_deleted": ("delivery", "federation.job_posts", "job_deleted"),
     "send_job_application": ("delivery", "federation.job_posts", "send_job_application"),
+    "send_like": ("delivery", "federation.social_outbox", "send_like"),
+    "send_undo_like": ("delivery", "federation.social_outbox", "send_undo_like"),
+    "send_announce": ("delivery", "federation.social_outbox", "send_announce"),
+    "send_undo_announce": ("delivery", "federation.social_outbox", "send_undo_announce"),
+    "send_comment": ("delivery", "federation.social_outbox", "send_comment"),
+    "send_comment_deleted": ("delivery", "federation.social_outbox", "send_comment_deleted"),
     "deliver": ("delivery", "federation.delivery", "deliver"),
     # Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
     "sweep_inbox": ("inbox", "federation.handlers", "sweep_inbox"),

@@ -6,8 +6,9 @@ from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, Ou
 from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
 from cara_fed.models.media import MediaAsset, MediaDerivative
 from cara_fed.models.protection import ModerationEvent, ReviewCase
+from cara_fed.models.social import Bookmark, Boost, Comment, Like
 
 __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Follow", "InboxItem", "Instance", "Invite",
            "LoginFailure", "LoginSession", "MediaAsset", "MediaDerivative", "OutgoingActivity", "Project",
            "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification",
-           "ModerationEvent", "ReviewCase"]
+           "ModerationEvent", "ReviewCase", "Like", "Boost", "Bookmark", "Comment"]

@@ -110,7 +110,8 @@ class Notification(Base):
     reference (type + id, or a URI for remote things) says about which row."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_account_read", "account_id", "read_at"),)
+    __table_args__ = (Index("ix_notifications_account_read", "account_id", "read_at"),
+                      Index("ix_notifications_account_id", "account_id", "id"))  # the page's keyset
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Follow
+from cara_fed.services.notifications import notify
 from cara_fed.states import transition
 
 
@@ -38,7 +39,10 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
         follow.uri = ctx.url(f"/follows/{follow.id}-{secrets.token_hex(4)}")
         if followee.is_local and not followee.locked:
             transition(follow, "accepted")
-        elif not followee.is_local:
+        if followee.is_local:
+            notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
+                   object_type="follow", object_id=follow.id)
+        else:
             tx.after_commit(ctx.jobs.enqueue, "send_follow", follow.id)
     return follow
 
@@ -65,6 +69,8 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
         if not followee.locked:
             transition(follow, "accepted")
             tx.after_commit(ctx.jobs.enqueue, "send_accept", follow.id)
+        notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
+               object_type="follow", object_id=follow.id)
     return follow
 
 
