@@ -243,16 +243,18 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
 
 def interaction_policy(ctx: Context, artwork: Artwork) -> dict:
     """GoToSocial's interactionPolicy from the artwork's comment setting: anyone may like and announce; replies
-    from everyone, from followers (and the artist), or from the artist only. Both the older `always` and the
-    newer `automaticApproval` names are sent, as GoToSocial itself does during its transition."""
-    author = actor_id(ctx, artwork.account)
-    repliers = {"everyone": [PUBLIC], "followers": [followers_id(ctx, artwork.account), author],
-                "off": [author]}.get(artwork.comment_policy or "everyone", [PUBLIC])
+    from everyone, from followers (and the artist), or from the artist only. A followers-only work names its
+    followers instead of Public (it must not be announced to the world). Both the older `always` and the newer
+    `automaticApproval` names are sent, as GoToSocial itself does during its transition."""
+    author, followers = actor_id(ctx, artwork.account), followers_id(ctx, artwork.account)
+    anyone = [followers, author] if artwork.visibility == "followers" else [PUBLIC]
+    repliers = {"followers": [followers, author], "off": [author]}.get(artwork.comment_policy or "", anyone)
 
     def rule(who: list[str]) -> dict:
         return {"always": who, "automaticApproval": who, "approvalRequired": [], "manualApproval": []}
 
-    return {"canLike": rule([PUBLIC]), "canReply": rule(repliers), "canAnnounce": rule([PUBLIC])}
+    return {"canLike": rule(anyone), "canReply": rule(repliers),
+            "canAnnounce": rule(anyone if artwork.visibility != "followers" else [author])}
 
 
 def label_warning(ctx: Context, artwork: Artwork) -> str:
