@@ -94,7 +94,8 @@ async def notifications(session: AsyncSession, account: Account, before: int | N
     rows = rows[:limit]
     comment_ids = [n.object_id for n in rows if n.object_type == "comment" and n.object_id is not None]
     comments = {c.id: c for c in (await session.scalars(
-        select(Comment).where(Comment.id.in_(comment_ids)))).unique().all()} if comment_ids else {}
+        select(Comment).where(Comment.id.in_(comment_ids), Comment.state == "visible"))).unique().all()} \
+        if comment_ids else {}
     artwork_ids = {n.object_id for n in rows if n.object_type == "artwork" and n.object_id is not None}
     artwork_ids |= {c.artwork_id for c in comments.values()}
     artworks = await queries.artworks_by_ids(session, sorted(artwork_ids)) if artwork_ids else {}

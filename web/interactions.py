@@ -69,11 +69,14 @@ async def delete_comment(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"{artwork_path(work)}#comments" if work is not None else "/")
 
 
-@routes.get(r"/comments/{comment_id:\d{1,9}}", name="comment_page")
+@routes.get(r"/comments/{ref:\d{1,9}-[0-9a-f]{8}}", name="comment_page")
 async def comment_page(request: web.Request) -> web.Response:
     """A comment's own address (its Note id for other servers) leads people to it under the artwork."""
-    async with request.app[CTX].sessions() as session:
-        found = await session.get(comments.Comment, int(request.match_info["comment_id"]))
+    ctx = request.app[CTX]
+    async with ctx.sessions() as session:
+        found = await session.get(comments.Comment, int(request.match_info["ref"].split("-", 1)[0]))
+        if found is not None and found.uri != ctx.url(request.path):
+            found = None  # an id reused after a deletion: not the comment this address named
         work = await session.get(Artwork, found.artwork_id) if found is not None and found.state == "visible" else None
     if work is None:
         raise web.HTTPNotFound(text="This comment does not exist.")

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 
 from cara_fed import queries
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
-from cara_fed.models import Account, Artwork, Comment
+from cara_fed.models import Account, Artwork, Comment, Notification
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.services.interactions import visible_artwork
 from cara_fed.services.notifications import notify
@@ -167,7 +169,8 @@ async def post(ctx: Context, author: Account, artwork_id: int, text: str, parent
                           mentions=[m.account.uri or ctx.url(f"/users/{m.account.username}") for m in mentioned])
         tx.session.add(comment)
         await tx.session.flush()
-        comment.uri = ctx.url(f"/comments/{comment.id}")
+        # SQLite may reuse a deleted row's id; the random part keeps every Note (and Create) id unique.
+        comment.uri = ctx.url(f"/comments/{comment.id}-{secrets.token_hex(4)}")
         _notify_all(tx, comment, artwork, author, parent, [m.account for m in mentioned])
         tx.after_commit(ctx.jobs.enqueue, "send_comment", comment.id)
     return comment
@@ -195,7 +198,7 @@ async def delete(ctx: Context, account: Account, comment_id: int) -> None:
             raise PermissionDenied("Only its author or the artist can remove a comment.")
         if comment.account.is_local and comment.uri:
             tx.after_commit(ctx.jobs.enqueue, "send_comment_deleted", comment.account_id, artwork.id, comment.uri)
-        await tx.session.delete(comment)
+        await _remove(tx.session, comment)
 
 
 async def set_policy(ctx: Context, owner: Account, artwork_id: int, policy: str) -> Artwork:
@@ -247,5 +250,16 @@ async def remote_deleted(ctx: Context, sender: Account, uri: str) -> bool:
             return False
         if comment.account_id != sender.id:
             raise PermissionDenied("only the author may delete this reply")
-        await tx.session.delete(comment)
+        await _remove(tx.session, comment)
     return True
+
+
+async def _remove(session, comment: Comment) -> None:  # type: ignore[no-untyped-def]
+    """A comment goes with the replies under it and every notification about them (ids may be reused)."""
+    ids, frontier = [comment.id], [comment.id]
+    while frontier:
+        frontier = list(await session.scalars(select(Comment.id).where(Comment.parent_id.in_(frontier))))
+        ids += frontier
+    await session.execute(sql_delete(Notification).where(Notification.object_type == "comment",
+                                                         Notification.object_id.in_(ids)))
+    await session.delete(comment)

@@ -100,7 +100,9 @@ async def test_comments_replies_mentions_and_hashtags(client, ctx, aiohttp_clien
     assert posted.status == 303 and re.search(r"#comment-\d+$", posted.headers["Location"])
     async with ctx.sessions() as session:
         comment = await session.scalar(select(Comment))
-    assert comment.uri == f"http://test.example/comments/{comment.id}"
+    assert re.fullmatch(rf"http://test\.example/comments/{comment.id}-[0-9a-f]{{8}}", comment.uri)
+    shown = await bob.get(comment.uri.removeprefix("http://test.example"), allow_redirects=False)
+    assert shown.status == 303 and shown.headers["Location"] == f"{work}#comment-{comment.id}"
     assert "&lt;b&gt;ink&lt;/b&gt;" in comment.content_html  # text stays text
     assert 'href="http://test.example/@cleo" class="u-url mention"' in comment.content_html
     assert 'href="http://test.example/tags/harbour"' in comment.content_html and comment.tags == ["harbour"]
