@@ -74,18 +74,27 @@ async def artwork_social(session: AsyncSession, artwork: Artwork, viewer: Accoun
     return view
 
 
+@dataclass(frozen=True)
+class CommentGist:
+    """What a notification shows of a comment: where it is and its text."""
+
+    id: int
+    artwork_id: int
+    content_html: str
+
+
 @dataclass
 class NotificationsPage:
     items: list[Notification]
     next_cursor: int | None
-    artworks: dict[int, Artwork]  # what each notification is about, loaded in one query per kind
-    comments: dict[int, Comment]
+    titles: dict[int, str]  # artwork id -> title, for what each notification is about
+    comments: dict[int, CommentGist]
 
 
 async def notifications(session: AsyncSession, account: Account, before: int | None = None,
                         limit: int = NOTIFICATIONS_PAGE) -> NotificationsPage:
-    """Newest first, keyset on id over ix_notifications_account_id; the actors come joined and the artworks
-    and comments in one IN query each (no per-row queries)."""
+    """Newest first, keyset on id over ix_notifications_account_id; the actors come joined, and the comments
+    and artwork titles in one narrow IN query each (no per-row queries, no image rows)."""
     query = select(Notification).where(Notification.account_id == account.id)
     if before is not None:
         query = query.where(Notification.id < before)
@@ -93,13 +102,18 @@ async def notifications(session: AsyncSession, account: Account, before: int | N
     more = len(rows) > limit
     rows = rows[:limit]
     comment_ids = [n.object_id for n in rows if n.object_type == "comment" and n.object_id is not None]
-    comments = {c.id: c for c in (await session.scalars(
-        select(Comment).where(Comment.id.in_(comment_ids), Comment.state == "visible"))).unique().all()} \
-        if comment_ids else {}
+    comments: dict[int, CommentGist] = {}
+    if comment_ids:
+        found = await session.execute(select(Comment.id, Comment.artwork_id, Comment.content_html).where(
+            Comment.id.in_(comment_ids), Comment.state == "visible"))
+        comments = {row.id: CommentGist(row.id, row.artwork_id, row.content_html) for row in found}
     artwork_ids = {n.object_id for n in rows if n.object_type == "artwork" and n.object_id is not None}
     artwork_ids |= {c.artwork_id for c in comments.values()}
-    artworks = await queries.artworks_by_ids(session, sorted(artwork_ids)) if artwork_ids else {}
-    return NotificationsPage(rows, rows[-1].id if more and rows else None, artworks, comments)
+    titles: dict[int, str] = {}
+    if artwork_ids:
+        found = await session.execute(select(Artwork.id, Artwork.title).where(Artwork.id.in_(artwork_ids)))
+        titles = {row.id: row.title for row in found}
+    return NotificationsPage(rows, rows[-1].id if more and rows else None, titles, comments)
 
 
 async def unread_count(session: AsyncSession, account_id: int) -> int:

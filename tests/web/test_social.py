@@ -217,3 +217,53 @@ async def test_notifications_pages_and_mark_read(client, ctx, aiohttp_client):
     await client.post("/notifications/read", data={"csrf_token": token})
     page = await (await client.get("/notifications")).text()
     assert '<span class="unread-count">0</span>' in page and "badge-count" not in page
+
+
+async def test_notifications_page_query_count_does_not_grow_with_the_page(ctx):
+    """Keyset page + one narrow query per kind of object: 5 or 40 notifications cost the same statements."""
+    from sqlalchemy import event
+
+    from cara_fed import queries_social
+    from cara_fed.models import Artwork
+    from cara_fed.services import accounts
+    from cara_fed.services.notifications import notify
+
+    async with ctx.transaction() as tx:
+        ada = await accounts.create_account(ctx, tx, "ada", "ada@example.org", "password123", bypass_registration=True)
+        fans = [await accounts.create_account(ctx, tx, f"fan{n}", f"fan{n}@example.org", "password123",
+                                              bypass_registration=True) for n in range(4)]
+    async with ctx.transaction() as tx:
+        works = [Artwork(account_id=ada.id, title=f"Work {n}", state="published") for n in range(10)]
+        tx.session.add_all(works)
+        await tx.session.flush()
+        notes = [Comment(artwork_id=w.id, account_id=fans[0].id, content_html=f"<p>c{w.id}</p>") for w in works]
+        tx.session.add_all(notes)
+        await tx.session.flush()
+        for n in range(40):
+            fan = fans[n % 4]
+            if n % 2:
+                notify(tx, ada, "like", actor=fan, object_type="artwork", object_id=works[n % 10].id)
+            else:
+                notify(tx, ada, "comment", actor=fan, object_type="comment", object_id=notes[n % 10].id)
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(ctx.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        counted = []
+        for limit in (5, 40):
+            statements.clear()
+            async with ctx.sessions() as session:
+                page = await queries_social.notifications(session, ada, limit=limit)
+            assert len(page.items) == limit
+            for item in page.items:  # everything a row shows was loaded
+                artwork_id = page.comments[item.object_id].artwork_id if item.kind == "comment" else item.object_id
+                assert page.titles[artwork_id].startswith("Work ") and item.actor.username.startswith("fan")
+            counted.append(len(statements))
+    finally:
+        event.remove(ctx.engine.sync_engine, "before_cursor_execute", record)
+    assert counted[0] == counted[1], counted
+    assert counted[1] <= 6, statements
