@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 
 import pytest
 
@@ -61,5 +62,22 @@ async def test_fedify_likes_boosts_and_replies_to_our_artwork(cara_and_peer):  #
             _, html = await ada.get(location)
             return counts(html) == (0, 1, 1)
         await eventually(unliked, what="Fedify's Undo(Like) reaching us")
+
+        # Ada turns comments off. Fedify does not read interactionPolicy and replies anyway: we keep the reply
+        # as rejected, and it is neither shown, nor counted, nor notified.
+        artwork_id = location.rsplit("/", 1)[1]
+        await ada.post(f"/artworks/{artwork_id}/comment-policy", {"comment_policy": "off"}, token_from=location)
+        await asyncio.to_thread(peer.post_note, "<p>Replying anyway</p>", in_reply_to=note_id,
+                                mentions=[f"{cara.url}/users/ada"])
+
+        def rejected():  # type: ignore[no-untyped-def]
+            with sqlite3.connect(cara.data_dir / "cara-fed.db") as db:
+                return db.execute("SELECT state, reason FROM comments WHERE content_html LIKE '%anyway%'").fetchall()
+        found = await eventually(lambda: asyncio.to_thread(rejected), what="the reply being stored as rejected")
+        assert found == [("rejected", "The artist has turned comments off for this artwork.")]
+        _, html = await ada.get(location)
+        assert "Replying anyway" not in html and counts(html) == (0, 1, 1)
+        _, notes = await ada.get("/notifications")
+        assert "Replying anyway" not in notes
     finally:
         await ada.close()
