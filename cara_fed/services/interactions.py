@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cara_fed import queries
 from cara_fed.context import Context
-from cara_fed.errors import NotFound
+from cara_fed.errors import NotFound, PermissionDenied
 from cara_fed.models import Account, Artwork, Bookmark, Boost, Like, Notification
 from cara_fed.services.notifications import notify
 
@@ -36,7 +36,7 @@ async def add(ctx: Context, kind: Kind, account: Account, artwork_id: int) -> bo
     """A local account likes or boosts an artwork. Returns False when it already had."""
     artwork = await visible_artwork(ctx, account, artwork_id)
     if kind == "boost" and artwork.visibility == "followers":
-        raise NotFound("Followers-only works cannot be boosted.")
+        raise PermissionDenied("Followers-only works cannot be boosted.")
     model = MODELS[kind]
     try:
         async with ctx.transaction() as tx:
