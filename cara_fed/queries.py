@@ -7,10 +7,15 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, lazyload
 
 from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Instance, Project
+from cara_fed.queries_safety import blocked_either_way, feed_filters
 
 PAGE_SIZE = 24
+# Feed cards show the cover and the artist's name only: don't load tags, avatars and banners for them.
+CARD_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
+                joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags))
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,10 @@ async def is_follower(session: AsyncSession, viewer: Account | None, author_id: 
 
 
 async def can_view_async(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> bool:
-    """can_view plus followers-only works for accepted followers."""
+    """can_view plus followers-only works for accepted followers; nothing across a block (either way)."""
+    if viewer is not None and viewer.id != artwork.account_id \
+            and await blocked_either_way(session, viewer.id, artwork.account_id):
+        return False
     if can_view(artwork, viewer):
         return True
     return (artwork.state == "published" and artwork.visibility == "followers"
@@ -156,10 +164,20 @@ async def home_feed(session: AsyncSession, viewer: Account, before: int | None =
                     limit: int = PAGE_SIZE) -> Page:
     """Works by accounts the viewer follows (local and remote) and their own, newest first (keyset on id)."""
     followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
-    query = select(Artwork).where(
-        Artwork.state == "published",
-        ((Artwork.account_id.in_(followed)) & Artwork.visibility.in_(("public", "unlisted", "followers")))
-        | (Artwork.account_id == viewer.id))
+    # Read the viewer's followed tags and hidden accounts first (tiny lookups), so the feed query only
+    # carries the clauses that matter: a simpler plan that is cheaper to plan and to run.
+    tags, hidden = await feed_filters(session, viewer)
+    wanted = (((Artwork.account_id.in_(followed)) & Artwork.visibility.in_(("public", "unlisted", "followers")))
+              | (Artwork.account_id == viewer.id))
+    if tags:  # followed tags add listed public works (the tag page's rules: discoverable, indexable, active)
+        tagged = (select(ArtworkTag.artwork_id).join(Artwork, Artwork.id == ArtworkTag.artwork_id)
+                  .join(Account, Account.id == Artwork.account_id)
+                  .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
+                         Account.discoverable.is_(True), Account.indexable.is_(True)))
+        wanted = wanted | Artwork.id.in_(tagged)
+    query = select(Artwork).where(Artwork.state == "published", wanted).options(*CARD_OPTIONS)
+    if hidden:
+        query = query.where(Artwork.account_id.not_in(hidden))
     return await _page(session, query, before, limit)
 
 

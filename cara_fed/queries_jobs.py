@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Instance, JobApplication, JobPost, Notification
@@ -147,9 +148,15 @@ async def application_counts(session: AsyncSession, job_ids: list[int]) -> dict[
     return {job_id: count for job_id, count in rows.all()}
 
 
+# The page shows who, not their pictures: skip loading avatars and banners (and their derivatives).
+NOTIFICATION_OPTIONS = (joinedload(Notification.actor).lazyload(Account.avatar_asset),
+                        joinedload(Notification.actor).lazyload(Account.banner_asset))
+
+
 async def notifications(session: AsyncSession, account: Account, limit: int = 50) -> list[Notification]:
     rows = await session.scalars(select(Notification).where(Notification.account_id == account.id)
-                                 .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
+                                 .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+                                 .options(*NOTIFICATION_OPTIONS))
     return list(rows.unique().all())
 
 

@@ -3,16 +3,18 @@ following, featured). Shared HTML/AP URLs are answered here through negotiation.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries
 from cara_fed import queries_federation as fq
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork, Project
+from cara_fed.models import Account, Artwork, OutgoingActivity, Project
 from cara_fed.services.accounts import ensure_instance_actor
 from federation import serialize as s
 from federation.negotiation import (
@@ -171,6 +173,32 @@ async def featured(request: web.Request) -> web.Response:
         return s.ordered_collection(base, len(notes), items=notes)
 
     return await _collection(request, "featured", build_page)
+
+
+# --- activities ------------------------------------------------------------------------------------
+
+
+@routes.get(r"/activities/{event:[0-9a-f]{32}}")
+async def activity(request: web.Request) -> web.Response:
+    """An activity we sent, byte for byte as delivered, when it was addressed to the public (others: 404, as
+    followers-only Notes are). Its id is this URL, so servers that dereference activity ids find it."""
+    async def build() -> web.Response:
+        ctx = request.app[FED_CTX]
+        async with ctx.sessions() as session:
+            row = await session.scalar(select(OutgoingActivity).where(OutgoingActivity.uri == ctx.url(request.path)))
+            actor = await session.get(Account, row.actor_id) if row is not None else None
+        if row is None or actor is None or actor.status != "active":
+            return ap_error(404, "There is no such activity here.")
+        doc = json.loads(row.body)
+        if s.PUBLIC not in [*_as_list(doc.get("to")), *_as_list(doc.get("cc"))]:
+            return ap_error(404, "This activity was not public.")
+        return ap_response(doc)
+
+    return await _guarded(request, build)
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 # --- shared URLs (HTML by default, AP by negotiation) ----------------------------------------------

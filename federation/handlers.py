@@ -17,7 +17,7 @@ from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, Follow
 from cara_fed.queries import local_account
-from cara_fed.services import follows, remote
+from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
 from federation import parse, resolver, social
@@ -87,6 +87,8 @@ async def on_answer(ctx: Context, act: Activity, sender: Account, item: Received
 async def on_undo(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
     obj = act.object
     target = None
+    if isinstance(obj, dict) and type_of(obj) == "Block":
+        return await _undo_block(ctx, obj, sender)
     if isinstance(obj, dict) and type_of(obj) == "Follow":
         if iri(obj.get("actor")) != sender.uri:
             raise Ignored("an Undo may only undo the sender's own Follow")
@@ -181,13 +183,35 @@ async def on_block(ctx: Context, act: Activity, sender: Account, item: Received)
     target = await local_from(ctx, act.object_id)
     if target is None:
         raise Ignored("the Block is not about one of our accounts")
-    await follows.remote_unfollowed(ctx, sender, target)
-    await follows.remote_unfollowed(ctx, target, sender)  # recorded only; telling them is the block feature's job
+    await safety.receive_block(ctx, sender, target, act.id)  # ends follows both ways; refuses new ones
+
+
+async def _undo_block(ctx: Context, obj: dict, sender: Account) -> None:
+    if iri(obj.get("actor")) != sender.uri:
+        raise Ignored("an Undo may only undo the sender's own Block")
+    target = await local_from(ctx, iri(obj.get("object")))
+    if target is None or not await safety.receive_unblock(ctx, sender, target):
+        raise Ignored("the Undo does not match a Block of one of our accounts")
+
+
+async def on_flag(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
+    """A report from another server (Mastodon's shape: object = [actor, objects…], content = reason)."""
+    from federation.safety import local_artwork_from
+
+    uris, reason = parse.flag(parse.normalize(item.payload))
+    targets = [a for a in [await local_from(ctx, u) for u in uris] if a is not None]
+    works = [w for w in [await local_artwork_from(ctx, u) for u in uris] if w is not None]
+    target = targets[0] if targets else (works[0].account if works else None)
+    if target is None:
+        raise Ignored("the Flag names none of our accounts or works")
+    works = [w for w in works if w.account_id == target.id]
+    await reports.receive_flag(ctx, sender, target, works, reason, uris, act.id)
 
 
 HANDLERS: dict[str, Handler] = {
     "Follow": on_follow, "Accept": on_answer, "Reject": on_answer, "Undo": on_undo, "Create": on_create,
     "Update": on_create, "Delete": on_delete, "Block": on_block, "Like": social.on_like, "Announce": social.on_like,
+    "Flag": on_flag,
 }
 
 

@@ -32,7 +32,20 @@ from federation import serialize as s
 from federation.handlers import Ignored, _relevant
 from federation.negotiation import ap_error, ap_response, cached, require_signed_fetch
 from federation.outbox import _record, event_id, follower_inboxes
-from federation.parse import CARA, Activity, first, get, iri, iris, links, plain_text, published, text, text_or_map
+from federation.parse import (
+    CARA,
+    Activity,
+    first,
+    get,
+    images,
+    iri,
+    iris,
+    links,
+    plain_text,
+    published,
+    text,
+    text_or_map,
+)
 
 # Every cara: term is a compact IRI under the `cara` prefix that serialize.CONTEXT defines, so any JSON-LD
 # processor expands them to https://w3id.org/cara-fed/ns#<term>; values are plain JSON strings and numbers.
@@ -130,7 +143,8 @@ def parse_job(obj: dict) -> RemoteJob:
         pay_period=text(_field(obj, "salaryUnit")), skills=_strings(_field(obj, "skills")),
         deadline=published(deadline) if deadline else None, apply_method=text(_field(obj, "applyMethod")) or "inapp",
         apply_url=text(_field(obj, "applyUrl"))[:2048], apply_email=text(_field(obj, "applyEmail"))[:320],
-        status=text(_field(obj, "jobStatus")) or "open", published=published(text(obj.get("published"))))
+        status=text(_field(obj, "jobStatus")) or "open", published=published(text(obj.get("published"))),
+        images=images(obj.get("attachment")))
 
 
 # --- outbound --------------------------------------------------------------------------------------
@@ -214,6 +228,37 @@ async def send_job_application(ctx: Context, application_id: int | str) -> None:
     await _record(ctx, application.applicant, create, [inbox])
 
 
+STATUS_WORDS = {"new": "moved back to new", "shortlisted": "shortlisted", "declined": "declined"}
+
+
+def application_status_note(ctx: Context, application: JobApplication) -> dict:
+    """A direct message from the studio to a remote applicant: readable anywhere, machine-readable for cara-fed.
+    Its id covers the status and the time, so flipping back and forth sends each change once."""
+    job, applicant = application.job, application.applicant
+    event = f"application-status:{application.id}:{application.status}:{application.updated_at.isoformat()}"
+    return {
+        "@context": s.CONTEXT, "id": event_id(ctx, event), "type": "Note",
+        "attributedTo": s.actor_id(ctx, job.account), "to": [applicant.uri], "cc": [],
+        "inReplyTo": application.uri, "published": s.iso(application.updated_at),
+        "content": (f'<p>Your application for <a href="{escape(page_id(ctx, job))}">{escape(job.title)}</a> was '
+                    f"{STATUS_WORDS.get(application.status, escape(application.status))}.</p>"),
+        "tag": [{"type": "Mention", "href": applicant.uri, "name": f"@{applicant.username}@{applicant.domain}"}],
+        "cara:applicationFor": page_id(ctx, job), "cara:applicationStatus": application.status,
+    }
+
+
+async def send_application_status(ctx: Context, application_id: int | str) -> None:
+    async with ctx.sessions() as session:
+        application = await session.get(JobApplication, int(application_id))
+        if application is None or application.applicant.is_local or not application.uri:
+            return
+        applicant = application.applicant
+        inbox = applicant.inbox_url or applicant.shared_inbox_url or ""
+    note = application_status_note(ctx, application)
+    create = s.activity(ctx, "Create", application.job.account, note, to=note["to"], cc=[], id_=note["id"] + "#create")
+    await _record(ctx, application.job.account, create, [inbox])
+
+
 # --- inbound ---------------------------------------------------------------------------------------
 
 
@@ -228,6 +273,14 @@ def _works(value: Any) -> list[dict]:
 
 async def receive(ctx: Context, act: Activity, obj: dict, sender: Account, item: Received) -> bool:
     """Handle a job Page or an application Note; False when the object is neither (the caller goes on)."""
+    status = _field(obj, "applicationStatus")
+    if status is not None:
+        if act.type != "Create":
+            raise Ignored("status messages cannot be edited")
+        if first(iris(obj.get("attributedTo"))) != sender.uri:
+            raise Ignored("the status message is attributed to someone other than the sender")
+        await job_applications.receive_remote_status(ctx, sender, iri(obj.get("inReplyTo")) or "", text(status))
+        return True
     if is_application(obj):
         if act.type != "Create":
             raise Ignored("applications cannot be edited")

@@ -36,6 +36,10 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "send_undo_announce": ("delivery", "federation.social_outbox", "send_undo_announce"),
     "send_comment": ("delivery", "federation.social_outbox", "send_comment"),
     "send_comment_deleted": ("delivery", "federation.social_outbox", "send_comment_deleted"),
+    "send_application_status": ("delivery", "federation.job_posts", "send_application_status"),
+    "send_block": ("delivery", "federation.safety", "send_block"),
+    "send_undo_block": ("delivery", "federation.safety", "send_undo_block"),
+    "send_flag": ("delivery", "federation.safety", "send_flag"),
     "deliver": ("delivery", "federation.delivery", "deliver"),
     # Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
     "sweep_inbox": ("inbox", "federation.handlers", "sweep_inbox"),

@@ -244,6 +244,7 @@ def actor(doc: dict, key_id: str | None = None) -> RemoteActor:
         shared_inbox=iri(get(endpoints, "sharedInbox")), followers_url=iri(doc.get("followers")),
         avatar_url=first(links(first(doc.get("icon")))), banner_url=first(links(first(doc.get("image")))),
         locked=get(doc, "manuallyApprovesFollowers") is True, discoverable=get(doc, "discoverable") is not False,
+        indexable=get(doc, "indexable") is not False,  # absent counts as yes, as for discoverable
         links=_profile_links(doc))
 
 
@@ -372,3 +373,14 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
               if isinstance(t, dict) and type_of(t) == "Hashtag" and text(t.get("name"))],
         images=images(obj.get("attachment")), license=_license(obj), noai=_noai(obj),
         visibility=_visibility(to, cc), ai_label=ai_label, can_reply=can_reply(obj))
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+
+def flag(doc: dict) -> tuple[list[str], str]:
+    """(object IRIs, reason as plain text) of a compacted Flag: Mastodon sends [actor, statuses…] + content."""
+    uris = iris(doc.get("object"))
+    if not uris:
+        raise ParseError("a Flag needs an object")
+    return uris[:20], plain_text(text(doc.get("content")))[:1000]

@@ -153,7 +153,7 @@ def actor_document(ctx: Context, account: Account) -> dict:
         "endpoints": {"sharedInbox": ctx.url("/inbox")},
         "manuallyApprovesFollowers": account.locked,
         "discoverable": account.discoverable,
-        "indexable": account.discoverable,
+        "indexable": account.discoverable and account.indexable,
         "published": iso(account.created_at),
     }
     if not application:
@@ -278,8 +278,8 @@ def _embedded(value: Any) -> Any:
     return value
 
 
-def activity(ctx: Context, type_: str, actor: Account | str, object_: dict | str, *, to: list[str] | None = None,
-             cc: list[str] | None = None, id_: str | None = None) -> dict:
+def activity(ctx: Context, type_: str, actor: Account | str, object_: dict | str | list, *,
+             to: list[str] | None = None, cc: list[str] | None = None, id_: str | None = None) -> dict:
     """An activity by `actor` about `object_` (a document or an IRI). Without to/cc it copies the object's
     addressing, as Mastodon does for Create/Update, so recipients see the same audience on both."""
     doc: dict[str, Any] = {

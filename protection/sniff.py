@@ -13,8 +13,8 @@ from protection.media import MediaPolicy, MediaRejected
 PILLOW_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 
 
-def sniff_image_type(data: bytes) -> str:
-    """MIME type from the magic bytes (never from a file name or a client's Content-Type)."""
+def image_type_of(data: bytes) -> str | None:
+    """MIME type from the magic bytes (never from a file name or a client's Content-Type); None if not ours."""
     if data[:3] == b"\xff\xd8\xff":
         return "image/jpeg"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
@@ -23,6 +23,14 @@ def sniff_image_type(data: bytes) -> str:
         return "image/webp"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
+    return None
+
+
+def sniff_image_type(data: bytes) -> str:
+    """image_type_of(), refusing anything else with a reason the uploader can read."""
+    mime = image_type_of(data)
+    if mime is not None:
+        return mime
     raise MediaRejected(
         "unsupported_type", "This file is not an image we can use. Please upload a JPEG, PNG, WebP or GIF."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cara_fed import queries, queries_jobs, queries_social
+from cara_fed import queries, queries_jobs, queries_safety, queries_social
 from cara_fed.models import Account, Artwork, Project
 from web.cache import cached_page
 from web.keys import ACCOUNT, CTX
@@ -47,8 +47,11 @@ async def portfolio(request: web.Request) -> web.Response:
         projects = await queries.projects(session, account)
         covers = await queries.artworks_by_ids(session, [p.cover_artwork_id for p in projects if p.cover_artwork_id])
         jobs = await queries_jobs.studio_jobs(session, account, limit=10)  # the job board's open posts
+        relation = await queries.follow_between(session, viewer.id, account.id) if viewer else None
+        safety = await queries_safety.safety_relation(session, viewer, account)
     return render(request, "portfolio.html", {"account": account, "page": page, "pinned": pinned,
                                               "projects": projects, "covers": covers, "jobs": jobs,
+                                              "relation": relation, "safety": safety,
                                               "is_owner": viewer is not None and viewer.id == account.id},
                   noai=account.noai_default)
 
@@ -93,9 +96,13 @@ async def tag(request: web.Request) -> web.Response:
     name = normalize_tag(request.match_info["tag"])
     if not name:
         raise web.HTTPNotFound(text="That is not a tag.")
-    async with request.app[CTX].sessions() as session:
-        page = await queries.by_tag(session, name, before=cursor(request))
-    return render(request, "tag.html", {"tag": name, "page": page})
+    from cara_fed import queries_discovery
+
+    viewer = request[ACCOUNT]
+    async with request.app[CTX].sessions() as session:  # listed works only: opt-outs, blocks and mutes stay out
+        page = await queries_discovery.tag_works(session, name, viewer, before=cursor(request))
+        following = await queries_discovery.follows_tag(session, viewer, name)
+    return render(request, "tag.html", {"tag": name, "page": page, "following": following})
 
 
 @routes.get("/about", name="about")

@@ -22,7 +22,9 @@ from web import (
     social,
     studio,
 )
+from web import discovery as discovery_pages
 from web import jobs as job_pages
+from web import safety as safety_pages
 from web.keys import CTX, JINJA
 from web.render import make_environment
 
@@ -35,7 +37,8 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
                             middleware.csrf, notifications.unread_badge])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
-                  jobs_studio.routes, job_pages.routes, review.routes, interactions.routes, notifications.routes):
+                  jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
+                  safety_pages.routes, interactions.routes, notifications.routes):
         app.router.add_routes(table)
     noai.setup_noai(app, ctx)  # robots.txt, ai.txt, tdmrep.json, tdm-policy header, media guard
     app.router.add_static("/static", STATIC, name="static", append_version=True)

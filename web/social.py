@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cara_fed import queries, queries_social
+from cara_fed import queries, queries_safety, queries_social
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.models import Account, Artwork
 from cara_fed.services import follows
@@ -70,8 +70,9 @@ async def remote_profile(request: web.Request) -> web.Response:
         page = await queries.portfolio(session, account, None, before=cursor(request))
         relation = await queries.follow_between(session, viewer.id, account.id) if viewer else None
         counts = await queries.count_follows(session, account)
+        safety = await queries_safety.safety_relation(session, viewer, account)
     return render(request, "remote_profile.html", {"account": account, "page": page, "relation": relation,
-                                                   "counts": counts}, noai=True)
+                                                   "counts": counts, "safety": safety}, noai=True)
 
 
 @routes.get(r"/@{username:[A-Za-z0-9_.\-]+}@{domain:[A-Za-z0-9.\-]+(?::\d+)?}/{artwork_id:\d+}", name="remote_artwork")

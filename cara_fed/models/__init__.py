@@ -2,13 +2,16 @@
 
 from cara_fed.models.accounts import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.artworks import Artwork, ArtworkImage, ArtworkTag, Project, ProjectItem
+from cara_fed.models.discovery import TagFollow
 from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, OutgoingActivity
 from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
 from cara_fed.models.media import MediaAsset, MediaDerivative
 from cara_fed.models.protection import ModerationEvent, ReviewCase
+from cara_fed.models.safety import Block, Mute, Report
 from cara_fed.models.social import Bookmark, Boost, Comment, Like
 
 __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Follow", "InboxItem", "Instance", "Invite",
            "LoginFailure", "LoginSession", "MediaAsset", "MediaDerivative", "OutgoingActivity", "Project",
            "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification",
            "ModerationEvent", "ReviewCase", "Like", "Boost", "Bookmark", "Comment"]
+__all__ += ["Block", "Mute", "Report", "TagFollow"]  # discovery and safety (issue 6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cara_fed.db import Base, UTCDateTime, utcnow
@@ -42,6 +42,8 @@ class Account(Base):
     noai_default: Mapped[bool] = mapped_column(Boolean, default=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)  # manuallyApprovesFollowers
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Works may appear in search, explore and tag pages (Mastodon's `indexable`); off keeps them on the profile only.
+    indexable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     request_note: Mapped[str] = mapped_column(Text, default="")  # why they want to join (approval mode)
 
     # Federation: keys for local accounts; URIs and inboxes for remote ones.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cara_fed.db import Base, UTCDateTime, utcnow
 from cara_fed.models.accounts import Account
 from cara_fed.models.media import MediaAsset
 
+# As PostgreSQL prints it back, so migrations and models compare equal (title and description are NOT NULL).
+SEARCH_VECTOR = "to_tsvector('simple'::regconfig, (title::text || ' '::text) || description)"
 VISIBILITIES = ("public", "unlisted", "followers")
 ALL_RIGHTS_RESERVED = "all-rights-reserved"
 
@@ -20,6 +22,9 @@ class Artwork(Base):
     __table_args__ = (
         Index("ix_artworks_account_published", "account_id", "published_at"),
         Index("ix_artworks_state_visibility_published", "state", "visibility", "published_at"),
+        # Full-text search (PostgreSQL only; SQLite searches with LIKE). queries_discovery builds the same expression.
+        Index("ix_artworks_search", text(SEARCH_VECTOR),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -79,6 +84,7 @@ class ArtworkImage(Base):
 
 class ArtworkTag(Base):
     __tablename__ = "artwork_tags"
+    __table_args__ = (Index("ix_artwork_tags_tag_artwork", "tag", "artwork_id"),)  # tag pages, followed tags
 
     artwork_id: Mapped[int] = mapped_column(ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)  # normalised lowercase

@@ -169,7 +169,8 @@ PROFILE_LIMITS = {"display_name": 100, "bio": 5000, "location": 100}
 
 async def update_profile(ctx: Context, account_id: int, *, display_name: str, bio: str, location: str,
                          links: list[dict[str, str]], skills: list[str], open_to_work: bool,
-                         noai_default: bool, locked: bool, discoverable: bool) -> Account:
+                         noai_default: bool, locked: bool, discoverable: bool,
+                         indexable: bool | None = None) -> Account:
     errors: dict[str, str] = {}
     for name, value in (("display_name", display_name), ("bio", bio), ("location", location)):
         if len(value) > PROFILE_LIMITS[name]:
@@ -197,6 +198,8 @@ async def update_profile(ctx: Context, account_id: int, *, display_name: str, bi
         account.noai_default = noai_default
         account.locked = locked
         account.discoverable = discoverable
+        if indexable is not None:
+            account.indexable = indexable
         tx.after_commit(ctx.jobs.enqueue, "account_updated", account.id)  # followers elsewhere see the change
     return account
 

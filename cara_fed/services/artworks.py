@@ -114,7 +114,10 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
         raise ValidationError(errors)
     async with ctx.transaction() as tx:
         artwork = await _owned(tx.session, account, artwork_id)
+        marked = (artwork.noai, artwork.license)
         _apply(artwork, data)
+        if (artwork.noai, artwork.license) != marked:  # what the files' XMP says must follow
+            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
         for image in artwork.images:
             if alt_texts and image.id in alt_texts:
                 image.alt_text = alt_texts[image.id].strip()

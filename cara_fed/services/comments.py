@@ -24,6 +24,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from cara_fed.models import Account, Artwork, Comment, Notification
 from cara_fed.models.social import COMMENT_POLICIES
+from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services.interactions import visible_artwork
 from cara_fed.services.notifications import notify
 from cara_fed.text import normalize_tag, sanitize_html
@@ -151,6 +152,8 @@ async def post(ctx: Context, author: Account, artwork_id: int, text: str, parent
     artwork = await visible_artwork(ctx, author, artwork_id)
     async with ctx.sessions() as session:
         reason = may_comment(artwork, author, await queries.is_follower(session, author, artwork.account_id))
+        if await blocked_either_way(session, author.id, artwork.account_id):
+            reason = "You cannot comment on this artist's works."
         await _check_rate(ctx, session, author)
     if reason:
         raise PermissionDenied(reason)
@@ -223,7 +226,10 @@ async def receive(ctx: Context, sender: Account, artwork: Artwork, parent: Comme
         raise PermissionDenied("the reply is attributed to someone other than the sender")
     async with ctx.sessions() as session:
         is_follower = await queries.is_follower(session, sender, artwork.account_id)
+        blocked = await blocked_either_way(session, sender.id, artwork.account_id)
     reason = may_comment(artwork, sender, is_follower) if artwork.account.is_local else None
+    if blocked:
+        reason = "The artist has blocked this account (or it blocked the artist)."
     async with ctx.transaction() as tx:
         existing = await tx.session.scalar(select(Comment).where(Comment.uri == data.uri))
         if existing is not None:

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Follow
+from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services.notifications import notify
 from cara_fed.states import transition
 
@@ -26,6 +27,8 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
     if not follower.is_local:
         raise ValueError("request_follow is for local followers; use receive_follow for remote ones")
     async with ctx.transaction() as tx:
+        if await blocked_either_way(tx.session, follower.id, followee.id):
+            raise PermissionDenied("You cannot follow this account: one of you has blocked the other.")
         existing = await _pair(tx.session, follower.id, followee.id)
         if existing is not None and existing.state in ("requested", "accepted"):
             return existing
@@ -66,11 +69,15 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
         follow = Follow(follower_id=follower.id, followee_id=followee.id, uri=activity_uri)
         tx.session.add(follow)
         await tx.session.flush()
-        if not followee.locked:
+        if await blocked_either_way(tx.session, follower.id, followee.id):
+            transition(follow, "rejected")  # refused at once; the Reject tells their server
+            tx.after_commit(ctx.jobs.enqueue, "send_reject", follow.id)
+        elif not followee.locked:
             transition(follow, "accepted")
             tx.after_commit(ctx.jobs.enqueue, "send_accept", follow.id)
-        notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
-               object_type="follow", object_id=follow.id)
+        if follow.state != "rejected":  # a blocked account's request is refused silently
+            notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
+                   object_type="follow", object_id=follow.id)
     return follow
 
 

@@ -17,6 +17,7 @@ from cara_fed import queries
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied
 from cara_fed.models import Account, Artwork, Bookmark, Boost, Like, Notification
+from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services.notifications import notify
 
 Kind = Literal["like", "boost"]
@@ -86,6 +87,9 @@ async def receive(ctx: Context, kind: Kind, sender: Account, artwork: Artwork, u
     """Inbound Like or Announce of an artwork we store. A duplicate (same actor and work, or same id) is a
     no-op and returns False."""
     model = MODELS[kind]
+    async with ctx.sessions() as session:
+        if await blocked_either_way(session, sender.id, artwork.account_id):
+            return False  # not counted, not notified
     try:
         async with ctx.transaction() as tx:
             existing = await tx.session.scalar(select(model.id).where(

@@ -1,6 +1,7 @@
 """In-app job applications: an artist applies with a message and chosen works; the poster shortlists or
 declines. An application to a job on another server leaves as a direct message (the federation edge's
-`send_job_application` job); one from another server arrives through `receive_remote_application`."""
+`send_job_application` job); one from another server arrives through `receive_remote_application`. Status
+changes travel back the same way (`send_application_status` / `receive_remote_status`)."""
 
 from __future__ import annotations
 
@@ -111,5 +112,27 @@ async def set_status(ctx: Context, account: Account, application_id: int, status
         if application.status != status:
             application.status = status
             notify(tx, application.applicant, f"application_{status}", actor=account, object_type="job_application",
+                   object_id=application.id)
+            if not application.applicant.is_local:  # the applicant's server shows them the status too
+                tx.after_commit(ctx.jobs.enqueue, "send_application_status", application.id)
+    return application
+
+
+async def receive_remote_status(ctx: Context, studio: Account, application_uri: str, status: str) -> JobApplication:
+    """The studio on another server changed the status of an application one of our artists sent."""
+    if status not in APPLICATION_STATUSES:
+        raise ValidationError({"status": f"Status must be one of: {', '.join(APPLICATION_STATUSES)}."})
+    async with ctx.transaction() as tx:
+        tail = application_uri.rstrip("/").rsplit("/", 1)[-1]
+        application = (await tx.session.get(JobApplication, int(tail))
+                       if tail.isdigit() and len(tail) < 10 and ctx.url(f"/applications/{tail}") == application_uri
+                       else None)
+        if application is None or not application.applicant.is_local:
+            raise NotFound("The status is for an application that is not ours.")
+        if application.job.account_id != studio.id:
+            raise PermissionDenied("Only the studio that posted the job can change an application's status.")
+        if application.status != status:
+            application.status = status
+            notify(tx, application.applicant, f"application_{status}", actor=studio, object_type="job_application",
                    object_id=application.id)
     return application

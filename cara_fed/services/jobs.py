@@ -16,6 +16,7 @@ from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, JobImage, JobPost
 from cara_fed.models.jobs import APPLY_METHODS, EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
 from cara_fed.services.media import Upload, check_upload, store_original
+from cara_fed.services.remote import RemoteImage, remote_asset
 from cara_fed.taxonomy import FIELDS
 from cara_fed.text import render_markdown, sanitize_html
 
@@ -242,6 +243,7 @@ class RemoteJob:
     apply_email: str = ""
     status: str = "open"
     published: datetime | None = None
+    images: list[RemoteImage] = dataclass_field(default_factory=list)
 
 
 def _clean_remote(data: RemoteJob) -> RemoteJob:
@@ -282,6 +284,13 @@ async def upsert_remote_job(ctx: Context, author: Account, data: RemoteJob) -> J
         job.status = data.status
         job.updated_at = utcnow()
         job.search_text = search_text(job, author)
+        wanted = data.images[:MAX_IMAGES]
+        if [image.asset.remote_url for image in job.images] != [image.url for image in wanted]:
+            job.images = [JobImage(position=i, alt_text=image.alt_text[:1500], asset=remote_asset(author, image))
+                          for i, image in enumerate(wanted)]
+            await tx.session.flush()
+            for image in job.images:
+                tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", image.asset.id)
         await tx.session.flush()
     return job
 

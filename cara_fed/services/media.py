@@ -16,6 +16,7 @@ from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDer
 from cara_fed.services import review
 from cara_fed.states import transition
 from protection import MediaPolicy, MediaRejected, probe, protect
+from protection.mark import StampError, build_xmp, stamp_xmp
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,8 @@ async def protect_media(ctx: Context, asset_id: int) -> None:
 
 async def settle_artworks(ctx: Context, asset_id: int) -> None:
     """Publish an artwork once all its images are ready (unless the AI-provenance policy holds or rejects
-    it: services/review.py); mark it failed if any image was rejected."""
+    it: services/review.py); mark a local one failed if any image was rejected (the artist re-uploads), a
+    remote one only if none could be fetched."""
     async with ctx.transaction() as tx:
         artworks = (await tx.session.scalars(
             select(Artwork).join(ArtworkImage).where(ArtworkImage.asset_id == asset_id))).all()
@@ -142,6 +144,15 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
             if artwork.state != "processing":
                 continue
             states = {image.asset.state for image in artwork.images}
+            if artwork.uri is not None:
+                # A remote work keeps the images we could fetch: one dead link or non-image attachment must
+                # not hide the rest. So wait for every fetch, then drop the refused (their asset rows stay,
+                # with the reason, for the admin).
+                if not states <= {"ready", "rejected"}:
+                    continue
+                if states == {"ready", "rejected"}:
+                    artwork.images = [image for image in artwork.images if image.asset.state == "ready"]
+                    states = {"ready"}
             if "rejected" in states:
                 transition(artwork, "failed")
             elif states == {"ready"}:
@@ -150,6 +161,44 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
                 if outcome == "published":
                     artwork.published_at = artwork.published_at or utcnow()
                     tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+
+
+async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
+    """Job: write the XMP a local work's served files should carry now (after the NoAI choice, the licence or
+    the AI label changed) into its stored derivatives, in place: the URLs other servers hold stay valid and
+    the pixels are untouched. Returns how many files changed."""
+    plans: list[tuple[bytes, list[tuple[int, str]]]] = []
+    async with ctx.sessions() as session:
+        artwork = await session.get(Artwork, artwork_id)
+        if artwork is None or artwork.uri is not None:
+            return 0  # gone, or remote: remote copies keep the origin's markers
+        for image in artwork.images:
+            asset = image.asset
+            if asset.state != "ready" or not asset.derivatives:
+                continue
+            policy = await _policy_for(ctx, asset, session)
+            policy = await review.derivative_source_type(session, ctx.config, artwork, policy, asset.verdict)
+            plans.append((build_xmp(policy), [(d.id, d.key) for d in asset.derivatives]))
+    sizes: dict[int, int] = {}
+    for xmp, derivatives in plans:
+        for derivative_id, key in derivatives:
+            path = ctx.storage.public_path(key)
+            data = await asyncio.to_thread(path.read_bytes)
+            try:
+                stamped = stamp_xmp(data, xmp)
+            except StampError:
+                log.warning("derivative %s cannot carry XMP; left as it is", key)
+                continue
+            if stamped != data:
+                await asyncio.to_thread(ctx.storage.put_public, key, stamped)
+                sizes[derivative_id] = len(stamped)
+    if sizes:
+        async with ctx.transaction() as tx:
+            for derivative_id, size in sizes.items():
+                row = await tx.session.get(MediaDerivative, derivative_id)
+                if row is not None:
+                    row.size = size
+    return len(sizes)
 
 
 async def sweep(ctx: Context) -> int:

@@ -37,6 +37,7 @@ class RemoteActor:
     banner_url: str | None = None
     locked: bool = False
     discoverable: bool = True
+    indexable: bool = True
     links: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -109,17 +110,22 @@ async def _upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
         account.public_key_pem, account.key_id = actor.public_key_pem, actor.key_id
         account.remote_avatar_url, account.remote_banner_url = actor.avatar_url, actor.banner_url
         account.locked, account.discoverable = actor.locked, actor.discoverable
+        account.indexable = actor.indexable
         account.links = actor.links[:8]
         account.fetched_at = utcnow()
     return account
 
 
+def remote_asset(account: Account, image: RemoteImage) -> MediaAsset:
+    """A remote image becomes an asset waiting for the fetch job (`fetch_remote_media`, enqueued by the caller
+    after commit), then the same protection pipeline as uploads."""
+    return MediaAsset(account_id=account.id, remote_url=image.url, original_type=image.media_type,
+                      width=image.width, height=image.height, blurhash=image.blurhash,
+                      focal_x=image.focal_point[0], focal_y=image.focal_point[1])
+
+
 def _images(account: Account, artwork: RemoteArtwork) -> list[ArtworkImage]:
-    """Remote images become assets waiting for the fetch job, then the same protection pipeline."""
-    return [ArtworkImage(position=i, alt_text=image.alt_text[:1500],
-                         asset=MediaAsset(account_id=account.id, remote_url=image.url, original_type=image.media_type,
-                                          width=image.width, height=image.height, blurhash=image.blurhash,
-                                          focal_x=image.focal_point[0], focal_y=image.focal_point[1]))
+    return [ArtworkImage(position=i, alt_text=image.alt_text[:1500], asset=remote_asset(account, image))
             for i, image in enumerate(artwork.images[:20])]
 
 

@@ -97,6 +97,20 @@ def with_source_type(config: Config, policy: MediaPolicy, verdict: dict | None) 
     return replace(policy, digital_source_type=SOURCE_TYPES[found.label])
 
 
+async def derivative_source_type(session, config: Config, artwork: Artwork,  # type: ignore[no-untyped-def]
+                                  policy: MediaPolicy, verdict: dict | None) -> MediaPolicy:
+    """The DigitalSourceType a local work's derivatives should carry now: its AI label if it has one; "digital
+    creation" when a moderator published it without one; otherwise what detection found (with_source_type)."""
+    if artwork.ai_label in SOURCE_TYPES:
+        return replace(policy, digital_source_type=SOURCE_TYPES[artwork.ai_label])
+    case = await session.scalar(select(ReviewCase).where(ReviewCase.artwork_id == artwork.id))
+    if case is not None and case.state == "decided":
+        last = next((e.action for e in reversed(case.events) if e.action in DECISIONS), None)
+        if last == "publish":
+            return policy
+    return with_source_type(config, policy, verdict)
+
+
 def artwork_verdict(artwork: Artwork) -> Verdict:
     """All images' evidence combined (each finding keeps which image it came from)."""
     evidence = []
@@ -200,6 +214,23 @@ async def appeal(ctx: Context, account: Account, artwork_id: int, message: str) 
     return case
 
 
+def _federate_decision(ctx: Context, tx: Transaction, artwork: Artwork, before: str, state: str) -> None:
+    """What a decision on a local work changes outside this database: its files' XMP (the label may have
+    changed) and the copies on followers' servers."""
+    tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
+    if state == "published":
+        if before != "published":
+            artwork.published_at = artwork.published_at or utcnow()
+            tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+        else:
+            tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)  # the label changed
+    elif before == "published":
+        # Taken down: the copies on followers' servers go too (a Delete, as if the artist had deleted it).
+        # Other servers keep a tombstone for that id, so a later release shows it here only.
+        uri = ctx.url(f"/@{artwork.account.username}/{artwork.id}")
+        tx.after_commit(ctx.jobs.enqueue, "artwork_deleted", artwork.account_id, uri)
+
+
 async def decide(ctx: Context, moderator: Account, case_id: int, action: str, note: str = "") -> ReviewCase:
     """A moderator's decision: publish (no label), label, keep held, or reject. Logged with the note."""
     if not moderator.is_admin:
@@ -220,10 +251,6 @@ async def decide(ctx: Context, moderator: Account, case_id: int, action: str, no
         artwork.ai_label, artwork.ai_label_by = (label, "moderator") if label else (None, None)
         case.events.append(ModerationEvent(actor_id=moderator.id, action=action, note=note.strip()[:2000]))
         case.state, case.decided_at = ("open", None) if state == "held" else ("decided", utcnow())
-        if artwork.account.is_local and state == "published":
-            if before != "published":
-                artwork.published_at = artwork.published_at or utcnow()
-                tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
-            else:
-                tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)  # the label changed
+        if artwork.account.is_local:
+            _federate_decision(ctx, tx, artwork, before, state)
     return case

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from protection.sniff import image_type_of
+
 MAX_PIXELS = 50_000_000  # beyond this the pixel layers (watermark, stealth, classifier) are skipped
 MAX_TEXT = 1 << 20  # a text chunk or XMP packet is cut at 1 MiB (decompressed): nothing honest is larger
 MAX_CHUNKS = 10_000
@@ -24,16 +26,7 @@ _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP
 XMP_PNG_KEY = "XML:com.adobe.xmp"
 
 
-def sniff(data: bytes) -> str | None:
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    return None
+sniff = image_type_of  # the media pipeline's magic-byte check: both see the same four formats
 
 
 def inflate(blob: bytes, limit: int = MAX_TEXT) -> bytes:

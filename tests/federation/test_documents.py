@@ -585,3 +585,23 @@ async def test_activitypub_testing_suite_on_our_actor(tmp_path, aiohttp_server):
     failed = {slug: r.get("info") for slug, r in results.items() if r["outcome"] not in ("passed", "inapplicable")}
     assert failed == {}
     assert APTEST_MUST_PASS <= {slug for slug, r in results.items() if r["outcome"] == "passed"}
+
+
+async def test_public_activities_dereference_and_others_do_not(client, ctx):
+    from cara_fed.models import OutgoingActivity
+
+    await sign_up(client, "ada")
+    async with ctx.transaction() as tx:
+        ada = await tx.session.scalar(select(Account).where(Account.username == "ada"))
+        sent = {}
+        for name, to in (("public", [PUBLIC]), ("followers", [f"{BASE}/users/ada/followers"])):
+            uri = f"{BASE}/activities/{(name * 32)[:32].encode().hex()[:32]}"
+            sent[name] = {"@context": "https://www.w3.org/ns/activitystreams", "id": uri, "type": "Update",
+                          "actor": f"{BASE}/users/ada", "to": to, "cc": [], "object": f"{BASE}/@ada/1"}
+            tx.session.add(OutgoingActivity(uri=uri, activity_type="Update", actor_id=ada.id,
+                                            body=json.dumps(sent[name])))
+    _, body = await ap_get(client, sent["public"]["id"])
+    assert body == sent["public"]  # exactly what was delivered
+    _, refused = await ap_get(client, sent["followers"]["id"], status=404)
+    assert "not public" in refused["error"]
+    await ap_get(client, "/activities/" + "0" * 32, status=404)

@@ -105,3 +105,22 @@ async def test_transient_failure_raises_and_a_later_run_succeeds(fed, peer):
     async with fed.sessions() as session:
         artwork = await session.scalar(select(Artwork))
     assert await _state(fed, artwork.id) == ("published", [("ready", None)])
+
+
+async def test_a_remote_work_keeps_the_images_that_could_be_fetched(fed, peer):
+    good = peer.serve("/media/good.jpg", images.jpeg(), "image/jpeg")
+    gone = peer.serve("/media/gone.jpg", b"", "text/plain", status=410)
+    page = peer.serve("/media/page", b"<html>not a picture</html>", "text/html")
+    artwork = await _post(fed, peer, gone, good, page)
+    state, assets = await _state(fed, artwork.id)
+    assert state == "published" and assets == [("ready", None)]
+    async with fed.sessions() as session:
+        kept = await session.scalars(select(MediaAsset.error_code).where(MediaAsset.state == "rejected"))
+        assert sorted(kept.all()) == ["bad_type", "http_status"]  # the reasons stay on record
+
+
+async def test_a_remote_work_with_no_fetchable_image_fails(fed, peer):
+    gone = peer.serve("/media/gone.jpg", b"", "text/plain", status=404)
+    page = peer.serve("/media/page", b"<html>not a picture</html>", "text/html")
+    artwork = await _post(fed, peer, gone, page)
+    assert (await _state(fed, artwork.id))[0] == "failed"

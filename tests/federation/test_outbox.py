@@ -153,3 +153,22 @@ async def test_recipients_deduplicate_by_shared_inbox(fed, sink):
         inboxes = await outbox.follower_inboxes(session, artist.id)
         assert await session.scalar(select(Account.id).where(Account.username == "loner"))
     assert sorted(inboxes) == sorted([sink.url(0, "/inbox"), sink.url(1, "/users/loner/inbox")])
+
+
+async def test_a_moderators_takedown_of_a_published_work_sends_a_delete(fed, sink):
+    from cara_fed.services import review
+    from cara_fed.services.media import Upload
+    from tests.web.test_review import generated_png
+
+    artist = await with_followers(fed, sink, (1, 1))
+    labelled = await artworks.create_artwork(fed, artist, ArtworkInput(title="Dusk light"),
+                                             [Upload(generated_png(), "gen.png", "a lighthouse")])
+    assert len(activities(sink, "Create")) == 2  # published with a label (the default policy)
+    async with fed.transaction() as tx:
+        moderator = await tx.session.get(Account, (await local_artist(fed, "boss")).id)
+        moderator.is_admin = True
+    case = await review.appeal(fed, artist, labelled.id, "Painted by hand.")
+    await review.decide(fed, moderator, case.id, "reject", "The parameters chunk says otherwise.")
+    deletes = activities(sink, "Delete")
+    assert sorted(d.port for d in deletes) == sorted(sink.ports)
+    assert deletes[0].json["object"]["id"] == fed.url(f"/@ada/{labelled.id}")

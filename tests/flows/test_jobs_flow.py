@@ -97,6 +97,17 @@ async def test_job_travels_edits_closes_takes_an_application_and_is_deleted(two_
         assert f"@bob@127.0.0.1:{b.port}" in inbox
         assert "applied to your job" in (await studio.get("/notifications"))[1]
 
+        # The studio shortlists Bob on A; B shows Bob the new status and notifies him.
+        application_id = re.search(r'action="/applications/(\d+)/status"', inbox).group(1)
+        shortlisted = await studio.post(f"/applications/{application_id}/status", {"status": "shortlisted"},
+                                        token_from=f"/jobs/{job_id}/applications")
+        assert shortlisted.status == 303
+
+        async def status_arrived():  # type: ignore[no-untyped-def]
+            return "Status: <strong>Shortlisted</strong>" in (await bob.get(remote_path))[1]
+        await eventually(status_arrived, what="the studio's shortlisting reaching Bob on B")
+        assert "shortlisted your application" in (await bob.get("/notifications"))[1]
+
         # Closing on A hides the job from "open" listings on both instances.
         await studio.post(f"/jobs/{job_id}/close", {}, token_from=location)
         assert "Sky painter" not in (await studio.get("/jobs?q=sky"))[1]

@@ -15,6 +15,7 @@ from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_admin import make_admin
 from tests.web.test_artworks import upload
+from tests.web.test_social import login as log_in
 
 A1111 = ("a lighthouse at dusk, oil painting, highly detailed\nNegative prompt: blurry\n"
          "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234, Size: 512x512, Model: sd_xl_base_1.0")
@@ -33,14 +34,6 @@ def generated_png() -> bytes:
 async def work_of(ctx, title: str) -> Artwork:  # type: ignore[no-untyped-def]
     async with ctx.sessions() as session:
         return await session.scalar(select(Artwork).where(Artwork.title == title))
-
-
-async def log_in(client, name: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    client.session.cookie_jar.clear()
-    token = await csrf_from(client, "/login")
-    response = await client.post("/login", data={"csrf_token": token, "login": name, "password": password},
-                                 allow_redirects=False)
-    assert response.status == 303
 
 
 async def test_label_policy_publishes_with_a_label_and_explains_it(client, ctx):
@@ -179,3 +172,40 @@ async def test_configured_classifier_holds_what_it_flags(client, ctx, tmp_path):
     assert (red.state, blue.state) == ("held", "published")
     panel = await (await client.get(f"/artworks/{red.id}/protection")).text()
     assert "classifier" in panel and "threshold 0.90" in panel
+
+
+async def test_served_files_follow_the_label_and_the_noai_choice(client, ctx):
+    """The XMP in the stored derivatives is rewritten in place when a moderator clears a label or the artist
+    turns NoAI off: pixels and URLs stay, the statement changes."""
+    from protection.mark import read_xmp
+
+    async def xmp_of(work: Artwork) -> list[str]:  # type: ignore[no-untyped-def]
+        async with ctx.sessions() as session:
+            fresh = await session.get(Artwork, work.id)
+            keys = [d.key for i in fresh.images for d in i.asset.derivatives]
+        assert keys
+        return [read_xmp(ctx.storage.public_path(key).read_bytes()) for key in keys]
+
+    await make_admin(ctx, client, "boss")
+    await sign_up(client, "ada")
+    await upload(client, [("gen.png", generated_png(), "A lighthouse")], title="Dusk light")
+    work = await work_of(ctx, "Dusk light")
+    assert work.ai_label == "ai_generated"
+    assert all("trainedAlgorithmicMedia" in x and "DMI-PROHIBITED" in x for x in await xmp_of(work))
+
+    token = await csrf_from(client, f"/artworks/{work.id}/protection")
+    await client.post(f"/artworks/{work.id}/appeal", data={"csrf_token": token, "message": "Painted by hand."})
+    await log_in(client, "boss", "admin password")
+    case_id = re.search(r'/admin/review/(\d+)"', await (await client.get("/admin/review")).text()).group(1)
+    token = await csrf_from(client, f"/admin/review/{case_id}")
+    await client.post(f"/admin/review/{case_id}", data={"csrf_token": token, "action": "publish"})
+    cleared = await xmp_of(work)
+    assert all("digitalCreation" in x and "trainedAlgorithmicMedia" not in x for x in cleared)
+
+    from cara_fed.services import artworks
+    from cara_fed.services.artworks import ArtworkInput
+
+    async with ctx.sessions() as session:
+        ada = await session.get(type(work.account), work.account_id)
+    await artworks.update_artwork(ctx, ada, work.id, ArtworkInput(title="Dusk light", noai=False))
+    assert all("DMI-PROHIBITED" not in x and "digitalCreation" in x for x in await xmp_of(work))

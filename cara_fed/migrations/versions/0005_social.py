@@ -1,7 +1,7 @@
 """social layer: likes, boosts, bookmarks, comments, comment policy, notification keyset index
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006 (merged after issue6-discovery)
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import cara_fed.db
 
 revision = '0005'
-down_revision = '0004'
+down_revision = '0006'  # after discovery/safety, which main merged first (0004 -> 0006 -> 0005)
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,53 @@
+"""Block and mute filters shared by every listing of other people's works (home feed, explore, tags, search)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cara_fed.models import Account, Artwork, Block, Mute, TagFollow
+
+
+def not_hidden_from(viewer: Account | None) -> ColumnElement[bool] | None:
+    """Works of accounts the viewer blocked or muted, or who blocked the viewer, stay out of their listings."""
+    if viewer is None:
+        return None
+    blocked = select(Block.target_id).where(Block.account_id == viewer.id)
+    blockers = select(Block.account_id).where(Block.target_id == viewer.id)
+    muted = select(Mute.target_id).where(Mute.account_id == viewer.id)
+    return and_(Artwork.account_id.not_in(blocked), Artwork.account_id.not_in(blockers),
+                Artwork.account_id.not_in(muted))
+
+
+async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str], list[int]]:
+    """(followed tags, ids of accounts whose works the viewer must not see) in one round trip."""
+    rows = await session.execute(union_all(
+        select(literal("tag"), TagFollow.tag, literal(0)).where(TagFollow.account_id == viewer.id),
+        select(literal("hide"), literal(""), Block.target_id).where(Block.account_id == viewer.id),
+        select(literal("hide"), literal(""), Block.account_id).where(Block.target_id == viewer.id),
+        select(literal("hide"), literal(""), Mute.target_id).where(Mute.account_id == viewer.id)))
+    tags, hidden = [], set()
+    for kind, tag, account_id in rows.all():
+        if kind == "tag":
+            tags.append(tag)
+        else:
+            hidden.add(account_id)
+    return tags, sorted(hidden)
+
+
+async def blocked_either_way(session: AsyncSession, a_id: int, b_id: int) -> bool:
+    return await session.scalar(select(Block.id).where(
+        or_(and_(Block.account_id == a_id, Block.target_id == b_id),
+            and_(Block.account_id == b_id, Block.target_id == a_id))).limit(1)) is not None
+
+
+async def safety_relation(session: AsyncSession, viewer: Account | None, target: Account) -> dict[str, bool]:
+    """Whether the viewer blocked / muted the target, and whether the target blocked the viewer."""
+    if viewer is None or viewer.id == target.id:
+        return {"blocked": False, "muted": False, "blocked_by": False}
+    pairs = set((await session.execute(select(Block.account_id, Block.target_id).where(
+        or_(and_(Block.account_id == viewer.id, Block.target_id == target.id),
+            and_(Block.account_id == target.id, Block.target_id == viewer.id))))).all())
+    muted = await session.scalar(select(Mute.id).where(Mute.account_id == viewer.id, Mute.target_id == target.id))
+    return {"blocked": (viewer.id, target.id) in pairs, "muted": muted is not None,
+            "blocked_by": (target.id, viewer.id) in pairs}
