@@ -83,6 +83,8 @@ class SecurityConfig:
     login_attempts: int = setting(10, "Failed logins allowed per address and account per 15 minutes.",
                                   minimum=1)
     session_days: int = setting(30, "How long a login session lasts.", minimum=1)
+    comments_per_hour: int = setting(30, "Comments one local account may post per hour (429 past it, against "
+                                     "comment spam); 0 = no limit.", minimum=0)
 
 
 @dataclass

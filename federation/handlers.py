@@ -20,7 +20,7 @@ from cara_fed.queries import local_account
 from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
-from federation import parse, resolver
+from federation import parse, resolver, social
 from federation.net import FetchError
 from federation.parse import Activity, iri, iris, type_of
 
@@ -95,7 +95,11 @@ async def on_undo(ctx: Context, act: Activity, sender: Account, item: Received) 
         target = await local_from(ctx, iri(obj.get("object")))
     elif isinstance(obj, str):
         follow = await _follow_by_uri(ctx, obj)
+        if follow is None and await social.undo(ctx, act, sender):
+            return
         target = follow.followee if follow is not None and follow.follower_id == sender.id else None
+    elif await social.undo(ctx, act, sender):
+        return
     else:
         raise Ignored(f"Undo of {type_of(obj) or 'that object'} is not handled")
     if target is None:
@@ -143,6 +147,8 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
 
     if await job_posts.receive(ctx, act, obj, sender, item):
         return None
+    if await social.receive_note(ctx, act, obj, sender, item):  # replies to our works, mentions of our people
+        return None
     if kind not in parse.ARTWORK_TYPES:
         raise Ignored(f"{kind or 'untyped'} objects are not stored")
     data = parse.artwork(obj, act)
@@ -166,6 +172,8 @@ async def on_delete(ctx: Context, act: Activity, sender: Account, item: Received
     if target == sender.uri:
         await remote.delete_actor(ctx, sender)
     elif target and await job_posts.delete(ctx, sender, target):
+        return
+    elif target and await social.delete(ctx, sender, target):
         return
     elif not target or not await remote.delete_artwork(ctx, sender, target):
         raise Ignored("the deleted object is not stored here")
@@ -202,7 +210,7 @@ async def on_flag(ctx: Context, act: Activity, sender: Account, item: Received) 
 
 HANDLERS: dict[str, Handler] = {
     "Follow": on_follow, "Accept": on_answer, "Reject": on_answer, "Undo": on_undo, "Create": on_create,
-    "Update": on_create, "Delete": on_delete, "Block": on_block,
+    "Update": on_create, "Delete": on_delete, "Block": on_block, "Like": social.on_like, "Announce": social.on_like,
     "Flag": on_flag,
 }
 

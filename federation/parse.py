@@ -336,6 +336,20 @@ def _noai(obj: dict) -> bool:
     return bool(tokens & {"noai", "noimageai"})
 
 
+GTS = "https://gotosocial.org/ns#"
+
+
+def can_reply(obj: dict) -> list[str] | None:
+    """GoToSocial interactionPolicy.canReply: who may reply without approval (`always`/`automaticApproval`),
+    or None when the post states no policy."""
+    policy = get(obj, "interactionPolicy", GTS + "interactionPolicy")
+    rule = get(policy, "canReply", GTS + "canReply")
+    if not isinstance(rule, dict):
+        return None
+    return [*iris(get(rule, "always", GTS + "always")),
+            *iris(get(rule, "automaticApproval", GTS + "automaticApproval"))]
+
+
 def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
     """A compacted Note (or Article/Image/Page) with image attachments."""
     uri, kind = iri(obj.get("id")), type_of(obj)
@@ -358,7 +372,7 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
         tags=[text(t.get("name")).lstrip("#") for t in obj.get("tag") or []
               if isinstance(t, dict) and type_of(t) == "Hashtag" and text(t.get("name"))],
         images=images(obj.get("attachment")), license=_license(obj), noai=_noai(obj),
-        visibility=_visibility(to, cc), ai_label=ai_label)
+        visibility=_visibility(to, cc), ai_label=ai_label, can_reply=can_reply(obj))
 
 
 # --- reports ---------------------------------------------------------------------------------------

@@ -26,9 +26,12 @@ CARA_NS = "https://w3id.org/cara-fed/ns#"
 XROBOTS_IRI = "https://w3id.org/fep/5e53#xRobotsTag"
 NOAI_ROBOTS = "noai, noimageai"
 
+GTS_CONTEXT = "https://gotosocial.org/ns"  # interactionPolicy (who may like, reply, announce)
+
 CONTEXT: list[Any] = [
     AS_CONTEXT,
     SECURITY_CONTEXT,
+    GTS_CONTEXT,
     {
         "toot": "http://joinmastodon.org/ns#",
         "featured": {"@id": "toot:featured", "@type": "@id"},
@@ -233,7 +236,25 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
         doc["xRobotsTag"] = NOAI_ROBOTS
     if artwork.ai_label:
         doc["cara:aiProvenance"] = artwork.ai_label
+    if artwork.account.is_local:
+        doc["interactionPolicy"] = interaction_policy(ctx, artwork)
     return doc
+
+
+def interaction_policy(ctx: Context, artwork: Artwork) -> dict:
+    """GoToSocial's interactionPolicy from the artwork's comment setting: anyone may like and announce; replies
+    from everyone, from followers (and the artist), or from the artist only. A followers-only work names its
+    followers instead of Public (it must not be announced to the world). Both the older `always` and the newer
+    `automaticApproval` names are sent, as GoToSocial itself does during its transition."""
+    author, followers = actor_id(ctx, artwork.account), followers_id(ctx, artwork.account)
+    anyone = [followers, author] if artwork.visibility == "followers" else [PUBLIC]
+    repliers = {"followers": [followers, author], "off": [author]}.get(artwork.comment_policy or "", anyone)
+
+    def rule(who: list[str]) -> dict:
+        return {"always": who, "automaticApproval": who, "approvalRequired": [], "manualApproval": []}
+
+    return {"canLike": rule(anyone), "canReply": rule(repliers),
+            "canAnnounce": rule(anyone if artwork.visibility != "followers" else [author])}
 
 
 def label_warning(ctx: Context, artwork: Artwork) -> str:
@@ -317,3 +338,31 @@ def project_collection(ctx: Context, account: Account, project: Project, artwork
         project_id(ctx, account, project), len(artworks), items=[artwork_id(ctx, a) for a in artworks],
         name=project.title, summary=project.description_html or None, attributedTo=actor_id(ctx, account),
         url=project_id(ctx, account, project), published=iso(project.created_at), updated=iso(project.updated_at))
+
+
+# --- comments ------------------------------------------------------------------------------------
+
+
+def comment_note(ctx: Context, comment: Any, artwork: Artwork, parent: Any, mentioned: list[Account]) -> dict:
+    """A local comment as a Mastodon-shaped reply: public, cc the commenter's followers and everyone involved,
+    with Mention and Hashtag tags."""
+    author = comment.account
+    involved = [actor_id(ctx, artwork.account), *([actor_id(ctx, parent.account)] if parent else [])]
+    mention_ids = [actor_id(ctx, m) for m in mentioned]
+    cc = list(dict.fromkeys([followers_id(ctx, author), *involved, *mention_ids]))
+    tags: list[dict] = [{"type": "Mention", "href": actor_id(ctx, m),
+                         "name": f"@{m.username}@{m.domain or ctx.config.server.domain}"} for m in mentioned]
+    tags += [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in comment.tags or []]
+    return {
+        "@context": CONTEXT,
+        "id": comment.uri,
+        "type": "Note",
+        "attributedTo": actor_id(ctx, author),
+        "inReplyTo": parent.uri if parent is not None else artwork_id(ctx, artwork),
+        "content": comment.content_html,
+        "published": iso(comment.created_at),
+        "url": comment.uri,
+        "to": [PUBLIC],
+        "cc": cc,
+        "tag": tags,
+    }

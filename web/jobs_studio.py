@@ -1,5 +1,5 @@
-"""The poster's tools for the job board: post, edit, close, reopen, delete; the applications inbox; applying;
-notifications."""
+"""The poster's tools for the job board: post, edit, close, reopen, delete; the applications inbox; applying.
+(Notifications moved to web/notifications.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from multidict import MultiDictProxy
 from cara_fed import queries_jobs
 from cara_fed.errors import ValidationError
 from cara_fed.models import JobPost
-from cara_fed.services import job_applications, jobs, notifications
+from cara_fed.services import job_applications, jobs
 from cara_fed.services.jobs import JobInput
 from web import forms
 from web.auth import require_login
@@ -149,31 +149,3 @@ async def application_status(request: web.Request) -> web.Response:
                                                     int(request.match_info["application_id"]),
                                                     forms.text(form, "status"))
     raise web.HTTPSeeOther(f"/jobs/{application.job_id}/applications")
-
-
-# --- notifications ---------------------------------------------------------------------------------
-
-
-@routes.get("/notifications", name="notifications")
-async def notifications_page(request: web.Request) -> web.Response:
-    account = require_login(request)
-    async with request.app[CTX].sessions() as session:
-        rows = await queries_jobs.notifications(session, account)
-        unread = await queries_jobs.unread_count(session, account)
-    return render(request, "notifications.html", {"notifications": rows, "unread": unread},
-                  headers={"Cache-Control": "no-store"})
-
-
-@routes.post("/notifications/read", name="notifications_read")
-async def notifications_read(request: web.Request) -> web.Response:
-    account = require_login(request)
-    await notifications.mark_all_read(request.app[CTX], account)
-    raise web.HTTPSeeOther("/notifications")
-
-
-@routes.get(r"/notifications/{notification_id:\d{1,9}}", name="open_notification")
-async def open_notification(request: web.Request) -> web.Response:
-    """Mark one notification read and go to what it is about."""
-    account = require_login(request)
-    target = await notifications.open_one(request.app[CTX], account, int(request.match_info["notification_id"]))
-    raise web.HTTPSeeOther(target or "/notifications")

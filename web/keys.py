@@ -12,4 +12,5 @@ JINJA = web.AppKey("jinja", Environment)
 
 ACCOUNT = web.RequestKey("account", object)      # the logged-in Account or None
 LOGIN = web.RequestKey("login_session", object)  # the LoginSession row or None
+UNREAD = web.RequestKey("unread_notifications", int)  # set for logged-in page views (nav badge)
 SESSION_COOKIE = "cara_session"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cara_fed import queries, queries_jobs, queries_safety
+from cara_fed import queries, queries_jobs, queries_safety, queries_social
 from cara_fed.models import Account, Artwork, Project
 from web.cache import cached_page
 from web.keys import ACCOUNT, CTX
@@ -66,7 +66,8 @@ async def artwork(request: web.Request) -> web.Response:
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         more = [a for a in (await queries.portfolio(session, account, None, limit=7)).items if a.id != work.id][:6]
-    return render(request, "artwork.html", {"account": account, "work": work, "more": more,
+        social = await queries_social.artwork_social(session, work, viewer)
+    return render(request, "artwork.html", {"account": account, "work": work, "more": more, "social": social,
                                             "is_owner": viewer is not None and viewer.id == account.id},
                   noai=work.noai)
 

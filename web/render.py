@@ -10,9 +10,10 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.taxonomy import LICENSES
-from web.keys import ACCOUNT, CTX, JINJA, LOGIN
+from web.keys import ACCOUNT, CTX, JINJA, LOGIN, UNREAD
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOAI_ROBOTS = "noai, noimageai"
@@ -66,6 +67,7 @@ def make_environment() -> Environment:
     env.filters["date"] = human_date
     env.filters["safe_html"] = Markup  # only for HTML we sanitized ourselves (bio_html, description_html)
     env.globals["LICENSES"] = LICENSES
+    env.globals["COMMENT_POLICIES"] = COMMENT_POLICIES
     env.globals["profile_path"] = profile_path
     env.globals["artwork_path"] = artwork_path
     return env
@@ -77,6 +79,7 @@ def render_html(request: web.Request, template: str, context: dict[str, Any]) ->
     full = {
         "instance": ctx.config.instance,
         "viewer": request.get(ACCOUNT),
+        "unread_notifications": request.get(UNREAD, 0),
         "csrf_token": login.csrf_token if login else "",
         "path": request.path,
         "noai": True,

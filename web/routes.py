@@ -7,7 +7,21 @@ from pathlib import Path
 from aiohttp import web
 
 from cara_fed.context import Context
-from web import admin, auth, jobs_studio, media, middleware, noai, pages, review, settings, social, studio
+from web import (
+    admin,
+    auth,
+    interactions,
+    jobs_studio,
+    media,
+    middleware,
+    noai,
+    notifications,
+    pages,
+    review,
+    settings,
+    social,
+    studio,
+)
 from web import discovery as discovery_pages
 from web import jobs as job_pages
 from web import safety as safety_pages
@@ -21,10 +35,10 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
     app[JINJA] = make_environment()
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
-                            middleware.csrf])
+                            middleware.csrf, notifications.unread_badge])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
-                  safety_pages.routes):
+                  safety_pages.routes, interactions.routes, notifications.routes):
         app.router.add_routes(table)
     noai.setup_noai(app, ctx)  # robots.txt, ai.txt, tdmrep.json, tdm-policy header, media guard
     app.router.add_static("/static", STATIC, name="static", append_version=True)

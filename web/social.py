@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cara_fed import queries, queries_safety
+from cara_fed import queries, queries_safety, queries_social
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.models import Account, Artwork
 from cara_fed.services import follows
@@ -85,7 +85,9 @@ async def remote_artwork(request: web.Request) -> web.Response:
         if (account is None or work is None or work.account_id != account.id
                 or not await queries.can_view_async(session, work, viewer)):
             raise web.HTTPNotFound(text="This artwork does not exist here or is not visible to you.")
-    return render(request, "artwork.html", {"account": account, "work": work, "more": [], "is_owner": False},
+        social = await queries_social.artwork_social(session, work, viewer)
+    return render(request, "artwork.html", {"account": account, "work": work, "more": [], "is_owner": False,
+                                            "social": social},
                   noai=work.noai)
 
 

@@ -8,9 +8,10 @@ from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
 from cara_fed.models.media import MediaAsset, MediaDerivative
 from cara_fed.models.protection import ModerationEvent, ReviewCase
 from cara_fed.models.safety import Block, Mute, Report
+from cara_fed.models.social import Bookmark, Boost, Comment, Like
 
 __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Follow", "InboxItem", "Instance", "Invite",
            "LoginFailure", "LoginSession", "MediaAsset", "MediaDerivative", "OutgoingActivity", "Project",
            "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification",
-           "ModerationEvent", "ReviewCase"]
+           "ModerationEvent", "ReviewCase", "Like", "Boost", "Bookmark", "Comment"]
 __all__ += ["Block", "Mute", "Report", "TagFollow"]  # discovery and safety (issue 6)

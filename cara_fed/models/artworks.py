@@ -46,6 +46,7 @@ class Artwork(Base):
     # "detection" (policy), "moderator", "remote" (the origin server's label).
     ai_label: Mapped[str | None] = mapped_column(String(16), default=None)
     ai_label_by: Mapped[str | None] = mapped_column(String(16), default=None)
+    comment_policy: Mapped[str] = mapped_column(String(16), default="everyone", server_default="everyone")
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     uri: Mapped[str | None] = mapped_column(String(2048), unique=True, default=None)  # remote artworks
     url: Mapped[str | None] = mapped_column(String(2048), default=None)

@@ -111,7 +111,8 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_account_read", "account_id", "read_at"),
-                      Index("ix_notifications_account_created", "account_id", "created_at"))  # the page's order
+                      Index("ix_notifications_account_created", "account_id", "created_at"),  # the page's order
+                      Index("ix_notifications_account_id", "account_id", "id"))  # keyset on id (social layer)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

@@ -11,6 +11,7 @@ from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Follow
 from cara_fed.queries_safety import blocked_either_way
+from cara_fed.services.notifications import notify
 from cara_fed.states import transition
 
 
@@ -41,7 +42,10 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
         follow.uri = ctx.url(f"/follows/{follow.id}-{secrets.token_hex(4)}")
         if followee.is_local and not followee.locked:
             transition(follow, "accepted")
-        elif not followee.is_local:
+        if followee.is_local:
+            notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
+                   object_type="follow", object_id=follow.id)
+        else:
             tx.after_commit(ctx.jobs.enqueue, "send_follow", follow.id)
     return follow
 
@@ -71,6 +75,9 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
         elif not followee.locked:
             transition(follow, "accepted")
             tx.after_commit(ctx.jobs.enqueue, "send_accept", follow.id)
+        if follow.state != "rejected":  # a blocked account's request is refused silently
+            notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
+                   object_type="follow", object_id=follow.id)
     return follow
 
 

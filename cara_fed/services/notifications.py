@@ -3,7 +3,7 @@ The social features add kinds; the page and the unread count read them the same 
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
@@ -19,6 +19,31 @@ def notify(tx: Transaction, account: Account, kind: str, *, actor: Account | Non
                        object_type=object_type, object_id=object_id, object_uri=object_uri)
     tx.session.add(row)
     return row
+
+
+async def mentioned_elsewhere(ctx: Context, sender: Account, accounts: list[Account], uri: str) -> int:
+    """A remote post (not a comment on a work here) mentions local accounts: tell each once per post."""
+    told = 0
+    async with ctx.transaction(changes_pages=False) as tx:
+        for account in accounts:
+            if await tx.session.scalar(select(Notification.id).where(
+                    Notification.account_id == account.id, Notification.kind == "mention",
+                    Notification.object_uri == uri)):
+                continue
+            if notify(tx, account, "mention", actor=sender, object_type="remote_post", object_uri=uri):
+                told += 1
+    return told
+
+
+async def mark_read(ctx: Context, account: Account, ids: list[int]) -> int:
+    """Mark the given notifications of `account` read (others' ids are ignored)."""
+    if not ids:
+        return 0
+    async with ctx.transaction(changes_pages=False) as tx:
+        result = await tx.session.execute(update(Notification).where(
+            Notification.account_id == account.id, Notification.id.in_(ids[:200]),
+            Notification.read_at.is_(None)).values(read_at=utcnow()))
+    return result.rowcount or 0
 
 
 async def mark_all_read(ctx: Context, account: Account) -> int:
@@ -44,4 +69,26 @@ async def open_one(ctx: Context, account: Account, notification_id: int) -> str 
             if application.applicant_id == account.id:
                 return f"/jobs/{application.job_id}#apply"
             return f"/jobs/{application.job_id}/applications#application-{application.id}"
+        if row.object_type in ("artwork", "comment", "follow"):
+            return await _social_path(tx.session, row)
         return row.object_uri if row.object_uri and row.object_uri.startswith("/") else None
+
+
+def _profile(account: Account) -> str:
+    return f"/@{account.username}" if account.is_local else f"/@{account.username}@{account.domain}"
+
+
+async def _social_path(session, row: Notification) -> str | None:  # type: ignore[no-untyped-def]
+    """Where a like, boost, comment, mention or follow notification leads on our pages."""
+    from cara_fed.models import Artwork, Comment
+
+    if row.object_type == "follow":
+        if row.kind == "follow_request":
+            return "/follow-requests"
+        return _profile(row.actor) if row.actor is not None else None
+    comment = await session.get(Comment, row.object_id) if row.object_type == "comment" else None
+    artwork_id = comment.artwork_id if comment is not None else row.object_id if row.object_type == "artwork" else None
+    artwork = await session.get(Artwork, artwork_id) if artwork_id is not None else None
+    if artwork is None:
+        return None
+    return f"{_profile(artwork.account)}/{artwork.id}" + (f"#comment-{comment.id}" if comment is not None else "")

@@ -68,6 +68,16 @@ class RemoteArtwork:
     noai: bool = False
     visibility: str = "public"
     ai_label: str | None = None  # the origin server's AI-provenance label (cara:aiProvenance)
+    # Who may reply without approval (GoToSocial interactionPolicy.canReply); None = the post sets no policy.
+    can_reply: list[str] | None = None
+
+
+def comment_policy_from(can_reply: list[str] | None, author: Account) -> str:
+    """Our comment setting for a remote work from its canReply list (replies needing approval count as not
+    allowed: we cannot ask for approval)."""
+    if can_reply is None or any(who.endswith("#Public") or who in ("as:Public", "Public") for who in can_reply):
+        return "everyone"
+    return "followers" if author.followers_url and author.followers_url in can_reply else "off"
 
 
 def domain_of(uri: str) -> str:
@@ -137,6 +147,7 @@ async def upsert_artwork(ctx: Context, account: Account, data: RemoteArtwork) ->
         artwork.content_warning = data.content_warning[:500]
         artwork.sensitive = data.sensitive or bool(data.content_warning)
         artwork.license, artwork.noai, artwork.visibility = data.license, data.noai, data.visibility
+        artwork.comment_policy = comment_policy_from(data.can_reply, account)
         if artwork.ai_label_by not in ("moderator", "detection"):  # our own decisions outrank the origin's
             artwork.ai_label, artwork.ai_label_by = data.ai_label, "remote" if data.ai_label else None
         artwork.tags = [ArtworkTag(tag=t) for t in dict.fromkeys(filter(None, map(normalize_tag, data.tags)))][:30]

@@ -195,10 +195,13 @@ class FedifyPeer:
 
     def post_note(self, content_html: str, *, attachments: list[dict[str, Any]] | None = None,
                   to_followers: bool = True, public: bool = True, mentions: list[str] | None = None,
-                  summary: str | None = None, sensitive: bool = False, actor: str | None = None) -> dict[str, Any]:
-        """Create a Note and send Create to followers (and to `mentions`); returns {"id", "create_id"}."""
+                  summary: str | None = None, sensitive: bool = False, actor: str | None = None,
+                  in_reply_to: str | None = None) -> dict[str, Any]:
+        """Create a Note and send Create to followers (and to `mentions`, tagged as `Mention`s); with
+        `in_reply_to` it is a reply. Returns {"id", "create_id"}."""
         payload = {"content": content_html, "attachments": attachments or [], "to_followers": to_followers,
-                   "public": public, "mentions": mentions or [], "summary": summary, "sensitive": sensitive}
+                   "public": public, "mentions": mentions or [], "summary": summary, "sensitive": sensitive,
+                   "in_reply_to": in_reply_to}
         return self.call("POST", "/_control/notes", self._with_actor(payload, actor))
 
     def update_note(self, note_id: str, *, content_html: str | None = None,

@@ -27,6 +27,7 @@ import {
   Image,
   isActor,
   Like,
+  Mention,
   Note,
   Person,
   PUBLIC_COLLECTION,
@@ -527,9 +528,15 @@ const routes = {
     else cc.push(...mentions.map((m) => m.id));
     const published = Temporal.Now.instant();
     const noteId = ctx.getObjectUri(Note, { identifier: actor.username, id: localId });
+    // A reply names what it answers (inReplyTo) and tags each mentioned actor, as Mastodon does.
+    const mentionTags = mentions.map((m) => new Mention({
+      href: m.id, name: `@${m.preferredUsername}@${m.id.host}`,
+    }));
     const note = new Note({
       id: noteId,
       attribution: actorUri,
+      replyTarget: body.in_reply_to ? new URL(body.in_reply_to) : null,
+      tags: mentionTags,
       content: body.content ?? "",
       summary: body.summary ?? null,
       sensitive: body.sensitive ?? false,

@@ -1,0 +1,137 @@
+"""Read side of the social layer: an artwork's counts, the viewer's own likes/boosts/bookmarks and the
+comment thread; the notifications page (keyset, no N+1); the unread badge; saved works.
+Writers live in services/interactions.py, services/comments.py and services/notifications.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cara_fed import queries
+from cara_fed.models import Account, Artwork, Bookmark, Boost, Comment, Like, Notification
+from cara_fed.services.comments import may_comment
+
+THREAD_LIMIT = 500
+NOTIFICATIONS_PAGE = 40
+UNREAD_CAP = 100  # the badge says "99+" past this; counting further is wasted work
+
+
+@dataclass
+class ArtworkSocial:
+    likes: int = 0
+    boosts: int = 0
+    comments: int = 0
+    liked: bool = False
+    boosted: bool = False
+    bookmarked: bool = False
+    thread: list[tuple[Comment, int]] = field(default_factory=list)  # (comment, depth), in reading order
+    can_comment: bool = False
+    comment_block: str = ""  # why the viewer cannot comment (shown instead of the form)
+
+
+async def _count(session: AsyncSession, model: type, artwork_id: int) -> int:
+    return await session.scalar(select(func.count()).select_from(model).where(model.artwork_id == artwork_id)) or 0
+
+
+async def _has(session: AsyncSession, model: type, artwork_id: int, account_id: int) -> bool:
+    return await session.scalar(select(model.id).where(model.artwork_id == artwork_id,
+                                                       model.account_id == account_id)) is not None
+
+
+def thread_order(comments: list[Comment]) -> list[tuple[Comment, int]]:
+    """Oldest first, each reply under its parent (depth-first); orphans of a removed parent go to the top."""
+    ids = {c.id for c in comments}
+    children: dict[int | None, list[Comment]] = {}
+    for comment in comments:
+        parent = comment.parent_id if comment.parent_id in ids else None
+        children.setdefault(parent, []).append(comment)
+    ordered: list[tuple[Comment, int]] = []
+    stack = [(c, 0) for c in reversed(children.get(None, []))]
+    while stack:
+        comment, depth = stack.pop()
+        ordered.append((comment, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(comment.id, [])))
+    return ordered
+
+
+async def artwork_social(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> ArtworkSocial:
+    view = ArtworkSocial(likes=await _count(session, Like, artwork.id), boosts=await _count(session, Boost, artwork.id))
+    visible = list((await session.scalars(
+        select(Comment).where(Comment.artwork_id == artwork.id, Comment.state == "visible")
+        .order_by(Comment.id).limit(THREAD_LIMIT))).unique().all())
+    view.comments = len(visible)
+    view.thread = thread_order(visible)
+    if viewer is None:
+        view.comment_block = "Log in to comment."
+        return view
+    view.liked = await _has(session, Like, artwork.id, viewer.id)
+    view.boosted = await _has(session, Boost, artwork.id, viewer.id)
+    view.bookmarked = await _has(session, Bookmark, artwork.id, viewer.id)
+    reason = may_comment(artwork, viewer, await queries.is_follower(session, viewer, artwork.account_id))
+    view.can_comment, view.comment_block = reason is None, reason or ""
+    return view
+
+
+@dataclass(frozen=True)
+class CommentGist:
+    """What a notification shows of a comment: where it is and its text."""
+
+    id: int
+    artwork_id: int
+    content_html: str
+
+
+@dataclass
+class NotificationsPage:
+    items: list[Notification]
+    next_cursor: int | None
+    titles: dict[int, str]  # artwork id -> title, for what each notification is about
+    comments: dict[int, CommentGist]
+
+
+async def notifications(session: AsyncSession, account: Account, before: int | None = None,
+                        limit: int = NOTIFICATIONS_PAGE) -> NotificationsPage:
+    """Newest first, keyset on id over ix_notifications_account_id; the actors come joined, and the comments
+    and artwork titles in one narrow IN query each (no per-row queries, no image rows)."""
+    query = select(Notification).where(Notification.account_id == account.id)
+    if before is not None:
+        query = query.where(Notification.id < before)
+    rows = list((await session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1))).unique().all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    comment_ids = [n.object_id for n in rows if n.object_type == "comment" and n.object_id is not None]
+    comments: dict[int, CommentGist] = {}
+    if comment_ids:
+        found = await session.execute(select(Comment.id, Comment.artwork_id, Comment.content_html).where(
+            Comment.id.in_(comment_ids), Comment.state == "visible"))
+        comments = {row.id: CommentGist(row.id, row.artwork_id, row.content_html) for row in found}
+    artwork_ids = {n.object_id for n in rows if n.object_type == "artwork" and n.object_id is not None}
+    artwork_ids |= {c.artwork_id for c in comments.values()}
+    titles: dict[int, str] = {}
+    if artwork_ids:
+        found = await session.execute(select(Artwork.id, Artwork.title).where(Artwork.id.in_(artwork_ids)))
+        titles = {row.id: row.title for row in found}
+    return NotificationsPage(rows, rows[-1].id if more and rows else None, titles, comments)
+
+
+async def unread_count(session: AsyncSession, account_id: int) -> int:
+    """Unread notifications, counted up to UNREAD_CAP (an index range scan of at most that many rows)."""
+    capped = (select(Notification.id).where(Notification.account_id == account_id, Notification.read_at.is_(None))
+              .limit(UNREAD_CAP).subquery())
+    return await session.scalar(select(func.count()).select_from(capped)) or 0
+
+
+async def bookmarks(session: AsyncSession, account: Account, before: int | None = None,
+                    limit: int = queries.PAGE_SIZE) -> queries.Page:
+    """The account's saved works that they can still see, most recently saved first (keyset on Bookmark.id)."""
+    query = (select(Bookmark.id, Artwork).join(Artwork, Artwork.id == Bookmark.artwork_id)
+             .where(Bookmark.account_id == account.id, Artwork.state == "published"))
+    if before is not None:
+        query = query.where(Bookmark.id < before)
+    rows = (await session.execute(query.order_by(Bookmark.id.desc()).limit(limit + 1))).unique().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    works = [work for _, work in rows if await queries.can_view_async(session, work, account)]
+    return queries.Page(works, rows[-1][0] if more and rows else None)

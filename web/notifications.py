@@ -1,0 +1,56 @@
+"""The notifications page (keyset pages, mark as read) and the unread badge in the site navigation."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cara_fed import queries_social
+from cara_fed.services import notifications
+from web.auth import require_login
+from web.keys import ACCOUNT, CTX, UNREAD
+from web.middleware import Handler
+from web.pages import cursor
+from web.render import render
+
+routes = web.RouteTableDef()
+
+
+@web.middleware
+async def unread_badge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count unread notifications for logged-in page views (one capped index scan), for the nav badge."""
+    account = request.get(ACCOUNT)
+    if account is not None and request.method == "GET" and not request.path.startswith(("/media/", "/static/")):
+        async with request.app[CTX].sessions() as session:
+            request[UNREAD] = await queries_social.unread_count(session, account.id)
+    return await handler(request)
+
+
+@routes.get("/notifications", name="notifications")
+async def notifications_page(request: web.Request) -> web.Response:
+    account = require_login(request)
+    async with request.app[CTX].sessions() as session:
+        page = await queries_social.notifications(session, account, before=cursor(request))
+    return render(request, "notifications.html", {"page": page, "notifications": page.items,
+                                                  "unread": request.get(UNREAD, 0)},
+                  headers={"Cache-Control": "no-store"})
+
+
+@routes.post("/notifications/read", name="notifications_read")
+async def notifications_read(request: web.Request) -> web.Response:
+    """Mark all read, or only the ids posted (`ids`: the ones on the page the person saw)."""
+    account = require_login(request)
+    form = await request.post()
+    ids = [int(v) for v in form.getall("ids", []) if isinstance(v, str) and v.isdigit()]
+    if ids:
+        await notifications.mark_read(request.app[CTX], account, ids)
+    else:
+        await notifications.mark_all_read(request.app[CTX], account)
+    raise web.HTTPSeeOther("/notifications")
+
+
+@routes.get(r"/notifications/{notification_id:\d{1,9}}", name="open_notification")
+async def open_notification(request: web.Request) -> web.Response:
+    """Mark one notification read and go to what it is about."""
+    account = require_login(request)
+    target = await notifications.open_one(request.app[CTX], account, int(request.match_info["notification_id"]))
+    raise web.HTTPSeeOther(target or "/notifications")
