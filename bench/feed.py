@@ -95,7 +95,9 @@ async def seed(url: str, artworks: int, authors: int, follows: int, notification
             " SELECT $1::int, 'follow', $2::int + (g % $3::int), '', now() - g * interval '1 minute',"
             " CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, $4::int) g",
             viewer, first, follows, notifications)
-        await conn.execute("ANALYZE")
+        # A loaded production database is vacuumed and analysed; without this, autovacuum's first pass over
+        # the fresh million rows runs during the timed requests and competes for the two cores.
+        await conn.execute("VACUUM (ANALYZE)")
         total = await conn.fetchval("SELECT count(*) FROM artworks")
         visible = await conn.fetchval("SELECT count(*) FROM artworks WHERE account_id < $1::int + $2::int",
                                       first, follows)
@@ -238,7 +240,9 @@ def main() -> None:
             p50, p99 = statistics.median(values), pct(values, 0.99)
             if not name.startswith("ceiling"):
                 worst = max(worst, p99)
-            print(f"{name:<28} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+            slow = sum(v > GOAL_MS for v in values)
+            print(f"{name:<28} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   max {max(values):6.1f} ms   "
+                  f"over {GOAL_MS:.0f} ms: {slow}")
         print(f"goal: p99 <= {GOAL_MS:.0f} ms on every page  worst p99 {worst:.1f} ms  "
               f"{'PASS' if worst <= GOAL_MS else 'FAIL'}")
 

@@ -58,7 +58,11 @@ def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = Tr
             cursor.close()
 
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pre-ping: it costs a round trip on every checkout (several per page). After a database restart the
+    # first statement on a stale connection fails, SQLAlchemy then discards every older pooled connection,
+    # so one request errors instead of every request paying; pool_recycle retires idle connections anyway.
+    return create_async_engine(url, echo=echo, pool_pre_ping=False, pool_recycle=1800, pool_size=10,
+                               max_overflow=10)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -7,15 +7,18 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
-from cara_fed.models import Account, Artwork, ArtworkTag, Follow, Instance, Project
+from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Instance, Project
 from cara_fed.queries_safety import blocked_either_way, feed_filters
 
 PAGE_SIZE = 24
 # Feed cards show the cover and the artist's name only: don't load tags, avatars and banners for them.
+# Cards need the author (without avatar/banner) and each image's asset with its derivatives: the asset joins
+# onto the images query, so a page of cards costs three statements (works, images+assets, derivatives).
 CARD_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
-                joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags))
+                joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags),
+                selectinload(Artwork.images).joinedload(ArtworkImage.asset))
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,21 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cara_fed import queries_social
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.models import Account
 from cara_fed.services import accounts
-from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE
+from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE, UNREAD
 from web.render import render
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Requests that never render the nav, so they skip the unread-notifications count.
+NO_BADGE_PATHS = ("/media/", "/static/", "/.well-known/", "/robots.txt", "/ai.txt", "/api/", "/users/", "/inbox",
+                  "/nodeinfo", "/activities/", "/actor")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
 
@@ -54,10 +60,17 @@ async def login_session(request: web.Request, handler: Handler) -> web.StreamRes
     request[LOGIN] = None
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        found = await accounts.resolve_session(request.app[CTX], token)
+        wants_badge = request.method == "GET" and not request.path.startswith(NO_BADGE_PATHS)
+        found = await accounts.resolve_session(request.app[CTX], token, also=unread_for_badge if wants_badge else None)
         if found:
-            request[LOGIN], request[ACCOUNT] = found
+            request[LOGIN], request[ACCOUNT], unread = found
+            if wants_badge:
+                request[UNREAD] = unread
     return await handler(request)
+
+
+async def unread_for_badge(session: AsyncSession, account: Account) -> int:
+    return await queries_social.unread_count(session, account.id)
 
 
 @web.middleware

@@ -7,22 +7,11 @@ from aiohttp import web
 from cara_fed import queries_social
 from cara_fed.services import notifications
 from web.auth import require_login
-from web.keys import ACCOUNT, CTX, UNREAD
-from web.middleware import Handler
+from web.keys import CTX, UNREAD
 from web.pages import cursor
 from web.render import render
 
 routes = web.RouteTableDef()
-
-
-@web.middleware
-async def unread_badge(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count unread notifications for logged-in page views (one capped index scan), for the nav badge."""
-    account = request.get(ACCOUNT)
-    if account is not None and request.method == "GET" and not request.path.startswith(("/media/", "/static/")):
-        async with request.app[CTX].sessions() as session:
-            request[UNREAD] = await queries_social.unread_count(session, account.id)
-    return await handler(request)
 
 
 @routes.get("/notifications", name="notifications")
