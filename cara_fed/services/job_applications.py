@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from cara_fed.context import Context
+from cara_fed.context import Context, Transaction
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, JobApplication, JobPost
 from cara_fed.models.jobs import APPLICATION_STATUSES
@@ -80,9 +80,9 @@ async def receive_remote_application(ctx: Context, applicant: Account, data: Rem
         known = await tx.session.scalar(select(JobApplication).where(JobApplication.uri == data.uri))
         if known is not None:
             return known
-        job_id = data.job_uri.rstrip("/").rsplit("/", 1)[-1]
-        job = await tx.session.get(JobPost, int(job_id)) if job_id.isdigit() and len(job_id) < 10 else None
-        if job is None or not job.is_local or ctx.url(f"/jobs/{job.id}") != data.job_uri:
+        job_id = _own_id(ctx, data.job_uri, "/jobs")
+        job = await tx.session.get(JobPost, job_id) if job_id is not None else None
+        if job is None or not job.is_local:
             raise NotFound("The application is for a job that is not ours.")
         _check_open(job)
         existing = await tx.session.scalar(select(JobApplication).where(JobApplication.job_id == job.id,
@@ -100,39 +100,49 @@ async def receive_remote_application(ctx: Context, applicant: Account, data: Rem
     return application
 
 
-async def set_status(ctx: Context, account: Account, application_id: int, status: str) -> JobApplication:
+def _check_status(status: str) -> None:
     if status not in APPLICATION_STATUSES:
         raise ValidationError({"status": f"Status must be one of: {', '.join(APPLICATION_STATUSES)}."})
+
+
+def _own_id(ctx: Context, uri: str, path: str) -> int | None:
+    """The row id in one of our own URLs (`{base}{path}/{id}`), or None when the URL is not ours."""
+    tail = uri.rstrip("/").rsplit("/", 1)[-1]
+    if not tail.isdigit() or len(tail) >= 10:
+        return None
+    return int(tail) if ctx.url(f"{path}/{int(tail)}") == uri else None
+
+
+def _change_status(tx: Transaction, application: JobApplication, status: str, studio: Account) -> bool:
+    """Set the status and notify the applicant; False when it already was that status."""
+    if application.job.account_id != studio.id:
+        raise PermissionDenied("Only the studio that posted the job can change an application's status.")
+    if application.status == status:
+        return False
+    application.status = status
+    notify(tx, application.applicant, f"application_{status}", actor=studio, object_type="job_application",
+           object_id=application.id)
+    return True
+
+
+async def set_status(ctx: Context, account: Account, application_id: int, status: str) -> JobApplication:
+    _check_status(status)
     async with ctx.transaction() as tx:
         application = await tx.session.get(JobApplication, application_id)
         if application is None:
             raise NotFound("No such application.")
-        if application.job.account_id != account.id:
-            raise PermissionDenied("Only the studio that posted the job can change an application's status.")
-        if application.status != status:
-            application.status = status
-            notify(tx, application.applicant, f"application_{status}", actor=account, object_type="job_application",
-                   object_id=application.id)
-            if not application.applicant.is_local:  # the applicant's server shows them the status too
-                tx.after_commit(ctx.jobs.enqueue, "send_application_status", application.id)
+        if _change_status(tx, application, status, account) and not application.applicant.is_local:
+            tx.after_commit(ctx.jobs.enqueue, "send_application_status", application.id)  # their server shows it
     return application
 
 
 async def receive_remote_status(ctx: Context, studio: Account, application_uri: str, status: str) -> JobApplication:
     """The studio on another server changed the status of an application one of our artists sent."""
-    if status not in APPLICATION_STATUSES:
-        raise ValidationError({"status": f"Status must be one of: {', '.join(APPLICATION_STATUSES)}."})
+    _check_status(status)
     async with ctx.transaction() as tx:
-        tail = application_uri.rstrip("/").rsplit("/", 1)[-1]
-        application = (await tx.session.get(JobApplication, int(tail))
-                       if tail.isdigit() and len(tail) < 10 and ctx.url(f"/applications/{tail}") == application_uri
-                       else None)
+        application_id = _own_id(ctx, application_uri, "/applications")
+        application = await tx.session.get(JobApplication, application_id) if application_id is not None else None
         if application is None or not application.applicant.is_local:
             raise NotFound("The status is for an application that is not ours.")
-        if application.job.account_id != studio.id:
-            raise PermissionDenied("Only the studio that posted the job can change an application's status.")
-        if application.status != status:
-            application.status = status
-            notify(tx, application.applicant, f"application_{status}", actor=studio, object_type="job_application",
-                   object_id=application.id)
+        _change_status(tx, application, status, studio)
     return application

@@ -104,11 +104,17 @@ async def derivative_source_type(session, config: Config, artwork: Artwork,  # t
     if artwork.ai_label in SOURCE_TYPES:
         return replace(policy, digital_source_type=SOURCE_TYPES[artwork.ai_label])
     case = await session.scalar(select(ReviewCase).where(ReviewCase.artwork_id == artwork.id))
-    if case is not None and case.state == "decided":
-        last = next((e.action for e in reversed(case.events) if e.action in DECISIONS), None)
-        if last == "publish":
-            return policy
+    if last_decision(case) == "publish":
+        return policy
     return with_source_type(config, policy, verdict)
+
+
+def last_decision(case: ReviewCase | None) -> str | None:
+    """The moderator's standing decision on a case (a DECISIONS key), or None while it is open or absent. A
+    decided case without a recorded decision (older rows) counts as "publish"."""
+    if case is None or case.state != "decided":
+        return None
+    return next((e.action for e in reversed(case.events) if e.action in DECISIONS), "publish")
 
 
 def artwork_verdict(artwork: Artwork) -> Verdict:
@@ -145,9 +151,8 @@ async def apply_policy(ctx: Context, tx: Transaction, artwork: Artwork) -> str:
     """Decide where a fully processed artwork goes: "published", "held" or "rejected". Sets the label and
     opens (or follows) the review case. A moderator's earlier decision on this artwork stands."""
     case = await tx.session.scalar(select(ReviewCase).where(ReviewCase.artwork_id == artwork.id))
-    if case is not None and case.state == "decided":
-        last = next((e.action for e in reversed(case.events) if e.action in DECISIONS), "publish")
-        return DECISIONS[last][0]
+    if (decided := last_decision(case)) is not None:
+        return DECISIONS[decided][0]
     verdict = artwork_verdict(artwork)
     action = policy_action(ctx.config, artwork, verdict)
     if action in ("none", "accept"):

@@ -26,7 +26,6 @@ _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP
 XMP_PNG_KEY = "XML:com.adobe.xmp"
 
 
-sniff = image_type_of  # the media pipeline's magic-byte check: both see the same four formats
 
 
 def inflate(blob: bytes, limit: int = MAX_TEXT) -> bytes:
@@ -91,7 +90,7 @@ class Source:
 
     def __init__(self, data: bytes) -> None:
         self.data = bytes(data) if not isinstance(data, bytes) else data
-        self.mime = sniff(self.data)
+        self.mime = image_type_of(self.data)  # the media pipeline's check: both see the same four formats
         self.problems: list[str] = []
 
     @classmethod
