@@ -1,0 +1,40 @@
+"""Building an entities.View for a page: the viewer plus the batch-loaded facts of its statuses and accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cara_fed import queries_api
+from cara_fed.models import Account, Artwork
+from web.api.base import viewer as request_viewer
+from web.api.entities import View
+from web.keys import CTX
+
+
+async def view_for(request: web.Request, session: AsyncSession, *, artworks: Iterable[Artwork] = (),
+                   accounts: Iterable[Account] = ()) -> View:
+    """Facts for these artworks (counts, the viewer's marks) and for their authors plus `accounts`."""
+    viewer = await request_viewer(request)
+    works = list(artworks)
+    people = {a.id: a for a in [*accounts, *(w.account for w in works)]}
+    return View(base=request.app[CTX].config.base_url, viewer=viewer,
+                statuses=await queries_api.status_facts(session, [w.id for w in works],
+                                                        viewer.id if viewer is not None else None),
+                accounts=await queries_api.account_facts(session, people.values()))
+
+
+async def statuses_json(request: web.Request, session: AsyncSession, works: list[Artwork]) -> list[dict]:
+    from web.api import entities
+
+    view = await view_for(request, session, artworks=works)
+    return [entities.status(view, work) for work in works]
+
+
+async def accounts_json(request: web.Request, session: AsyncSession, people: list[Account]) -> list[dict]:
+    from web.api import entities
+
+    view = await view_for(request, session, accounts=people)
+    return [entities.account(view, person) for person in people]
