@@ -169,8 +169,9 @@ async def home_feed(session: AsyncSession, viewer: Account, before: int | None =
     return await _page(session, await home_feed_query(session, viewer), before, limit)
 
 
-async def home_feed_query(session: AsyncSession, viewer: Account) -> Select:
-    """The home feed's works, unordered and unpaged (the pages and the client API page it their own way)."""
+async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple = CARD_OPTIONS) -> Select:
+    """The home feed's works, unordered and unpaged (the pages and the client API page it their own way, and
+    load what they show: `options`)."""
     followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
     # Read the viewer's followed tags and hidden accounts first (tiny lookups), so the feed query only
     # carries the clauses that matter: a simpler plan that is cheaper to plan and to run.
@@ -183,7 +184,7 @@ async def home_feed_query(session: AsyncSession, viewer: Account) -> Select:
                   .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
                          Account.discoverable.is_(True), Account.indexable.is_(True)))
         wanted = wanted | Artwork.id.in_(tagged)
-    query = select(Artwork).where(Artwork.state == "published", wanted).options(*CARD_OPTIONS)
+    query = select(Artwork).where(Artwork.state == "published", wanted).options(*options)
     if hidden:
         query = query.where(Artwork.account_id.not_in(hidden))
     return query

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from cara_fed.models import (
     Account,
@@ -54,10 +54,15 @@ async def keyset(session: AsyncSession, query: Select, column: Any, window: Wind
     return list((await session.scalars(query.order_by(column.desc()).limit(window.limit))).unique().all())
 
 
+# A status shows its author (whose avatar comes from account_facts, for the whole page at once), its images with
+# their assets and derivatives, and its tags (which the page cards skip).
+STATUS_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
+                  joinedload(Artwork.account).lazyload(Account.banner_asset), selectinload(Artwork.tags),
+                  selectinload(Artwork.images).joinedload(ArtworkImage.asset))
+
+
 def with_status_options(query: Select) -> Select:
-    """Statuses show tags too (the page cards skip them)."""
-    return query.options(selectinload(Artwork.tags),
-                         selectinload(Artwork.images).selectinload(ArtworkImage.asset))
+    return query.options(*STATUS_OPTIONS)
 
 
 def public_works(viewer: Account | None, *, local: bool = False, remote: bool = False) -> Select:
@@ -72,6 +77,15 @@ def public_works(viewer: Account | None, *, local: bool = False, remote: bool = 
 
 def tag_works(viewer: Account | None, tag: str) -> Select:
     return _listed(viewer).where(Artwork.id.in_(select(ArtworkTag.artwork_id).where(ArtworkTag.tag == tag)))
+
+
+async def popular_tags(session: AsyncSession, limit: int = 10) -> list[tuple[str, int]]:
+    """Tags on the most listed works (all time: no per-day tag history is kept)."""
+    listed = _listed(None).with_only_columns(ArtworkTag.tag, func.count()).join(
+        ArtworkTag, ArtworkTag.artwork_id == Artwork.id)
+    rows = await session.execute(listed.group_by(ArtworkTag.tag).order_by(func.count().desc(), ArtworkTag.tag)
+                                 .limit(limit))
+    return [(tag, count) for tag, count in rows.all()]
 
 
 def account_works(account: Account, viewer: Account | None, *, followers_too: bool, pinned: bool = False) -> Select:

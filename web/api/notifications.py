@@ -1,0 +1,132 @@
+"""Notifications (types[] / exclude_types[] / account_id filters, keyset pages), dismissing, and the
+per-account markers, preferences and the other small lists apps read on start-up."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cara_fed import queries_api
+from cara_fed.models import Notification
+from cara_fed.services import client_state
+from cara_fed.services import notifications as notification_service
+from web.api import entities
+from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, window
+from web.api.views import view_for
+from web.keys import CTX
+
+routes = web.RouteTableDef()
+
+
+def _types(request: web.Request, name: str) -> list[str]:
+    return [t for t in request.query.getall(f"{name}[]", []) + request.query.getall(name, []) if t]
+
+
+async def render_many(request: web.Request, session, rows: list[Notification]) -> list[dict]:  # type: ignore[no-untyped-def]
+    comment_ids = [n.object_id for n in rows if n.object_type == "comment" and n.object_id is not None]
+    found = await queries_api.comments_by_ids(session, comment_ids)
+    parents = await queries_api.comments_by_ids(session, [c.parent_id for c in found.values() if c.parent_id])
+    artwork_ids = {n.object_id for n in rows if n.object_type == "artwork" and n.object_id is not None}
+    works = await queries_api.artworks_by_ids(session, artwork_ids | {c.artwork_id for c in found.values()})
+    me_ = await me(request)
+    shown_works = [w for w in works.values() if w.state == "published" or w.account_id == me_.id]
+    view = await view_for(request, session, artworks=shown_works,
+                          accounts=[n.actor for n in rows if n.actor is not None] + [c.account for c in found.values()])
+    out = []
+    for row in rows:
+        status = None
+        if row.object_type == "artwork" and row.object_id in works:
+            status = entities.status(view, works[row.object_id])
+        elif row.object_type == "comment" and row.object_id in found:
+            comment = found[row.object_id]
+            if comment.artwork_id in works:
+                status = entities.comment_status(view, comment, works[comment.artwork_id],
+                                                 parents.get(comment.parent_id or 0))
+        rendered = entities.notification(view, row, status)
+        if rendered is not None:
+            out.append(rendered)
+    return out
+
+
+@routes.get("/api/v1/notifications")
+@endpoint("read:notifications")
+async def index(request: web.Request) -> web.Response:
+    account = await me(request)
+    w = window(request, default=15, most=30)
+    kinds = queries_api.kinds_for(_types(request, "types"), _types(request, "exclude_types"))
+    raw_from = request.query.get("account_id", "")
+    async with request.app[CTX].sessions() as session:
+        rows = await queries_api.notifications(session, account, w, kinds,
+                                               int_id(raw_from) if raw_from else None) if kinds else []
+        data = await render_many(request, session, rows)
+    return reply(data, headers=link_header(request, [row.id for row in rows], more=len(rows) == w.limit))
+
+
+@routes.get("/api/v1/notifications/unread_count")
+@endpoint("read:notifications")
+async def unread_count(request: web.Request) -> web.Response:
+    from cara_fed import queries_social
+
+    async with request.app[CTX].sessions() as session:
+        return reply({"count": await queries_social.unread_count(session, (await me(request)).id)})
+
+
+@routes.get(r"/api/v1/notifications/{notification_id:\d+}")
+@endpoint("read:notifications")
+async def show(request: web.Request) -> web.Response:
+    account = await me(request)
+    async with request.app[CTX].sessions() as session:
+        row = await session.get(Notification, int_id(request.match_info["notification_id"]))
+        if row is None or row.account_id != account.id:
+            raise not_found()
+        data = await render_many(request, session, [row])
+    if not data:
+        raise not_found()
+    return reply(data[0])
+
+
+@routes.post(r"/api/v1/notifications/{notification_id:\d+}/dismiss")
+@endpoint("write:notifications")
+async def dismiss(request: web.Request) -> web.Response:
+    removed = await notification_service.dismiss(request.app[CTX], await me(request),
+                                                 int_id(request.match_info["notification_id"]))
+    if not removed:
+        raise not_found()
+    return reply({})
+
+
+@routes.post("/api/v1/notifications/clear")
+@endpoint("write:notifications")
+async def clear(request: web.Request) -> web.Response:
+    await notification_service.dismiss(request.app[CTX], await me(request))
+    return reply({})
+
+
+# --- markers and preferences ---------------------------------------------------------------------
+
+
+@routes.get("/api/v1/markers")
+@endpoint("read:statuses")
+async def markers(request: web.Request) -> web.Response:
+    wanted = _types(request, "timeline")
+    rows = await client_state.markers(request.app[CTX], await me(request), wanted)
+    return reply({row.timeline: entities.marker(row) for row in rows})
+
+
+@routes.post("/api/v1/markers")
+@endpoint("write:statuses")
+async def save_markers(request: web.Request) -> web.Response:
+    account = await me(request)
+    p = await params(request)
+    saved = {}
+    for timeline in client_state.MARKER_TIMELINES:
+        last = p.nested(timeline).text("last_read_id")
+        if last:
+            saved[timeline] = entities.marker(await client_state.save_marker(request.app[CTX], account, timeline,
+                                                                             last))
+    return reply(saved)
+
+
+@routes.get("/api/v1/preferences")
+@endpoint("read:accounts")
+async def preferences(request: web.Request) -> web.Response:
+    return reply(entities.preferences(await me(request)))
