@@ -34,7 +34,8 @@ async def test_mastodon_py_full_flow(pair):  # type: ignore[no-untyped-def]
     # Alice: the code flow, in her browser (log in on A, consent, copy the out-of-band code into the app).
     client_id, secret = Mastodon.create_app("Mastodon.py flow", scopes=SCOPES, redirect_uris=OOB, api_base_url=a.url)
     alice = Mastodon(client_id=client_id, client_secret=secret, api_base_url=a.url)
-    code = await consent(a.url, "alice", "alice password", alice.auth_request_url(scopes=SCOPES, redirect_uris=OOB, allow_http=True))
+    url = alice.auth_request_url(scopes=SCOPES, redirect_uris=OOB, allow_http=True)
+    code = await consent(a.url, "alice", "alice password", url)
     alice_token = alice.log_in(code=code, redirect_uri=OOB, scopes=SCOPES, allow_http=True)
     # Bob: the password grant (enabled on these instances).
     client_id_b, secret_b = Mastodon.create_app("Mastodon.py flow", scopes=SCOPES, api_base_url=b.url)
@@ -83,7 +84,8 @@ async def test_mastodon_py_full_flow(pair):  # type: ignore[no-untyped-def]
     wait_for(notified, "follow, favourite and mention notifications on A")
     favourites = alice.notifications(types=["favourite"])
     assert favourites and all(n["type"] == "favourite" for n in favourites)
-    assert favourites[0]["status"]["id"] == posted["id"] and favourites[0]["account"]["acct"] == f"bob@127.0.0.1:{b.port}"
+    assert favourites[0]["status"]["id"] == posted["id"]
+    assert favourites[0]["account"]["acct"] == f"bob@127.0.0.1:{b.port}"
     for notification in raw(a.url, alice_token, "/api/v1/notifications"):
         api_shapes.check("Notification", notification)
     context = wait_for(lambda: (c := alice.status_context(posted["id"]))["descendants"] and c,
