@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from cara_fed.db import UTCDateTime
 from cara_fed.models import (
     Account,
     Artwork,
@@ -153,13 +154,14 @@ async def account_facts(session: AsyncSession, accounts: Iterable[Account]) -> A
     if not people:
         return facts
     ids = sorted(people)
-    parts = [select(literal("followers"), Follow.followee_id, func.count(), literal(None))
-             .where(Follow.followee_id.in_(ids), Follow.state == "accepted").group_by(Follow.followee_id),
-             select(literal("following"), Follow.follower_id, func.count(), literal(None))
-             .where(Follow.follower_id.in_(ids), Follow.state == "accepted").group_by(Follow.follower_id),
-             select(literal("works"), Artwork.account_id, func.count(), func.max(Artwork.published_at))
+    no_time = cast(null(), UTCDateTime)  # typed, so PostgreSQL can unite it with the MAX below
+    parts = [select(literal("works"), Artwork.account_id, func.count(), func.max(Artwork.published_at))
              .where(Artwork.account_id.in_(ids), Artwork.state == "published",
-                    Artwork.visibility.in_(("public", "unlisted"))).group_by(Artwork.account_id)]
+                    Artwork.visibility.in_(("public", "unlisted"))).group_by(Artwork.account_id),
+             select(literal("followers"), Follow.followee_id, func.count(), no_time)
+             .where(Follow.followee_id.in_(ids), Follow.state == "accepted").group_by(Follow.followee_id),
+             select(literal("following"), Follow.follower_id, func.count(), no_time)
+             .where(Follow.follower_id.in_(ids), Follow.state == "accepted").group_by(Follow.follower_id)]
     for kind, account_id, count, last in (await session.execute(union_all(*parts))).all():
         getattr(facts, kind)[account_id] = count
         if kind == "works" and last is not None:

@@ -56,7 +56,7 @@ async def instance_v2(request: web.Request) -> web.Response:
 @routes.get("/api/v1/instance/peers")
 async def peers(request: web.Request) -> web.Response:
     async with request.app[CTX].sessions() as session:
-        domains = await session.scalars(select(distinct(Account.domain)).where(Account.domain.is_not(None))
+        domains = await session.scalars(select(Account.domain).distinct().where(Account.domain.is_not(None))
                                         .order_by(Account.domain).limit(10_000))
         return reply([d for d in domains.all() if d])
 
