@@ -92,7 +92,8 @@ async def test_code_flow_with_pkce_refresh_and_revocation(client):
     query = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": "cara-test://callback",
              "scope": "read write", "state": "xyz", "code_challenge": challenge, "code_challenge_method": "S256"}
     anonymous = await client.get("/oauth/authorize", params=query, allow_redirects=False)
-    assert anonymous.status == 303 and anonymous.headers["Location"].startswith("/login?next=/oauth/authorize?response_type")
+    assert anonymous.status == 303
+    assert anonymous.headers["Location"].startswith("/login?next=/oauth/authorize?response_type")
     await sign_up(client, "ada")
     fields = await consent_fields(client, query)
     without_csrf = await client.post("/oauth/authorize", data=[(k, v) for k, v in fields if k != "csrf_token"]
