@@ -251,3 +251,44 @@ async def test_accounts_follows_relationships_and_notifications(client):
         [str(bo.id)]
     found = await (await client.get("/api/v2/search?q=harbour", headers=auth(ada_token))).json()
     assert [s["id"] for s in found["statuses"]] == [work["id"]]
+
+
+async def test_cara_extensions_jobs_projects_and_protection_report(client):
+    studio, studio_token = await account_with_token(client, "inkworks", kind="studio")
+    _, ada_token = await account_with_token(client, "ada")
+    posted = await client.post("/api/cara/v1/jobs", headers=auth(studio_token), json={
+        "title": "Background painter", "description": "Paint *harbours* for our film.", "field": "Animation",
+        "employment_type": "contract", "workplace": "remote", "pay_min": "3000", "pay_max": "4000",
+        "currency": "EUR", "pay_period": "month", "skills": ["painting", "colour"], "apply_method": "inapp"})
+    job = await posted.json()
+    assert posted.status == 200, job
+    assert job["title"] == "Background painter" and job["pay"] == {"min": 3000, "max": 4000, "currency": "EUR",
+                                                                   "period": "month"}
+    api_shapes.check("Account", job["account"])
+    board = await (await client.get("/api/cara/v1/jobs?q=painter&workplace=remote")).json()
+    assert [j["id"] for j in board["jobs"]] == [job["id"]] and board["total"] == 1
+    assert (await client.get("/api/cara/v1/jobs?workplace=moon")).status == 422
+    invalid = await client.post("/api/cara/v1/jobs", headers=auth(studio_token), json={"title": ""})
+    assert invalid.status == 422
+
+    work = await post_work(client, ada_token, "Harbour study")
+    applied = await client.post(f"/api/cara/v1/jobs/{job['id']}/apply", headers=auth(ada_token),
+                                json={"message": "I paint harbours.", "work_ids": [work["id"]]})
+    body = await applied.json()
+    assert applied.status == 200 and body["works"][0]["title"] == "Harbour study"
+    twice = await client.post(f"/api/cara/v1/jobs/{job['id']}/apply", headers=auth(ada_token),
+                              json={"message": "Again", "work_ids": []})
+    assert twice.status == 422
+
+    project = await (await client.post("/api/cara/v1/projects", headers=auth(ada_token), json={
+        "title": "Harbours", "description": "A series.", "status_ids": [work["id"]]})).json()
+    assert project["status_ids"] == [work["id"]] and project["cover_id"] == work["id"]
+    listed = await (await client.get(f"/api/cara/v1/accounts/{work['account']['id']}/projects")).json()
+    assert [p["title"] for p in listed] == ["Harbours"]
+
+    report = await client.get(f"/api/cara/v1/statuses/{work['id']}/protection", headers=auth(ada_token))
+    data = await report.json()
+    assert report.status == 200 and data["state"] == "published" and data["noai"] is True
+    assert data["detection_ran"] is True and data["verdict"]["label"] and data["media"][0]["state"] == "ready"
+    assert (await client.get(f"/api/cara/v1/statuses/{work['id']}/protection",
+                             headers=auth(studio_token))).status == 404

@@ -8,7 +8,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.context import Context
-from web.api import accounts, base, instance, media, misc, notifications, oauth, search, statuses, timelines
+from web.api import (
+    accounts,
+    base,
+    cara,
+    instance,
+    media,
+    misc,
+    notifications,
+    oauth,
+    search,
+    statuses,
+    timelines,
+)
 from web.api.oauth_server import Server
 
 
@@ -16,5 +28,5 @@ def setup_api(app: web.Application, ctx: Context) -> None:
     app[base.LIMITER] = base.RateLimiter(ctx.config.api.requests_per_5_minutes)
     app[oauth.SERVER] = Server(ctx)
     app.middlewares.append(base.api_middleware)
-    for module in (oauth, instance, accounts, statuses, media, timelines, notifications, search, misc):
+    for module in (oauth, instance, accounts, statuses, media, timelines, notifications, search, misc, cara):
         app.router.add_routes(module.routes)
