@@ -10,9 +10,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from cara_fed.db import UTCDateTime
 from cara_fed.models import (
@@ -27,6 +40,7 @@ from cara_fed.models import (
     Follow,
     Like,
     MediaAsset,
+    MediaDerivative,
     Mute,
     Notification,
 )
@@ -55,11 +69,13 @@ async def keyset(session: AsyncSession, query: Select, column: Any, window: Wind
     return list((await session.scalars(query.order_by(column.desc()).limit(window.limit))).unique().all())
 
 
-# A status shows its author (whose avatar comes from account_facts, for the whole page at once), its images with
-# their assets and derivatives, and its tags (which the page cards skip).
+# A status shows its author (whose avatar comes from page_facts, for the whole page at once) and its images with
+# their assets and derivatives.
+# Tags come with the page's facts (page_facts), not as a query of their own.
 STATUS_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
-                  joinedload(Artwork.account).lazyload(Account.banner_asset), selectinload(Artwork.tags),
-                  selectinload(Artwork.images).joinedload(ArtworkImage.asset))
+                  joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags),
+                  selectinload(Artwork.images).joinedload(ArtworkImage.asset)
+                  .selectinload(MediaAsset.derivatives.and_(MediaDerivative.format == "jpeg")))
 
 
 def with_status_options(query: Select) -> Select:
@@ -112,30 +128,7 @@ class StatusFacts:
     liked: set[int] = field(default_factory=set)
     boosted: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
-
-
-async def status_facts(session: AsyncSession, artwork_ids: Iterable[int], viewer_id: int | None) -> StatusFacts:
-    """Counts and the viewer's own marks for these artworks: one UNION ALL statement."""
-    ids = sorted(set(artwork_ids))
-    facts = StatusFacts()
-    if not ids:
-        return facts
-    parts = [select(literal("like"), Like.artwork_id, func.count()).where(Like.artwork_id.in_(ids))
-             .group_by(Like.artwork_id),
-             select(literal("boost"), Boost.artwork_id, func.count()).where(Boost.artwork_id.in_(ids))
-             .group_by(Boost.artwork_id),
-             select(literal("reply"), Comment.artwork_id, func.count())
-             .where(Comment.artwork_id.in_(ids), Comment.state == "visible").group_by(Comment.artwork_id)]
-    if viewer_id is not None:
-        parts += [select(literal(name), model.artwork_id, literal(1)).where(model.artwork_id.in_(ids),
-                                                                             model.account_id == viewer_id)
-                  for name, model in (("liked", Like), ("boosted", Boost), ("bookmarked", Bookmark))]
-    for kind, artwork_id, count in (await session.execute(union_all(*parts))).all():
-        if kind in ("like", "boost", "reply"):
-            {"like": facts.likes, "boost": facts.boosts, "reply": facts.replies}[kind][artwork_id] = count
-        else:
-            getattr(facts, kind).add(artwork_id)
-    return facts
+    tags: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,39 +140,67 @@ class AccountFacts:
     assets: dict[int, MediaAsset] = field(default_factory=dict)  # avatar and banner assets by id
 
 
-async def account_facts(session: AsyncSession, accounts: Iterable[Account]) -> AccountFacts:
-    """Follower/following/work counts and avatar/banner assets for these accounts: two statements."""
-    people = {a.id: a for a in accounts}
-    facts = AccountFacts()
-    if not people:
-        return facts
-    ids = sorted(people)
-    no_time = cast(null(), UTCDateTime)  # typed, so PostgreSQL can unite it with the MAX below
-    parts = [select(literal("works"), Artwork.account_id, func.count(), func.max(Artwork.published_at))
-             .where(Artwork.account_id.in_(ids), Artwork.state == "published",
+def _facts_statement() -> Any:
+    """Built once with bound parameters (`ids`: artworks, `people`: accounts, `viewer`: 0 for nobody): SQLAlchemy
+    then reuses its compiled form and cache key, and the database its prepared plan."""
+    ids, people = bindparam("ids", expanding=True), bindparam("people", expanding=True)
+    viewer = bindparam("viewer", type_=Integer)
+    no_time, no_text = cast(null(), UTCDateTime), cast(null(), String)
+    parts = [select(literal("like"), Like.artwork_id, func.count(), no_time, no_text)
+             .where(Like.artwork_id.in_(ids)).group_by(Like.artwork_id),
+             select(literal("boost"), Boost.artwork_id, func.count(), no_time, no_text)
+             .where(Boost.artwork_id.in_(ids)).group_by(Boost.artwork_id),
+             select(literal("reply"), Comment.artwork_id, func.count(), no_time, no_text)
+             .where(Comment.artwork_id.in_(ids), Comment.state == "visible").group_by(Comment.artwork_id),
+             select(literal("tag"), ArtworkTag.artwork_id, literal(0), no_time, ArtworkTag.tag)
+             .where(ArtworkTag.artwork_id.in_(ids)),
+             *[select(literal(name), model.artwork_id, literal(1), no_time, no_text)
+               .where(model.artwork_id.in_(ids), model.account_id == viewer)
+               for name, model in (("liked", Like), ("boosted", Boost), ("bookmarked", Bookmark))],
+             select(literal("works"), Artwork.account_id, func.count(), func.max(Artwork.published_at), no_text)
+             .where(Artwork.account_id.in_(people), Artwork.state == "published",
                     Artwork.visibility.in_(("public", "unlisted"))).group_by(Artwork.account_id),
-             select(literal("followers"), Follow.followee_id, func.count(), no_time)
-             .where(Follow.followee_id.in_(ids), Follow.state == "accepted").group_by(Follow.followee_id),
-             select(literal("following"), Follow.follower_id, func.count(), no_time)
-             .where(Follow.follower_id.in_(ids), Follow.state == "accepted").group_by(Follow.follower_id)]
-    for kind, account_id, count, last in (await session.execute(union_all(*parts))).all():
-        getattr(facts, kind)[account_id] = count
-        if kind == "works" and last is not None:
-            if isinstance(last, str):  # SQLite returns the MAX of a UNION column as text
-                last = datetime.fromisoformat(last)
-            facts.last_work_at[account_id] = last if last.tzinfo else last.replace(tzinfo=UTC)
+             select(literal("followers"), Follow.followee_id, func.count(), no_time, no_text)
+             .where(Follow.followee_id.in_(people), Follow.state == "accepted").group_by(Follow.followee_id),
+             select(literal("following"), Follow.follower_id, func.count(), no_time, no_text)
+             .where(Follow.follower_id.in_(people), Follow.state == "accepted").group_by(Follow.follower_id)]
+    return union_all(*parts)
+
+
+FACTS = _facts_statement()
+
+
+async def page_facts(session: AsyncSession, artwork_ids: Iterable[int], accounts: Iterable[Account],
+                     viewer_id: int | None) -> tuple[StatusFacts, AccountFacts]:
+    """Everything a page of statuses and accounts needs beyond their rows, in one UNION ALL statement (counts,
+    tags, the viewer's likes, boosts and bookmarks; follower, following and work counts), plus one for the
+    avatars and banners when any are set."""
+    ids = sorted(set(artwork_ids))
+    people = {a.id: a for a in accounts}
+    statuses, found = StatusFacts(), AccountFacts()
+    if ids or people:
+        rows = await session.execute(FACTS, {"ids": ids, "people": sorted(people), "viewer": viewer_id or 0})
+        for kind, row_id, count, last, text in rows.all():
+            if kind in ("like", "boost", "reply"):
+                {"like": statuses.likes, "boost": statuses.boosts, "reply": statuses.replies}[kind][row_id] = count
+            elif kind == "tag":
+                statuses.tags.setdefault(row_id, []).append(text)
+            elif kind in ("liked", "boosted", "bookmarked"):
+                getattr(statuses, kind).add(row_id)
+            else:
+                getattr(found, kind)[row_id] = count
+                if kind == "works" and last is not None:
+                    if isinstance(last, str):  # SQLite returns the MAX of a UNION column as text
+                        last = datetime.fromisoformat(last)
+                    found.last_work_at[row_id] = last if last.tzinfo else last.replace(tzinfo=UTC)
+    for tags in statuses.tags.values():
+        tags.sort()
     asset_ids = {i for a in people.values() for i in (a.avatar_asset_id, a.banner_asset_id) if i is not None}
     if asset_ids:
-        rows = await session.scalars(select(MediaAsset).where(MediaAsset.id.in_(asset_ids),
-                                                              MediaAsset.state == "ready"))
-        facts.assets = {asset.id: asset for asset in rows.unique().all()}
-    return facts
-
-
-def merge_facts(into: AccountFacts, more: AccountFacts) -> AccountFacts:
-    for name in ("followers", "following", "works", "last_work_at", "assets"):
-        getattr(into, name).update(getattr(more, name))
-    return into
+        assets = await session.scalars(select(MediaAsset).where(MediaAsset.id.in_(asset_ids),
+                                                                MediaAsset.state == "ready"))
+        found.assets = {asset.id: asset for asset in assets.unique().all()}
+    return statuses, found
 
 
 # --- relationships -------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
@@ -187,6 +188,7 @@ async def find_token(ctx: Context, raw: str, kind: str | None = None) -> OAuthTo
 
 
 async def revoke(ctx: Context, token_id: int) -> None:
+    forget_bearers()
     async with ctx.transaction(changes_pages=False) as tx:
         await tx.session.execute(update(OAuthToken).where(OAuthToken.id == token_id, OAuthToken.revoked_at.is_(None))
                                  .values(revoked_at=utcnow()))
@@ -209,14 +211,31 @@ class TokenRefused(Exception):
     """The token is unknown, revoked or expired, or its account cannot act: the message says which."""
 
 
+# Resolved tokens, briefly: every API request needs one, and the lookup is a database round trip. A revocation
+# in this process clears it at once; in other web processes a revoked token works for at most BEARER_TTL more
+# seconds (expiry itself is checked on every request).
+BEARER_TTL = 10.0
+_bearers: dict[str, tuple[float, Bearer, datetime | None]] = {}
+
+
+def forget_bearers() -> None:
+    _bearers.clear()
+
+
 async def resolve_bearer(ctx: Context, raw: str) -> Bearer:
-    """The hot path of every API request: one indexed lookup (token + app + account)."""
+    """The hot path of every API request: one indexed lookup (token + app + account), then cached briefly."""
     if not raw or len(raw) > 512:
         raise TokenRefused("The access token is invalid")
+    hashed = digest(raw)
+    hit = _bearers.get(hashed)
+    if hit is not None and hit[0] > time.monotonic():
+        if hit[2] is not None and hit[2] <= utcnow():
+            raise TokenRefused("The access token expired")
+        return hit[1]
     async with ctx.sessions() as session:
         found = (await session.execute(
             select(OAuthToken, Account).outerjoin(Account, Account.id == OAuthToken.account_id)
-            .where(OAuthToken.token_hash == digest(raw)))).first()
+            .where(OAuthToken.token_hash == hashed))).first()
         if found is None:
             raise TokenRefused("The access token is invalid")
         token, account = found
@@ -230,6 +249,9 @@ async def resolve_bearer(ctx: Context, raw: str) -> Bearer:
                                else "Your login is currently disabled")
         bearer = Bearer(token.id, token.app, account, tuple(scope_list(token.scopes)))
         stale = token.last_used_at is None or token.last_used_at < now - LAST_USED_EVERY
+    if len(_bearers) > 10_000:
+        _bearers.clear()
+    _bearers[hashed] = (time.monotonic() + BEARER_TTL, bearer, token.expires_at)
     if stale:
         async with ctx.transaction(changes_pages=False) as tx:
             await tx.session.execute(update(OAuthToken).where(OAuthToken.id == token.id).values(last_used_at=now))
@@ -268,6 +290,7 @@ async def authorized_apps(session: AsyncSession, account: Account) -> list[Autho
 
 async def revoke_app(ctx: Context, account: Account, app_id: int) -> int:
     """Revoke every token the account gave this app. Returns how many."""
+    forget_bearers()
     async with ctx.transaction(changes_pages=False) as tx:
         result = await tx.session.execute(update(OAuthToken).where(
             OAuthToken.account_id == account.id, OAuthToken.app_id == app_id, OAuthToken.revoked_at.is_(None))

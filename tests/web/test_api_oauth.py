@@ -182,10 +182,11 @@ async def test_scopes_expired_tokens_and_the_authorized_apps_page(client):
     for headers in ({}, auth("not-a-token"), {"Authorization": "Basic abc"}):
         answer = await client.get("/api/v1/timelines/home", headers=headers)
         assert answer.status == 401 and "error" in await answer.json()
+    _, soon = await account_with_token(client, "soon", scopes="read")
     async with app_ctx(client).transaction() as tx:
-        await tx.session.execute(update(OAuthToken).where(OAuthToken.token_hash == oauth.digest(reader))
+        await tx.session.execute(update(OAuthToken).where(OAuthToken.token_hash == oauth.digest(soon))
                                  .values(expires_at=utcnow() - timedelta(minutes=1)))
-    expired = await client.get("/api/v1/timelines/home", headers=auth(reader))
+    expired = await client.get("/api/v1/timelines/home", headers=auth(soon))
     assert expired.status == 401 and (await expired.json())["error"] == "The access token expired"
 
     # Ada authorizes an app through the consent page, then sees it in Settings and revokes it.

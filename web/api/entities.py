@@ -192,7 +192,7 @@ def status(view: View, work: Artwork) -> dict[str, Any]:
         "content": artwork_html(work), "visibility": VISIBILITY.get(work.visibility, "public"),
         "sensitive": bool(work.sensitive), "spoiler_text": work.content_warning or "",
         "media_attachments": [image_media(view, image) for image in work.images],
-        "application": None, "mentions": [], "tags": [tag(view, t) for t in work.tag_names], "emojis": [],
+        "application": None, "mentions": [], "tags": [tag(view, t) for t in facts.tags.get(work.id, [])], "emojis": [],
         "reblogs_count": facts.boosts.get(work.id, 0), "favourites_count": facts.likes.get(work.id, 0),
         "replies_count": facts.replies.get(work.id, 0), "in_reply_to_id": None, "in_reply_to_account_id": None,
         "reblog": None, "poll": None, "card": None, "language": None, "edited_at": None,

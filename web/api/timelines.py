@@ -4,8 +4,11 @@ mutes); public and tag are explore's listed works (opt-outs and silenced servers
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries, queries_api
 from cara_fed.models import Artwork, Bookmark, Like
@@ -21,10 +24,16 @@ def _flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("true", "1")
 
 
-async def _timeline(request: web.Request, query, *, loaded: bool = False) -> web.Response:  # type: ignore[no-untyped-def]
+async def _timeline(request: web.Request, query: Select | None = None, *,
+                    build: Callable[[AsyncSession], Awaitable[Select]] | None = None) -> web.Response:
+    """One page of works as statuses; `build` makes the query inside the same database session (one checkout)."""
     w = window(request)
     async with request.app[CTX].sessions() as session:
-        query = query if loaded else queries_api.with_status_options(query)
+        if build is not None:
+            query = await build(session)
+        else:
+            assert query is not None
+            query = queries_api.with_status_options(query)
         works = await queries_api.keyset(session, query, Artwork.id, w)
         data = await statuses_json(request, session, works)
     return reply(data, headers=link_header(request, [work.id for work in works], more=len(works) == w.limit))
@@ -34,9 +43,8 @@ async def _timeline(request: web.Request, query, *, loaded: bool = False) -> web
 @endpoint("read:statuses")
 async def home(request: web.Request) -> web.Response:
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
-        query = await queries.home_feed_query(session, account, queries_api.STATUS_OPTIONS)
-    return await _timeline(request, query, loaded=True)
+    return await _timeline(request, build=lambda session: queries.home_feed_query(session, account,
+                                                                                   queries_api.STATUS_OPTIONS))
 
 
 @routes.get("/api/v1/timelines/public")

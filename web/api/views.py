@@ -20,10 +20,9 @@ async def view_for(request: web.Request, session: AsyncSession, *, artworks: Ite
     viewer = await request_viewer(request)
     works = list(artworks)
     people = {a.id: a for a in [*accounts, *(w.account for w in works)]}
-    return View(base=request.app[CTX].config.base_url, viewer=viewer,
-                statuses=await queries_api.status_facts(session, [w.id for w in works],
-                                                        viewer.id if viewer is not None else None),
-                accounts=await queries_api.account_facts(session, people.values()))
+    statuses, found = await queries_api.page_facts(session, [w.id for w in works], people.values(),
+                                                   viewer.id if viewer is not None else None)
+    return View(base=request.app[CTX].config.base_url, viewer=viewer, statuses=statuses, accounts=found)
 
 
 async def statuses_json(request: web.Request, session: AsyncSession, works: list[Artwork]) -> list[dict]:
