@@ -207,3 +207,33 @@ async def test_scopes_expired_tokens_and_the_authorized_apps_page(client):
     assert revoke.status == 303
     assert (await client.get("/api/v1/accounts/verify_credentials", headers=auth(token))).status == 401
     assert "Sketchbook" not in await (await client.get("/settings/apps")).text()
+
+
+async def test_sign_up_from_an_app_obeys_the_registration_mode(client, config):
+    _, app = await register(client, scopes="read write")
+    token = (await (await client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["client_secret"],
+        "scope": "read write"})).json())["access_token"]
+    person = {"username": "newbie", "email": "newbie@example.org", "password": "long enough 1", "agreement": "true"}
+    assert (await client.post("/api/v1/accounts", headers=auth(token), json={**person, "agreement": False})).status \
+        == 422
+    created = await client.post("/api/v1/accounts", headers=auth(token), json=person)
+    body = await created.json()
+    assert created.status == 200, body
+    api_shapes.check("Token", body)
+    me = await (await client.get("/api/v1/accounts/verify_credentials", headers=auth(body["access_token"]))).json()
+    assert me["username"] == "newbie"
+    taken = await client.post("/api/v1/accounts", headers=auth(token), json=person)
+    assert taken.status == 422 and "taken" in (await taken.json())["error"]
+    as_user = await client.post("/api/v1/accounts", headers=auth(body["access_token"]),
+                                json={**person, "username": "other", "email": "o@example.org"})
+    assert as_user.status == 403
+    config.instance.registration = "approval"
+    pending = await (await client.post("/api/v1/accounts", headers=auth(token), json={
+        **person, "username": "waiting", "email": "w@example.org", "reason": "I draw"})).json()
+    refused = await client.get("/api/v1/accounts/verify_credentials", headers=auth(pending["access_token"]))
+    assert refused.status == 401 and "pending approval" in (await refused.json())["error"]
+    config.instance.registration = "closed"
+    closed = await client.post("/api/v1/accounts", headers=auth(token), json={
+        **person, "username": "late", "email": "late@example.org"})
+    assert closed.status == 403

@@ -39,6 +39,16 @@ def _describe(scope: str) -> str:
     return f"{'See' if mode == 'read' else 'Change'} your {what.replace('_', ' ')}"
 
 
+def _where_back(redirect_uri: str) -> str:
+    """Where the answer goes, in words: a web site's host, or the app itself for its own scheme or copy-paste."""
+    parts = urlsplit(redirect_uri)
+    if redirect_uri == oauth.OOB:
+        return "a page showing a code to paste into the app"
+    if parts.scheme in ("http", "https"):
+        return parts.netloc
+    return f"the app ({redirect_uri[:80]})"
+
+
 def _request(request: web.Request, pairs: list[tuple[str, str]]) -> Request:
     ctx = request.app[CTX]
     # Authlib refuses plain-http URLs; plain http is only ever a development setting here ([server] scheme).
@@ -123,7 +133,7 @@ async def authorize_form(request: web.Request) -> web.Response:
     scopes = oauth.scope_list(grant.request.scope)
     response = render(request, "oauth_authorize.html", {
         "app": app, "scopes": [(s, _describe(s)) for s in scopes], "fields": pairs,
-        "redirect_host": urlsplit(grant.redirect_uri or "").netloc or grant.redirect_uri})
+        "redirect_to": _where_back(grant.redirect_uri or "")})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -204,6 +204,7 @@ class PkceS256(CodeChallenge):
 
 class CodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    AUTHORIZATION_CODE_LENGTH = 32  # ~190 bits; short enough to copy from the out-of-band page
     server: Server
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
