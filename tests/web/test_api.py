@@ -232,6 +232,9 @@ async def test_accounts_follows_relationships_and_notifications(client):
         api_shapes.check("Notification", note)
     assert [n["type"] for n in notes] == ["mention", "favourite", "follow_request"]
     assert notes[0]["status"]["in_reply_to_id"] == work["id"]
+    grouped = await (await client.get("/api/v2/notifications", headers=auth(ada_token))).json()
+    assert [g["type"] for g in grouped["notification_groups"]] == ["mention", "favourite", "follow_request"]
+    assert {a["acct"] for a in grouped["accounts"]} == {"bo"} and grouped["statuses"]
     only = await (await client.get("/api/v1/notifications?types[]=favourite", headers=auth(ada_token))).json()
     assert [n["type"] for n in only] == ["favourite"]
     without = await (await client.get("/api/v1/notifications?exclude_types[]=mention&exclude_types[]=favourite",

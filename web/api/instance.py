@@ -75,6 +75,11 @@ async def not_shared(request: web.Request) -> web.Response:
     return reply([])
 
 
+@routes.get("/api/v1/instance/translation_languages")
+async def translation_languages(request: web.Request) -> web.Response:
+    return reply({})  # no translation service
+
+
 @routes.get("/api/v1/custom_emojis")
 async def custom_emojis(request: web.Request) -> web.Response:
     return reply([])
