@@ -235,6 +235,8 @@ async def test_accounts_follows_relationships_and_notifications(client):
     grouped = await (await client.get("/api/v2/notifications", headers=auth(ada_token))).json()
     assert [g["type"] for g in grouped["notification_groups"]] == ["mention", "favourite", "follow_request"]
     assert {a["acct"] for a in grouped["accounts"]} == {"bo"} and grouped["statuses"]
+    policy = await (await client.get("/api/v2/notifications/policy", headers=auth(ada_token))).json()
+    assert policy["for_not_following"] == "accept" and policy["summary"]["pending_requests_count"] == 0
     only = await (await client.get("/api/v1/notifications?types[]=favourite", headers=auth(ada_token))).json()
     assert [n["type"] for n in only] == ["favourite"]
     without = await (await client.get("/api/v1/notifications?exclude_types[]=mention&exclude_types[]=favourite",

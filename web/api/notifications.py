@@ -10,7 +10,7 @@ from cara_fed.models import Notification
 from cara_fed.services import client_state
 from cara_fed.services import notifications as notification_service
 from web.api import entities
-from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, window
+from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, unprocessable, window
 from web.api.views import view_for
 from web.keys import CTX
 
@@ -165,3 +165,35 @@ async def grouped(request: web.Request) -> web.Response:
 @endpoint("read:notifications")
 async def grouped_unread_count(request: web.Request) -> web.Response:
     return await unread_count(request)
+
+
+# Mastodon 4.3's notification filtering: nothing is filtered here, so the policy accepts everything and there are
+# never pending requests. Changing it is refused until we filter.
+SUMMARY = {"pending_requests_count": 0, "pending_notifications_count": 0}
+
+
+@routes.get("/api/v1/notifications/policy")
+@endpoint("read:notifications")
+async def policy_v1(request: web.Request) -> web.Response:
+    return reply({"filter_not_following": False, "filter_not_followers": False, "filter_new_accounts": False,
+                  "filter_private_mentions": False, "summary": SUMMARY})
+
+
+@routes.get("/api/v2/notifications/policy")
+@endpoint("read:notifications")
+async def policy_v2(request: web.Request) -> web.Response:
+    return reply({"for_not_following": "accept", "for_not_followers": "accept", "for_new_accounts": "accept",
+                  "for_private_mentions": "accept", "for_limited_accounts": "accept", "summary": SUMMARY})
+
+
+@routes.get("/api/v1/notifications/requests")
+@endpoint("read:notifications")
+async def requests(request: web.Request) -> web.Response:
+    return reply([])
+
+
+@routes.patch("/api/v1/notifications/policy")
+@routes.patch("/api/v2/notifications/policy")
+@endpoint("write:notifications")
+async def change_policy(request: web.Request) -> web.Response:
+    raise unprocessable("Notification filtering is not offered here yet: every notification is shown")
