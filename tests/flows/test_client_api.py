@@ -122,5 +122,6 @@ def test_masto_js_flow(pair):  # type: ignore[no-untyped-def]
     assert summary["mediaUrl"].startswith(a.url + "/media/")
     assert summary["pages"] >= 2 and summary["pagedIds"] == sorted(summary["pagedIds"], key=int, reverse=True)
     assert summary["followed"] and summary["notificationTypes"]
+    assert summary["streamed"] in ("follow", "favourite")  # a notification over the streaming WebSocket
     assert summary["revoked"] == 401
 

@@ -27,7 +27,7 @@ async def test_instance_documents_cors_and_json_errors(client, config):
     limits = v2["configuration"]
     assert limits["statuses"]["max_media_attachments"] == config.media.max_images_per_artwork
     assert limits["media_attachments"]["image_size_limit"] == config.media.max_upload_mb * 1024 * 1024
-    assert "streaming" not in limits["urls"] and v2["cara"]["streaming"] is False  # said plainly: not offered
+    assert limits["urls"]["streaming"] == "ws://test.example" and v2["cara"]["streaming"] is True
     assert await (await client.get("/api/v1/instance/peers")).json() == []
     assert await (await client.get("/api/v1/custom_emojis")).json() == []
 

@@ -22,6 +22,7 @@ from web.api import (
     timelines,
 )
 from web.api.oauth_server import Server
+from web.api.streaming import setup_streaming
 
 
 def setup_api(app: web.Application, ctx: Context) -> None:
@@ -30,3 +31,4 @@ def setup_api(app: web.Application, ctx: Context) -> None:
     app.middlewares.append(base.api_middleware)
     for module in (oauth, instance, accounts, statuses, media, timelines, notifications, search, misc, cara):
         app.router.add_routes(module.routes)
+    setup_streaming(app, ctx)

@@ -139,7 +139,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = error_body(500, "Something went wrong on our side; it has been logged.")
-    response.headers.update(headers)
+    if not response.prepared:  # streams (SSE, WebSocket) sent their own headers already
+        response.headers.update(headers)
     return response
 
 

@@ -342,6 +342,11 @@ def _limits(ctx: Context, max_characters: int) -> dict[str, Any]:
     }
 
 
+def streaming_url(ctx: Context) -> str:
+    """Where apps open the streaming WebSocket: this server, ws(s)://."""
+    return ("wss://" if ctx.config.server.scheme == "https" else "ws://") + ctx.config.server.domain
+
+
 def version_string(version: str) -> str:
     return f"4.3.0 (compatible; cara-fed {version})"
 
@@ -352,7 +357,7 @@ def instance_v1(ctx: Context, facts: InstanceFacts, max_characters: int) -> dict
     return {
         "uri": config.server.domain, "title": config.instance.name, "short_description": config.instance.description,
         "description": config.instance.description, "email": config.instance.admin_email,
-        "version": version_string(facts.version), "urls": {},
+        "version": version_string(facts.version), "urls": {"streaming_api": streaming_url(ctx)},
         "stats": {"user_count": facts.users, "status_count": facts.works, "domain_count": facts.domains},
         "thumbnail": None, "languages": ["en"], "registrations": mode in ("open", "approval"),
         "approval_required": mode == "approval", "invites_enabled": mode == "invite",
@@ -365,9 +370,8 @@ def instance_v2(ctx: Context, facts: InstanceFacts, max_characters: int) -> dict
     config = ctx.config
     mode = config.instance.registration
     configuration = _limits(ctx, max_characters)
-    # No streaming API: `urls` has no `streaming` entry and cara.streaming says so; apps fall back to polling.
-    configuration.update({"urls": {"status": None, "about": ctx.url("/about"), "privacy_policy": None,
-                                   "terms_of_service": None},
+    configuration.update({"urls": {"streaming": streaming_url(ctx), "status": None, "about": ctx.url("/about"),
+                                   "privacy_policy": None, "terms_of_service": None},
                           "vapid": {"public_key": ""}, "translation": {"enabled": False}})
     return {
         "domain": config.server.domain, "title": config.instance.name, "version": version_string(facts.version),
@@ -380,6 +384,6 @@ def instance_v2(ctx: Context, facts: InstanceFacts, max_characters: int) -> dict
         "api_versions": {"mastodon": API_VERSION},
         "contact": {"email": config.instance.admin_email, "account": facts.contact_json},
         "rules": [{"id": str(i + 1), "text": text, "hint": ""} for i, text in enumerate(RULES)],
-        "cara": {"streaming": False, "noai_default": True,
+        "cara": {"streaming": True, "noai_default": True,
                  "extensions": ctx.url("/api/cara/v1"), "features": ["portfolios", "projects", "jobs", "noai"]},
     }

@@ -6,12 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries_api
-from cara_fed.models import Notification
+from cara_fed.models import Account, Notification
 from cara_fed.services import client_state
 from cara_fed.services import notifications as notification_service
 from web.api import entities
 from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, unprocessable, window
-from web.api.views import view_for
+from web.api.views import facts_view
 from web.keys import CTX
 
 routes = web.RouteTableDef()
@@ -22,14 +22,18 @@ def _types(request: web.Request, name: str) -> list[str]:
 
 
 async def render_many(request: web.Request, session, rows: list[Notification]) -> list[dict]:  # type: ignore[no-untyped-def]
+    return await render_rows(session, request.app[CTX].config.base_url, await me(request), rows)
+
+
+async def render_rows(session, base: str, me_: Account, rows: list[Notification]) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Notifications as Mastodon entities, for `me_` (their statuses with the facts of one page)."""
     comment_ids = [n.object_id for n in rows if n.object_type == "comment" and n.object_id is not None]
     found = await queries_api.comments_by_ids(session, comment_ids)
     parents = await queries_api.comments_by_ids(session, [c.parent_id for c in found.values() if c.parent_id])
     artwork_ids = {n.object_id for n in rows if n.object_type == "artwork" and n.object_id is not None}
     works = await queries_api.artworks_by_ids(session, artwork_ids | {c.artwork_id for c in found.values()})
-    me_ = await me(request)
     shown_works = [w for w in works.values() if w.state == "published" or w.account_id == me_.id]
-    view = await view_for(request, session, artworks=shown_works,
+    view = await facts_view(session, base, me_, artworks=shown_works,
                           accounts=[n.actor for n in rows if n.actor is not None] + [c.account for c in found.values()])
     out = []
     for row in rows:

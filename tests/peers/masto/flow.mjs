@@ -1,7 +1,7 @@
 // masto.js against cara-fed: register apps, log in (password grant), post with media, edit, page the home
 // timeline through Link headers, look up and follow an account on another cara-fed server, read notifications,
 // like, read a thread, search, revoke. Reads its config as JSON on stdin; prints one JSON line with what it saw.
-import { createOAuthAPIClient, createRestAPIClient } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
 
 const config = JSON.parse(await new Promise((resolve) => {
   let text = "";
@@ -75,6 +75,18 @@ try {
   summary.followed = await waitFor(async () => (await bob.masto.v1.accounts.relationships.fetch({ id: [there.id] }))[0]
     .following, "A accepting Bob's follow");
 
+  // Carol listens on the streaming API (the URL the instance document gives) while Bob likes her next work.
+  const instance = await carol.masto.v2.instance.fetch();
+  const streaming = createStreamingAPIClient({ streamingApiUrl: instance.configuration.urls.streaming,
+    accessToken: carol.token.accessToken, retry: 3 });
+  const subscription = streaming.user.notification.subscribe();
+  const streamed = (async () => {
+    for await (const event of subscription) {
+      if (event.event === "notification") return event.payload.type;
+    }
+    return null;
+  })();
+
   // A new work reaches Bob; he likes it; Carol is notified.
   const media3 = await carol.masto.v2.media.create({ file: image, description: "Third square" });
   const third = await carol.masto.v1.statuses.create({ status: "Red study III", mediaIds: [media3.id] });
@@ -87,6 +99,9 @@ try {
     return types.has("follow") && types.has("favourite") ? found : null;
   }, "follow and favourite notifications for Carol");
   summary.notificationTypes = [...new Set(notifications.map((n) => n.type))].sort();
+  summary.streamed = await Promise.race([streamed, sleep(30000).then(() => "timeout")]);
+  subscription.unsubscribe();
+  streaming.close();
   const context = await carol.masto.v1.statuses.$select(third.id).context.fetch();
   if (!Array.isArray(context.ancestors) || !Array.isArray(context.descendants)) throw new Error("context shape");
 
