@@ -92,6 +92,7 @@ class Hub:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.subscribers: set[Subscriber] = set()
+        self.sockets: set[web.WebSocketResponse] = set()
         self.task: asyncio.Task | None = None
         self.since = utcnow() - LAG
         self.last_notification = 0
@@ -114,6 +115,12 @@ class Hub:
         self.subscribers.discard(subscriber)
 
     async def close(self) -> None:
+        """Server shutdown: end every stream (the handlers return) so shutdown does not wait on them."""
+        for subscriber in list(self.subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                subscriber.queue.put_nowait(None)
+        for ws in list(self.sockets):
+            await ws.close(code=1001, message=b"server shutting down")
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -238,10 +245,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     hub = request.app[HUB]
     await hub.join(subscriber)
+    hub.sockets.add(ws)
 
     async def deliver() -> None:
-        while True:
-            await ws.send_str(dumps(await subscriber.queue.get()))
+        while (event := await subscriber.queue.get()) is not None:
+            await ws.send_str(dumps(event))
 
     sender = asyncio.create_task(deliver())
     try:
@@ -261,6 +269,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     finally:
         sender.cancel()
         hub.leave(subscriber)
+        hub.sockets.discard(ws)
     return ws
 
 
@@ -300,6 +309,8 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b":thump\n\n")
                 continue
+            if event is None:  # shutting down
+                break
             await response.write(f"event: {event['event']}\ndata: {event['payload']}\n\n".encode())
     except ConnectionResetError:  # the client went away
         pass
