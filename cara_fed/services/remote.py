@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cara_fed.context import Context
@@ -107,6 +107,12 @@ async def _upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
         account.bio_html = sanitize_html(actor.summary_html)
         account.inbox_url, account.shared_inbox_url = actor.inbox, actor.shared_inbox
         account.followers_url, account.url = actor.followers_url, actor.url
+        if actor.key_id:
+            # The parser only accepts a key on the actor's own server, so a row elsewhere holding this key id is
+            # stale (the key moved between accounts of that server) or was squatted before that rule: the
+            # actor we just verified owns it now.
+            await tx.session.execute(update(Account).where(Account.key_id == actor.key_id, Account.uri != actor.uri)
+                                     .values(key_id=None, public_key_pem=None))
         account.public_key_pem, account.key_id = actor.public_key_pem, actor.key_id
         account.remote_avatar_url, account.remote_banner_url = actor.avatar_url, actor.banner_url
         account.locked, account.discoverable = actor.locked, actor.discoverable
