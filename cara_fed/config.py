@@ -47,6 +47,10 @@ class JobsConfig:
                                     "running `cara-fed worker` processes separately.")
     worker_threads: int = setting(2, "Worker threads per queue in one process.", minimum=1)
     sweep_seconds: int = setting(60, "How often the sweep re-queues overdue work.", minimum=5)
+    worker_name: str = setting("", "Name this worker stamps on the work it claims, so that after a crash its "
+                               "next start re-queues that work at once; empty = host name + role (embedded, "
+                               "or the queues served). Give each worker on one host serving the same queues "
+                               "its own name.")
 
 
 @dataclass
@@ -55,6 +59,13 @@ class MediaConfig:
     max_megapixels: int = setting(60, "Largest accepted image, in megapixels (decompression-bomb guard).",
                                   minimum=1)
     max_images_per_artwork: int = setting(10, "Images per artwork.", minimum=1)
+    memory_budget_mb: int = setting(384, "Memory one worker process may spend decoding images at once, in MiB. "
+                                    "Each media job reserves its estimated peak first (about 6 bytes a pixel: a "
+                                    "49 MP image takes ~300 MiB), so ordinary uploads run side by side and a "
+                                    "huge one runs alone. Size it with the number of worker processes.",
+                                    minimum=64)
+    remote_share_percent: int = setting(50, "Most of that budget federated (remote) images may hold, so they "
+                                        "never make local uploads wait for memory.", minimum=1)
     sizes: list = setting(None, "Derivative long edges in pixels.")
 
     def __post_init__(self) -> None:
@@ -76,6 +87,9 @@ class FederationConfig:
                                             "addresses (only for local development and tests).")
     authorized_fetch: bool = setting(False, "Require signed GETs for our ActivityPub documents.")
     allowlist_mode: bool = setting(False, "Federate only with instances an admin has allowed (admin page).")
+    media_fetch_attempts: int = setting(5, "Tries to fetch a remote image (timeouts, 5xx, connection errors) "
+                                        "before giving up on it with the reason; waits 1, 4, 16, 64 minutes "
+                                        "between tries.", minimum=1)
 
 
 @dataclass
@@ -283,6 +297,8 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
             if problem:
                 problems.append(problem)
             setattr(instance, name, value)
+    if config.media.remote_share_percent > 100:
+        problems.append(f"[media] remote_share_percent: {config.media.remote_share_percent} is more than 100")
     if config.media.sizes and not all(isinstance(s, int) and s >= 16 for s in config.media.sizes):
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
     problems += _protection_problems(config.protection)

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "inbox", "delivery")
+# remote-media: fetching and processing federated images, apart from local uploads (media), so a slow or
+# hostile server never delays an artist's own upload.
+QUEUES = ("media", "remote-media", "inbox", "delivery")
 
 JobFunction = Callable[..., Awaitable[Any]]
 

@@ -75,6 +75,11 @@ def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
     if first is im:
         first = im.copy()  # never mutate (info.clear) the decoded source object we were handed
     first.info.clear()  # belt and braces: JPEG save would otherwise re-emit a source comment
+    source_mode = im.mode
+    # Everything below works from `first`: let the full-size decode go now, so the encodes of big images
+    # do not run on top of it (peak memory is the decode plus one resize, not the decode plus every encode).
+    im.close()
+    del im
     clock.lap("transform")
 
     xmp = build_xmp(policy)
@@ -110,7 +115,7 @@ def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
     clock.laps["total"] = round((time.perf_counter() - clock.start) * 1000, 1)
 
     report: dict[str, Any] = {
-        "source": {"type": mime, "bytes": len(data), "mode": im.mode, "width": width, "height": height},
+        "source": {"type": mime, "bytes": len(data), "mode": source_mode, "width": width, "height": height},
         "stripped": stripped,
         "orientation": orientation,
         "colour": colour or {"description": None, "converted": False},

@@ -9,13 +9,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from cara_fed import memory
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 from cara_fed.services import review
 from cara_fed.states import transition
-from protection import MediaPolicy, MediaRejected, probe, protect
+from protection import MediaPolicy, MediaRejected, peak_memory, probe, protect
 from protection.mark import StampError, build_xmp, stamp_xmp
 
 log = logging.getLogger(__name__)
@@ -73,23 +74,46 @@ async def _policy_for(ctx: Context, asset: MediaAsset, session) -> MediaPolicy: 
                        digital_source_type=DIGITAL_CREATION if asset.remote_url is None else None)
 
 
+def protect_job(asset: MediaAsset) -> str:
+    """Remote media is processed on its own queue, so federated images never delay local uploads."""
+    return "protect_remote_media" if asset.remote_url else "protect_media"
+
+
 async def protect_media(ctx: Context, asset_id: int) -> None:
-    """Job: run the protection pipeline on one asset. Safe to run twice: acts only on 'uploaded'."""
-    async with ctx.transaction() as tx:
-        asset = await tx.session.get(MediaAsset, asset_id)
+    """Job: run the protection pipeline on one asset. Safe to run twice: acts only on 'uploaded'.
+
+    Decoding is what costs memory, so the job first reserves the image's estimated peak from the process's
+    memory budget (cara_fed/media_budget.py) and claims the asset only once it holds that reservation."""
+    async with ctx.sessions() as session:
+        asset = await session.get(MediaAsset, asset_id)
         if asset is None or asset.state != "uploaded":
             return
         if asset.original_key is None:  # remote media not fetched yet: the fetch job queues us again
             if asset.remote_url:
-                tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", asset_id)
+                await ctx.jobs.enqueue("fetch_remote_media", asset_id)
             return
-        transition(asset, "processing")
-        asset.attempts += 1
-        policy = await _policy_for(ctx, asset, tx.session)
-        key, purpose = asset.original_key, asset.purpose
+        key, purpose, remote = asset.original_key, asset.purpose, asset.remote_url is not None
+    data = await asyncio.to_thread(ctx.storage.get_private, key)
+    need = await asyncio.to_thread(peak_memory, data, base_policy(ctx))
+    async with ctx.media_budget.reserve(need, remote=remote):
+        async with ctx.transaction(changes_pages=False) as tx:
+            asset = await tx.session.get(MediaAsset, asset_id)
+            if asset is None or asset.state != "uploaded" or asset.original_key != key:
+                return  # a duplicate job got here first
+            transition(asset, "processing")
+            asset.attempts += 1
+            asset.claimed_by = ctx.worker_name
+            policy = await _policy_for(ctx, asset, tx.session)
+        try:
+            await _process(ctx, asset_id, data, purpose, policy)
+        finally:
+            del data
+            await asyncio.to_thread(memory.trim)  # before the reservation ends: the budget is about resident memory
+
+
+async def _process(ctx: Context, asset_id: int, data: bytes, purpose: str, policy: MediaPolicy) -> None:
     verdict = None
     try:
-        data = await asyncio.to_thread(ctx.storage.get_private, key)
         if purpose == "artwork":  # on the original: the pipeline strips the metadata detection reads
             verdict = await review.detect_original(ctx, data)
             policy = review.with_source_type(ctx.config, policy, verdict)
@@ -201,28 +225,50 @@ async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
     return len(sizes)
 
 
-async def sweep(ctx: Context) -> int:
-    """Periodic job: re-queue uploads nobody picked up and reset ones a dead worker left behind."""
+def _due(now):  # type: ignore[no-untyped-def]
+    """Assets the sweep should queue again: uploads nobody picked up, remote fetches whose back-off (or
+    in-flight lease) has run out, and processing that a dead worker left behind."""
+    waiting = (MediaAsset.state == "uploaded") & (
+        (MediaAsset.next_attempt_at.is_(None) & (MediaAsset.state_changed_at < now - RETRY_AFTER))
+        | (MediaAsset.next_attempt_at <= now))
+    stuck = (MediaAsset.state == "processing") & (MediaAsset.state_changed_at < now - STUCK_AFTER)
+    return waiting | stuck
+
+
+async def sweep(ctx: Context, *, where=None) -> int:  # type: ignore[no-untyped-def]
+    """Periodic job: re-queue uploads nobody picked up and reset ones a dead worker left behind.
+    `where` replaces the overdue test (recover_after_restart)."""
     now = utcnow()
-    requeue: list[int] = []
+    requeue: list[tuple[str, int]] = []
     async with ctx.transaction() as tx:
-        stale = (await tx.session.scalars(select(MediaAsset).where(
-            ((MediaAsset.state == "uploaded") & (MediaAsset.state_changed_at < now - RETRY_AFTER))
-            | ((MediaAsset.state == "processing") & (MediaAsset.state_changed_at < now - STUCK_AFTER)))
-            .limit(500))).all()
+        stale = (await tx.session.scalars(select(MediaAsset).where(_due(now) if where is None else where)
+                                          .limit(500))).all()
         for asset in stale:
             if asset.state == "processing":
                 transition(asset, "uploaded")
-            if asset.attempts >= MAX_ATTEMPTS:
+            asset.claimed_by = None
+            if asset.original_key is None and asset.remote_url:
+                asset.next_attempt_at = None  # the fetch job claims it again
+                requeue.append(("fetch_remote_media", asset.id))
+            elif asset.attempts >= MAX_ATTEMPTS:
                 transition(asset, "rejected")
                 asset.error_code = "processing_failed"
                 asset.error_message = "We could not process this image after several tries."
                 tx.after_commit(settle_artworks, ctx, asset.id)
             else:
-                requeue.append(asset.id)
-    for asset_id in requeue:
-        await ctx.jobs.enqueue("protect_media", asset_id)
+                requeue.append((protect_job(asset), asset.id))
+    for job, asset_id in requeue:
+        await ctx.jobs.enqueue(job, asset_id)
     return len(stale)
+
+
+async def recover_after_restart(ctx: Context) -> int:
+    """On worker start: whatever this worker's previous run had claimed (processing, or a remote fetch in
+    flight) died with it. Queue it again now instead of waiting for the stuck-work timeout."""
+    if not ctx.worker_name:
+        return 0
+    return await sweep(ctx, where=(MediaAsset.claimed_by == ctx.worker_name)
+                       & MediaAsset.state.in_(("processing", "uploaded")))
 
 
 async def on_artwork_published(ctx: Context, artwork_id: int) -> None:
