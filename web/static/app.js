@@ -144,7 +144,8 @@
     dialogForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var query = new URLSearchParams(new FormData(dialogForm)).toString();
-      var fallback = dialogForm.action + "?" + query;
+      // getAttribute: the hidden input named "action" shadows the form's .action property.
+      var fallback = dialogForm.getAttribute("action") + "?" + query;
       submit.disabled = true; showProblem("");
       fetch(fallback, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.json().catch(function () { return { error: "Something went wrong (" + r.status + ")." }; }); })
