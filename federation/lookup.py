@@ -78,9 +78,9 @@ async def _remote_artwork(ctx: Context, url: str, final: str, doc: dict) -> Artw
     data = parse.artwork(doc)
     if not data.images:
         raise LookupFailed("That post has no pictures. " + UNSUPPORTED)
+    if not data.attributed_to or remote.domain_of(data.uri) != remote.domain_of(data.attributed_to):
+        raise LookupFailed("That post names an author on another server than the post; it cannot be trusted.")
     author = await resolver.fetch_actor(ctx, data.attributed_to)
-    if remote.domain_of(data.uri) != remote.domain_of(author.uri or ""):
-        raise LookupFailed("That post's author lives on another server than the post; it cannot be trusted.")
     try:
         return await remote.upsert_artwork(ctx, author, data)
     except PermissionDenied as exc:
