@@ -43,7 +43,8 @@ def _csp(request: web.Request) -> str:
 
 
 async def _target(request: web.Request) -> tuple[Account | Artwork, str]:
-    """(our account or artwork, the intent) named by ?account=NAME or ?artwork=ID&action=like|boost|reply."""
+    """(the account or artwork, the intent) named by ?account=NAME (our artists) or ?artwork=ID&action=like|boost|reply
+    (any public work shown here: ours, or our copy of a remote one, whose own id is then what we hand on)."""
     query = request.query
     async with request.app[CTX].sessions() as session:
         if "account" in query:
@@ -52,11 +53,11 @@ async def _target(request: web.Request) -> tuple[Account | Artwork, str]:
                 raise web.HTTPNotFound(text="There is no artist by that name here.")
             return account, "follow"
         raw, action = query.get("artwork", ""), query.get("action", "like")
-        if not raw.isdigit() or len(raw) > 9 or action not in ACTIONS:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or action not in ACTIONS:
             raise web.HTTPBadRequest(text="Say whom to follow (?account=name) or which artwork to like, boost "
                                           "or reply to (?artwork=number&action=like).")
         work = await session.get(Artwork, int(raw))
-        if work is None or not work.account.is_local or not queries.can_view(work, None):
+        if work is None or not queries.can_view(work, None):
             raise web.HTTPNotFound(text="This artwork does not exist or is not public.")
         return work, ACTIONS[action]
 
@@ -65,7 +66,7 @@ def _copy_text(request: web.Request, target: Account | Artwork) -> str:
     """What the visitor can paste into their server's search instead: the handle, or the work's address."""
     ctx = request.app[CTX]
     if isinstance(target, Artwork):
-        return ctx.url(artwork_path(target))
+        return target.uri or ctx.url(artwork_path(target))  # a remote work: its own id, which servers resolve
     return f"@{target.username}@{ctx.config.server.domain}"
 
 

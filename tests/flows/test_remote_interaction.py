@@ -135,6 +135,18 @@ async def test_follow_and_like_from_another_instance_over_http(instances):
             _, html = await alice.get(work_path)
             return like_count(html) == 1
         await eventually(counted, what="Bob's like reaching A")
+
+        # The other way round: B's page for its copy of the work hands A's own id to a visitor from A.
+        b_visitor = Browserless(b.url)
+        try:
+            async with b_visitor.http.get(f"{b.url}/interact", params={
+                    "artwork": remote_id, "action": "boost", "handle": f"127.0.0.1:{a.port}"},
+                    allow_redirects=False) as sent:
+                assert sent.status == 303
+                assert sent.headers["Location"] == (f"{a.url}/authorize_interaction?uri="
+                                                    f"{quote(a.url + work_path, safe='')}&intent=announce")
+        finally:
+            await b_visitor.close()
     finally:
         for person in (visitor, bob, alice):
             await person.close()

@@ -52,6 +52,7 @@ async def test_interact_refuses_bad_input_with_a_clear_message(client: TestClien
     visitor = await aiohttp_client(client.server)
     assert (await visitor.get("/interact?account=nobody")).status == 404
     assert (await visitor.get("/interact?artwork=12abc&action=like")).status == 400
+    assert (await visitor.get("/interact", params={"artwork": "²", "action": "like"})).status == 400
     assert (await visitor.get("/interact?artwork=1&action=dance")).status == 400
     assert (await visitor.get("/interact?artwork=999999&action=like")).status == 404
     for typed in ("", "not a server", "@@", "javascript:alert(1)", "@you@", "x" * 300):
