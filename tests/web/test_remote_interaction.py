@@ -1,7 +1,7 @@
 """Follow and like from anywhere over HTTP, on SQLite and PostgreSQL: the visitor's buttons and /interact page
 (bad input, our own server as the visitor's home, the remembered server, the rate limit), and the template we
 serve, /authorize_interaction (login and back, follow and like through it, bad and unknown addresses).
-Resolution against another running server is in tests/flows/test_remote_interaction_flow.py."""
+Resolution against another running server is in tests/flows/test_remote_interaction.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,18 @@ from aiohttp.test_utils import TestClient
 
 from cara_fed.app import CTX_KEY
 from cara_fed.models import Follow, Like
+from tests import images
 from tests.conftest import csrf_from, sign_up
-from tests.web.test_interactions import artist_with_work, rows, second_browser
+from tests.web.test_artworks import upload
+from tests.web.test_interactions import artist_with_work, rows
 
 ORIGIN = "http://test.example"  # the test config's domain, with the default scheme
+
+
+async def publish_work(artist: TestClient) -> str:
+    response = await upload(artist, [("a.jpg", images.jpeg(800, 600), "A ferry at night")])
+    assert response.status == 303
+    return response.headers["Location"]
 
 
 async def test_visitors_get_follow_and_like_buttons_that_work_without_javascript(client: TestClient, aiohttp_client):
@@ -47,9 +55,7 @@ async def test_visitors_get_follow_and_like_buttons_that_work_without_javascript
     assert "Boost “" in liked and '<input type="hidden" name="action" value="boost">' in liked
 
 
-async def test_interact_refuses_bad_input_with_a_clear_message(client: TestClient, aiohttp_client):
-    await artist_with_work(client)
-    visitor = await aiohttp_client(client.server)
+    # Bad input: a clear message on the same page (or in JSON for the dialog), never a 500.
     assert (await visitor.get("/interact?account=nobody")).status == 404
     assert (await visitor.get("/interact?artwork=12abc&action=like")).status == 400
     assert (await visitor.get("/interact", params={"artwork": "²", "action": "like"})).status == 400
@@ -103,7 +109,7 @@ async def test_the_lookup_rate_limit_answers_429(config, aiohttp_client):
     assert "Too many lookups" in await limited.text()
 
 
-async def test_authorize_interaction_logs_in_and_comes_back_then_follows(client: TestClient, aiohttp_client):
+async def test_authorize_interaction_logs_in_comes_back_follows_and_likes(client: TestClient, aiohttp_client):
     await sign_up(client, "ada")
     bea = await aiohttp_client(client.server)
     uri = f"{ORIGIN}/users/ada"
@@ -135,10 +141,8 @@ async def test_authorize_interaction_logs_in_and_comes_back_then_follows(client:
     again = await (await bea.get("/authorize_interaction?uri=acct:ada@test.example")).text()
     assert "You follow them." in again and "/follow\"" not in again
 
-
-async def test_authorize_interaction_on_one_of_our_artworks_likes_it(client: TestClient, aiohttp_client):
-    work_path = await artist_with_work(client)
-    bea = await second_browser(client, aiohttp_client, "bea")
+    # One of our artworks: Like (the asked-for action) comes first.
+    work_path = await publish_work(client)
     page = await bea.get("/authorize_interaction", params={"uri": ORIGIN + work_path, "intent": "like"})
     html = await page.text()
     artwork_id = work_path.rsplit("/", 1)[1]
