@@ -99,6 +99,9 @@ class SecurityConfig:
     session_days: int = setting(30, "How long a login session lasts.", minimum=1)
     comments_per_hour: int = setting(30, "Comments one local account may post per hour (429 past it, against "
                                      "comment spam); 0 = no limit.", minimum=0)
+    remote_lookups_per_minute: int = setting(20, "“Follow from your server” lookups (WebFinger requests we make "
+                                             "for a visitor) allowed per client address per minute; 0 = no limit.",
+                                             minimum=0)
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from cara_fed.context import Context
-from cara_fed.directory import LookupFailed
+from cara_fed.directory import HomeServer, Intent, LookupFailed
 from cara_fed.errors import PermissionDenied
-from cara_fed.models import Account
+from cara_fed.models import Account, Artwork
 from federation import resolver
 from federation.net import FetchError
 
@@ -30,3 +30,20 @@ class FederationDirectory:
             log.exception("lookup of %s@%s failed unexpectedly", username, domain)
             raise LookupFailed(f"Could not look up @{username}@{domain} right now: something went wrong on our "
                                "side (it has been logged). Please try again later.") from exc
+
+    async def resolve_uri(self, uri: str) -> Account | Artwork:
+        from federation.lookup import resolve_uri
+
+        return await resolve_uri(self.ctx, uri)
+
+    async def interaction_url(self, home: HomeServer, intent: Intent, target: Account | Artwork) -> str:
+        from federation.remote_interaction import interaction_url
+        from federation.serialize import actor_id, artwork_id, profile_url
+
+        if isinstance(target, Artwork):
+            uri = page = artwork_id(self.ctx, target)
+            if target.url and not target.account.is_local:
+                page = target.url
+        else:
+            uri, page = actor_id(self.ctx, target), profile_url(self.ctx, target)
+        return await interaction_url(self.ctx, home, intent, uri, page)
