@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "inbox", "delivery")
+QUEUES = ("media", "inbox", "delivery", "cloak")  # cloak: long CPU jobs, kept off the media queue
 
 JobFunction = Callable[..., Awaitable[Any]]
 

@@ -30,6 +30,9 @@ class MediaAsset(Base):
     focal_x: Mapped[float] = mapped_column(Float, default=0.0)
     focal_y: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # While cloaking: percent done and estimated seconds left (the status page polls them).
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    eta_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     report: Mapped[dict] = mapped_column(JSON, default=dict)
