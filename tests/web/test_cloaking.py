@@ -97,6 +97,9 @@ async def test_failure_is_shown_then_retry_publishes_the_tools_pixels(tool, clie
     assert abs(served.reshape(-1, 3).mean(axis=0) - (245, 55, 135)).max() < 3  # the tool inverted (10, 200, 120)
     panel = await (await client.get(f"/artworks/{work.id}/protection")).text()
     assert "Engine: <strong>external</strong> fake-glaze-1" in panel
+    note = await (await client.get(location, headers={"Accept": "application/activity+json"})).json()
+    assert note["type"] == "Note"
+    assert note["cara:cloaked"] == {"cara:engine": "external", "cara:version": "fake-glaze-1"}
 
 
 async def test_publish_without_cloaking_only_when_the_artist_says_so(tool, client):
