@@ -159,6 +159,33 @@ class DetectionConfig:
                                       "reported valid, never trusted.")
 
 
+@dataclass
+class CloakConfig:
+    engine: str = setting("adversarial", "Cloaking engine for works whose artist turned it on (docs/cloaking.md): "
+                          "adversarial (built in; needs the cloak extra, pip install 'cara-fed[cloak]'), external "
+                          "(a command such as Glaze or Mist) or none (cloaking is not offered).",
+                          choices=("adversarial", "external", "none"))
+    steps: int = setting(30, "Optimisation steps of the built-in engine (time grows linearly).", minimum=1)
+    target_psnr: int = setting(33, "Perceptual budget of the built-in engine: the cloaked image stays at least "
+                               "this close (PSNR, dB) to the original.", minimum=20)
+    seed: int = setting(0, "Seed of the built-in engine (each image adds its own id, so results are "
+                        "reproducible).", minimum=0)
+    threads: int = setting(2, "CPU threads one cloaking job may use.", minimum=1)
+    external_command: list = setting(None, "The external engine's command and arguments; {input} and {output} "
+                                     "are replaced by the PNG to cloak and the file the tool must write.", item=str)
+    external_timeout_seconds: int = setting(1800, "The external tool is stopped (and the job fails, visibly) "
+                                            "after this long.", minimum=1)
+    external_concurrency: int = setting(1, "External tool runs at once per worker process.", minimum=1)
+    external_version: str = setting("", "Name and version of the external tool, shown to artists and federated "
+                                    "(e.g. glaze-2.1); empty = the program's name.")
+    inbound_noai: bool = setting(False, "Also cloak our cached copies of remote works that ask for NoAI and are "
+                                 "not cloaked by their origin.")
+
+    def __post_init__(self) -> None:
+        if self.external_command is None:
+            self.external_command = []
+
+
 def _detection_problems(detection: DetectionConfig) -> list[str]:
     problems = [f"[detection] {name}: {value} is more than 100"
                 for name, value in (("min_score_percent", detection.min_score_percent),
@@ -182,6 +209,7 @@ SECTIONS: dict[str, type] = {
     "cache": CacheConfig,
     "protection": ProtectionConfig,
     "detection": DetectionConfig,
+    "cloak": CloakConfig,
 }
 
 
@@ -197,6 +225,7 @@ class Config:
     cache: CacheConfig = field(default_factory=CacheConfig)
     protection: ProtectionConfig = field(default_factory=ProtectionConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
+    cloak: CloakConfig = field(default_factory=CloakConfig)
     source: str = "built-in defaults"
 
     @property

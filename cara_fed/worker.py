@@ -23,7 +23,7 @@ from cara_fed import memory
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
-from cara_fed.services import media
+from cara_fed.services import cloaking, media
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def build_registry() -> JobRegistry:
     registry.register("protect_media", "media", media.protect_media)
     registry.register("protect_remote_media", "remote-media", media.protect_media)
     registry.register("restamp_artwork", "media", media.restamp_artwork)
+    registry.register("cloak_media", "cloak", cloaking.cloak_media)
     registry.register("sweep", "media", sweep_all)
     # Events the core emits; the federation edge replaces these placeholders with real jobs.
     for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
@@ -52,7 +53,7 @@ def build_registry() -> JobRegistry:
 
 async def sweep_all(ctx: Context) -> None:
     """Periodic: re-queue overdue work of every kind (media, inbox, deliveries). Each sweep is idempotent."""
-    count = await media.sweep(ctx)
+    count = await media.sweep(ctx) + await cloaking.sweep(ctx)
     if count:
         log.info("sweep re-queued %s overdue media assets", count)
     for name in ("sweep_inbox", "sweep_deliveries"):

@@ -347,6 +347,17 @@ def _noai(obj: dict) -> bool:
     return bool(tokens & {"noai", "noimageai"})
 
 
+def _cloaked(obj: dict) -> dict | None:
+    """cara:cloaked {cara:engine, cara:version}: the origin's files carry a cloak (or `true`, engine unknown)."""
+    value = get(obj, "cara:cloaked", CARA + "cloaked")
+    if value is True:
+        return {"engine": "unknown", "version": ""}
+    if not isinstance(value, dict):
+        return None
+    return {"engine": text(get(value, "cara:engine", CARA + "engine"))[:40] or "unknown",
+            "version": text(get(value, "cara:version", CARA + "version"))[:40]}
+
+
 GTS = "https://gotosocial.org/ns#"
 
 
@@ -383,7 +394,7 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
         tags=[text(t.get("name")).lstrip("#") for t in obj.get("tag") or []
               if isinstance(t, dict) and type_of(t) == "Hashtag" and text(t.get("name"))],
         images=images(obj.get("attachment")), license=_license(obj), noai=_noai(obj),
-        visibility=_visibility(to, cc), ai_label=ai_label, can_reply=can_reply(obj))
+        visibility=_visibility(to, cc), ai_label=ai_label, can_reply=can_reply(obj), cloaked=_cloaked(obj))
 
 
 # --- reports ---------------------------------------------------------------------------------------

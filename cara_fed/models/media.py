@@ -34,6 +34,9 @@ class MediaAsset(Base):
     fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)  # the worker processing it
+    # While cloaking: percent done and estimated seconds left (the status page polls them).
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    eta_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     report: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -68,6 +68,8 @@ class RemoteArtwork:
     noai: bool = False
     visibility: str = "public"
     ai_label: str | None = None  # the origin server's AI-provenance label (cara:aiProvenance)
+    # The origin says its files are cloaked (cara:cloaked): {"engine": ..., "version": ...}; we keep its pixels.
+    cloaked: dict | None = None
     # Who may reply without approval (GoToSocial interactionPolicy.canReply); None = the post sets no policy.
     can_reply: list[str] | None = None
 
@@ -154,6 +156,7 @@ async def upsert_artwork(ctx: Context, account: Account, data: RemoteArtwork) ->
         artwork.sensitive = data.sensitive or bool(data.content_warning)
         artwork.license, artwork.noai, artwork.visibility = data.license, data.noai, data.visibility
         artwork.comment_policy = comment_policy_from(data.can_reply, account)
+        artwork.cloaked = data.cloaked
         if artwork.ai_label_by not in ("moderator", "detection"):  # our own decisions outrank the origin's
             artwork.ai_label, artwork.ai_label_by = data.ai_label, "remote" if data.ai_label else None
         artwork.tags = [ArtworkTag(tag=t) for t in dict.fromkeys(filter(None, map(normalize_tag, data.tags)))][:30]

@@ -91,8 +91,11 @@
       fetch(viewer.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (s) {
-          if (s && s.state !== "processing") { window.location.reload(); }
-          else if (tries < 200) { window.setTimeout(poll, Math.min(500 * tries, 3000)); }
+          var states = s ? s.images.map(function (i) { return i.state; }).join(",") : "";
+          if (s && viewer.dataset.states === undefined) { viewer.dataset.states = states; }
+          if (s && (s.state !== "processing" || states !== viewer.dataset.states)) { window.location.reload(); return; }
+          if (s) { showCloakProgress(s.images); }
+          if (tries < 2000) { window.setTimeout(poll, Math.min(500 * tries, 3000)); }
         })
         .catch(function () { if (tries < 200) { window.setTimeout(poll, 3000); } });
     };
@@ -178,5 +181,21 @@
     if (reloads < 30) {
       window.setTimeout(function () { sessionStorage.setItem(key, String(reloads + 1)); window.location.reload(); }, 1000);
     }
+  }
+
+  // Cloaking: percent and time left, updated in place.
+  function showCloakProgress(images) {
+    images.forEach(function (image) {
+      var row = document.querySelector('[data-image-id="' + image.id + '"]');
+      if (!row || image.state !== "cloaking") { return; }
+      var bar = row.querySelector(".cloak-progress");
+      var text = row.querySelector(".cloak-text");
+      if (bar) { bar.value = image.progress; bar.textContent = image.progress + "%"; }
+      if (text) {
+        var eta = image.eta_seconds;
+        text.textContent = image.progress + "% · " + (eta === null ? "estimating time left" :
+          eta < 60 ? "less than a minute left" : "about " + Math.ceil(eta / 60) + " min left");
+      }
+    });
   }
 })();
