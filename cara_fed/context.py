@@ -14,6 +14,7 @@ from cara_fed.cache import PageCache
 from cara_fed.config import Config
 from cara_fed.db import make_engine, make_sessionmaker
 from cara_fed.jobs import Jobs
+from cara_fed.media_budget import MemoryBudget
 from cara_fed.storage import LocalStorage
 
 
@@ -34,8 +35,12 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     storage: LocalStorage
     cache: PageCache
+    media_budget: MemoryBudget
     jobs: Jobs = None  # type: ignore[assignment]  # set by the composition root
     directory: Any = None  # cara_fed.directory.Directory, installed by the composition root
+    # The name of the worker running jobs in this process (stamped on what it claims, so its next start can
+    # recover what a crash left behind); None where no worker runs (web-only processes, inline tests).
+    worker_name: str | None = None
     # Per-process resources owned by an edge (e.g. federation's HTTP client session), closed with the context.
     resources: dict[str, Any] = field(default_factory=dict)
 
@@ -43,8 +48,10 @@ class Context:
     def create(cls, config: Config) -> Context:
         engine = make_engine(config.database_url, echo=config.database.echo)
         config.data_path.mkdir(parents=True, exist_ok=True)
+        budget = MemoryBudget(config.media.memory_budget_mb * 1024 * 1024, config.media.remote_share_percent / 100)
         return cls(config=config, engine=engine, sessions=make_sessionmaker(engine),
-                   storage=LocalStorage(config.data_path / "media"), cache=PageCache(config.cache.page_seconds))
+                   storage=LocalStorage(config.data_path / "media"), cache=PageCache(config.cache.page_seconds),
+                   media_budget=budget)
 
     @asynccontextmanager
     async def transaction(self, *, changes_pages: bool = True) -> AsyncIterator[Transaction]:

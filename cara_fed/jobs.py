@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "inbox", "delivery")
+# remote-media: fetching and processing federated images, apart from local uploads (media), so a slow or
+# hostile server never delays an artist's own upload. cloak: long CPU jobs, kept off the media queue.
+QUEUES = ("media", "remote-media", "inbox", "delivery", "cloak")
 
 JobFunction = Callable[..., Awaitable[Any]]
 

@@ -17,9 +17,13 @@ class IllegalTransition(RuntimeError):
 
 MACHINES: dict[str, dict[str, frozenset[str]]] = {
     # Uploaded originals on their way to public derivatives. "held" = kept for moderator review.
+    # "cloaking": queued or running on the cloak queue; "cloak_stopped": cancelled by the artist or failed
+    # (error_code says which): retry (-> cloaking) or publish without the cloak (-> uploaded).
     "MediaAsset": {
-        "uploaded": frozenset({"processing", "rejected"}),
+        "uploaded": frozenset({"processing", "rejected", "cloaking"}),
         "processing": frozenset({"ready", "rejected", "held", "uploaded"}),  # -> uploaded: sweep retry
+        "cloaking": frozenset({"ready", "rejected", "cloak_stopped"}),
+        "cloak_stopped": frozenset({"cloaking", "uploaded"}),
         "held": frozenset({"ready", "rejected", "processing"}),
         "ready": frozenset({"processing"}),  # re-process (new policy, new sizes)
         "rejected": frozenset(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -18,10 +19,11 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
 
+from cara_fed import memory
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
-from cara_fed.services import media
+from cara_fed.services import cloaking, media
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,9 @@ async def _noop(ctx: Context, *args: Any) -> None:
 def build_registry() -> JobRegistry:
     registry = JobRegistry()
     registry.register("protect_media", "media", media.protect_media)
+    registry.register("protect_remote_media", "remote-media", media.protect_media)
     registry.register("restamp_artwork", "media", media.restamp_artwork)
+    registry.register("cloak_media", "cloak", cloaking.cloak_media)
     registry.register("sweep", "media", sweep_all)
     # Events the core emits; the federation edge replaces these placeholders with real jobs.
     for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
@@ -43,13 +47,13 @@ def build_registry() -> JobRegistry:
         registry.register(event, "delivery", _noop)
     for event in ("send_block", "send_undo_block", "send_flag"):  # blocks and reports (services/safety, reports)
         registry.register(event, "delivery", _noop)
-    registry.register("fetch_remote_media", "media", _noop)
+    registry.register("fetch_remote_media", "remote-media", _noop)
     return registry
 
 
 async def sweep_all(ctx: Context) -> None:
     """Periodic: re-queue overdue work of every kind (media, inbox, deliveries). Each sweep is idempotent."""
-    count = await media.sweep(ctx)
+    count = await media.sweep(ctx) + await cloaking.sweep(ctx)
     if count:
         log.info("sweep re-queued %s overdue media assets", count)
     for name in ("sweep_inbox", "sweep_deliveries"):
@@ -129,6 +133,25 @@ class Worker:
             consumer.stop(graceful=True)
 
 
+def worker_name(config: Config, queues: tuple[str, ...], embedded: bool) -> str:
+    """Who claims rows in this process. Stable across restarts (host + role, or `[jobs] worker_name`), so a
+    restarted worker knows what its crashed predecessor left half done; two workers serving the same queues
+    on one host must be given different names."""
+    if config.jobs.worker_name:
+        return config.jobs.worker_name
+    role = "embedded" if embedded else "+".join(queues)
+    return f"{socket.gethostname()}/{role}"[:128]
+
+
+async def recover_after_restart(ctx: Context) -> None:
+    """What the previous run of this worker had in hand is queued again at once (not after the stuck-work
+    timeout), and overdue work of every kind is swept now rather than at the next periodic tick."""
+    recovered = await media.recover_after_restart(ctx)
+    if recovered:
+        log.info("re-queued %s media assets the previous run of %s left unfinished", recovered, ctx.worker_name)
+    await sweep_all(ctx)
+
+
 def wire_jobs(ctx: Context, registry: JobRegistry | None = None) -> HueyJobs:
     jobs = HueyJobs(ctx.config, registry or build_registry())
     ctx.jobs = jobs
@@ -137,12 +160,15 @@ def wire_jobs(ctx: Context, registry: JobRegistry | None = None) -> HueyJobs:
 
 def run_worker_forever(config: Config, queues: tuple[str, ...]) -> None:
     """`cara-fed worker`: a persistent event loop in a thread, huey consumers in the main thread."""
+    memory.keep_big_allocations_returnable()
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="cara-fed-jobs-loop", daemon=True)
     thread.start()
     ctx = asyncio.run_coroutine_threadsafe(_make_ctx(config), loop).result()
+    ctx.worker_name = worker_name(config, queues, embedded=False)
     jobs = wire_jobs(ctx, build_full_registry())
     jobs.attach(ctx, loop)
+    asyncio.run_coroutine_threadsafe(recover_after_restart(ctx), loop).result()
     consumers = Worker(jobs, queues, config.jobs.worker_threads, embedded=False).consumers
     for consumer in consumers[1:]:
         consumer.start()

@@ -22,7 +22,7 @@ from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
 from federation import parse, resolver, social
 from federation.net import FetchError
-from federation.parse import Activity, iri, iris, type_of
+from federation.parse import Activity, iri, type_of
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +107,13 @@ async def on_undo(ctx: Context, act: Activity, sender: Account, item: Received) 
     await follows.remote_unfollowed(ctx, sender, target)
 
 
-async def _relevant(ctx: Context, sender: Account, obj: dict, act: Activity, item: Received) -> bool:
-    """Store a remote work only if someone here follows its author, or it is addressed to one of us."""
+async def followed_here(ctx: Context, sender: Account) -> bool:
+    """Store a remote work (and fetch its images) only if someone here follows its author. Works from
+    strangers are not stored even when addressed to one of us: their images would be fetched and decoded on
+    a stranger's say-so. (A mention in such a post still notifies: social.receive_note handles it first.)"""
     async with ctx.sessions() as session:
-        if await session.scalar(select(Follow.id).where(Follow.followee_id == sender.id,
-                                                        Follow.state == "accepted").limit(1)):
-            return True
-    if item.recipient != "shared":
-        return True
-    addressed = {*act.to, *act.cc, *iris(obj.get("to")), *iris(obj.get("cc"))}
-    for uri in addressed:
-        if await local_from(ctx, uri) is not None:
-            return True
-    return False
+        return await session.scalar(select(Follow.id).where(Follow.followee_id == sender.id,
+                                                            Follow.state == "accepted").limit(1)) is not None
 
 
 async def _update_actor(ctx: Context, obj: dict, sender: Account) -> None:
@@ -160,8 +154,9 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
         known = await session.scalar(select(Artwork.id).where(Artwork.uri == data.uri)) is not None
     if not known and not data.images:
         raise Ignored("no image attachments: only artworks are stored")
-    if not known and not await _relevant(ctx, sender, obj, act, item):
-        raise Ignored("nobody here follows the author and it is not addressed to anyone here")
+    if not known and not await followed_here(ctx, sender):
+        raise Ignored("nobody here follows the author: works from strangers are not stored and their images "
+                      "not fetched")
     await remote.upsert_artwork(ctx, sender, data)
 
 

@@ -29,7 +29,7 @@ from cara_fed.services.job_applications import RemoteApplication
 from cara_fed.services.jobs import RemoteJob
 from cara_fed.services.remote import domain_of
 from federation import serialize as s
-from federation.handlers import Ignored, _relevant
+from federation.handlers import Ignored, followed_here
 from federation.negotiation import ap_error, ap_response, cached, require_signed_fetch
 from federation.outbox import _record, event_id, follower_inboxes
 from federation.parse import (
@@ -300,7 +300,7 @@ async def receive(ctx: Context, act: Activity, obj: dict, sender: Account, item:
         raise Ignored("the job post's id is on another host than its author")
     async with ctx.sessions() as session:
         known = await session.scalar(select(JobPost.id).where(JobPost.uri == data.uri)) is not None
-    if not known and not await _relevant(ctx, sender, obj, act, item):
+    if not known and not await followed_here(ctx, sender):
         raise Ignored("nobody here follows the studio")
     await jobs_service.upsert_remote_job(ctx, sender, data)
     return True

@@ -1,35 +1,32 @@
 """Job `fetch_remote_media(ctx, asset_id)`: copy a remote image into private storage, then the ordinary
-protection pipeline takes over (`remote.store_fetched_original` queues protect_media).
+protection pipeline takes over (`remote.store_fetched_original` queues protect_remote_media).
 
 Permanent failures (private address, too large, not an image, a 4xx) reject the asset with the reason,
-which settles its artwork; transient ones (timeouts, 5xx, connection errors) raise so the queue retries.
+which settles its artwork; transient ones (timeouts, 5xx, connection errors) are counted and backed off
+(1, 4, 16, 64 minutes; the sweep queues the next try) until `[federation] media_fetch_attempts`, then
+rejected with the last reason. Runs on the remote-media queue, apart from local uploads.
 """
 
 from __future__ import annotations
 
+import logging
+
 from cara_fed.context import Context
-from cara_fed.models import MediaAsset
 from cara_fed.services import remote
 from federation.net import FetchError, fetch
 from protection import MediaRejected, sniff_image_type
+
+log = logging.getLogger(__name__)
 
 TIMEOUT = 30
 # Some servers label images application/octet-stream; the bytes decide (magic-number sniffing below).
 MEDIA_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")
 
 
-async def _pending_url(ctx: Context, asset_id: int) -> str | None:
-    async with ctx.sessions() as session:
-        asset = await session.get(MediaAsset, asset_id)
-    if asset is None or asset.state != "uploaded" or asset.original_key is not None:
-        return None  # gone, already fetched, or already settled: a duplicate job
-    return asset.remote_url
-
-
 async def fetch_remote_media(ctx: Context, asset_id: int) -> None:
-    url = await _pending_url(ctx, asset_id)
+    url = await remote.claim_fetch(ctx, asset_id)
     if not url:
-        return
+        return  # a duplicate job, a fetch in flight elsewhere, or backing off: the sweep queues it when due
     try:
         result = await fetch(ctx, url, accept="image/avif,image/webp,image/png,image/jpeg,image/*;q=0.8",
                              max_bytes=ctx.config.media.max_upload_mb * 1024 * 1024, timeout=TIMEOUT,
@@ -37,8 +34,10 @@ async def fetch_remote_media(ctx: Context, asset_id: int) -> None:
     except FetchError as exc:
         if exc.permanent:
             await remote.reject_remote_media(ctx, asset_id, exc.code, exc.message)
-            return
-        raise
+        else:  # counted and backed off, not raised: the queue must not retry it on its own, nor log a traceback
+            log.warning("fetching remote media %s failed (%s); will back off: %s", asset_id, exc.code, exc.message)
+            await remote.fetch_failed(ctx, asset_id, exc.code, exc.message)
+        return
     try:
         content_type = sniff_image_type(result.body)
     except MediaRejected:

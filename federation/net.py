@@ -26,12 +26,13 @@ AP_TYPES = ("application/activity+json", "application/ld+json", "application/jso
 MAX_REDIRECTS = 5
 MAX_DOCUMENT_BYTES = 1024 * 1024
 REDIRECTS = {301, 302, 303, 307, 308}
-PERMANENT = {"blocked_address", "too_large", "bad_type", "too_many_redirects", "bad_url"}
+PERMANENT = {"blocked_address", "too_large", "bad_type", "too_many_redirects", "bad_url", "bad_document"}
 
 
 class FetchError(Exception):
     """A GET that did not give us a usable answer. `code`: blocked_address, too_large, timeout, http_status,
-    bad_type, too_many_redirects, bad_url, network. `status` is the HTTP status where there was one."""
+    bad_type, too_many_redirects, bad_url, network, bad_document (not the JSON asked for). `status` is the HTTP
+    status where there was one."""
 
     def __init__(self, code: str, message: str, status: int | None = None):
         super().__init__(message)

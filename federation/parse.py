@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage, domain_of
 from cara_fed.text import sanitize_html
@@ -206,10 +207,20 @@ def _public_key(doc: dict, key_id: str | None) -> dict:
     if not keys:
         raise ParseError("the actor publishes no publicKey")
     chosen = next((k for k in keys if iri(k.get("id")) == key_id), keys[0])
-    owner = iri(chosen.get("owner"))
-    if owner and owner != iri(doc.get("id")):
+    owner, actor_id, chosen_id = iri(chosen.get("owner")), iri(doc.get("id")), iri(chosen.get("id"))
+    if owner and owner != actor_id:
         raise ParseError("the actor's key names another owner")
+    # A key id on another server would let this actor squat someone else's key (their signatures would then
+    # be checked against our copy of this actor's key): keys live on their actor's own origin.
+    if chosen_id and actor_id and not same_origin(chosen_id, actor_id):
+        raise ParseError(f"the actor's key {chosen_id[:200]} is not on the actor's own server")
     return chosen
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Same scheme, host and port (RFC 6454), compared case-insensitively."""
+    one, two = urlsplit(a), urlsplit(b)
+    return bool(one.netloc) and (one.scheme.lower(), one.netloc.lower()) == (two.scheme.lower(), two.netloc.lower())
 
 
 def _profile_links(doc: dict) -> list[dict[str, str]]:
@@ -336,6 +347,17 @@ def _noai(obj: dict) -> bool:
     return bool(tokens & {"noai", "noimageai"})
 
 
+def _cloaked(obj: dict) -> dict | None:
+    """cara:cloaked {cara:engine, cara:version}: the origin's files carry a cloak (or `true`, engine unknown)."""
+    value = get(obj, "cara:cloaked", CARA + "cloaked")
+    if value is True:
+        return {"engine": "unknown", "version": ""}
+    if not isinstance(value, dict):
+        return None
+    return {"engine": text(get(value, "cara:engine", CARA + "engine"))[:40] or "unknown",
+            "version": text(get(value, "cara:version", CARA + "version"))[:40]}
+
+
 GTS = "https://gotosocial.org/ns#"
 
 
@@ -372,7 +394,7 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
         tags=[text(t.get("name")).lstrip("#") for t in obj.get("tag") or []
               if isinstance(t, dict) and type_of(t) == "Hashtag" and text(t.get("name"))],
         images=images(obj.get("attachment")), license=_license(obj), noai=_noai(obj),
-        visibility=_visibility(to, cc), ai_label=ai_label, can_reply=can_reply(obj))
+        visibility=_visibility(to, cc), ai_label=ai_label, can_reply=can_reply(obj), cloaked=_cloaked(obj))
 
 
 # --- reports ---------------------------------------------------------------------------------------

@@ -236,6 +236,9 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
         doc["xRobotsTag"] = NOAI_ROBOTS
     if artwork.ai_label:
         doc["cara:aiProvenance"] = artwork.ai_label
+    if artwork.cloaked:  # the served files carry a cloak: caches must keep these pixels (docs/cloaking.md)
+        doc["cara:cloaked"] = {"cara:engine": str(artwork.cloaked.get("engine", "")),
+                               "cara:version": str(artwork.cloaked.get("version", ""))}
     if artwork.account.is_local:
         doc["interactionPolicy"] = interaction_policy(ctx, artwork)
     return doc

@@ -15,12 +15,16 @@ from cara_fed.db import utcnow
 from cara_fed.models import Account
 from cara_fed.services.accounts import INSTANCE_ACTOR, ensure_instance_actor
 from federation.negotiation import AP_MEDIA_TYPE, FED_CTX
+from federation.remote_interaction import FEP_3B86, SUBSCRIBE
 from federation.serialize import actor_id, profile_url
 
 routes = web.RouteTableDef()
 CORS = {"Access-Control-Allow-Origin": "*"}
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{version}"
 FEATURES = ["portfolios", "projects", "noai", "media-protection"]
+# FEP-3b86 intents we serve, with the hint /authorize_interaction uses to put that action first.
+INTENTS = (("Follow", "&intent=follow"), ("Like", "&intent=like"), ("Announce", "&intent=announce"),
+           ("Object", ""))
 
 
 def _version() -> str:
@@ -53,9 +57,23 @@ def username_for(ctx: Context, resource: str) -> str | None:
         return None
     account = resource[5:] if resource.lower().startswith("acct:") else resource
     user, at, host = account.lstrip("@").rpartition("@")
+    if user.lower() == domain and host.lower() == domain:
+        return INSTANCE_ACTOR  # acct:host@host names the server itself (Mastodon's convention)
     if not at or not user or not host or any(c.isspace() for c in account) or ":" in user or "/" in account:
         raise BadResource(f"{resource!r} is not acct:user@domain or an actor URL")
     return user.lower() if host.lower() == domain else None
+
+
+def interaction_links(ctx: Context) -> list[dict]:
+    """Where someone with an account here can follow, like or boost something from another site: the oStatus
+    subscribe template (`{uri}`) and FEP-3b86 intents (`{object}`), all leading to /authorize_interaction."""
+    page = ctx.url("/authorize_interaction?uri=")
+    links: list[dict] = [{"rel": SUBSCRIBE, "template": page + "{uri}"}]
+    for intent, suffix in INTENTS:
+        # FEP-3b86 names the template `href`; the copy under `template` is for readers of the oStatus key.
+        template = page + "{object}" + suffix
+        links.append({"rel": FEP_3B86 + intent, "href": template, "template": template})
+    return links
 
 
 def jrd(ctx: Context, account: Account) -> dict:
@@ -66,6 +84,7 @@ def jrd(ctx: Context, account: Account) -> dict:
         "links": [
             {"rel": "self", "type": AP_MEDIA_TYPE, "href": me},
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": page},
+            *interaction_links(ctx),
         ],
     }
 

@@ -3,7 +3,7 @@
 from protection.mark import build_xmp, read_xmp
 from protection.media import Derivative, MediaPolicy, MediaRejected, ProtectResult
 from protection.pipeline import protect
-from protection.sniff import probe, sniff_image_type
+from protection.sniff import peak_memory, probe, sniff_image_type
 
 __all__ = [
     "Derivative",
@@ -11,6 +11,7 @@ __all__ = [
     "MediaRejected",
     "ProtectResult",
     "build_xmp",
+    "peak_memory",
     "probe",
     "protect",
     "read_xmp",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from concurrent.futures import Executor
 
 import blurhash
@@ -19,6 +20,8 @@ _BANDS = 4
 _BAND_MIN_PIXELS = 1_000_000
 # Resampling colour next to transparent pixels needs premultiplied alpha (else dark fringes).
 _PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
+_PREMULTIPLIED_BANDS = 8  # one band at a time: memory, not speed, is what these bands are for
+_LANCZOS_SUPPORT = 3.0
 
 
 def plan_sizes(long_edge: int, sizes: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -43,12 +46,35 @@ def fit(width: int, height: int, long_edge: int) -> tuple[int, int]:
 def resize(im: Image.Image, size: tuple[int, int], pool: Executor | None = None) -> Image.Image:
     if im.size == size:
         return im
+    if im.mode in _PREMULTIPLIED and im.width * im.height >= _BAND_MIN_PIXELS:
+        return _resize_premultiplied(im, size)
     ratio = max(im.width / size[0], im.height / size[1])
     # Bands only where reducing_gap does no integer reduce() first (ratio < 2 x gap): reduce() boxes snap
     # to its factor, which could leave faint seams between bands.
     if pool is None or size[0] * size[1] < _BAND_MIN_PIXELS or ratio >= 2 * REDUCING_GAP:
         return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     return _resize_in_bands(im, size, pool)
+
+
+def _resize_premultiplied(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Lanczos resize of an image with alpha, band by band, premultiplying only the source rows each band
+    reads. Pillow would premultiply a copy of the whole source (twice the decoded size in memory); here the
+    extra memory is one band. Each band crops its rows plus the filter's reach, so its weights, and so its
+    pixels, are those of the unbanded resize (the crop shifts every window by the same whole number)."""
+    w, h = size
+    scale = im.height / h
+    reach = math.ceil(_LANCZOS_SUPPORT * max(scale, 1.0)) + 2
+    edges = [h * i // _PREMULTIPLIED_BANDS for i in range(_PREMULTIPLIED_BANDS + 1)]
+    out = Image.new(im.mode, size)
+    for y0, y1 in zip(edges, edges[1:], strict=False):
+        if y0 == y1:
+            continue
+        top, bottom = max(0, math.floor(y0 * scale) - reach), min(im.height, math.ceil(y1 * scale) + reach)
+        rows = im.crop((0, top, im.width, bottom)).convert(_PREMULTIPLIED[im.mode])
+        rows = rows.resize((im.width, y1 - y0), Image.Resampling.LANCZOS,
+                           box=(0, y0 * scale - top, im.width, y1 * scale - top))
+        out.paste(rows.resize((w, y1 - y0), Image.Resampling.LANCZOS).convert(im.mode), (0, y0))
+    return out
 
 
 def _resize_in_bands(im: Image.Image, size: tuple[int, int], pool: Executor) -> Image.Image:
@@ -64,7 +90,7 @@ def _resize_in_bands(im: Image.Image, size: tuple[int, int], pool: Executor) -> 
     scale = im.height / h
     edges = [h * i // _BANDS for i in range(_BANDS + 1)]
     mode = im.mode
-    if mode in _PREMULTIPLIED:  # Pillow would premultiply the *whole* source once per band: do it once
+    if mode in _PREMULTIPLIED:  # small images only (see resize): premultiply the whole source once
         im = im.convert(_PREMULTIPLIED[mode])
 
     def band(y0: int, y1: int) -> Image.Image:

@@ -32,6 +32,9 @@ class MediaPolicy:
     license_url: str | None = None
     # IPTC DigitalSourceType IRI, e.g. http://cv.iptc.org/newscodes/digitalsourcetype/digitalCreation
     digital_source_type: str | None = None
+    # Serve the source's own pixels at the largest size (a remote work that says it is cloaked): metadata
+    # is stripped losslessly and ours stamped, nothing is re-encoded. Smaller sizes are made as usual.
+    keep_pixels: bool = False
 
     def __post_init__(self) -> None:
         # A bad policy is a configuration bug, not a bad upload: fail loudly with ValueError.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +16,7 @@ from protection import derivatives as deriv
 from protection import sanitize
 from protection.mark import build_xmp
 from protection.media import Derivative, MediaPolicy, ProtectResult
+from protection.passthrough import keep_pixels
 from protection.sniff import check_bytes, open_guarded
 
 # Below this many output pixels in all, handing encodes to threads costs more than it saves.
@@ -46,10 +49,16 @@ class _Clock:
         self.last = now
 
 
-def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
+# (image at the largest served size) -> (cloaked image of the same size, report). See protection/cloak.
+CloakHook = Callable[[Image.Image], tuple[Image.Image, dict]]
+
+
+def protect(data: bytes, policy: MediaPolicy = MediaPolicy(), cloak: CloakHook | None = None) -> ProtectResult:
     """Validate, sanitize, resize, encode and mark an upload. CPU-bound and synchronous: run it in a thread.
 
-    Raises MediaRejected (and nothing else) for anything wrong with the data itself.
+    `cloak`, if given, transforms the image at the largest served size, before any derivative is made from
+    it (a cloak resized afterwards would be destroyed). Raises MediaRejected for anything wrong with the data
+    itself, and whatever the cloak hook raises.
     """
     clock = _Clock()
     mime = check_bytes(data, policy)
@@ -75,7 +84,16 @@ def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
     if first is im:
         first = im.copy()  # never mutate (info.clear) the decoded source object we were handed
     first.info.clear()  # belt and braces: JPEG save would otherwise re-emit a source comment
+    source_mode = im.mode
+    # Everything below works from `first`: let the full-size decode go now, so the encodes of big images
+    # do not run on top of it (peak memory is the decode plus one resize, not the decode plus every encode).
+    im.close()
+    del im
     clock.lap("transform")
+    cloak_report = None
+    if cloak is not None:
+        first, cloak_report = cloak(first)
+        clock.lap("cloak")
 
     xmp = build_xmp(policy)
     inline = sum(w * h for w, h in (deriv.fit(width, height, t) for _, t in plan)) < _INLINE_PIXELS
@@ -91,10 +109,18 @@ def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
     def submit(img: Image.Image, fmt: str) -> Future[bytes] | bytes:
         return encode(img, fmt) if inline else pool.submit(encode, img, fmt)
 
+    # A remote work that says it is cloaked keeps its own pixels at the top size (protection/passthrough.py).
+    kept = None
+    if (policy.keep_pixels and (raw_w, raw_h) == first.size and orientation in (0, 1)
+            and not (colour or {}).get("converted")):
+        kept = keep_pixels(data, mime, xmp) or ("webp", _lossless_webp(first, xmp))
     current = first
     for i, (slot, target) in enumerate(plan):
         if i:  # cascade: each size from the previous one, not from the full source
             current = deriv.resize(current, deriv.fit(width, height, target), pool)
+        if i == 0 and kept is not None:
+            jobs.append((slot, kept[0], current, kept[1]))
+            continue
         for fmt in policy.formats:
             jobs.append((slot, fmt, current, submit(current, fmt)))
     clock.lap("resize")
@@ -110,7 +136,7 @@ def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
     clock.laps["total"] = round((time.perf_counter() - clock.start) * 1000, 1)
 
     report: dict[str, Any] = {
-        "source": {"type": mime, "bytes": len(data), "mode": im.mode, "width": width, "height": height},
+        "source": {"type": mime, "bytes": len(data), "mode": source_mode, "width": width, "height": height},
         "stripped": stripped,
         "orientation": orientation,
         "colour": colour or {"description": None, "converted": False},
@@ -123,4 +149,14 @@ def protect(data: bytes, policy: MediaPolicy = MediaPolicy()) -> ProtectResult:
     }
     if animated:
         report["note"] = "Animated image: only the first frame was kept."
+    if cloak_report is not None:
+        report["cloak"] = cloak_report
+    if kept is not None:
+        report["kept_origin_pixels"] = True
     return ProtectResult(results, width, height, mime, bhash, (0.0, 0.0), report)
+
+
+def _lossless_webp(im: Image.Image, xmp: bytes) -> bytes:
+    out = io.BytesIO()
+    im.save(out, "WEBP", lossless=True, exact=True, xmp=xmp)
+    return out.getvalue()

@@ -25,7 +25,7 @@ def artwork_input(form: MultiDictProxy) -> ArtworkInput:
         software=[s for s in text(form, "software").split(",") if s.strip()],
         content_warning=text(form, "content_warning"), sensitive=checkbox(form, "sensitive"),
         license=text(form, "license", "all-rights-reserved"), visibility=text(form, "visibility", "public"),
-        noai=checkbox(form, "noai"))
+        noai=checkbox(form, "noai"), cloak=checkbox(form, "cloak"))
 
 
 def uploads(form: MultiDictProxy, name: str = "images") -> list[Upload]:

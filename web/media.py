@@ -1,4 +1,9 @@
-"""Serving public derivatives. Originals have no route at all.
+"""Serving derivatives. Originals have no route at all.
+
+Who may open a file follows its work: published public works' files are public and cached for a year;
+followers-only works' files are open to whoever holds the unguessable address (followers' servers fetch them
+unsigned, as from Mastodon) but never kept by shared caches; files of works that are not published (processing,
+held for review, rejected) or whose account is suspended are served only to the owner and moderators.
 
 Every derivative of a NoAI work (local, or our cached copy of a remote one) carries `X-Robots-Tag` and
 `tdm-reservation` (web/noai.py adds `tdm-policy`); listed AI crawlers get 403 and every client address is
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import select
@@ -16,22 +22,39 @@ from sqlalchemy import select
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 from web import noai
-from web.keys import CTX
+from web.keys import ACCOUNT, CTX
 from web.render import NOAI_ROBOTS
 
 routes = web.RouteTableDef()
 CONTENT_TYPES = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
 KEY_RE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}\.(jpg|webp|png)$")
-# key -> (page-cache generation, monotonic expiry, NoAI?). The generation changes on every committed write in
-# this process, so an artist's NoAI switch shows at once here; the TTL bounds it across web processes.
-_NOAI_TTL = 60.0
-_NOAI_MAX = 20_000
-NoaiCache = dict[str, tuple[int, float, bool]]
+# key -> (page-cache generation, monotonic expiry, access). The generation changes on every committed write in
+# this process, so an artist's NoAI switch or a moderator's hold shows at once here; the TTL bounds it across
+# web processes.
+_ACCESS_TTL = 60.0
+_ACCESS_MAX = 20_000
+AccessCache = dict[str, tuple[int, float, "MediaAccess"]]
+PUBLIC_CACHE = "public, max-age=31536000, immutable"
+# Followers-only works: the address is the capability (as on Mastodon: followers' servers fetch it unsigned),
+# so shared caches must not keep a copy for everyone.
+LINK_CACHE = "private, max-age=86400, immutable"
+OWNER_CACHE = "private, no-store"
 
 
-async def _lookup_noai(ctx: Context, key: str) -> bool:
-    """The NoAI choice that covers a derivative: its artwork's, else (avatar, banner) its owner's default."""
-    query = (select(Artwork.noai, Account.noai_default)
+@dataclass(frozen=True)
+class MediaAccess:
+    """Who may open a derivative: "public" (published, public or unlisted), "link" (published followers-only:
+    anyone holding the unguessable address), "owner" (not published, or its account is not active: the owner
+    and moderators only); and whether NoAI covers it."""
+
+    audience: str
+    noai: bool
+    owner_id: int | None = None
+
+
+async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
+    query = (select(Artwork.noai, Artwork.state, Artwork.visibility, Account.noai_default, Account.status,
+                    Account.id)
              .select_from(MediaDerivative)
              .join(MediaAsset, MediaAsset.id == MediaDerivative.asset_id)
              .join(Account, Account.id == MediaAsset.account_id)
@@ -41,23 +64,38 @@ async def _lookup_noai(ctx: Context, key: str) -> bool:
     async with ctx.sessions() as session:
         row = (await session.execute(query)).first()
     if row is None:
-        return True  # a file we no longer know (e.g. deleted row): keep the reservation, never drop it silently
-    work_noai, account_default = row
-    return bool(work_noai if work_noai is not None else account_default)
+        # A file we no longer know (e.g. a deleted row): owner-only means nobody, and NoAI is never dropped.
+        return MediaAccess("owner", True)
+    work_noai, state, visibility, account_default, status, owner_id = row
+    noai = bool(work_noai if work_noai is not None else account_default)
+    if status != "active":
+        return MediaAccess("owner", noai, owner_id)
+    if state is None:  # an avatar or banner: as public as the profile
+        return MediaAccess("public", noai, owner_id)
+    if state != "published":  # processing, held for review, rejected, failed
+        return MediaAccess("owner", noai, owner_id)
+    return MediaAccess("public" if visibility in ("public", "unlisted") else "link", noai, owner_id)
 
 
-async def is_noai(app: web.Application, key: str) -> bool:
+async def media_access(app: web.Application, key: str) -> MediaAccess:
     ctx = app[CTX]
-    cache: NoaiCache = app[noai.NOAI_CACHE]
+    cache: AccessCache = app[noai.NOAI_CACHE]
     now = time.monotonic()
     hit = cache.get(key)
     if hit is not None and hit[0] == ctx.cache.generation and hit[1] > now:
         return hit[2]
-    value = await _lookup_noai(ctx, key)
-    if len(cache) >= _NOAI_MAX:
+    value = await _lookup_access(ctx, key)
+    if len(cache) >= _ACCESS_MAX:
         cache.clear()  # bounded; rows are cheap to look up again
-    cache[key] = (ctx.cache.generation, now + _NOAI_TTL, value)
+    cache[key] = (ctx.cache.generation, now + _ACCESS_TTL, value)
     return value
+
+
+def _may_open(request: web.Request, access: MediaAccess) -> bool:
+    if access.audience != "owner":
+        return True
+    viewer = request.get(ACCOUNT)
+    return viewer is not None and (viewer.id == access.owner_id or viewer.is_admin)
 
 
 @routes.get(r"/media/{key:[0-9a-f]{2}/[0-9a-f]{32}\.(?:jpg|webp|png)}", name="media")
@@ -68,13 +106,19 @@ async def media(request: web.Request) -> web.StreamResponse:
     refused = noai.refuse_media(request)
     if refused is not None:
         return refused
+    access = await media_access(request.app, key)
+    if not _may_open(request, access):
+        raise web.HTTPNotFound()  # not 403: held and unpublished works do not exist for others
     path = request.app[CTX].storage.public_path(key)
     if not path.is_file():
         raise web.HTTPNotFound()
-    # Keys are random and content never changes under a key: cache for a year.
+    # Keys are random and content never changes under a key. Public files are cached for a year by anyone;
+    # the others only by the viewer's own browser.
     # The type from the key, not mimetypes: some systems' tables lack .webp (it would go out as octet-stream).
-    headers = {"Cache-Control": "public, max-age=31536000, immutable",
-               "Content-Type": CONTENT_TYPES[key.rsplit(".", 1)[1]]}
-    if await is_noai(request.app, key):
+    cache_control = {"public": PUBLIC_CACHE, "link": LINK_CACHE}.get(access.audience, OWNER_CACHE)
+    headers = {"Cache-Control": cache_control, "Content-Type": CONTENT_TYPES[key.rsplit(".", 1)[1]]}
+    if access.noai:
         headers.update({"X-Robots-Tag": NOAI_ROBOTS, "tdm-reservation": "1"})
+    if access.audience != "public":
+        headers["X-Robots-Tag"] = ", ".join(filter(None, [headers.get("X-Robots-Tag"), "noindex"]))
     return web.FileResponse(path, headers=headers)

@@ -69,7 +69,7 @@ class RateLimiter:
 CRAWLERS = web.AppKey("noai_crawlers", CrawlerList)
 LIMITER = web.AppKey("noai_media_limiter", RateLimiter)
 FILES = web.AppKey("noai_files", dict)
-NOAI_CACHE = web.AppKey("noai_media_cache", dict)  # web/media.py: derivative key -> NoAI?
+NOAI_CACHE = web.AppKey("noai_media_cache", dict)  # web/media.py: derivative key -> who may open it, NoAI?
 
 
 # --- the documents ---------------------------------------------------------------------------------

@@ -85,6 +85,7 @@ def render_html(request: web.Request, template: str, context: dict[str, Any]) ->
         "noai": True,
         "tdm_policy": ctx.config.protection.tdm_policy_url,
         "domain": ctx.config.server.domain,
+        "base_url": ctx.config.base_url,
         **context,
     }
     return request.app[JINJA].get_template(template).render(full)

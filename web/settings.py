@@ -40,7 +40,8 @@ async def save_settings(request: web.Request) -> web.Response:
             location=forms.text(form, "location"), links=links,
             skills=forms.text(form, "skills").split(","), open_to_work=forms.checkbox(form, "open_to_work"),
             noai_default=forms.checkbox(form, "noai_default"), locked=forms.checkbox(form, "locked"),
-            discoverable=forms.checkbox(form, "discoverable"), indexable=forms.checkbox(form, "indexable"))
+            discoverable=forms.checkbox(form, "discoverable"), indexable=forms.checkbox(form, "indexable"),
+            cloak_default=forms.checkbox(form, "cloak_default"))
         for purpose in ("avatar", "banner"):
             field = form.get(purpose)
             if isinstance(field, web.FileField) and field.filename:

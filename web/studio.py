@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cara_fed.errors import ValidationError
 from cara_fed.models import Artwork, Project
-from cara_fed.services import artworks, projects
+from cara_fed.services import artworks, cloaking, projects
 from cara_fed.taxonomy import FIELDS, MEDIUMS, SOFTWARE_SUGGESTIONS
 from web import forms
 from web.auth import require_login
@@ -21,7 +21,12 @@ def _wants_json(request: web.Request) -> bool:
 
 
 def _artwork_form(request: web.Request, account, work=None, form=None, errors=None, status=200):  # type: ignore[no-untyped-def]
+    ctx = request.app[CTX]
+    offered, why = cloaking.offered(ctx)
     return render(request, "artwork_form.html", {
+        "cloak_offered": offered, "cloak_unavailable": why, "cloak_default": account.cloak_default,
+        "cloak_psnr": ctx.config.cloak.target_psnr,
+        "cloak_minutes": "a minute or two" if ctx.config.cloak.engine == "adversarial" else "a few minutes",
         "work": work, "form": form or {}, "errors": errors or {}, "FIELDS": FIELDS, "MEDIUMS": MEDIUMS,
         "SOFTWARE": SOFTWARE_SUGGESTIONS, "max_images": request.app[CTX].config.media.max_images_per_artwork,
         "max_mb": request.app[CTX].config.media.max_upload_mb, "noai_default": account.noai_default,
@@ -62,9 +67,23 @@ async def _own_artwork(request: web.Request, account) -> Artwork:  # type: ignor
 @routes.get(r"/artworks/{artwork_id:\d+}/status", name="artwork_status")
 async def status(request: web.Request) -> web.Response:
     work = await _own_artwork(request, require_login(request))
-    images = [{"id": i.id, "state": i.asset.state, "error": i.asset.error_message} for i in work.images]
+    images = [{"id": i.id, "state": i.asset.state, "error": i.asset.error_message, "progress": i.asset.progress,
+               "eta_seconds": i.asset.eta_seconds} for i in work.images]
     return web.json_response({"id": work.id, "state": work.state, "images": images},
                              headers={"Cache-Control": "no-store"})
+
+
+@routes.post(r"/artworks/{artwork_id:\d+}/cloak/{action:cancel|retry|publish}", name="cloak_action")
+async def cloak_action(request: web.Request) -> web.Response:
+    """Cancel a running cloak, retry a stopped one, or publish without it (the artist's explicit choice)."""
+    account = require_login(request)
+    work = await _own_artwork(request, account)
+    action = {"cancel": cloaking.cancel, "retry": cloaking.retry, "publish": cloaking.publish_uncloaked}
+    try:
+        await action[request.match_info["action"]](request.app[CTX], account, work.id)
+    except ValidationError as exc:
+        raise web.HTTPConflict(text=" ".join(exc.errors.values())) from None
+    raise web.HTTPSeeOther(f"/@{account.username}/{work.id}")
 
 
 @routes.get(r"/artworks/{artwork_id:\d+}/edit", name="edit_artwork")

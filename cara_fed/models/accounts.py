@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cara_fed.db import Base, UTCDateTime, utcnow
@@ -40,6 +40,8 @@ class Account(Base):
     banner_asset_id: Mapped[int | None] = mapped_column(ForeignKey(
         "media_assets.id", use_alter=True, ondelete="SET NULL", name="fk_accounts_banner_asset"), default=None)
     noai_default: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Cloak new uploads (protection/cloak): off until the artist opts in.
+    cloak_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     locked: Mapped[bool] = mapped_column(Boolean, default=False)  # manuallyApprovesFollowers
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
     # Works may appear in search, explore and tag pages (Mastodon's `indexable`); off keeps them on the profile only.

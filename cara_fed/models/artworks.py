@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cara_fed.db import Base, UTCDateTime, utcnow
@@ -46,6 +46,11 @@ class Artwork(Base):
     # "detection" (policy), "moderator", "remote" (the origin server's label).
     ai_label: Mapped[str | None] = mapped_column(String(16), default=None)
     ai_label_by: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Cloaking: `cloak` = the artist asked for it (local works); `cloaked` = what the served files carry,
+    # {"engine": ..., "version": ...}: set when a local work's cloaked images are ready, or read from a
+    # remote work's Note (cara:cloaked), whose pixels we then keep as sent.
+    cloak: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cloaked: Mapped[dict | None] = mapped_column(JSON, default=None)
     comment_policy: Mapped[str] = mapped_column(String(16), default="everyone", server_default="everyone")
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     uri: Mapped[str | None] = mapped_column(String(2048), unique=True, default=None)  # remote artworks

@@ -31,7 +31,14 @@ class MediaAsset(Base):
     blurhash: Mapped[str | None] = mapped_column(String(100), default=None)
     focal_x: Mapped[float] = mapped_column(Float, default=0.0)
     focal_y: Mapped[float] = mapped_column(Float, default=0.0)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # processing attempts
+    # Remote media: fetches tried so far, and when the sweep may try again (exponential back-off).
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)  # the worker processing it
+    # While cloaking: percent done and estimated seconds left (the status page polls them).
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    eta_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     report: Mapped[dict] = mapped_column(JSON, default=dict)

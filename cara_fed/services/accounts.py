@@ -177,7 +177,7 @@ PROFILE_LIMITS = {"display_name": 100, "bio": 5000, "location": 100}
 async def update_profile(ctx: Context, account_id: int, *, display_name: str, bio: str, location: str,
                          links: list[dict[str, str]], skills: list[str], open_to_work: bool,
                          noai_default: bool, locked: bool, discoverable: bool,
-                         indexable: bool | None = None) -> Account:
+                         indexable: bool | None = None, cloak_default: bool | None = None) -> Account:
     errors: dict[str, str] = {}
     for name, value in (("display_name", display_name), ("bio", bio), ("location", location)):
         if len(value) > PROFILE_LIMITS[name]:
@@ -207,6 +207,8 @@ async def update_profile(ctx: Context, account_id: int, *, display_name: str, bi
         account.discoverable = discoverable
         if indexable is not None:
             account.indexable = indexable
+        if cloak_default is not None:
+            account.cloak_default = cloak_default
         tx.after_commit(ctx.jobs.enqueue, "account_updated", account.id)  # followers elsewhere see the change
     return account
 

@@ -35,6 +35,7 @@ class ArtworkInput:
     license: str = "all-rights-reserved"
     visibility: str = "public"
     noai: bool = True
+    cloak: bool = False  # only read on upload: the cloak is made with the derivatives
 
 
 def validate(data: ArtworkInput) -> dict[str, str]:
@@ -84,9 +85,15 @@ async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, upl
     if errors:
         raise ValidationError(errors)
     types = [check_upload(ctx, upload, "images") for upload in uploads]
+    if data.cloak:
+        from cara_fed.services.cloaking import offered
+
+        allowed, why = offered(ctx)
+        if not allowed or why:
+            raise ValidationError({"cloak": f"Cloaking is not available on this instance right now: {why or 'off'}"})
 
     async with ctx.transaction() as tx:
-        artwork = Artwork(account_id=account.id, title="")
+        artwork = Artwork(account_id=account.id, title="", cloak=data.cloak)
         _apply(artwork, data)
         tx.session.add(artwork)
         for position, (upload, content_type) in enumerate(zip(uploads, types, strict=True)):

@@ -227,6 +227,9 @@ async def receive(ctx: Context, sender: Account, artwork: Artwork, parent: Comme
     async with ctx.sessions() as session:
         is_follower = await queries.is_follower(session, sender, artwork.account_id)
         blocked = await blocked_either_way(session, sender.id, artwork.account_id)
+        if artwork.account.is_local and not blocked and not await queries.can_view_async(session, artwork, sender):
+            # Not even kept as rejected: a stranger must not learn (or fill our database about) a work it cannot see.
+            raise PermissionDenied("the work is not visible to this account (followers-only)")
     reason = may_comment(artwork, sender, is_follower) if artwork.account.is_local else None
     if blocked:
         reason = "The artist has blocked this account (or it blocked the artist)."

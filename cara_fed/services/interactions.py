@@ -90,6 +90,9 @@ async def receive(ctx: Context, kind: Kind, sender: Account, artwork: Artwork, u
     async with ctx.sessions() as session:
         if await blocked_either_way(session, sender.id, artwork.account_id):
             return False  # not counted, not notified
+        await _require_visible_to_remote(session, artwork, sender)
+    if kind == "boost" and artwork.visibility == "followers":
+        raise PermissionDenied("followers-only works cannot be boosted")
     try:
         async with ctx.transaction() as tx:
             existing = await tx.session.scalar(select(model.id).where(
@@ -101,6 +104,13 @@ async def receive(ctx: Context, kind: Kind, sender: Account, artwork: Artwork, u
     except IntegrityError:  # the same activity processed twice at once
         return False
     return True
+
+
+async def _require_visible_to_remote(session, artwork: Artwork, sender: Account) -> None:  # type: ignore[no-untyped-def]
+    """A remote account may act only on our works it may see: followers-only ones need an accepted follow.
+    (Remote works: their origin decides who sees them, and their interactions go there, not to us.)"""
+    if artwork.account.is_local and not await queries.can_view_async(session, artwork, sender):
+        raise PermissionDenied("the work is not visible to this account (followers-only)")
 
 
 async def receive_undo(ctx: Context, kind: Kind, sender: Account, *, uri: str | None = None,

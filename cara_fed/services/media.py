@@ -9,14 +9,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from cara_fed import memory
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 from cara_fed.services import review
 from cara_fed.states import transition
-from protection import MediaPolicy, MediaRejected, probe, protect
+from protection import MediaPolicy, MediaRejected, peak_memory, probe, protect
+from protection.cloak import CloakCancelled, CloakError
 from protection.mark import StampError, build_xmp, stamp_xmp
+from protection.pipeline import CloakHook
 
 log = logging.getLogger(__name__)
 
@@ -68,41 +71,88 @@ async def _policy_for(ctx: Context, asset: MediaAsset, session) -> MediaPolicy: 
     license_url = artwork.license if artwork is not None and artwork.license.startswith("http") else None
     year = utcnow().year
     base = base_policy(ctx)
+    # A remote work that says it is cloaked keeps the origin's pixels (re-encoding would blur the cloak away).
+    keep = artwork is not None and artwork.uri is not None and artwork.cloaked is not None
     return MediaPolicy(max_bytes=base.max_bytes, max_pixels=base.max_pixels, sizes=base.sizes, noai=noai,
                        creator=account.name, copyright=f"© {year} {account.name}", license_url=license_url,
-                       digital_source_type=DIGITAL_CREATION if asset.remote_url is None else None)
+                       digital_source_type=DIGITAL_CREATION if asset.remote_url is None else None,
+                       keep_pixels=keep)
 
 
-async def protect_media(ctx: Context, asset_id: int) -> None:
-    """Job: run the protection pipeline on one asset. Safe to run twice: acts only on 'uploaded'."""
+def protect_job(asset: MediaAsset) -> str:
+    """Remote media is processed on its own queue, so federated images never delay local uploads."""
+    return "protect_remote_media" if asset.remote_url else "protect_media"
+
+
+async def protect_media(ctx: Context, asset_id: int, cloak: CloakHook | None = None) -> None:
+    """Job: run the protection pipeline on one asset. Safe to run twice: acts only on 'uploaded' (or, with a
+    cloak hook from services/cloaking.py, on 'cloaking', which it keeps while the cloak runs).
+
+    Decoding is what costs memory, so the job first reserves the image's estimated peak from the process's
+    memory budget (cara_fed/media_budget.py) and claims the asset only once it holds that reservation."""
+    from cara_fed.services import cloaking
+
+    expected = "cloaking" if cloak is not None else "uploaded"
     async with ctx.transaction() as tx:
         asset = await tx.session.get(MediaAsset, asset_id)
-        if asset is None or asset.state != "uploaded":
+        if asset is None or asset.state != expected:
             return
         if asset.original_key is None:  # remote media not fetched yet: the fetch job queues us again
             if asset.remote_url:
                 tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", asset_id)
             return
-        transition(asset, "processing")
-        asset.attempts += 1
-        policy = await _policy_for(ctx, asset, tx.session)
-        key, purpose = asset.original_key, asset.purpose
+        if cloak is None and await cloaking.wanted(ctx, tx.session, asset):
+            transition(asset, "cloaking")  # its own queue: minutes of CPU must not hold up other uploads
+            asset.progress, asset.eta_seconds = 0, None
+            tx.after_commit(ctx.jobs.enqueue, "cloak_media", asset_id)
+            return
+        key, purpose, remote = asset.original_key, asset.purpose, asset.remote_url is not None
+    data = await asyncio.to_thread(ctx.storage.get_private, key)
+    need = await asyncio.to_thread(peak_memory, data, base_policy(ctx))
+    async with ctx.media_budget.reserve(need, remote=remote):
+        async with ctx.transaction(changes_pages=False) as tx:
+            asset = await tx.session.get(MediaAsset, asset_id)
+            if asset is None or asset.state != expected or asset.original_key != key:
+                return  # a duplicate job got here first
+            if cloak is None:
+                transition(asset, "processing")
+            asset.attempts += 1
+            asset.claimed_by = ctx.worker_name
+            policy = await _policy_for(ctx, asset, tx.session)
+        try:
+            await _process(ctx, asset_id, data, purpose, policy, cloak)
+        finally:
+            del data
+            await asyncio.to_thread(memory.trim)  # before the reservation ends: the budget is about resident memory
+
+
+async def _process(ctx: Context, asset_id: int, data: bytes, purpose: str, policy: MediaPolicy,
+                   cloak: CloakHook | None) -> None:
+    from cara_fed.services import cloaking
+
+    running = "cloaking" if cloak is not None else "processing"
     verdict = None
     try:
-        data = await asyncio.to_thread(ctx.storage.get_private, key)
         if purpose == "artwork":  # on the original: the pipeline strips the metadata detection reads
             verdict = await review.detect_original(ctx, data)
             policy = review.with_source_type(ctx.config, policy, verdict)
-        result = await asyncio.to_thread(protect, data, policy)
+        result = await asyncio.to_thread(protect, data, policy, cloak)
     except MediaRejected as exc:
         async with ctx.transaction() as tx:
             asset = await tx.session.get(MediaAsset, asset_id)
-            if asset is not None and asset.state == "processing":
+            if asset is not None and asset.state == running:
                 transition(asset, "rejected")
                 asset.error_code, asset.error_message = exc.code, exc.message
         await settle_artworks(ctx, asset_id)
         return
-    except Exception:
+    except CloakCancelled:
+        return  # the artist's cancel already moved the asset to cloak_stopped
+    except Exception as exc:
+        if cloak is not None:  # a failed cloak is shown to the artist (retry or publish without), never retried blind
+            await cloaking.stopped(ctx, asset_id, exc)
+            if not isinstance(exc, CloakError):
+                log.exception("cloaking media asset %s failed", asset_id)
+            return
         log.exception("processing media asset %s failed; the sweep will retry", asset_id)
         async with ctx.transaction() as tx:
             asset = await tx.session.get(MediaAsset, asset_id)
@@ -119,8 +169,8 @@ async def protect_media(ctx: Context, asset_id: int) -> None:
                                       height=derivative.height, size=len(derivative.data), key=public_key))
     async with ctx.transaction() as tx:
         asset = await tx.session.get(MediaAsset, asset_id)
-        if asset is None or asset.state != "processing":
-            for row in stored:  # someone else finished first; drop our copies
+        if asset is None or asset.state != running:
+            for row in stored:  # someone else finished first (or the artist cancelled); drop our copies
                 ctx.storage.delete("public", row.key)
             return
         asset.derivatives = stored
@@ -129,6 +179,7 @@ async def protect_media(ctx: Context, asset_id: int) -> None:
         asset.focal_x, asset.focal_y = result.focal_point
         asset.report = result.report
         asset.verdict = verdict
+        asset.progress, asset.eta_seconds = 100, 0
         transition(asset, "ready")
     await settle_artworks(ctx, asset_id)
 
@@ -201,28 +252,53 @@ async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
     return len(sizes)
 
 
-async def sweep(ctx: Context) -> int:
-    """Periodic job: re-queue uploads nobody picked up and reset ones a dead worker left behind."""
+def _due(now):  # type: ignore[no-untyped-def]
+    """Assets the sweep should queue again: uploads nobody picked up, remote fetches whose back-off (or
+    in-flight lease) has run out, and processing that a dead worker left behind."""
+    waiting = (MediaAsset.state == "uploaded") & (
+        (MediaAsset.next_attempt_at.is_(None) & (MediaAsset.state_changed_at < now - RETRY_AFTER))
+        | (MediaAsset.next_attempt_at <= now))
+    stuck = (MediaAsset.state == "processing") & (MediaAsset.state_changed_at < now - STUCK_AFTER)
+    return waiting | stuck
+
+
+async def sweep(ctx: Context, *, where=None) -> int:  # type: ignore[no-untyped-def]
+    """Periodic job: re-queue uploads nobody picked up and reset ones a dead worker left behind.
+    `where` replaces the overdue test (recover_after_restart)."""
     now = utcnow()
-    requeue: list[int] = []
+    requeue: list[tuple[str, int]] = []
     async with ctx.transaction() as tx:
-        stale = (await tx.session.scalars(select(MediaAsset).where(
-            ((MediaAsset.state == "uploaded") & (MediaAsset.state_changed_at < now - RETRY_AFTER))
-            | ((MediaAsset.state == "processing") & (MediaAsset.state_changed_at < now - STUCK_AFTER)))
-            .limit(500))).all()
+        stale = (await tx.session.scalars(select(MediaAsset).where(_due(now) if where is None else where)
+                                          .limit(500))).all()
         for asset in stale:
+            asset.claimed_by = None
+            if asset.state == "cloaking":  # only on recovery: the cloak job picks up its own state
+                requeue.append(("cloak_media", asset.id))
+                continue
             if asset.state == "processing":
                 transition(asset, "uploaded")
-            if asset.attempts >= MAX_ATTEMPTS:
+            if asset.original_key is None and asset.remote_url:
+                asset.next_attempt_at = None  # the fetch job claims it again
+                requeue.append(("fetch_remote_media", asset.id))
+            elif asset.attempts >= MAX_ATTEMPTS:
                 transition(asset, "rejected")
                 asset.error_code = "processing_failed"
                 asset.error_message = "We could not process this image after several tries."
                 tx.after_commit(settle_artworks, ctx, asset.id)
             else:
-                requeue.append(asset.id)
-    for asset_id in requeue:
-        await ctx.jobs.enqueue("protect_media", asset_id)
+                requeue.append((protect_job(asset), asset.id))
+    for job, asset_id in requeue:
+        await ctx.jobs.enqueue(job, asset_id)
     return len(stale)
+
+
+async def recover_after_restart(ctx: Context) -> int:
+    """On worker start: whatever this worker's previous run had claimed (processing, or a remote fetch in
+    flight) died with it. Queue it again now instead of waiting for the stuck-work timeout."""
+    if not ctx.worker_name:
+        return 0
+    return await sweep(ctx, where=(MediaAsset.claimed_by == ctx.worker_name)
+                       & MediaAsset.state.in_(("processing", "uploaded", "cloaking")))
 
 
 async def on_artwork_published(ctx: Context, artwork_id: int) -> None:

@@ -5,10 +5,10 @@ and is sanitized again here (defence in depth: nothing from another server reach
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cara_fed.context import Context
@@ -68,6 +68,8 @@ class RemoteArtwork:
     noai: bool = False
     visibility: str = "public"
     ai_label: str | None = None  # the origin server's AI-provenance label (cara:aiProvenance)
+    # The origin says its files are cloaked (cara:cloaked): {"engine": ..., "version": ...}; we keep its pixels.
+    cloaked: dict | None = None
     # Who may reply without approval (GoToSocial interactionPolicy.canReply); None = the post sets no policy.
     can_reply: list[str] | None = None
 
@@ -107,6 +109,12 @@ async def _upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
         account.bio_html = sanitize_html(actor.summary_html)
         account.inbox_url, account.shared_inbox_url = actor.inbox, actor.shared_inbox
         account.followers_url, account.url = actor.followers_url, actor.url
+        if actor.key_id:
+            # The parser only accepts a key on the actor's own server, so a row elsewhere holding this key id is
+            # stale (the key moved between accounts of that server) or was squatted before that rule: the
+            # actor we just verified owns it now.
+            await tx.session.execute(update(Account).where(Account.key_id == actor.key_id, Account.uri != actor.uri)
+                                     .values(key_id=None, public_key_pem=None))
         account.public_key_pem, account.key_id = actor.public_key_pem, actor.key_id
         account.remote_avatar_url, account.remote_banner_url = actor.avatar_url, actor.banner_url
         account.locked, account.discoverable = actor.locked, actor.discoverable
@@ -148,6 +156,7 @@ async def upsert_artwork(ctx: Context, account: Account, data: RemoteArtwork) ->
         artwork.sensitive = data.sensitive or bool(data.content_warning)
         artwork.license, artwork.noai, artwork.visibility = data.license, data.noai, data.visibility
         artwork.comment_policy = comment_policy_from(data.can_reply, account)
+        artwork.cloaked = data.cloaked
         if artwork.ai_label_by not in ("moderator", "detection"):  # our own decisions outrank the origin's
             artwork.ai_label, artwork.ai_label_by = data.ai_label, "remote" if data.ai_label else None
         artwork.tags = [ArtworkTag(tag=t) for t in dict.fromkeys(filter(None, map(normalize_tag, data.tags)))][:30]
@@ -195,21 +204,67 @@ async def delete_actor(ctx: Context, account: Account) -> None:
         await tx.session.execute(delete(Account).where(Account.id == account.id))
 
 
+FETCH_BACKOFF = timedelta(minutes=1)  # then 4, 16, 64... minutes
+FETCH_LEASE = timedelta(minutes=2)  # longer than a fetch may take: the sweep leaves a fetch in flight alone
+
+
+async def claim_fetch(ctx: Context, asset_id: int) -> str | None:
+    """The URL to fetch, if this job may fetch it now: the asset still waits for its bytes and no other fetch
+    holds it (a lease until `next_attempt_at`, which also keeps the sweep from queueing it meanwhile). None
+    for a duplicate job, a fetch in flight elsewhere, or one backing off."""
+    now = utcnow()
+    async with ctx.transaction(changes_pages=False) as tx:
+        claimed = await tx.session.execute(
+            update(MediaAsset)
+            .where(MediaAsset.id == asset_id, MediaAsset.state == "uploaded", MediaAsset.original_key.is_(None),
+                   MediaAsset.remote_url.is_not(None),
+                   MediaAsset.next_attempt_at.is_(None) | (MediaAsset.next_attempt_at <= now))
+            .values(next_attempt_at=now + FETCH_LEASE, claimed_by=ctx.worker_name)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            return None
+        return await tx.session.scalar(select(MediaAsset.remote_url).where(MediaAsset.id == asset_id))
+
+
 async def store_fetched_original(ctx: Context, asset_id: int, data: bytes, content_type: str) -> None:
-    """The fetch job hands over remote bytes; from here it is the ordinary protection pipeline."""
+    """The fetch job hands over remote bytes; from here it is the ordinary protection pipeline (on the
+    remote-media queue)."""
     key = ctx.storage.new_key()
     ctx.storage.put_private(key, data)
     async with ctx.transaction() as tx:
         asset = await tx.session.get(MediaAsset, asset_id)
-        if asset is None or asset.original_key is not None:
+        if asset is None or asset.original_key is not None or asset.state != "uploaded":
             ctx.storage.delete("private", key)
             return
         asset.original_key, asset.original_type, asset.original_size = key, content_type, len(data)
-        tx.after_commit(ctx.jobs.enqueue, "protect_media", asset_id)
+        asset.next_attempt_at, asset.claimed_by = None, None
+        asset.error_code = asset.error_message = None  # an earlier failed try is history now
+        asset.state_changed_at = utcnow()  # waiting for processing from now on (the sweep's clock)
+        tx.after_commit(ctx.jobs.enqueue, "protect_remote_media", asset_id)
+
+
+async def fetch_failed(ctx: Context, asset_id: int, code: str, message: str) -> None:
+    """A fetch failed in a way that may pass (timeout, 5xx, connection refused): count it and back off
+    exponentially; after `[federation] media_fetch_attempts` tries, give up with the reason, which settles
+    the artwork (it shows the images that could be fetched)."""
+    limit = ctx.config.federation.media_fetch_attempts
+    async with ctx.transaction(changes_pages=False) as tx:
+        asset = await tx.session.get(MediaAsset, asset_id)
+        if asset is None or asset.state != "uploaded" or asset.original_key is not None:
+            return
+        asset.fetch_attempts += 1
+        asset.claimed_by = None
+        if asset.fetch_attempts < limit:
+            asset.next_attempt_at = utcnow() + FETCH_BACKOFF * 4 ** (asset.fetch_attempts - 1)
+            asset.error_code, asset.error_message = code, message[:500]
+            return
+    await reject_remote_media(ctx, asset_id, "fetch_failed",
+                              f"Gave up after {limit} tries; the last one: {message[:400]}")
 
 
 async def reject_remote_media(ctx: Context, asset_id: int, code: str, message: str) -> None:
-    """The fetch failed for good (private address, too large, wrong type): reject with the reason."""
+    """The fetch failed for good (private address, too large, wrong type, too many tries): reject with the
+    reason."""
     from cara_fed.services.media import settle_artworks
 
     async with ctx.transaction() as tx:
@@ -218,4 +273,5 @@ async def reject_remote_media(ctx: Context, asset_id: int, code: str, message: s
             return
         transition(asset, "rejected")
         asset.error_code, asset.error_message = code, message
+        asset.next_attempt_at, asset.claimed_by = None, None
     await settle_artworks(ctx, asset_id)

@@ -64,7 +64,8 @@ def _session(path: str) -> Any:
 def preprocess(image: Image.Image, config: ClassifierConfig) -> np.ndarray:
     """RGB, resize (bicubic), scale to 0..1, normalise per channel, NCHW float32 with N = 1."""
     size = int(config.input_size)
-    rgb = image.convert("RGB")
+    # An RGB image is used as it is: convert() would copy all of a large decoded image.
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
     if config.resize == "stretch":
         rgb = rgb.resize((size, size), Image.Resampling.BICUBIC)
     else:
@@ -104,10 +105,10 @@ def scan(src: bytes | Source, config: ClassifierConfig) -> list[Evidence]:
 
 
 def _scan(src: Source, config: ClassifierConfig) -> list[Evidence]:
-    if src.pixels is None:
+    if src.decoded is None:
         return []
     session = _session(config.model_path)
-    tensor = preprocess(Image.fromarray(src.rgb), config)
+    tensor = preprocess(src.decoded, config)
     inputs = session.get_inputs()
     output = session.run([session.get_outputs()[0].name], {inputs[0].name: tensor})[0]
     p = probability(output[0] if np.ndim(output) > 1 else output, config)

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from protection.detect.source import PixelView
+
 SCALE = 36.0
 BLOCK = 4
 MIN_PIXELS = 256 * 256  # the package refuses smaller images; so do we
+MAX_BLOCKS = 1 << 16  # blocks read per image: all of any image up to ~4 MP, the top rows of larger ones
+STRIP_BLOCK_ROWS = 8  # block rows per strip: 64 image rows
 
 # OpenCV's RGB<->YUV constants (color_yuv.simd.hpp): float path and 14-bit fixed-point uint8 path.
 _R2Y, _G2Y, _B2Y, _B2U, _R2V = 0.299, 0.587, 0.114, 0.492111, 0.877283
@@ -80,6 +84,22 @@ def block_bits(rgb: np.ndarray, mode: str) -> np.ndarray:
     pos = np.argmax(np.abs(flat[:, 1:]), axis=1) + 1
     val = np.abs(flat[np.arange(flat.shape[0]), pos])
     return (np.mod(val, SCALE) > 0.5 * SCALE).astype(np.float64)
+
+
+def first_block_bits(view: PixelView, mode: str, max_blocks: int = MAX_BLOCKS) -> np.ndarray:
+    """block_bits of the first `max_blocks` blocks (rounded up to whole block rows), read in strips of
+    STRIP_BLOCK_ROWS block rows. Every block carries its bit, so a fixed number of blocks decodes a mark as
+    well as the whole image does, and the working set is one strip (~64 rows), whatever the image size."""
+    height, width = view.shape[0] // 4 * 4, view.shape[1] // 4 * 4
+    block_rows, block_cols = height // 2 // BLOCK, width // 2 // BLOCK
+    if not block_rows or not block_cols:
+        return np.zeros(0, dtype=np.float64)
+    wanted = min(block_rows, -(-max_blocks // block_cols))
+    rows_per_block = 2 * BLOCK  # one LL block is 4x4 coefficients of 2x2 pixels
+    strips = [block_bits(view.rows(top * rows_per_block, bottom * rows_per_block)[:, :width, :3], mode)
+              for top in range(0, wanted, STRIP_BLOCK_ROWS)
+              for bottom in (min(wanted, top + STRIP_BLOCK_ROWS),)]
+    return np.concatenate(strips)
 
 
 def decode(bits_per_block: np.ndarray, length: int) -> np.ndarray:

@@ -159,8 +159,8 @@ def _scan(src: Source) -> list[Evidence]:
 
 
 def _stealth(src: Source) -> list[Evidence]:
-    px = src.pixels if src.mime in ("image/png", "image/webp") else None  # lossless formats only
-    found = stealth.read(px)
+    view = src.view if src.mime in ("image/png", "image/webp") else None  # lossless formats only
+    found = stealth.read(view)
     if found is None:
         return []
     magic, payload = found

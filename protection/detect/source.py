@@ -1,8 +1,9 @@
 """One parsed view of the input bytes, shared by every layer so the file is parsed and decoded only once.
 
 Everything here is defensive: hostile or truncated files yield empty fields and a note in `problems`,
-never an exception. Pixels are decoded lazily (the metadata layers never need them) and only below
-MAX_PIXELS.
+never an exception. Pixels are decoded lazily (the metadata layers never need them), only below MAX_PIXELS,
+once, and read by the pixel layers in bounded pieces (`PixelView`): detection's peak memory is about one
+decoded frame (4 bytes a pixel) plus a few MB, not the many float copies of a whole-image array.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ MAX_TEXT = 1 << 20  # a text chunk or XMP packet is cut at 1 MiB (decompressed):
 MAX_CHUNKS = 10_000
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 XMP_PNG_KEY = "XML:com.adobe.xmp"
-
-
 
 
 def inflate(blob: bytes, limit: int = MAX_TEXT) -> bytes:
@@ -163,8 +162,12 @@ class Source:
         return im is not None and im.size[0] * im.size[1] > MAX_PIXELS
 
     @cached_property
-    def pixels(self) -> np.ndarray | None:
-        """H x W x C uint8 array, C = 3 (RGB) or 4 (RGBA when the file has alpha); None if undecodable."""
+    def decoded(self) -> Image.Image | None:
+        """The first frame, decoded once, as RGB or RGBA (RGBA when the file has alpha); None if undecodable.
+
+        This is the only full-size copy of the pixels detection makes (Pillow keeps 4 bytes a pixel): the pixel
+        layers read it through `view` in strips and columns, never as one big array.
+        """
         im = self.image
         if im is None or self.too_large:
             return None
@@ -173,16 +176,61 @@ class Source:
                 warnings.simplefilter("ignore")
                 im.load()
                 has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-                frame = im.convert("RGBA" if has_alpha else "RGB")
-            return np.asarray(frame)
+                wanted = "RGBA" if has_alpha else "RGB"
+                return im if im.mode == wanted else im.convert(wanted)
         except Exception as exc:
             self.problems.append(f"pixels undecodable ({type(exc).__name__})")
             return None
 
-    @property
-    def rgb(self) -> np.ndarray | None:
-        px = self.pixels
-        return None if px is None else px[:, :, :3]
+    @cached_property
+    def view(self) -> PixelView | None:
+        decoded = self.decoded
+        return None if decoded is None else ImageView(decoded)
+
+
+class PixelView:
+    """Read access to H x W x C uint8 pixels (C = 3 RGB or 4 RGBA) in pieces, so a layer's working set is a
+    strip or a few columns, whatever the image size."""
+
+    shape: tuple[int, int, int]
+
+    def rows(self, top: int, bottom: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def columns(self, count: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ImageView(PixelView):
+    """Pieces of a decoded Pillow image: each crop copies only that piece."""
+
+    def __init__(self, image: Image.Image) -> None:
+        self.image = image
+        self.shape = (image.height, image.width, len(image.getbands()))
+
+    def rows(self, top: int, bottom: int) -> np.ndarray:
+        return np.asarray(self.image.crop((0, top, self.image.width, min(bottom, self.image.height))))
+
+    def columns(self, count: int) -> np.ndarray:
+        return np.asarray(self.image.crop((0, 0, min(count, self.image.width), self.image.height)))
+
+
+class ArrayView(PixelView):
+    """The same interface over an array already in memory (tests, fixtures)."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.shape = array.shape  # type: ignore[assignment]
+
+    def rows(self, top: int, bottom: int) -> np.ndarray:
+        return self.array[top:bottom]
+
+    def columns(self, count: int) -> np.ndarray:
+        return self.array[:, :count]
+
+
+def view_of(pixels: np.ndarray | PixelView | None) -> PixelView | None:
+    return ArrayView(pixels) if isinstance(pixels, np.ndarray) else pixels
 
 
 def _as_text(value: Any) -> str:

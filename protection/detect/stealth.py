@@ -13,19 +13,20 @@ import json
 
 import numpy as np
 
-from protection.detect.source import MAX_TEXT, inflate
+from protection.detect.source import MAX_TEXT, PixelView, inflate, view_of
 
 MAGICS = {b"stealth_pnginfo": ("alpha", False), b"stealth_pngcomp": ("alpha", True),
           b"stealth_rgbinfo": ("rgb", False), b"stealth_rgbcomp": ("rgb", True)}
 MAGIC_BITS = 15 * 8
 
 
-def _bits(pixels: np.ndarray, mode: str, count: int) -> np.ndarray:
-    """The first `count` LSBs in stream order, touching only the columns needed."""
+def _bits(pixels: PixelView, mode: str, count: int) -> np.ndarray:
+    """The first `count` LSBs in stream order, reading only the columns needed."""
     height = pixels.shape[0]
     per_pixel = 1 if mode == "alpha" else 3
     cols = min(pixels.shape[1], -(-count // (height * per_pixel)))
-    block = pixels[:, :cols, 3:4] if mode == "alpha" else pixels[:, :cols, :3]
+    columns = pixels.columns(cols)
+    block = columns[:, :, 3:4] if mode == "alpha" else columns[:, :, :3]
     # transpose to (column, row, channel) so ravel() walks down each column, channel by channel
     return (np.ascontiguousarray(block.transpose(1, 0, 2)).ravel()[:count] & 1).astype(np.uint8)
 
@@ -34,9 +35,11 @@ def _pack(bits: np.ndarray) -> bytes:
     return np.packbits(bits).tobytes()
 
 
-def read(pixels: np.ndarray | None) -> tuple[str, str | dict] | None:
-    """(magic, payload) when the stealth signature is present, else None. Never raises on odd arrays."""
-    if pixels is None or pixels.ndim != 3 or pixels.shape[0] == 0:
+def read(source: np.ndarray | PixelView | None) -> tuple[str, str | dict] | None:
+    """(magic, payload) when the stealth signature is present, else None. Never raises on odd arrays.
+    Reads the first column for the magic, and the columns the payload needs only when the magic is there."""
+    pixels = view_of(source)
+    if pixels is None or len(pixels.shape) != 3 or pixels.shape[0] == 0:
         return None
     modes = ["alpha", "rgb"] if pixels.shape[2] == 4 else ["rgb"]
     for mode in modes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from protection.detect import dwtdct
-from protection.detect.source import Source
+from protection.detect.source import PixelView, Source, view_of
 from protection.detect.verdict import AI_GENERATED, NO_SIGNAL, Evidence
 
 FALSE_POSITIVE_TARGET = 1e-6
@@ -64,9 +64,10 @@ def scan(src: bytes | Source) -> list[Evidence]:
         return [Evidence("watermark", "watermark check could not run", 0.0, NO_SIGNAL, {"error": type(exc).__name__})]
 
 
-def match_counts(rgb: np.ndarray) -> dict[str, int]:
+def match_counts(pixels: np.ndarray | PixelView) -> dict[str, int]:
     """Matching bits per pattern; one pass over the blocks per YUV mode serves every pattern of that mode."""
-    block_bits = {mode: dwtdct.block_bits(rgb, mode) for mode in {p.mode for p in PATTERNS}}
+    view = view_of(pixels)
+    block_bits = {mode: dwtdct.first_block_bits(view, mode) for mode in {p.mode for p in PATTERNS}}
     counts = {}
     for p in PATTERNS:
         decoded = dwtdct.decode(block_bits[p.mode], len(p.bits))
@@ -77,12 +78,12 @@ def match_counts(rgb: np.ndarray) -> dict[str, int]:
 def _scan(src: Source) -> list[Evidence]:
     if src.too_large:
         return [Evidence("watermark", "image too large for the watermark check; skipped", 0.0, NO_SIGNAL, {})]
-    rgb = src.rgb
-    if rgb is None:
+    view = src.view
+    if view is None:
         return []
-    if rgb.shape[0] * rgb.shape[1] < dwtdct.MIN_PIXELS:
+    if view.shape[0] * view.shape[1] < dwtdct.MIN_PIXELS:
         return []  # the embedder refuses images under 256x256, so there is nothing to find
-    counts = match_counts(rgb)
+    counts = match_counts(view)
     out = []
     for p in PATTERNS:
         matched = counts[p.name]

@@ -202,7 +202,7 @@ def enable_federation(ctx: Context, *, allow_private: bool = True) -> Context:
 
     ctx.config.federation.allow_private_addresses = allow_private
     ctx.jobs.registry.register("process_inbox", "inbox", handlers.process_inbox)
-    ctx.jobs.registry.register("fetch_remote_media", "media", media_fetch.fetch_remote_media)
+    ctx.jobs.registry.register("fetch_remote_media", "remote-media", media_fetch.fetch_remote_media)
     for name in OUTBOUND_JOBS:
         ctx.jobs.registry.register(name, "delivery", _noop)
     return ctx

@@ -303,9 +303,14 @@ async def test_create_from_someone_nobody_follows_is_ignored(fed, client, peer, 
     item = (await items(fed))[-1]
     assert item.state == "ignored" and "nobody here follows" in item.error
     assert await count(fed, Artwork) == 0
-    mention = peer.activity(carol, "Create", _note(peer, carol, "4", cc=[fed.url("/users/ada")]))
-    assert (await signed_post(client, fed.url("/inbox"), mention, key=carol)).status == 202
-    assert await count(fed, Artwork) == 1  # addressed to one of us: kept
+    # Addressed to one of us (to her own inbox): still not stored, and its images are never fetched.
+    addressed = peer.activity(carol, "Create", _note(peer, carol, "4", cc=[fed.url("/users/ada")]))
+    gets_before = len(peer.gets)
+    assert (await signed_post(client, fed.url("/users/ada/inbox"), addressed, key=carol)).status == 202
+    item = (await items(fed))[-1]
+    assert item.state == "ignored" and "images not fetched" in item.error
+    assert await count(fed, Artwork) == 0 and await count(fed, MediaAsset) == 0
+    assert not [path for path, _ in peer.gets[gets_before:] if not path.startswith("/users/")]
 
 
 async def test_actor_update_and_delete(fed, client, peer, ada):

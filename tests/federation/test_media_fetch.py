@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select, update
+
+from cara_fed.db import utcnow
 from cara_fed.models import Artwork, MediaAsset
-from cara_fed.services import remote
+from cara_fed.services import media, remote
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
 from federation.media_fetch import fetch_remote_media
-from federation.net import FetchError
 from tests import images
 from tests.federation.peer import enable_federation, running_peer
 
@@ -91,20 +93,51 @@ async def test_too_large_is_rejected(fed, peer, chunked):
     assert await _state(fed, artwork.id) == ("failed", [("rejected", "too_large")])
 
 
-async def test_transient_failure_raises_and_a_later_run_succeeds(fed, peer):
+async def _asset(ctx, url: str) -> MediaAsset:  # type: ignore[no-untyped-def]
+    async with ctx.sessions() as session:
+        return await session.scalar(select(MediaAsset).where(MediaAsset.remote_url == url))
+
+
+async def _time_passes(ctx, url: str) -> None:  # type: ignore[no-untyped-def]
+    """The back-off runs out (we move the asset's clock rather than wait minutes)."""
+    async with ctx.transaction() as tx:
+        await tx.session.execute(update(MediaAsset).where(MediaAsset.remote_url == url)
+                                 .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+
+
+async def test_a_transient_failure_is_counted_backed_off_and_retried_by_the_sweep(fed, peer):
     url = peer.serve("/media/later.jpg", b"", "text/plain", status=503)
-    with pytest.raises(FetchError) as caught:  # InlineJobs: the queue's retry is visible as the exception
-        await _post(fed, peer, url)
-    assert caught.value.code == "http_status" and not caught.value.permanent
-    async with fed.sessions() as session:
-        asset = await session.scalar(select(MediaAsset).where(MediaAsset.remote_url == url))
-    assert asset.state == "uploaded" and asset.error_code is None
+    artwork = await _post(fed, peer, url)  # no exception: the queue must not retry on its own
+    asset = await _asset(fed, url)
+    assert asset.state == "uploaded" and asset.fetch_attempts == 1 and asset.error_code == "http_status"
+    assert asset.next_attempt_at > utcnow() + timedelta(seconds=50)  # backing off about a minute
+    assert await media.sweep(fed) == 0  # not due yet: nothing queued, nothing fetched
+    assert asset.fetch_attempts == (await _asset(fed, url)).fetch_attempts
 
     peer.serve("/media/later.jpg", images.jpeg(), "image/jpeg")
-    await fetch_remote_media(fed, asset.id)
-    async with fed.sessions() as session:
-        artwork = await session.scalar(select(Artwork))
+    await _time_passes(fed, url)
+    assert await media.sweep(fed) == 1
     assert await _state(fed, artwork.id) == ("published", [("ready", None)])
+
+
+async def test_remote_media_that_keeps_failing_is_given_up_with_the_reason(fed, peer):
+    fed.config.federation.media_fetch_attempts = 3
+    slow = peer.serve("/media/slow.jpg", images.jpeg(), "image/jpeg", status=502)
+    good = peer.serve("/media/good.jpg", images.jpeg(), "image/jpeg")
+    artwork = await _post(fed, peer, slow, good)
+    waits = []
+    for _ in range(2):
+        asset = await _asset(fed, slow)
+        waits.append(asset.next_attempt_at - utcnow())
+        await _time_passes(fed, slow)
+        await media.sweep(fed)
+    assert waits[1] > waits[0] * 3  # exponential: 1 minute, then 4
+    asset = await _asset(fed, slow)
+    assert asset.state == "rejected" and asset.fetch_attempts == 3 and asset.error_code == "fetch_failed"
+    assert "Gave up after 3 tries" in asset.error_message and "502" in asset.error_message
+    # The work shows the image that could be fetched; it no longer waits ("processing") forever.
+    assert await _state(fed, artwork.id) == ("published", [("ready", None)])
+    assert await media.sweep(fed) == 0
 
 
 async def test_a_remote_work_keeps_the_images_that_could_be_fetched(fed, peer):

@@ -38,6 +38,7 @@ def _self(jrd: dict) -> str:
     ("https://test.example/users/ada", "ada"),
     ("http://test.example/@Ada", "ada"),
     ("https://test.example/actor", "instance"),
+    ("acct:test.example@test.example", "instance"),
     ("https://test.example/about", None),
     ("https://other.example/users/ada", None),
     ("https://test.example/users/ada/outbox", None),
@@ -86,6 +87,22 @@ async def test_instance_actor_is_webfinger_resolvable(client):
     _, actor = await ap_get(client, _self(jrd))
     assert actor["type"] == "Application" and actor["preferredUsername"] == "instance"
     assert _self(await finger(client, f"{BASE}/actor")) == actor["id"]
+
+
+async def test_we_serve_the_subscribe_template_and_fep_3b86_intents(client):
+    await sign_up(client, "ada")
+    for jrd in (await finger(client, "acct:ada@test.example"), await finger(client, "acct:instance@test.example")):
+        rels = {link["rel"]: link for link in jrd["links"]}
+        assert rels["http://ostatus.org/schema/1.0/subscribe"] == {
+            "rel": "http://ostatus.org/schema/1.0/subscribe", "template": f"{BASE}/authorize_interaction?uri={{uri}}"}
+        for intent, hint in (("Follow", "&intent=follow"), ("Like", "&intent=like"),
+                             ("Announce", "&intent=announce"), ("Object", "")):
+            link = rels[f"https://w3id.org/fep/3b86/{intent}"]
+            assert link["href"] == link["template"] == f"{BASE}/authorize_interaction?uri={{object}}{hint}"
+    # The server itself answers as acct:host@host (how a visitor who gives only "test.example" is looked up).
+    instance = await finger(client, "acct:test.example@test.example")
+    assert _self(instance) == f"{BASE}/actor"
+    assert any(link["rel"] == "http://ostatus.org/schema/1.0/subscribe" for link in instance["links"])
 
 
 async def test_host_meta(client):

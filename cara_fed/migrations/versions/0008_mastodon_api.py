@@ -1,7 +1,7 @@
 """client API: OAuth apps, codes and tokens (hashed), markers, idempotency keys, media alt text before posting
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-05 07:46:17.160037
 """
 
@@ -11,7 +11,7 @@ import cara_fed.db
 
 
 revision = '0008'
-down_revision = '0005'  # the head on this branch (0004 -> 0006 -> 0005); the lead re-chains on merge
+down_revision = '0009'  # after cloaking, main's head when this merged (0005 -> 0007 -> 0009 -> 0008)
 branch_labels = None
 depends_on = None
 
