@@ -130,6 +130,8 @@ async def test_bad_input_is_answered_like_mastodon(client, config):
     status, error = await post(status="Secret", media_ids=[mine["id"]], visibility="direct")
     assert status == 422 and "Direct messages" in error
     assert (await post(status="Bad id", media_ids=["12abc"]))[0] == 422
+    status, error = await post(status="Cloaked", media_ids=[mine["id"]], cara={"cloak": True})
+    assert status == 422 and "Cloaking" in error
 
     for path in ("/api/v1/statuses/999999", f"/api/v1/statuses/{10**15 + 5}", "/api/v1/statuses/99999999999999999",
                  "/api/v1/accounts/999999", "/api/v1/accounts/99999999999999", "/api/v1/media/999999"):

@@ -212,10 +212,14 @@ def cara_fields(work: Artwork, owner: bool) -> dict[str, Any]:
         "field": work.field or None, "medium": work.medium or None, "software": list(work.software or []),
         "license": work.license, "license_name": LICENSES.get(work.license, work.license),
         "noai": bool(work.noai), "ai_label": work.ai_label, "comment_policy": work.comment_policy,
+        "cloaked": work.cloaked is not None,  # the served images carry a cloak (federated as cara:cloaked)
     }
-    if owner:  # held, rejected and processing states are the artist's business only
+    if owner:  # held, rejected, processing and cloaking states are the artist's business only
         data["state"] = work.state
+        data["cloak"] = bool(work.cloak)
         data["media_states"] = {str(image.asset_id): image.asset.state for image in work.images}
+        data["media_progress"] = {str(image.asset_id): image.asset.progress for image in work.images
+                                  if image.asset.state == "cloaking"}
     return data
 
 

@@ -79,6 +79,11 @@ def artwork_input(p: Params, text: str, account: Account, current: Artwork | Non
         raise unprocessable(f"Unknown licence; choose one of: {', '.join(LICENSES)}")
     spoiler = p.text("spoiler_text") if p.has("spoiler_text") else (current.content_warning if current else "")
     default_noai = current.noai if current is not None else account.noai_default
+    if cara.flag("cloak", False) and (current is None or not current.cloak):
+        # The cloak is made with the derivatives, when the image is processed; an API upload is processed
+        # before its post exists, so cloaking stays a choice of the upload form for now.
+        raise unprocessable("Cloaking is chosen when uploading on the web (Upload, Cloak this work); posts from "
+                            "apps are not cloaked yet")
     software = cara.list("software")
     return ArtworkInput(
         title=title, description=description, tags=tags,
