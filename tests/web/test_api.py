@@ -49,6 +49,8 @@ async def test_post_edit_thread_and_delete_a_work(client):
     status, media = await upload(client, token, description="A red square")
     assert status == 200 and media["url"] is not None  # inline jobs: processed before the answer
     api_shapes.check("MediaAttachment", media)
+    file_path = media["url"].split("test.example", 1)[1]
+    assert (await client.get(file_path)).status == 404  # not posted yet: nobody else may open it
     posted = await client.post("/api/v1/statuses", headers={**auth(token), "Idempotency-Key": "k-1"}, json={
         "status": "Red square #study\nOil on canvas.\n\nSecond paragraph #red", "media_ids": [media["id"]],
         "spoiler_text": "bright colours", "visibility": "unlisted",
@@ -62,6 +64,7 @@ async def test_post_edit_thread_and_delete_a_work(client):
     assert work["sensitive"] is True and work["spoiler_text"] == "bright colours"
     assert sorted(t["name"] for t in work["tags"]) == ["oil", "red", "study"]
     assert work["media_attachments"][0]["description"] == "A red square"
+    assert (await client.get(file_path)).status == 200  # published: the file is as public as the work
     again = await client.post("/api/v1/statuses", headers={**auth(token), "Idempotency-Key": "k-1"},
                               json={"status": "Red square", "media_ids": [media["id"]]})
     assert (await again.json())["id"] == work["id"]  # the retry answers the first post
