@@ -129,6 +129,16 @@ class ProtectionConfig:
             self.extra_ai_crawlers = []
 
 
+@dataclass
+class ApiConfig:
+    password_grant: bool = setting(False, "Let apps log in with the OAuth password grant (the app sees the password; "
+                                   "the browser-based code flow never shows it to them).")
+    access_token_days: int = setting(0, "Access tokens expire after this many days (apps then use their refresh "
+                                     "token); 0 = never, as on Mastodon, which many apps expect.", minimum=0)
+    requests_per_5_minutes: int = setting(300, "Client-API requests per access token (or address, without one) per "
+                                          "5 minutes and web process (429 past it); 0 = no limit.", minimum=0)
+
+
 POLICY_ACTIONS = ("accept", "label", "hold", "reject")
 
 
@@ -209,6 +219,7 @@ SECTIONS: dict[str, type] = {
     "cache": CacheConfig,
     "protection": ProtectionConfig,
     "detection": DetectionConfig,
+    "api": ApiConfig,
     "cloak": CloakConfig,
 }
 
@@ -225,6 +236,7 @@ class Config:
     cache: CacheConfig = field(default_factory=CacheConfig)
     protection: ProtectionConfig = field(default_factory=ProtectionConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     cloak: CloakConfig = field(default_factory=CloakConfig)
     source: str = "built-in defaults"
 

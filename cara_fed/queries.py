@@ -166,6 +166,12 @@ async def count_follows(session: AsyncSession, account: Account) -> tuple[int, i
 async def home_feed(session: AsyncSession, viewer: Account, before: int | None = None,
                     limit: int = PAGE_SIZE) -> Page:
     """Works by accounts the viewer follows (local and remote) and their own, newest first (keyset on id)."""
+    return await _page(session, await home_feed_query(session, viewer), before, limit)
+
+
+async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple = CARD_OPTIONS) -> Select:
+    """The home feed's works, unordered and unpaged (the pages and the client API page it their own way, and
+    load what they show: `options`)."""
     followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
     # Read the viewer's followed tags and hidden accounts first (tiny lookups), so the feed query only
     # carries the clauses that matter: a simpler plan that is cheaper to plan and to run.
@@ -178,10 +184,10 @@ async def home_feed(session: AsyncSession, viewer: Account, before: int | None =
                   .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
                          Account.discoverable.is_(True), Account.indexable.is_(True)))
         wanted = wanted | Artwork.id.in_(tagged)
-    query = select(Artwork).where(Artwork.state == "published", wanted).options(*CARD_OPTIONS)
+    query = select(Artwork).where(Artwork.state == "published", wanted).options(*options)
     if hidden:
         query = query.where(Artwork.account_id.not_in(hidden))
-    return await _page(session, query, before, limit)
+    return query
 
 
 async def remote_account(session: AsyncSession, username: str, domain: str) -> Account | None:

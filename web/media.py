@@ -54,7 +54,7 @@ class MediaAccess:
 
 async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
     query = (select(Artwork.noai, Artwork.state, Artwork.visibility, Account.noai_default, Account.status,
-                    Account.id)
+                    Account.id, MediaAsset.purpose)
              .select_from(MediaDerivative)
              .join(MediaAsset, MediaAsset.id == MediaDerivative.asset_id)
              .join(Account, Account.id == MediaAsset.account_id)
@@ -66,11 +66,13 @@ async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
     if row is None:
         # A file we no longer know (e.g. a deleted row): owner-only means nobody, and NoAI is never dropped.
         return MediaAccess("owner", True)
-    work_noai, state, visibility, account_default, status, owner_id = row
+    work_noai, state, visibility, account_default, status, owner_id, purpose = row
     noai = bool(work_noai if work_noai is not None else account_default)
     if status != "active":
         return MediaAccess("owner", noai, owner_id)
-    if state is None:  # an avatar or banner: as public as the profile
+    if state is None and purpose == "artwork":  # uploaded from an app, not posted yet: unpublished
+        return MediaAccess("owner", noai, owner_id)
+    if state is None:  # an avatar, banner or job image: as public as the profile or the job
         return MediaAccess("public", noai, owner_id)
     if state != "published":  # processing, held for review, rejected, failed
         return MediaAccess("owner", noai, owner_id)

@@ -26,6 +26,7 @@ from web import discovery as discovery_pages
 from web import jobs as job_pages
 from web import remote_interact as remote_interaction_pages
 from web import safety as safety_pages
+from web.api import setup_api
 from web.keys import CTX, JINJA
 from web.render import make_environment
 
@@ -41,6 +42,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes):
         app.router.add_routes(table)
+    setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction
     noai.setup_noai(app, ctx)  # robots.txt, ai.txt, tdmrep.json, tdm-policy header, media guard
     app.router.add_static("/static", STATIC, name="static", append_version=True)

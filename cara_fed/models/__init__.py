@@ -2,6 +2,7 @@
 
 from cara_fed.models.accounts import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.artworks import Artwork, ArtworkImage, ArtworkTag, Project, ProjectItem
+from cara_fed.models.clients import IdempotencyKey, Marker, OAuthApp, OAuthCode, OAuthToken
 from cara_fed.models.discovery import TagFollow
 from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, OutgoingActivity
 from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
@@ -15,3 +16,4 @@ __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Foll
            "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification",
            "ModerationEvent", "ReviewCase", "Like", "Boost", "Bookmark", "Comment"]
 __all__ += ["Block", "Mute", "Report", "TagFollow"]  # discovery and safety (issue 6)
+__all__ += ["IdempotencyKey", "Marker", "OAuthApp", "OAuthCode", "OAuthToken"]  # client API (issue 13)

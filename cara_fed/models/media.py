@@ -23,6 +23,8 @@ class MediaAsset(Base):
     original_type: Mapped[str] = mapped_column(String(64), default="")
     original_size: Mapped[int] = mapped_column(Integer, default=0)
     original_name: Mapped[str] = mapped_column(String(255), default="")
+    # Alt text given with a client-API upload before the image joins an artwork (then ArtworkImage.alt_text).
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     remote_url: Mapped[str | None] = mapped_column(String(2048), default=None)  # inbound federated media
     width: Mapped[int | None] = mapped_column(Integer, default=None)
     height: Mapped[int | None] = mapped_column(Integer, default=None)

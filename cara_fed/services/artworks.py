@@ -18,6 +18,8 @@ from cara_fed.text import parse_tags, render_markdown
 
 MAX_ALT = 1500
 MAX_PINNED = 6
+MAX_DESCRIPTION = 10_000
+MAX_TEXT = MAX_DESCRIPTION  # a client-API status: the title line and the description together
 
 
 @dataclass
@@ -42,8 +44,8 @@ def validate(data: ArtworkInput) -> dict[str, str]:
         errors["title"] = "Give the artwork a title."
     elif len(data.title) > 200:
         errors["title"] = "Keep the title under 200 characters."
-    if len(data.description) > 10_000:
-        errors["description"] = "Keep the description under 10,000 characters."
+    if len(data.description) > MAX_DESCRIPTION:
+        errors["description"] = f"Keep the description under {MAX_DESCRIPTION:,} characters."
     if data.field and data.field not in FIELDS:
         errors["field"] = f"Unknown field “{data.field}”."
     if data.medium and data.medium not in MEDIUMS:
@@ -98,6 +100,51 @@ async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, upl
             asset = store_original(ctx, tx, account.id, upload, content_type)
             artwork.images.append(ArtworkImage(asset=asset, position=position, alt_text=upload.alt_text.strip()))
         await tx.session.flush()
+    return artwork
+
+
+async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, asset_ids: list[int]) -> Artwork:
+    """An artwork from images uploaded earlier (the client API's media_ids): each must be the account's own,
+    not yet in any artwork, and not refused by the pipeline. Published once every image is processed (at once
+    when they already are)."""
+    from cara_fed.models import JobImage
+    from cara_fed.services.media import settle_artworks
+
+    errors = validate(data)
+    limit = ctx.config.media.max_images_per_artwork
+    ids = list(dict.fromkeys(asset_ids))
+    if not ids:
+        errors["images"] = "Add at least one image."
+    elif len(ids) > limit:
+        errors["images"] = f"An artwork can have at most {limit} images."
+    if errors:
+        raise ValidationError(errors)
+    async with ctx.transaction() as tx:
+        assets = {a.id: a for a in (await tx.session.scalars(select(MediaAsset).where(MediaAsset.id.in_(ids)))).all()}
+        claimed = set((await tx.session.scalars(select(ArtworkImage.asset_id).where(
+            ArtworkImage.asset_id.in_(ids)))).all()) | set((await tx.session.scalars(select(JobImage.asset_id).where(
+                JobImage.asset_id.in_(ids)))).all())
+        for asset_id in ids:
+            asset = assets.get(asset_id)
+            if asset is None or asset.account_id != account.id or asset.purpose != "artwork":
+                raise ValidationError({"images": f"Media {asset_id} is not one of your uploads."})
+            if asset_id in claimed:
+                raise ValidationError({"images": f"Media {asset_id} already belongs to a post."})
+            if asset.state == "rejected":
+                raise ValidationError({"images": f"Media {asset_id} was refused: {asset.error_message or 'unusable'}"})
+        artwork = Artwork(account_id=account.id, title="")
+        _apply(artwork, data)
+        tx.session.add(artwork)
+        for position, asset_id in enumerate(ids):
+            artwork.images.append(ArtworkImage(asset=assets[asset_id], position=position,
+                                               alt_text=assets[asset_id].description))
+        await tx.session.flush()
+        processed = [a for a in assets.values() if a.state == "ready"]
+        if processed:
+            # Already-made derivatives were stamped with the account's defaults: give them this work's choices,
+            # and publish now if nothing is left to process.
+            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
+            tx.after_commit(settle_artworks, ctx, processed[0].id)
     return artwork
 
 

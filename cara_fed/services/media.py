@@ -304,3 +304,66 @@ async def recover_after_restart(ctx: Context) -> int:
 async def on_artwork_published(ctx: Context, artwork_id: int) -> None:
     """Job hook: federation registers its own handler under the same name in the composition root."""
     log.info("artwork %s published", artwork_id)
+
+
+# --- client-API uploads: the image first, the artwork later (Mastodon's media_ids flow) ------------------
+
+MAX_DESCRIPTION = 1500  # alt text, as ArtworkImage's
+
+
+def _focus(focus: tuple[float, float] | None) -> tuple[float, float] | None:
+    if focus is None:
+        return None
+    x, y = focus
+    if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
+        raise ValidationError({"focus": "Focus coordinates go from -1.0 to 1.0."})
+    return x, y
+
+
+async def upload_unattached(ctx: Context, account: Account, upload: Upload, description: str = "",
+                            focus: tuple[float, float] | None = None) -> MediaAsset:
+    """Store an image that no artwork holds yet: checked, kept privately and queued for protection now; an
+    artwork claims it later (artworks.create_from_media)."""
+    if len(description) > MAX_DESCRIPTION:
+        raise ValidationError({"description": f"Keep alt text under {MAX_DESCRIPTION} characters."})
+    point = _focus(focus)
+    content_type = check_upload(ctx, upload, "file")
+    async with ctx.transaction(changes_pages=False) as tx:
+        asset = store_original(ctx, tx, account.id, upload, content_type)
+        asset.description = description.strip()
+        if point is not None:
+            asset.focal_x, asset.focal_y = point
+        await tx.session.flush()
+    return asset
+
+
+async def own_asset(ctx: Context, account: Account, asset_id: int) -> MediaAsset | None:
+    async with ctx.sessions() as session:
+        asset = await session.get(MediaAsset, asset_id)
+    return asset if asset is not None and asset.account_id == account.id and asset.purpose == "artwork" else None
+
+
+async def describe(ctx: Context, account: Account, asset_id: int, description: str | None,
+                   focus: tuple[float, float] | None = None) -> MediaAsset:
+    """New alt text (and focal point) for one of the account's images: on the artwork image once it belongs to
+    an artwork (followers' servers get the update), else kept on the asset until an artwork claims it."""
+    from cara_fed.errors import NotFound
+
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise ValidationError({"description": f"Keep alt text under {MAX_DESCRIPTION} characters."})
+    point = _focus(focus)
+    async with ctx.transaction() as tx:
+        asset = await tx.session.get(MediaAsset, asset_id)
+        if asset is None or asset.account_id != account.id or asset.purpose != "artwork":
+            raise NotFound("No such media.")
+        if point is not None:
+            asset.focal_x, asset.focal_y = point
+        if description is not None:
+            asset.description = description.strip()
+            image = await tx.session.scalar(select(ArtworkImage).where(ArtworkImage.asset_id == asset.id))
+            if image is not None and image.alt_text != asset.description:
+                image.alt_text = asset.description
+                artwork = await tx.session.get(Artwork, image.artwork_id)
+                if artwork is not None and artwork.state == "published":
+                    tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
+    return asset

@@ -92,3 +92,15 @@ async def _social_path(session, row: Notification) -> str | None:  # type: ignor
     if artwork is None:
         return None
     return f"{_profile(artwork.account)}/{artwork.id}" + (f"#comment-{comment.id}" if comment is not None else "")
+
+
+async def dismiss(ctx: Context, account: Account, notification_id: int | None = None) -> int:
+    """Delete one of the account's notifications, or (None) all of them (the client API's dismiss and clear)."""
+    from sqlalchemy import delete
+
+    query = delete(Notification).where(Notification.account_id == account.id)
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    async with ctx.transaction(changes_pages=False) as tx:
+        result = await tx.session.execute(query)
+    return result.rowcount or 0

@@ -1,0 +1,285 @@
+"""Read side of the client API: Mastodon-style keyset windows (max_id / since_id / min_id) over the listings the
+pages already have, and the per-page facts a Mastodon entity needs (counts, the viewer's likes, boosts and
+bookmarks, follower counts, avatars) fetched for a whole page in a few set-based statements, never per item."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+
+from cara_fed.db import UTCDateTime
+from cara_fed.models import (
+    Account,
+    Artwork,
+    ArtworkImage,
+    ArtworkTag,
+    Block,
+    Bookmark,
+    Boost,
+    Comment,
+    Follow,
+    Like,
+    MediaAsset,
+    MediaDerivative,
+    Mute,
+    Notification,
+)
+from cara_fed.queries_discovery import _listed
+
+
+@dataclass(frozen=True)
+class Window:
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+    limit: int = 20
+
+
+async def keyset(session: AsyncSession, query: Select, column: Any, window: Window) -> list[Any]:
+    """Rows newest first. max_id: older than it; since_id: newer than it (the newest ones); min_id: the ones
+    right after it (oldest first, then returned newest first), as Mastodon pages."""
+    if window.max_id is not None:
+        query = query.where(column < window.max_id)
+    if window.since_id is not None:
+        query = query.where(column > window.since_id)
+    if window.min_id is not None:
+        rows = (await session.scalars(query.where(column > window.min_id).order_by(column.asc())
+                                      .limit(window.limit))).unique().all()
+        return list(reversed(rows))
+    return list((await session.scalars(query.order_by(column.desc()).limit(window.limit))).unique().all())
+
+
+# A status shows its author (whose avatar comes from page_facts, for the whole page at once) and its images with
+# their assets and derivatives.
+# Tags come with the page's facts (page_facts), not as a query of their own.
+STATUS_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
+                  joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags),
+                  selectinload(Artwork.images).joinedload(ArtworkImage.asset)
+                  .selectinload(MediaAsset.derivatives.and_(MediaDerivative.format == "jpeg")))
+
+
+def with_status_options(query: Select) -> Select:
+    return query.options(*STATUS_OPTIONS)
+
+
+def public_works(viewer: Account | None, *, local: bool = False, remote: bool = False) -> Select:
+    """The public timeline: listed public works (the explore rules: opt-outs, silenced servers, blocks, mutes)."""
+    query = _listed(viewer)
+    if local:
+        query = query.where(Account.domain.is_(None))
+    elif remote:
+        query = query.where(Account.domain.is_not(None))
+    return query
+
+
+def tag_works(viewer: Account | None, tag: str) -> Select:
+    return _listed(viewer).where(Artwork.id.in_(select(ArtworkTag.artwork_id).where(ArtworkTag.tag == tag)))
+
+
+async def popular_tags(session: AsyncSession, limit: int = 10) -> list[tuple[str, int]]:
+    """Tags on the most listed works (all time: no per-day tag history is kept)."""
+    listed = _listed(None).with_only_columns(ArtworkTag.tag, func.count()).join(
+        ArtworkTag, ArtworkTag.artwork_id == Artwork.id)
+    rows = await session.execute(listed.group_by(ArtworkTag.tag).order_by(func.count().desc(), ArtworkTag.tag)
+                                 .limit(limit))
+    return [(tag, count) for tag, count in rows.all()]
+
+
+def account_works(account: Account, viewer: Account | None, *, followers_too: bool, pinned: bool = False) -> Select:
+    """An account's works as its statuses: everything for the owner (with their processing state), otherwise
+    the published ones the viewer may see."""
+    query = select(Artwork).where(Artwork.account_id == account.id)
+    if viewer is None or viewer.id != account.id:
+        shown = ("public", "unlisted", "followers") if followers_too else ("public", "unlisted")
+        query = query.where(Artwork.state == "published", Artwork.visibility.in_(shown))
+    if pinned:
+        query = query.where(Artwork.pinned_at.is_not(None))
+    return query
+
+
+# --- facts for a page of statuses ----------------------------------------------------------------
+
+
+@dataclass
+class StatusFacts:
+    likes: dict[int, int] = field(default_factory=dict)
+    boosts: dict[int, int] = field(default_factory=dict)
+    replies: dict[int, int] = field(default_factory=dict)
+    liked: set[int] = field(default_factory=set)
+    boosted: set[int] = field(default_factory=set)
+    bookmarked: set[int] = field(default_factory=set)
+    tags: dict[int, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class AccountFacts:
+    followers: dict[int, int] = field(default_factory=dict)
+    following: dict[int, int] = field(default_factory=dict)
+    works: dict[int, int] = field(default_factory=dict)
+    last_work_at: dict[int, Any] = field(default_factory=dict)
+    assets: dict[int, MediaAsset] = field(default_factory=dict)  # avatar and banner assets by id
+
+
+def _facts_statement() -> Any:
+    """Built once with bound parameters (`ids`: artworks, `people`: accounts, `viewer`: 0 for nobody): SQLAlchemy
+    then reuses its compiled form and cache key, and the database its prepared plan."""
+    ids, people = bindparam("ids", expanding=True), bindparam("people", expanding=True)
+    viewer = bindparam("viewer", type_=Integer)
+    no_time, no_text = cast(null(), UTCDateTime), cast(null(), String)
+    parts = [select(literal("like"), Like.artwork_id, func.count(), no_time, no_text)
+             .where(Like.artwork_id.in_(ids)).group_by(Like.artwork_id),
+             select(literal("boost"), Boost.artwork_id, func.count(), no_time, no_text)
+             .where(Boost.artwork_id.in_(ids)).group_by(Boost.artwork_id),
+             select(literal("reply"), Comment.artwork_id, func.count(), no_time, no_text)
+             .where(Comment.artwork_id.in_(ids), Comment.state == "visible").group_by(Comment.artwork_id),
+             select(literal("tag"), ArtworkTag.artwork_id, literal(0), no_time, ArtworkTag.tag)
+             .where(ArtworkTag.artwork_id.in_(ids)),
+             *[select(literal(name), model.artwork_id, literal(1), no_time, no_text)
+               .where(model.artwork_id.in_(ids), model.account_id == viewer)
+               for name, model in (("liked", Like), ("boosted", Boost), ("bookmarked", Bookmark))],
+             select(literal("works"), Artwork.account_id, func.count(), func.max(Artwork.published_at), no_text)
+             .where(Artwork.account_id.in_(people), Artwork.state == "published",
+                    Artwork.visibility.in_(("public", "unlisted"))).group_by(Artwork.account_id),
+             select(literal("followers"), Follow.followee_id, func.count(), no_time, no_text)
+             .where(Follow.followee_id.in_(people), Follow.state == "accepted").group_by(Follow.followee_id),
+             select(literal("following"), Follow.follower_id, func.count(), no_time, no_text)
+             .where(Follow.follower_id.in_(people), Follow.state == "accepted").group_by(Follow.follower_id)]
+    return union_all(*parts)
+
+
+FACTS = _facts_statement()
+
+
+async def page_facts(session: AsyncSession, artwork_ids: Iterable[int], accounts: Iterable[Account],
+                     viewer_id: int | None) -> tuple[StatusFacts, AccountFacts]:
+    """Everything a page of statuses and accounts needs beyond their rows, in one UNION ALL statement (counts,
+    tags, the viewer's likes, boosts and bookmarks; follower, following and work counts), plus one for the
+    avatars and banners when any are set."""
+    ids = sorted(set(artwork_ids))
+    people = {a.id: a for a in accounts}
+    statuses, found = StatusFacts(), AccountFacts()
+    if ids or people:
+        rows = await session.execute(FACTS, {"ids": ids, "people": sorted(people), "viewer": viewer_id or 0})
+        for kind, row_id, count, last, text in rows.all():
+            if kind in ("like", "boost", "reply"):
+                {"like": statuses.likes, "boost": statuses.boosts, "reply": statuses.replies}[kind][row_id] = count
+            elif kind == "tag":
+                statuses.tags.setdefault(row_id, []).append(text)
+            elif kind in ("liked", "boosted", "bookmarked"):
+                getattr(statuses, kind).add(row_id)
+            else:
+                getattr(found, kind)[row_id] = count
+                if kind == "works" and last is not None:
+                    if isinstance(last, str):  # SQLite returns the MAX of a UNION column as text
+                        last = datetime.fromisoformat(last)
+                    found.last_work_at[row_id] = last if last.tzinfo else last.replace(tzinfo=UTC)
+    for tags in statuses.tags.values():
+        tags.sort()
+    asset_ids = {i for a in people.values() for i in (a.avatar_asset_id, a.banner_asset_id) if i is not None}
+    if asset_ids:
+        assets = await session.scalars(select(MediaAsset).where(MediaAsset.id.in_(asset_ids),
+                                                                MediaAsset.state == "ready"))
+        found.assets = {asset.id: asset for asset in assets.unique().all()}
+    return statuses, found
+
+
+# --- relationships -------------------------------------------------------------------------------
+
+
+@dataclass
+class Relation:
+    following: bool = False
+    requested: bool = False
+    followed_by: bool = False
+    requested_by: bool = False
+    blocking: bool = False
+    blocked_by: bool = False
+    muting: bool = False
+
+
+async def relations(session: AsyncSession, viewer: Account, ids: list[int]) -> dict[int, Relation]:
+    """The viewer's relationship to each account, in one UNION ALL statement."""
+    found: dict[int, Relation] = defaultdict(Relation)
+    ids = sorted(set(ids))[:80]
+    if not ids:
+        return {}
+    rows = await session.execute(union_all(
+        select(literal("out"), Follow.followee_id, Follow.state).where(
+            Follow.follower_id == viewer.id, Follow.followee_id.in_(ids), Follow.state.in_(("requested", "accepted"))),
+        select(literal("in"), Follow.follower_id, Follow.state).where(
+            Follow.followee_id == viewer.id, Follow.follower_id.in_(ids), Follow.state.in_(("requested", "accepted"))),
+        select(literal("blocking"), Block.target_id, literal("")).where(Block.account_id == viewer.id,
+                                                                        Block.target_id.in_(ids)),
+        select(literal("blocked_by"), Block.account_id, literal("")).where(Block.target_id == viewer.id,
+                                                                           Block.account_id.in_(ids)),
+        select(literal("muting"), Mute.target_id, literal("")).where(Mute.account_id == viewer.id,
+                                                                     Mute.target_id.in_(ids))))
+    for kind, account_id, state in rows.all():
+        relation = found[account_id]
+        if kind == "out":
+            relation.following, relation.requested = state == "accepted", state == "requested"
+        elif kind == "in":
+            relation.followed_by, relation.requested_by = state == "accepted", state == "requested"
+        else:
+            setattr(relation, kind, True)
+    return {i: found[i] for i in ids}
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+# Our notification kinds as Mastodon's types. Comments on a work, replies and mentions are all "mention":
+# the status is the comment. Job-board kinds have no Mastodon type; the API leaves them out.
+TYPE_OF_KIND = {"follow": "follow", "follow_request": "follow_request", "like": "favourite", "boost": "reblog",
+                "comment": "mention", "reply": "mention", "mention": "mention"}
+
+
+def kinds_for(types: list[str], exclude: list[str]) -> list[str]:
+    wanted = set(types) if types else set(TYPE_OF_KIND.values())
+    wanted -= set(exclude)
+    return sorted(kind for kind, type_ in TYPE_OF_KIND.items() if type_ in wanted)
+
+
+async def notifications(session: AsyncSession, account: Account, window: Window, kinds: list[str],
+                        from_account_id: int | None = None) -> list[Notification]:
+    clause: ColumnElement[bool] = Notification.kind.in_(kinds) & or_(
+        Notification.object_type.in_(("artwork", "comment", "follow")), Notification.object_type == "")
+    query = select(Notification).where(Notification.account_id == account.id, clause)
+    if from_account_id is not None:
+        query = query.where(Notification.actor_id == from_account_id)
+    return await keyset(session, query, Notification.id, window)
+
+
+async def comments_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Comment]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Comment).where(Comment.id.in_(wanted), Comment.state == "visible"))
+    return {c.id: c for c in rows.unique().all()}
+
+
+async def artworks_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Artwork]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.scalars(with_status_options(select(Artwork).where(Artwork.id.in_(wanted))))
+    return {a.id: a for a in rows.unique().all()}

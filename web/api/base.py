@@ -1,0 +1,348 @@
+"""What every client-API endpoint shares: bearer-token authentication with per-endpoint scopes, JSON errors the way
+Mastodon words them, CORS, X-RateLimit-* headers, request parameters (query, form, multipart or JSON, with
+`name[]` arrays) and keyset pagination with Link headers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+
+from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.queries_api import Window
+from cara_fed.services import oauth
+from web.keys import CTX
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BEARER = web.RequestKey("api_bearer", object)  # oauth.Bearer or None
+API_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/oauth-authorization-server")
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*",
+                "Access-Control-Expose-Headers": "Link, X-RateLimit-Limit, X-RateLimit-Remaining, "
+                                                 "X-RateLimit-Reset, Idempotency-Key"}
+PREFLIGHT = {**CORS_HEADERS, "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+             "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Accept",
+             "Access-Control-Max-Age": "86400"}
+MAX_INT = 2**31 - 1  # ids are 32-bit integers in the database: bigger ones name nothing
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Record not found")
+
+
+def unprocessable(message: str) -> ApiError:
+    return ApiError(422, message if message.startswith("Validation failed") else f"Validation failed: {message}")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=dumps(data), status=status, content_type="application/json", headers=headers)
+
+
+def error_body(status: int, message: str) -> web.Response:
+    return reply({"error": message}, status=status)
+
+
+# --- rate limits ---------------------------------------------------------------------------------
+
+
+WINDOW = 300
+
+
+class RateLimiter:
+    """A fixed 5-minute window per key (token or address), in this web process (like the media limiter)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.windows: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str) -> tuple[int, int]:
+        """(remaining, window end as unix time); remaining < 0 means refused."""
+        now = int(time.time())
+        start = now - now % WINDOW
+        window_start, count = self.windows.get(key, (start, 0))
+        if window_start != start:
+            count = 0
+            if len(self.windows) > 50_000:
+                self.windows.clear()
+        count += 1
+        self.windows[key] = (start, count)
+        return self.limit - count, start + WINDOW
+
+
+LIMITER = web.AppKey("api_rate_limiter", RateLimiter)
+
+
+def _limit_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining)),
+            "X-RateLimit-Reset": datetime.fromtimestamp(reset, UTC).isoformat().replace("+00:00", "Z")}
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """JSON errors, CORS and rate limits for the API paths; other paths pass through untouched."""
+    if not request.path.startswith(API_PREFIXES):
+        return await handler(request)
+    if request.method == "OPTIONS":
+        return web.Response(status=204, headers=PREFLIGHT)
+    limiter = request.app[LIMITER]
+    headers = dict(CORS_HEADERS)
+    if limiter.limit and request.path.startswith("/api/"):
+        auth = request.headers.get("Authorization", "")
+        key = "t:" + oauth.digest(auth)[:32] if auth else "a:" + (request.remote or "")
+        remaining, reset = limiter.hit(key)
+        headers.update(_limit_headers(limiter.limit, remaining, reset))
+        if remaining < 0:
+            response = error_body(429, "Too many requests")
+            response.headers.update({**headers, "Retry-After": str(max(1, reset - int(time.time())))})
+            return response
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        response = error_body(exc.status, exc.message)
+        response.headers.update(exc.headers)
+    except NotFound:
+        response = error_body(404, "Record not found")
+    except PermissionDenied as exc:
+        response = error_body(403, str(exc) or "This action is not allowed")
+    except ValidationError as exc:
+        response = error_body(422, "Validation failed: " + "; ".join(exc.errors.values()))
+    except RateLimited as exc:
+        response = error_body(429, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            exc.headers.update(headers)
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason
+        response = error_body(exc.status, message)
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = error_body(500, "Something went wrong on our side; it has been logged.")
+    if not response.prepared:  # streams (SSE, WebSocket) sent their own headers already
+        response.headers.update(headers)
+    return response
+
+
+# --- authentication and scopes -------------------------------------------------------------------
+
+
+def bearer_token(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return None
+
+
+async def bearer(request: web.Request) -> oauth.Bearer | None:
+    """The request's token (cached on the request); None when it sent none. Raises 401 for a bad one."""
+    if BEARER in request:
+        return request[BEARER]  # type: ignore[return-value]
+    raw = bearer_token(request)
+    found = None
+    if raw is not None:
+        try:
+            found = await oauth.resolve_bearer(request.app[CTX], raw)
+        except oauth.TokenRefused as exc:
+            raise ApiError(401, str(exc)) from None
+    request[BEARER] = found
+    return found
+
+
+def endpoint(scope: str | None = None, *, user: bool = True, public: bool = False) -> Callable[[Handler], Handler]:
+    """Declare an endpoint's needs: `scope` (e.g. "read:statuses"), whether it acts for a user (an app's own
+    client-credentials token gets 422, as on Mastodon), and whether anonymous requests may read it."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def run(request: web.Request) -> web.StreamResponse:
+            found = await bearer(request)
+            if found is None:
+                if not public:
+                    raise ApiError(401, "The access token is invalid")
+                return await handler(request)
+            if scope is not None and not found.allows(scope):
+                raise ApiError(403, "This action is outside the authorized scopes")
+            if user and found.account is None:
+                raise ApiError(422, "This method requires an authenticated user")
+            return await handler(request)
+
+        run.api_scope = scope  # type: ignore[attr-defined]  # read by the scope table in docs and tests
+        return run
+
+    return wrap
+
+
+async def viewer(request: web.Request):  # type: ignore[no-untyped-def]
+    """The account the token speaks for, or None (anonymous or app token)."""
+    found = await bearer(request)
+    return found.account if found is not None else None
+
+
+async def me(request: web.Request):  # type: ignore[no-untyped-def]
+    account = await viewer(request)
+    if account is None:
+        raise ApiError(422, "This method requires an authenticated user")
+    return account
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Params:
+    """Request parameters from the query string and the body (form, multipart or JSON), Mastodon style:
+    `media_ids[]=1&media_ids[]=2` or {"media_ids": [1, 2]}; nested `cara[title]=…` or {"cara": {"title": …}}."""
+
+    values: MultiDict
+
+    def get(self, name: str, default: Any = None) -> Any:
+        for key in (name, f"{name}[]"):
+            if key in self.values:
+                return self.values.getone(key)
+        return default
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self.get(name)
+        if value is None:
+            return default
+        if isinstance(value, (dict, list, web.FileField)):
+            raise unprocessable(f"{name} must be text")
+        return value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+    def has(self, name: str) -> bool:
+        return name in self.values or f"{name}[]" in self.values
+
+    def list(self, name: str) -> list[Any]:
+        found: list[Any] = []
+        for key in (name, f"{name}[]"):
+            for value in self.values.getall(key, []):
+                found.extend(value if isinstance(value, list) else [value])
+        return found
+
+    def flag(self, name: str, default: bool | None = None) -> bool | None:
+        value = self.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in ("1", "true", "on", "yes", "t")
+
+    def number(self, name: str, default: int | None = None) -> int | None:
+        value = self.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise unprocessable(f"{name} must be a whole number") from None
+
+    def nested(self, name: str) -> Params:
+        """`name[key]` form fields (and `name[key][]` arrays), or a JSON object under `name`."""
+        out: MultiDict = MultiDict()
+        value = self.values.get(name)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                out.add(key, item)
+        prefix = f"{name}["
+        for key, item in self.values.items():
+            if key.startswith(prefix) and "]" in key:
+                inner = key[len(prefix):]
+                field, _, rest = inner.partition("]")
+                out.add(field + rest, item)
+        return Params(out)
+
+    def indexed(self, name: str) -> list[Params]:
+        """`name[0][key]=…` form fields or a JSON list of objects (fields_attributes, media_attributes)."""
+        value = self.values.get(name) or self.values.get(f"{name}[]")
+        if isinstance(value, list):
+            return [Params(MultiDict(item)) for item in value if isinstance(item, dict)]
+        if isinstance(value, dict):  # {"0": {...}, "1": {...}}
+            return [Params(MultiDict(item)) for _, item in sorted(value.items()) if isinstance(item, dict)]
+        groups: dict[str, MultiDict] = {}
+        prefix = f"{name}["
+        for key, item in self.values.items():
+            if key.startswith(prefix):
+                index, _, rest = key[len(prefix):].partition("]")
+                if rest.startswith("[") and rest.endswith("]"):
+                    groups.setdefault(index, MultiDict()).add(rest[1:-1], item)
+                elif index == "" and isinstance(item, str):  # name[][key] is not used by clients; ignore
+                    continue
+        return [Params(groups[k]) for k in sorted(groups, key=lambda k: (len(k), k))]
+
+
+async def params(request: web.Request) -> Params:
+    values: MultiDict = MultiDict(request.query)
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise ApiError(400, "The request body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise ApiError(400, "The request body must be a JSON object")
+            for key, value in body.items():
+                values.add(key, value)
+        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form: MultiDictProxy = await request.post()
+            for key, value in form.items():
+                values.add(key, value)
+    return Params(values)
+
+
+# --- ids and pagination --------------------------------------------------------------------------
+
+
+def int_id(raw: str | None) -> int:
+    """A path id: digits within the database's range, else 404 (never a 500 from an overflow)."""
+    if raw is None or not raw.isdigit() or len(raw) > 12 or int(raw) > MAX_INT or int(raw) == 0:
+        raise not_found()
+    return int(raw)
+
+
+def window(request: web.Request, default: int = 20, most: int = 40) -> Window:
+    def bound(name: str) -> int | None:
+        raw = request.query.get(name, "")
+        if not raw:
+            return None
+        if not raw.isdigit() or len(raw) > 19:
+            raise ApiError(400, f"{name} must be an id")
+        return min(int(raw), 2**62)
+
+    raw_limit = request.query.get("limit", "")
+    limit = int(raw_limit) if raw_limit.isdigit() else default
+    return Window(bound("max_id"), bound("since_id"), bound("min_id"), max(1, min(limit, most)))
+
+
+def link_header(request: web.Request, ids: list[int | str], *, more: bool = True) -> dict[str, str]:
+    """Mastodon's Link header: `next` pages to older items (max_id), `prev` to newer ones (min_id)."""
+    if not ids:
+        return {}
+    ctx = request.app[CTX]
+    keep = [(k, v) for k, v in request.query.items() if k not in ("max_id", "min_id", "since_id")]
+    base = ctx.url(request.path)
+    links = []
+    if more:
+        links.append(f'<{base}?{urlencode([*keep, ("max_id", str(ids[-1]))])}>; rel="next"')
+    links.append(f'<{base}?{urlencode([*keep, ("min_id", str(ids[0]))])}>; rel="prev"')
+    return {"Link": ", ".join(links)}

@@ -1,0 +1,91 @@
+"""Instance information: /api/v1/instance and /api/v2/instance (with and without the trailing slash that some
+libraries use), peers, custom emojis, rules, and the small endpoints apps call on start-up."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from aiohttp import web
+from sqlalchemy import distinct, func, select
+
+from cara_fed import queries
+from cara_fed.models import Account
+from cara_fed.services.artworks import MAX_TEXT
+from web.api import entities
+from web.api.base import endpoint, reply
+from web.api.views import view_for
+from web.keys import CTX
+
+routes = web.RouteTableDef()
+
+
+def cara_version() -> str:
+    try:
+        return importlib.metadata.version("cara-fed")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+async def _facts(request: web.Request) -> entities.InstanceFacts:
+    ctx = request.app[CTX]
+    async with ctx.sessions() as session:
+        users, works = await queries.count_local(session)
+        domains = await session.scalar(select(func.count(distinct(Account.domain))).where(
+            Account.domain.is_not(None))) or 0
+        contact = await session.scalar(select(Account).where(Account.domain.is_(None), Account.is_admin.is_(True),
+                                                             Account.status == "active").order_by(Account.id).limit(1))
+        contact_json = None
+        if contact is not None:
+            view = await view_for(request, session, accounts=[contact])
+            contact_json = entities.account(view, contact)
+    return entities.InstanceFacts(users, works, domains, contact, cara_version(), contact_json)
+
+
+@routes.get("/api/v1/instance")
+@routes.get("/api/v1/instance/")
+async def instance_v1(request: web.Request) -> web.Response:
+    return reply(entities.instance_v1(request.app[CTX], await _facts(request), MAX_TEXT))
+
+
+@routes.get("/api/v2/instance")
+@routes.get("/api/v2/instance/")
+async def instance_v2(request: web.Request) -> web.Response:
+    return reply(entities.instance_v2(request.app[CTX], await _facts(request), MAX_TEXT))
+
+
+@routes.get("/api/v1/instance/peers")
+async def peers(request: web.Request) -> web.Response:
+    async with request.app[CTX].sessions() as session:
+        domains = await session.scalars(select(Account.domain).distinct().where(Account.domain.is_not(None))
+                                        .order_by(Account.domain).limit(10_000))
+        return reply([d for d in domains.all() if d])
+
+
+@routes.get("/api/v1/instance/rules")
+async def rules(request: web.Request) -> web.Response:
+    return reply([{"id": str(i + 1), "text": text, "hint": ""} for i, text in enumerate(entities.RULES)])
+
+
+@routes.get("/api/v1/instance/activity")
+@routes.get("/api/v1/instance/extended_description")
+@routes.get("/api/v1/instance/domain_blocks")
+async def not_shared(request: web.Request) -> web.Response:
+    if request.path.endswith("extended_description"):
+        return reply({"updated_at": None, "content": request.app[CTX].config.instance.description})
+    return reply([])
+
+
+@routes.get("/api/v1/instance/translation_languages")
+async def translation_languages(request: web.Request) -> web.Response:
+    return reply({})  # no translation service
+
+
+@routes.get("/api/v1/custom_emojis")
+async def custom_emojis(request: web.Request) -> web.Response:
+    return reply([])
+
+
+@routes.get("/api/v1/announcements")
+@endpoint(None, public=True)
+async def announcements(request: web.Request) -> web.Response:
+    return reply([])

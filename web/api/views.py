@@ -1,0 +1,44 @@
+"""Building an entities.View for a page: the viewer plus the batch-loaded facts of its statuses and accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cara_fed import queries_api
+from cara_fed.models import Account, Artwork
+from web.api.base import viewer as request_viewer
+from web.api.entities import View
+from web.keys import CTX
+
+
+async def view_for(request: web.Request, session: AsyncSession, *, artworks: Iterable[Artwork] = (),
+                   accounts: Iterable[Account] = ()) -> View:
+    """Facts for these artworks (counts, the viewer's marks) and for their authors plus `accounts`."""
+    return await facts_view(session, request.app[CTX].config.base_url, await request_viewer(request),
+                            artworks=artworks, accounts=accounts)
+
+
+async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *, artworks: Iterable[Artwork] = (),
+                     accounts: Iterable[Account] = ()) -> View:
+    works = list(artworks)
+    people = {a.id: a for a in [*accounts, *(w.account for w in works)]}
+    statuses, found = await queries_api.page_facts(session, [w.id for w in works], people.values(),
+                                                   viewer.id if viewer is not None else None)
+    return View(base=base, viewer=viewer, statuses=statuses, accounts=found)
+
+
+async def statuses_json(request: web.Request, session: AsyncSession, works: list[Artwork]) -> list[dict]:
+    from web.api import entities
+
+    view = await view_for(request, session, artworks=works)
+    return [entities.status(view, work) for work in works]
+
+
+async def accounts_json(request: web.Request, session: AsyncSession, people: list[Account]) -> list[dict]:
+    from web.api import entities
+
+    view = await view_for(request, session, accounts=people)
+    return [entities.account(view, person) for person in people]
