@@ -196,6 +196,22 @@ def test_rate_limiter_refills_per_client() -> None:
 # --- inbound: a remote work's NoAI markers keep the signals on our cached copy ----------------------
 
 
+async def _ada_follows(client, peer, actor) -> None:  # type: ignore[no-untyped-def]
+    """ada follows the peer's actor, who accepts (signed, through our inbox)."""
+    from cara_fed.app import CTX_KEY
+    from cara_fed.queries import local_account
+    from cara_fed.services import follows
+    from federation import resolver
+    from tests.federation.peer import signed_post
+
+    ctx = client.server.app[CTX_KEY]
+    async with ctx.sessions() as session:
+        ada = await local_account(session, "ada")
+    follow = await follows.request_follow(ctx, ada, await resolver.fetch_actor(ctx, actor.id))
+    accept = peer.activity(actor, "Accept", follow.uri)
+    assert (await signed_post(client, ctx.url("/users/ada/inbox"), accept, key=actor)).status == 202
+
+
 @pytest.mark.parametrize("marker", [{"xRobotsTag": "noai, noimageai"}, {"cara:noAI": True}, {}],
                          ids=["fep-5e53", "cara-ns", "none"])
 async def test_inbound_noai_markers_survive_on_our_cached_copy(config, aiohttp_client, marker):
@@ -209,6 +225,7 @@ async def test_inbound_noai_markers_survive_on_our_cached_copy(config, aiohttp_c
     await sign_up(client, "ada")
     async with running_peer() as peer:
         carol = peer.add_actor("carol")
+        await _ada_follows(client, peer, carol)  # works from strangers are not stored (issue 12)
         context = ["https://www.w3.org/ns/activitystreams",
                    {"cara": "https://w3id.org/cara-fed/ns#", "xRobotsTag": "https://w3id.org/fep/5e53#xRobotsTag"}]
         note = {"id": f"{carol.id}/notes/1", "type": "Note", "attributedTo": carol.id,
