@@ -28,8 +28,10 @@ run: $(STAMP)
 	$(BIN)/cara-fed serve
 
 ## The whole suite: unit, HTTP, SQLite + PostgreSQL, huey on SQLite + Redis, browser, architecture rules.
+## Test files run on TEST_WORKERS processes (pytest-xdist; one file stays on one worker, its fixtures shared).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -55,5 +55,7 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
 
 
 def redis_url() -> str:
+    """Redis database 15 for the first test worker, 14 for the second (pytest-xdist), so parallel flushes never meet."""
     require("Redis", REDIS_HOST, REDIS_PORT)
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/15"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{15 - int(worker or 0) % 4}"
