@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from cara_fed.errors import RateLimited, ValidationError
 from cara_fed.services import accounts
 from web.keys import ACCOUNT, CTX, SESSION_COOKIE
+from web.links import safe_next
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -32,14 +34,10 @@ def _client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
-
-
 async def _log_in(request: web.Request, account, target: str) -> web.Response:  # type: ignore[no-untyped-def]
     ctx = request.app[CTX]
     token, _row = await accounts.start_session(ctx, account)
-    response = web.HTTPSeeOther(_safe_next(target))
+    response = web.HTTPSeeOther(safe_next(target))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request), path="/",
                         max_age=ctx.config.security.session_days * 86400)
     response.del_cookie(ANON_CSRF, path="/")
@@ -77,7 +75,7 @@ async def signup(request: web.Request) -> web.Response:
 
 @routes.get("/login", name="login")
 async def login_form(request: web.Request) -> web.Response:
-    return render_form(request, "login.html", {"form": {"next": request.query.get("next", "")}, "errors": {}})
+    return render_form(request, "login.html", {"form": {"next": safe_next(request.query.get("next"), "")}, "errors": {}})
 
 
 @routes.post("/login")
@@ -111,5 +109,5 @@ async def logout(request: web.Request) -> web.Response:
 def require_login(request: web.Request):  # type: ignore[no-untyped-def]
     account = request[ACCOUNT]
     if account is None:
-        raise web.HTTPSeeOther(f"/login?next={request.path}")
+        raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))
     return account
