@@ -75,7 +75,8 @@ async def signup(request: web.Request) -> web.Response:
 
 @routes.get("/login", name="login")
 async def login_form(request: web.Request) -> web.Response:
-    return render_form(request, "login.html", {"form": {"next": safe_next(request.query.get("next"), "")}, "errors": {}})
+    target = safe_next(request.query.get("next"), "")
+    return render_form(request, "login.html", {"form": {"next": target}, "errors": {}})
 
 
 @routes.post("/login")
