@@ -33,3 +33,21 @@ def safe_next(target: str | None, default: str = DEFAULT) -> str:
         if parts.scheme or parts.netloc:
             return default
     return target
+
+
+def web_url(value: object) -> str:
+    """The URL when it is an absolute http(s) address, else "" (templates then show no link).
+
+    URLs in remote documents (an actor's `url`, a post's id, a job's apply link, an app's website) are written
+    by strangers: `javascript:` or `data:` there must never become a clickable href."""
+    if not isinstance(value, str) or not value or len(value) > 4000:
+        return ""
+    if any(ch in _CONTROL or ch.isspace() for ch in value) or "\\" in value:
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return value
