@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from cara_fed.errors import RateLimited, ValidationError
-from cara_fed.services import accounts
+from cara_fed.services import accounts, login_throttle
 from web.keys import ACCOUNT, CTX, SESSION_COOKIE
 from web.links import safe_next
 from web.render import render
 
 routes = web.RouteTableDef()
 ANON_CSRF = "cara_csrf"
+KNOWN_DAYS = 365
 
 
 def render_form(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
@@ -40,6 +41,9 @@ async def _log_in(request: web.Request, account, target: str) -> web.Response:  
     response = web.HTTPSeeOther(safe_next(target))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request), path="/",
                         max_age=ctx.config.security.session_days * 86400)
+    # This browser knows the password: it is exempt from the per-account back-off (login_throttle).
+    response.set_cookie(login_throttle.KNOWN_COOKIE, login_throttle.known_cookie(account), httponly=True,
+                        samesite="Lax", secure=_secure(request), path="/", max_age=KNOWN_DAYS * 86400)
     response.del_cookie(ANON_CSRF, path="/")
     raise response
 
@@ -85,7 +89,8 @@ async def login(request: web.Request) -> web.Response:
     login_name, target = str(form.get("login", "")), str(form.get("next", "") or "/")
     try:
         account = await accounts.authenticate(request.app[CTX], login_name, str(form.get("password", "")),
-                                              _client_address(request))
+                                              _client_address(request),
+                                              request.cookies.get(login_throttle.KNOWN_COOKIE))
     except ValidationError as exc:
         return render_form(request, "login.html", {"form": {"login": login_name, "next": target},
                                                    "errors": exc.errors}, status=401)
