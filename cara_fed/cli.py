@@ -65,6 +65,7 @@ def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
 def cmd_createuser(config: Config, args: argparse.Namespace) -> int:
     from cara_fed.errors import ValidationError
     from cara_fed.services import accounts
+    from cara_fed.text import RESERVED_USERNAMES
 
     async def create(ctx) -> str:  # type: ignore[no-untyped-def]
         async with ctx.transaction() as tx:
@@ -77,6 +78,11 @@ def cmd_createuser(config: Config, args: argparse.Namespace) -> int:
     except ValidationError as exc:
         for field, message in exc.errors.items():
             print(f"{field}: {message}", file=sys.stderr)
+        if args.name.strip().lower() in RESERVED_USERNAMES:
+            # Say which names are taken by the site itself, so the admin can pick another at once.
+            print(f"Reserved names (used by the site's own pages and actors): {', '.join(sorted(RESERVED_USERNAMES))}."
+                  f"\nPick a personal name instead, e.g. `cara-fed createuser mira --email … --password … --admin`.",
+                  file=sys.stderr)
         return 1
     print(f"created {'admin ' if args.admin else ''}{args.kind} @{name}")
     return 0

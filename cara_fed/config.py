@@ -94,9 +94,15 @@ class FederationConfig:
 
 @dataclass
 class SecurityConfig:
-    login_attempts: int = setting(10, "Failed logins allowed per address and account per 15 minutes.",
-                                  minimum=1)
+    login_attempts: int = setting(10, "Failed logins allowed per client address per 15 minutes; an account "
+                                  "answers with a back-off only after this many failures from 3+ addresses, and "
+                                  "never to a browser that logged in to it before (docs/security.md).", minimum=1)
     session_days: int = setting(30, "How long a login session lasts.", minimum=1)
+    form_body_kb: int = setting(64, "Largest request body (KiB) a visitor who is not signed in may send (log-in, "
+                                "sign-up, OAuth token forms); bigger answers 413 before it is read.", minimum=1)
+    signed_in_body_kb: int = setting(1024, "Largest request body (KiB) of a signed-in form or API call that is not "
+                                     "an upload; uploads (signed in only) may send up to [media] max_upload_mb per "
+                                     "image.", minimum=1)
     comments_per_hour: int = setting(30, "Comments one local account may post per hour (429 past it, against "
                                      "comment spam); 0 = no limit.", minimum=0)
     remote_lookups_per_minute: int = setting(20, "“Follow from your server” lookups (WebFinger requests we make "

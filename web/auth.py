@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from cara_fed.errors import RateLimited, ValidationError
-from cara_fed.services import accounts
+from cara_fed.services import accounts, login_throttle
 from web.keys import ACCOUNT, CTX, SESSION_COOKIE
+from web.links import safe_next
 from web.render import render
 
 routes = web.RouteTableDef()
 ANON_CSRF = "cara_csrf"
+KNOWN_DAYS = 365
 
 
 def render_form(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
@@ -32,16 +35,15 @@ def _client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
-
-
 async def _log_in(request: web.Request, account, target: str) -> web.Response:  # type: ignore[no-untyped-def]
     ctx = request.app[CTX]
     token, _row = await accounts.start_session(ctx, account)
-    response = web.HTTPSeeOther(_safe_next(target))
+    response = web.HTTPSeeOther(safe_next(target))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request), path="/",
                         max_age=ctx.config.security.session_days * 86400)
+    # This browser knows the password: it is exempt from the per-account back-off (login_throttle).
+    response.set_cookie(login_throttle.KNOWN_COOKIE, login_throttle.known_cookie(account), httponly=True,
+                        samesite="Lax", secure=_secure(request), path="/", max_age=KNOWN_DAYS * 86400)
     response.del_cookie(ANON_CSRF, path="/")
     raise response
 
@@ -77,7 +79,8 @@ async def signup(request: web.Request) -> web.Response:
 
 @routes.get("/login", name="login")
 async def login_form(request: web.Request) -> web.Response:
-    return render_form(request, "login.html", {"form": {"next": request.query.get("next", "")}, "errors": {}})
+    target = safe_next(request.query.get("next"), "")
+    return render_form(request, "login.html", {"form": {"next": target}, "errors": {}})
 
 
 @routes.post("/login")
@@ -86,7 +89,8 @@ async def login(request: web.Request) -> web.Response:
     login_name, target = str(form.get("login", "")), str(form.get("next", "") or "/")
     try:
         account = await accounts.authenticate(request.app[CTX], login_name, str(form.get("password", "")),
-                                              _client_address(request))
+                                              _client_address(request),
+                                              request.cookies.get(login_throttle.KNOWN_COOKIE))
     except ValidationError as exc:
         return render_form(request, "login.html", {"form": {"login": login_name, "next": target},
                                                    "errors": exc.errors}, status=401)
@@ -111,5 +115,5 @@ async def logout(request: web.Request) -> web.Response:
 def require_login(request: web.Request):  # type: ignore[no-untyped-def]
     account = request[ACCOUNT]
     if account is None:
-        raise web.HTTPSeeOther(f"/login?next={request.path}")
+        raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))
     return account

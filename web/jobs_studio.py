@@ -15,6 +15,7 @@ from web import forms
 from web.auth import require_login
 from web.jobs import LABELS, job_path
 from web.keys import CTX
+from web.limits import accepts_uploads
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -60,6 +61,7 @@ async def new_job_form(request: web.Request) -> web.Response:
 
 
 @routes.post("/jobs/new")
+@accepts_uploads
 async def new_job(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()

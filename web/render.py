@@ -14,6 +14,7 @@ from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.taxonomy import LICENSES
 from web.keys import ACCOUNT, CTX, JINJA, LOGIN, UNREAD
+from web.links import web_url
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOAI_ROBOTS = "noai, noimageai"
@@ -65,6 +66,7 @@ def make_environment() -> Environment:
     env.filters["media_url"] = media_url
     env.filters["srcset"] = srcset
     env.filters["date"] = human_date
+    env.filters["web_url"] = web_url  # every href built from a remote document's URL goes through it
     env.filters["safe_html"] = Markup  # only for HTML we sanitized ourselves (bio_html, description_html)
     env.globals["LICENSES"] = LICENSES
     env.globals["COMMENT_POLICIES"] = COMMENT_POLICIES

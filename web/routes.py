@@ -12,6 +12,7 @@ from web import (
     auth,
     interactions,
     jobs_studio,
+    limits,
     media,
     middleware,
     noai,
@@ -37,7 +38,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
     app[JINJA] = make_environment()
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
-                            middleware.csrf])
+                            limits.body_limit, middleware.csrf])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes):

@@ -10,6 +10,7 @@ from cara_fed.services.media import Upload
 from web import forms
 from web.auth import require_login
 from web.keys import CTX
+from web.limits import accepts_uploads
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -28,6 +29,7 @@ async def settings_form(request: web.Request) -> web.Response:
 
 
 @routes.post("/settings")
+@accepts_uploads
 async def save_settings(request: web.Request) -> web.Response:
     account = require_login(request)
     ctx = request.app[CTX]

@@ -11,6 +11,7 @@ from cara_fed.taxonomy import FIELDS, MEDIUMS, SOFTWARE_SUGGESTIONS
 from web import forms
 from web.auth import require_login
 from web.keys import CTX
+from web.limits import accepts_uploads
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -39,6 +40,7 @@ async def upload_form(request: web.Request) -> web.Response:
 
 
 @routes.post("/upload")
+@accepts_uploads
 async def upload(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()

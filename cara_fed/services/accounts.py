@@ -12,22 +12,23 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
-from cara_fed.errors import RateLimited, ValidationError
+from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
+from cara_fed.services import login_throttle
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.text import render_markdown, username_problem
 
 _hasher = PasswordHasher()
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
-FAILURE_WINDOW = timedelta(minutes=15)
+FAILURE_WINDOW = login_throttle.WINDOW
 
 
 def hash_password(password: str) -> str:
@@ -77,7 +78,11 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
     if "username" not in errors and await session.scalar(
             select(Account.id).where(Account.username == username, Account.domain.is_(None))):
         errors["username"] = f"The name “{username}” is already taken."
-    if "email" not in errors and await session.scalar(select(Account.id).where(Account.email == email)):
+    # An email that is already registered is not reported (that would tell anyone whose email has an account
+    # here): the new account is created without it, and the reply is the same as for a new address.
+    # Admin tools (bypass_registration) are told plainly.
+    email_taken = "email" not in errors and bool(await session.scalar(select(Account.id).where(Account.email == email)))
+    if email_taken and bypass_registration:
         errors["email"] = "An account with this email already exists."
     invite = None
     if not bypass_registration and mode == "invite":
@@ -88,7 +93,8 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
         raise ValidationError(errors)
 
     private_pem, public_pem = generate_keys()
-    account = Account(username=username, email=email, password_hash=hash_password(password), kind=kind,
+    account = Account(username=username, email=None if email_taken else email,
+                      password_hash=hash_password(password), kind=kind,
                       is_admin=is_admin, display_name=display_name.strip()[:100] or username,
                       status="pending" if (mode == "approval" and not bypass_registration) else "active",
                       request_note=request_note[:1000], private_key_pem=private_pem, public_key_pem=public_pem)
@@ -99,26 +105,21 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
     return account
 
 
-async def _check_rate_limit(session: AsyncSession, keys: list[str], limit: int) -> None:
-    since = utcnow() - FAILURE_WINDOW
-    for key in keys:
-        count = await session.scalar(select(func.count()).select_from(LoginFailure)
-                                     .where(LoginFailure.key == key, LoginFailure.created_at > since))
-        if count >= limit:
-            raise RateLimited("Too many failed logins. Wait 15 minutes and try again.",
-                              int(FAILURE_WINDOW.total_seconds()))
-
-
-async def authenticate(ctx: Context, login: str, password: str, client_address: str) -> Account:
-    """Check a username-or-email and password. Raises ValidationError or RateLimited."""
+async def authenticate(ctx: Context, login: str, password: str, client_address: str,
+                       known_cookie: str | None = None) -> Account:
+    """Check a username-or-email and password. Raises ValidationError or RateLimited (see login_throttle:
+    per client address, and per account only against guessing from many addresses; `known_cookie` is the
+    browser's `cara_known` cookie, which exempts the account's own browsers from the per-account back-off)."""
     login = login.strip().lower()
-    keys = [f"ip:{client_address}", f"login:{login}"]
     async with ctx.transaction() as tx:
-        await _check_rate_limit(tx.session, keys, ctx.config.security.login_attempts)
         column = Account.email if "@" in login else Account.username
         account = await tx.session.scalar(select(Account).where(column == login, Account.domain.is_(None)))
+        subject = login_throttle.subject_for(login, account)
+        await login_throttle.check(tx.session, address=client_address, subject=subject,
+                                   limit=ctx.config.security.login_attempts,
+                                   known=login_throttle.is_known(account, known_cookie))
         if not _password_matches(account.password_hash if account else None, password):
-            tx.session.add_all([LoginFailure(key=k) for k in keys])
+            login_throttle.record_failure(tx.session, address=client_address, subject=subject)
             failed = True
         else:
             failed = False

@@ -63,7 +63,7 @@ async def test_wrong_password_and_login_rate_limit(client, ctx):
     limited = await client.post("/login", data={"csrf_token": token, "login": "ada", "password": "right password"})
     assert limited.status == 429
     assert "Too many failed logins" in await limited.text()
-    assert limited.headers["Retry-After"] == "900"
+    assert 890 <= int(limited.headers["Retry-After"]) <= 901  # until the oldest failure leaves the 15-minute window
 
 
 async def test_login_and_logout(client):

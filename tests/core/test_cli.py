@@ -49,3 +49,26 @@ def test_demo_seeds_a_living_portfolio(tmp_path):
     published, demo = asyncio.run(counts())
     assert published >= 5  # processed inline by the demo command: the site is alive at once
     assert demo.open_to_work and "quiet landscapes" in demo.bio_html
+
+
+def test_createuser_with_a_reserved_name_lists_the_reserved_names(tmp_path):
+    assert cli(tmp_path, "migrate").returncode == 0
+    refused = cli(tmp_path, "createuser", "admin", "--email", "a@example.org", "--password", "long enough", "--admin")
+    assert refused.returncode == 1
+    assert "“admin” is reserved" in refused.stderr
+    listed = refused.stderr.split("Reserved names", 1)[1]
+    for name in ("admin", "administrator", "instance", "root", "inbox"):
+        assert name in listed
+    assert "createuser mira" in refused.stderr  # and what to do instead
+
+
+def test_docs_never_suggest_a_reserved_name_to_createuser():
+    import re
+    from pathlib import Path
+
+    from cara_fed.text import RESERVED_USERNAMES
+
+    root = Path(__file__).resolve().parents[2]
+    for doc in [root / "README.md", *sorted((root / "docs").glob("**/*.md"))]:
+        for name in re.findall(r"createuser\s+([a-z0-9_]+)", doc.read_text()):
+            assert name not in RESERVED_USERNAMES, f"{doc.name} suggests the reserved name {name!r}"

@@ -31,6 +31,7 @@ from web.api.base import (
 )
 from web.api.views import accounts_json, statuses_json, view_for
 from web.keys import CTX
+from web.limits import accepts_uploads
 
 routes = web.RouteTableDef()
 ID = r"{account_id:\d+}"
@@ -62,6 +63,7 @@ async def verify_credentials(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/v1/accounts/update_credentials")
+@accepts_uploads
 @endpoint("write:accounts")
 async def update_credentials(request: web.Request) -> web.Response:
     account = await me(request)

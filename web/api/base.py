@@ -20,6 +20,7 @@ from multidict import MultiDict, MultiDictProxy
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from cara_fed.queries_api import Window
 from cara_fed.services import oauth
+from web import limits
 from web.keys import CTX
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,12 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             response.headers.update({**headers, "Retry-After": str(max(1, reset - int(time.time())))})
             return response
     try:
-        response = await handler(request)
+        # Body caps (web/limits.py): small before authentication; uploads only with a valid token.
+        request = limits.capped(request, await _signed_in(request))
+        try:
+            response = await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(413, limits.too_large_message(request.client_max_size)) from None
     except ApiError as exc:
         response = error_body(exc.status, exc.message)
         response.headers.update(exc.headers)
@@ -145,6 +151,17 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 # --- authentication and scopes -------------------------------------------------------------------
+
+
+async def _signed_in(request: web.Request) -> bool:
+    """Whether an unsafe request carries a valid user token (a bad one is refused later, by the endpoint)."""
+    if request.method not in limits.UNSAFE or bearer_token(request) is None:
+        return False
+    try:
+        found = await bearer(request)
+    except ApiError:
+        return False
+    return found is not None and found.account is not None
 
 
 def bearer_token(request: web.Request) -> str | None:

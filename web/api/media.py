@@ -12,6 +12,7 @@ from cara_fed.services.media import Upload
 from web.api import entities
 from web.api.base import ApiError, Params, endpoint, int_id, me, not_found, params, reply, unprocessable
 from web.keys import CTX
+from web.limits import accepts_uploads
 
 routes = web.RouteTableDef()
 
@@ -33,6 +34,7 @@ def _json(request: web.Request, asset) -> dict:  # type: ignore[no-untyped-def]
 
 @routes.post("/api/v1/media")
 @routes.post("/api/v2/media")
+@accepts_uploads
 @endpoint("write:media")
 async def upload(request: web.Request) -> web.Response:
     account = await me(request)
