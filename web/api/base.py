@@ -18,6 +18,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.numbers import INT8_MAX, clamp, parse_id, parse_whole
 from cara_fed.queries_api import Window
 from cara_fed.services import oauth
 from web.keys import CTX
@@ -32,7 +33,6 @@ CORS_HEADERS = {"Access-Control-Allow-Origin": "*",
 PREFLIGHT = {**CORS_HEADERS, "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
              "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Accept",
              "Access-Control-Max-Age": "86400"}
-MAX_INT = 2**31 - 1  # ids are 32-bit integers in the database: bigger ones name nothing
 
 
 class ApiError(Exception):
@@ -252,10 +252,14 @@ class Params:
         value = self.get(name)
         if value is None or value == "":
             return default
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise unprocessable(f"{name} must be a whole number") from None
+        if isinstance(value, str):
+            value = value.strip()
+            number = parse_whole(value.removeprefix("-"))
+            if number is not None:
+                return -number if value.startswith("-") else number
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) <= INT8_MAX:
+            return value
+        raise unprocessable(f"{name} must be a whole number")
 
     def nested(self, name: str) -> Params:
         """`name[key]` form fields (and `name[key][]` arrays), or a JSON object under `name`."""
@@ -315,9 +319,10 @@ async def params(request: web.Request) -> Params:
 
 def int_id(raw: str | None) -> int:
     """A path id: digits within the database's range, else 404 (never a 500 from an overflow)."""
-    if raw is None or not raw.isdigit() or len(raw) > 12 or int(raw) > MAX_INT or int(raw) == 0:
+    number = parse_id(raw)
+    if number is None:
         raise not_found()
-    return int(raw)
+    return number
 
 
 def window(request: web.Request, default: int = 20, most: int = 40) -> Window:
@@ -325,13 +330,13 @@ def window(request: web.Request, default: int = 20, most: int = 40) -> Window:
         raw = request.query.get(name, "")
         if not raw:
             return None
-        if not raw.isdigit() or len(raw) > 19:
+        number = parse_whole(raw)
+        if number is None:
             raise ApiError(400, f"{name} must be an id")
-        return min(int(raw), 2**62)
+        return min(number, 2**62)
 
-    raw_limit = request.query.get("limit", "")
-    limit = int(raw_limit) if raw_limit.isdigit() else default
-    return Window(bound("max_id"), bound("since_id"), bound("min_id"), max(1, min(limit, most)))
+    limit = clamp(request.query.get("limit"), default, least=1, most=most)
+    return Window(bound("max_id"), bound("since_id"), bound("min_id"), limit)
 
 
 def link_header(request: web.Request, ids: list[int | str], *, more: bool = True) -> dict[str, str]:
