@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from cara_fed import json_limits
+from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from cara_fed.numbers import INT8_MAX, clamp, parse_id, parse_whole
 from cara_fed.queries_api import Window
@@ -136,9 +138,14 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = error_body(exc.status, message)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        response = error_body(500, "Something went wrong on our side; it has been logged.")
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            response = error_body(503, "The server cannot reach its database right now; please retry shortly.")
+            response.headers["Retry-After"] = "30"
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = error_body(500, "Something went wrong on our side; it has been logged.")
     if not response.prepared:  # streams (SSE, WebSocket) sent their own headers already
         response.headers.update(headers)
     return response
@@ -300,7 +307,7 @@ async def params(request: web.Request) -> Params:
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.can_read_body:
         if request.content_type == "application/json":
             try:
-                body = await request.json()
+                body = await request.json(loads=json_limits.loads)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise ApiError(400, "The request body is not valid JSON") from None
             if not isinstance(body, dict):

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from aiohttp import web
 from authlib.oauth2.rfc6749 import OAuth2Error
 
+from cara_fed import json_limits
 from cara_fed.services import oauth
 from web import forms
 from web.api import entities
@@ -72,7 +73,7 @@ async def _body_pairs(request: web.Request) -> list[tuple[str, str]]:
     pairs = list(request.query.items())
     if request.content_type == "application/json":
         try:
-            body = await request.json()
+            body = await request.json(loads=json_limits.loads)
         except ValueError:
             raise ApiError(400, "The request body is not valid JSON") from None
         if not isinstance(body, dict):
