@@ -39,7 +39,7 @@ async def refuse_nul(request: web.Request, handler: Handler) -> web.StreamRespon
         raise _refuse("address")
     if any(NUL in key or NUL in value for key, value in request.query.items()):
         raise _refuse("query string")
-    if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORMS and request.can_read_body:
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORMS:
         # request.post() caches the parsed form, so handlers read it once (the CSRF check may already have).
         if _form_has_nul(await request.post()):
             raise _refuse("form")

@@ -20,7 +20,7 @@ from multidict import MultiDict, MultiDictProxy
 from cara_fed import json_limits
 from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
-from cara_fed.numbers import INT8_MAX, clamp, parse_id, parse_whole
+from cara_fed.numbers import INT4_MAX, INT8_MAX, clamp, parse_id, parse_whole
 from cara_fed.queries_api import Window
 from cara_fed.services import oauth
 from web.keys import CTX
@@ -308,6 +308,8 @@ async def params(request: web.Request) -> Params:
         if request.content_type == "application/json":
             try:
                 body = await request.json(loads=json_limits.loads)
+            except json_limits.TooDeep as exc:
+                raise ApiError(400, f"The request body is refused: {exc}") from None
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise ApiError(400, "The request body is not valid JSON") from None
             if not isinstance(body, dict):
@@ -340,7 +342,7 @@ def window(request: web.Request, default: int = 20, most: int = 40) -> Window:
         number = parse_whole(raw)
         if number is None:
             raise ApiError(400, f"{name} must be an id")
-        return min(number, 2**62)
+        return min(number, INT4_MAX)  # windowed ids are int4: a bigger bound means "no bound" (no overflow)
 
     limit = clamp(request.query.get("limit"), default, least=1, most=most)
     return Window(bound("max_id"), bound("since_id"), bound("min_id"), limit)
