@@ -1,0 +1,50 @@
+"""One running instance per database for the whole fuzz directory (starting one costs seconds)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.harness import Instance, start_instance
+from tests.services import PG_HOST, PG_PORT, fresh_postgres_database, require
+
+# PostgreSQL is where bad input used to fail (int4 ids, NUL bytes); SQLite is the embedded default.
+DATABASES = os.environ.get("CARA_FED_FUZZ_DATABASES", "sqlite,postgres").split(",")
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def instance(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+    root = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    if request.param == "postgres":
+        require("PostgreSQL", PG_HOST, PG_PORT)
+        database = fresh_postgres_database()
+        url = asyncio.run(database.__aenter__())
+    else:
+        database, url = None, f"sqlite+aiosqlite:///{root / 'fuzz.db'}"
+    running, stop = start_instance(root / "data", url)
+    try:
+        yield running
+    finally:
+        stop()
+        if database is not None:
+            asyncio.run(database.__aexit__(None, None, None))
+        tally = running.tally
+        print(f"\nfuzz[{request.param}]: {tally.requests} requests, {tally.server_errors} responses >= 500, "
+              f"{len(running.errors.records)} ERROR records; statuses {dict(sorted(tally.by_status.items()))}")
+
+
+@pytest.fixture
+def fresh_errors(instance: Instance) -> int:
+    """Where this test's ERROR records start."""
+    return len(instance.errors.records)
+
+
+def example_budget(default: int) -> int:
+    return int(os.environ.get("CARA_FED_FUZZ_EXAMPLES", "") or default)
+
+
+__all__ = ["Path", "example_budget"]
