@@ -4,34 +4,47 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.fuzz.harness import Instance, start_instance
-from tests.services import PG_HOST, PG_PORT, fresh_postgres_database, require
+from tests.services import PG_HOST, PG_PORT, require
 
 # PostgreSQL is where bad input used to fail (int4 ids, NUL bytes); SQLite is the embedded default.
 DATABASES = os.environ.get("CARA_FED_FUZZ_DATABASES", "sqlite,postgres").split(",")
 
 
+async def _admin(statement: str) -> None:
+    # Not tests.services.fresh_postgres_database: the database must outlive one event loop (a session fixture).
+    import asyncpg
+
+    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session", params=DATABASES)
 def instance(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     root = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    database = None
     if request.param == "postgres":
         require("PostgreSQL", PG_HOST, PG_PORT)
-        database = fresh_postgres_database()
-        url = asyncio.run(database.__aenter__())
+        database = f"cara_fuzz_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
+        url = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{database}"
     else:
-        database, url = None, f"sqlite+aiosqlite:///{root / 'fuzz.db'}"
+        url = f"sqlite+aiosqlite:///{root / 'fuzz.db'}"
     running, stop = start_instance(root / "data", url)
     try:
         yield running
     finally:
         stop()
         if database is not None:
-            asyncio.run(database.__aexit__(None, None, None))
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         tally = running.tally
         print(f"\nfuzz[{request.param}]: {tally.requests} requests, {tally.server_errors} responses >= 500, "
               f"{len(running.errors.records)} ERROR records; statuses {dict(sorted(tally.by_status.items()))}")
@@ -46,5 +59,3 @@ def fresh_errors(instance: Instance) -> int:
 def example_budget(default: int) -> int:
     return int(os.environ.get("CARA_FED_FUZZ_EXAMPLES", "") or default)
 
-
-__all__ = ["Path", "example_budget"]

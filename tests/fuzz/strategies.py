@@ -33,8 +33,8 @@ def placeholders(template: str) -> int:
     return len(_PLACEHOLDER.findall(template))
 
 
-def query_pairs(names: list[str]) -> st.SearchStrategy[list[tuple[str, str]]]:
-    return st.lists(st.tuples(st.sampled_from(names), value), max_size=5)
+def query_pairs(names: st.SearchStrategy[str]) -> st.SearchStrategy[list[tuple[str, str]]]:
+    return st.lists(st.tuples(names, value), max_size=5)
 
 
 AS_TYPES = ["Create", "Update", "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "Block",
