@@ -304,7 +304,7 @@ class Params:
 
 async def params(request: web.Request) -> Params:
     values: MultiDict = MultiDict(request.query)
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.can_read_body:
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.body_exists:  # (a form already read is cached)
         if request.content_type == "application/json":
             try:
                 body = await request.json(loads=json_limits.loads)
