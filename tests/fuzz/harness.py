@@ -140,7 +140,9 @@ async def _start(data_dir: Path, database_url: str) -> tuple[Any, ...]:
     config = load_config(environ={
         "CARA_FED__SERVER__DATA_DIR": str(data_dir), "CARA_FED__DATABASE__URL": database_url,
         "CARA_FED__SERVER__DOMAIN": f"127.0.0.1:{port}", "CARA_FED__SERVER__SCHEME": "http",
-        "CARA_FED__FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true"})
+        "CARA_FED__FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true",
+        # The API's rate limit would answer long runs with 429 and fuzz nothing behind it.
+        "CARA_FED__API__REQUESTS_PER_5_MINUTES": "1000000"})
     app = create_app(config, jobs="inline", migrate=True)
     runner = aiohttp.web.AppRunner(app, access_log=None)
     await runner.setup()

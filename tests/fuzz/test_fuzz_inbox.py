@@ -15,7 +15,7 @@ from tests.fuzz.conftest import example_budget
 from tests.fuzz.harness import Instance
 from tests.fuzz.strategies import AS_KEYS, AS_TYPES, json_value, nesting, raw_deep, value
 
-FUZZ = settings(max_examples=example_budget(40), deadline=None, database=None, derandomize=True,
+FUZZ = settings(max_examples=example_budget(30), deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 AP = "application/activity+json"
 

@@ -15,7 +15,7 @@ from tests.fuzz.harness import Instance, field_names
 from tests.fuzz.strategies import fill, path_value, placeholders, query_pairs, value
 
 NAMES = field_names()
-FUZZ = settings(max_examples=example_budget(60), deadline=None, database=None, derandomize=True,
+FUZZ = settings(max_examples=example_budget(40), deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
