@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 NUL = "\x00"
+NOT_PAGE_FORMS = ("/api/", "/oauth/", "/inbox", "/users/")  # the paths the CSRF middleware leaves alone
 
 
 def _form_has_nul(form: object) -> bool:
@@ -39,8 +40,10 @@ async def refuse_nul(request: web.Request, handler: Handler) -> web.StreamRespon
         raise _refuse("address")
     if any(NUL in key or NUL in value for key, value in request.query.items()):
         raise _refuse("query string")
-    if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORMS:
-        # request.post() caches the parsed form, so handlers read it once (the CSRF check may already have).
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORMS \
+            and not request.path.startswith(NOT_PAGE_FORMS):
+        # Page forms only: the CSRF check has read (and cached) them already, so nothing extra is read before
+        # authentication. The API and the inbox read their own bodies; NUL there is stripped at the database.
         if _form_has_nul(await request.post()):
             raise _refuse("form")
     return await handler(request)
