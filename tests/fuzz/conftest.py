@@ -46,8 +46,10 @@ def instance(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         if database is not None:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         tally = running.tally
-        print(f"\nfuzz[{request.param}]: {tally.requests} requests, {tally.server_errors} responses >= 500, "
-              f"{len(running.errors.records)} ERROR records; statuses {dict(sorted(tally.by_status.items()))}")
+        scheme = running.ctx.config.database_url.split(":")[0]
+        print(f"\nfuzz[{request.param}] ({scheme}, {running.base}): {tally.requests} requests, "
+              f"{tally.server_errors} responses >= 500, {len(running.errors.records)} ERROR records; "
+              f"statuses {dict(sorted(tally.by_status.items()))}")
 
 
 @pytest.fixture
