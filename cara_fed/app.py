@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from cara_fed import memory
+from cara_fed import http_log, memory
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, InlineJobs
@@ -26,6 +26,7 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
     """Build the server. jobs="queue" uses huey (worker embedded when configured); "inline" runs each job
     right after its transaction commits (tests, demo)."""
     ctx = Context.create(config)
+    http_log.quiet_client_errors()  # a 400 for an 8 KB+ URL is the client's error, not a traceback of ours
     app = web.Application(client_max_size=(config.media.max_upload_mb * config.media.max_images_per_artwork + 2)
                           * 1024 * 1024)
     app[CTX_KEY] = ctx

@@ -5,9 +5,12 @@ SQLite (WAL) is the embedded default; PostgreSQL via asyncpg runs the same code.
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -47,6 +50,7 @@ def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = Tr
     with enforcement on, dropping `accounts` would cascade-delete every row that references it."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        _strip_nul_from_parameters(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -61,8 +65,66 @@ def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = Tr
     # No pre-ping: it costs a round trip on every checkout (several per page). After a database restart the
     # first statement on a stale connection fails, SQLAlchemy then discards every older pooled connection,
     # so one request errors instead of every request paying; pool_recycle retires idle connections anyway.
-    return create_async_engine(url, echo=echo, pool_pre_ping=False, pool_recycle=1800, pool_size=10,
-                               max_overflow=10)
+    engine = create_async_engine(url, echo=echo, pool_pre_ping=False, pool_recycle=1800, pool_size=10,
+                                 max_overflow=10)
+    _strip_nul_from_parameters(engine)
+    return engine
+
+
+def _without_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+
+
+def _clean_row(row: Any) -> Any:
+    if isinstance(row, dict):
+        return {key: _without_nul(value) for key, value in row.items()}
+    if isinstance(row, list | tuple):
+        return type(row)(_without_nul(value) for value in row)
+    return row
+
+
+def _has_nul(row: Any) -> bool:
+    values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else ()
+    return any(isinstance(value, str) and "\x00" in value for value in values)
+
+
+def _strip_nul_from_parameters(engine: AsyncEngine) -> None:
+    """PostgreSQL text cannot hold NUL ("invalid byte sequence … 0x00"): a remote Note carrying one would fail
+    its insert on every retry. Every string bound to a statement loses its NUL bytes, on both databases, so
+    text means the same everywhere; local forms and queries with NUL are already refused at the web edge."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _strip(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if executemany and isinstance(parameters, list | tuple):
+            if any(_has_nul(row) for row in parameters):
+                parameters = type(parameters)(_clean_row(row) for row in parameters)
+        elif _has_nul(parameters):
+            parameters = _clean_row(parameters)
+        return statement, parameters
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether an exception means "the database cannot be reached" (down, restarting, pool exhausted), which
+    the edges answer with a 503 and Retry-After instead of a 500. Follows the exception's causes, since
+    drivers' connection errors arrive wrapped."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | socket.gaierror | sa_exc.OperationalError | sa_exc.InterfaceError
+                      | sa_exc.TimeoutError):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if type(current).__name__ in _DRIVER_UNAVAILABLE:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+# asyncpg's own "cannot reach / lost the server" errors, by name (importing asyncpg here is optional).
+_DRIVER_UNAVAILABLE = {"CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionFailureError",
+                       "TooManyConnectionsError", "AdminShutdownError", "CrashShutdownError"}
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -23,6 +23,7 @@ import aiohttp
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
+from cara_fed.numbers import parse_whole
 from cara_fed.services import deliveries
 from cara_fed.services.deliveries import Attempt, Outcome
 from federation.http import BlockedAddress, check_url, session
@@ -47,7 +48,8 @@ def key_id(ctx: Context, attempt: Attempt) -> str:
 
 def _retry_after(response: aiohttp.ClientResponse) -> float | None:
     value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None  # the HTTP-date form is rare from inboxes
+    seconds = parse_whole(value, most=10**9)
+    return float(seconds) if seconds is not None else None  # the HTTP-date form is rare from inboxes
 
 
 async def attempt(ctx: Context, a: Attempt) -> Outcome:

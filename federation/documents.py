@@ -15,6 +15,7 @@ from cara_fed import queries
 from cara_fed import queries_federation as fq
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, OutgoingActivity, Project
+from cara_fed.numbers import parse_id
 from cara_fed.services.accounts import ensure_instance_actor
 from federation import serialize as s
 from federation.negotiation import (
@@ -47,7 +48,7 @@ async def _guarded(request: web.Request, build: Builder) -> web.Response:
 
 def _row_id(raw: str) -> int | None:
     """A database id from a URL, or None (PostgreSQL integers stop at 2**31 - 1; bigger is no row)."""
-    return int(raw) if raw.isdigit() and len(raw) <= 10 and int(raw) < 2**31 else None
+    return parse_id(raw)
 
 
 def _max_id(request: web.Request) -> int | None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import re
 from urllib.parse import quote
 
+from cara_fed import json_limits
 from cara_fed.context import Context
 from federation.net import FetchError, fetch
 
@@ -33,7 +33,7 @@ def scheme(ctx: Context) -> str:
 
 def _parse(body: bytes, where: str) -> dict:
     try:
-        doc = json.loads(body)
+        doc = json_limits.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise FetchError("bad_document", f"{where[:200]} is not JSON") from None
     if not isinstance(doc, dict):

@@ -10,13 +10,13 @@ could not be stored answers 503 with Retry-After.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import timedelta
 
 from aiohttp import web
 
+from cara_fed import json_limits
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.services import inbox as inbox_service
@@ -90,7 +90,9 @@ def _no_constant(name: str) -> None:
 
 def _envelope(body: bytes) -> tuple[dict, str, str, str]:
     try:
-        doc = json.loads(body, parse_constant=_no_constant)
+        doc = json_limits.loads(body, parse_constant=_no_constant)
+    except json_limits.TooDeep as exc:
+        raise Refused(400, str(exc)) from None
     except (UnicodeDecodeError, ValueError):
         raise Refused(400, "the body is not valid JSON") from None
     if not isinstance(doc, dict):

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from cara_fed.context import Context
 from cara_fed.models import Account, Delivery, JobApplication, JobPost, OutgoingActivity
 from cara_fed.models.jobs import EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
+from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.services import job_applications
 from cara_fed.services import jobs as jobs_service
 from cara_fed.services.inbox import Received
@@ -113,9 +114,10 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    return value if isinstance(value, int) else None
+    if isinstance(value, str):
+        value = parse_whole(value)
+    # Bounded to what the int4 pay columns hold (a bigger number would overflow in PostgreSQL).
+    return value if isinstance(value, int) and -INT4_MAX <= value <= INT4_MAX else None
 
 
 def _strings(value: Any) -> list[str]:

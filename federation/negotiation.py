@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from cara_fed.context import Context
+from cara_fed.db import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,12 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
             return await view(request, **match.groupdict())
         except web.HTTPException:
             raise
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                log.warning("database unavailable for the ActivityPub view of %s: %s", request.path, exc)
+                response = ap_error(503, "The server cannot reach its database right now; please retry.")
+                response.headers["Retry-After"] = "30"
+                return response
             log.exception("ActivityPub view failed on %s", request.path)
             return ap_error(500, "Something went wrong on our side.")
     try:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from cara_fed import queries_federation
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Delivery, Follow, OutgoingActivity
+from cara_fed.numbers import parse_id
 from cara_fed.services import deliveries
 
 
@@ -100,7 +101,7 @@ async def artwork_deleted(ctx: Context, account_id: int | str, artwork_uri: str)
     sent = json.loads(create.body) if create is not None else {}
     to, cc = sent.get("to") or [s.followers_id(ctx, account)], sent.get("cc") or []
     tail = artwork_uri.rstrip("/").rsplit("/", 1)[-1]
-    work_id = create.artwork_id if create is not None else (int(tail) if tail.isdigit() else None)
+    work_id = create.artwork_id if create is not None else parse_id(tail)
     tombstone = s.tombstone(artwork_uri, "Note")
     delete = s.activity(ctx, "Delete", account, tombstone, to=to, cc=cc, id_=event_id(ctx, f"delete:{artwork_uri}"))
     await _record(ctx, account, delete, inboxes, artwork_id=work_id)

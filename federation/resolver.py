@@ -7,12 +7,12 @@ and on the host that actually served it, so no server can publish an actor for a
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from cara_fed import json_limits
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied
@@ -52,7 +52,7 @@ async def fetch_document(ctx: Context, uri: str) -> tuple[str, dict]:
     except FetchError as exc:
         raise _from_fetch(exc) from None
     try:
-        doc = json.loads(result.body)
+        doc = json_limits.loads(result.body)
     except (UnicodeDecodeError, ValueError):
         raise ResolveError("bad_document", f"{uri[:200]} is not JSON") from None
     if not isinstance(doc, dict):

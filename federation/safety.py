@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Block, Report
+from cara_fed.numbers import parse_id
 from cara_fed.services import deliveries, reports
 from cara_fed.services.accounts import ensure_instance_actor
 from federation.outbox import event_id
@@ -78,10 +79,11 @@ async def local_artwork_from(ctx: Context, uri: str) -> Artwork | None:
     if not uri.startswith(base):
         return None
     name, _, tail = uri[len(base):].partition("/")
-    if not tail.isdigit():
+    number = parse_id(tail)
+    if number is None:
         return None
     async with ctx.sessions() as session:
-        work = await session.get(Artwork, int(tail))
+        work = await session.get(Artwork, number)
     if work is None or not work.account.is_local or work.account.username != name.lower():
         return None
     return work

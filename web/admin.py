@@ -43,7 +43,7 @@ async def admin(request: web.Request) -> web.Response:
 async def decide(request: web.Request) -> web.Response:
     require_admin(request)
     status = "active" if request.match_info["decision"] == "approve" else "suspended"
-    await accounts.set_status(request.app[CTX], int(request.match_info["account_id"]), status)
+    await accounts.set_status(request.app[CTX], forms.path_id(request, "account_id"), status)
     raise web.HTTPSeeOther("/admin")
 
 

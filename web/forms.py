@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from cara_fed.numbers import parse_id, parse_ids
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
 
@@ -36,4 +37,17 @@ def uploads(form: MultiDictProxy, name: str = "images") -> list[Upload]:
 
 
 def int_list(raw: str) -> list[int]:
-    return [int(part) for part in raw.replace(" ", "").split(",") if part.isdigit()]
+    return parse_ids(raw.replace(" ", "").split(","))
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """An id from the URL path; one that cannot name a row (Unicode digits, past int4) is a 404, not a 500."""
+    number = parse_id(request.match_info.get(name, ""))
+    if number is None:
+        raise web.HTTPNotFound(text="There is nothing here (the address names no such item).")
+    return number
+
+
+def int_values(values: list) -> list[int]:
+    """The valid ids among repeated form fields (checkboxes), ignoring anything else."""
+    return parse_ids([v for v in values if isinstance(v, str)])

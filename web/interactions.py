@@ -7,6 +7,7 @@ from aiohttp import web
 
 from cara_fed import queries_social
 from cara_fed.models import Artwork
+from cara_fed.numbers import parse_id
 from cara_fed.services import comments, interactions
 from web import forms
 from web.auth import require_login
@@ -19,7 +20,7 @@ routes = web.RouteTableDef()
 
 async def _back(request: web.Request, anchor: str = "social") -> web.HTTPSeeOther:
     async with request.app[CTX].sessions() as session:
-        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+        work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
     if work is None:
         raise web.HTTPNotFound(text="This artwork does not exist.")
     return web.HTTPSeeOther(f"{artwork_path(work)}#{anchor}")
@@ -30,7 +31,7 @@ async def interact(request: web.Request) -> web.Response:
     account = require_login(request)
     action = request.match_info["action"]
     kind = "like" if action.endswith("like") else "boost"
-    artwork_id = int(request.match_info["artwork_id"])
+    artwork_id = forms.path_id(request, "artwork_id")
     if action.startswith("un"):
         await interactions.remove(request.app[CTX], kind, account, artwork_id)
     else:
@@ -41,7 +42,7 @@ async def interact(request: web.Request) -> web.Response:
 @routes.post(r"/artworks/{artwork_id:\d{1,9}}/{action:bookmark|unbookmark}", name="bookmark")
 async def bookmark(request: web.Request) -> web.Response:
     account = require_login(request)
-    await interactions.bookmark(request.app[CTX], account, int(request.match_info["artwork_id"]),
+    await interactions.bookmark(request.app[CTX], account, forms.path_id(request, "artwork_id"),
                                 request.match_info["action"] == "bookmark")
     raise await _back(request)
 
@@ -51,10 +52,11 @@ async def comment(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     parent = forms.text(form, "parent_id")
-    if parent and not parent.isdigit():
+    parent_id = parse_id(parent) if parent else None
+    if parent and parent_id is None:
         raise web.HTTPBadRequest(text="The comment you reply to must be given by its number.")
-    made = await comments.post(request.app[CTX], account, int(request.match_info["artwork_id"]),
-                               forms.text(form, "content"), int(parent) if parent else None)
+    made = await comments.post(request.app[CTX], account, forms.path_id(request, "artwork_id"),
+                               forms.text(form, "content"), parent_id)
     raise await _back(request, f"comment-{made.id}")
 
 
@@ -63,9 +65,9 @@ async def delete_comment(request: web.Request) -> web.Response:
     account = require_login(request)
     ctx = request.app[CTX]
     async with ctx.sessions() as session:
-        found = await session.get(comments.Comment, int(request.match_info["comment_id"]))
+        found = await session.get(comments.Comment, forms.path_id(request, "comment_id"))
         work = await session.get(Artwork, found.artwork_id) if found is not None else None
-    await comments.delete(ctx, account, int(request.match_info["comment_id"]))
+    await comments.delete(ctx, account, forms.path_id(request, "comment_id"))
     raise web.HTTPSeeOther(f"{artwork_path(work)}#comments" if work is not None else "/")
 
 
@@ -87,7 +89,7 @@ async def comment_page(request: web.Request) -> web.Response:
 async def comment_policy(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    await comments.set_policy(request.app[CTX], account, int(request.match_info["artwork_id"]),
+    await comments.set_policy(request.app[CTX], account, forms.path_id(request, "artwork_id"),
                               forms.text(form, "comment_policy"))
     raise await _back(request, "comments")
 

@@ -13,8 +13,10 @@ from markupsafe import Markup
 from cara_fed import queries, queries_jobs
 from cara_fed.models import JobPost
 from cara_fed.models.jobs import APPLY_METHODS, EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
+from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.queries_jobs import BoardFilters
 from cara_fed.taxonomy import FIELDS
+from web import forms
 from web.cache import cached_page
 from web.keys import ACCOUNT, CTX
 from web.render import profile_path, render
@@ -58,11 +60,10 @@ def filters_from(query: Any) -> tuple[BoardFilters, dict[str, str]]:
     raw_pay, raw_page = query.get("min_pay", "").strip(), query.get("page", "1").strip() or "1"
     min_pay = None
     if raw_pay:
-        if raw_pay.isdigit() and len(raw_pay) < 10:
-            min_pay = int(raw_pay)
-        else:
+        min_pay = parse_whole(raw_pay, most=INT4_MAX)
+        if min_pay is None:
             errors["min_pay"] = "Minimum pay must be a whole number, like 3000."
-    if not raw_page.isdigit() or len(raw_page) > 6:
+    if parse_whole(raw_page, least=1, most=999_999) is None:
         errors["page"] = "The page must be a number."
         raw_page = "1"
     filters = BoardFilters(
@@ -137,7 +138,7 @@ def json_ld(request: web.Request, job: JobPost) -> Markup:
 @routes.get(r"/jobs/{job_id:\d+}", name="job")
 async def job_page(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    number = int(request.match_info["job_id"]) if len(request.match_info["job_id"]) < 10 else 0
+    number = forms.path_id(request, "job_id") if len(request.match_info["job_id"]) < 10 else 0
     async with request.app[CTX].sessions() as session:
         job = await queries_jobs.job(session, number)
         if job is None:

@@ -48,7 +48,7 @@ def _form(request: web.Request, job: JobPost | None = None, form: dict | None = 
 
 async def _own(request: web.Request, account) -> JobPost:  # type: ignore[no-untyped-def]
     async with request.app[CTX].sessions() as session:
-        job = await session.get(JobPost, int(request.match_info["job_id"]))
+        job = await session.get(JobPost, forms.path_id(request, "job_id"))
     if job is None or job.account_id != account.id or not job.is_local:
         raise web.HTTPNotFound(text="This job post does not exist or is not yours.")
     return job
@@ -115,8 +115,8 @@ async def delete(request: web.Request) -> web.Response:
 async def apply(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    works = [int(v) for v in form.getall("works", []) if isinstance(v, str) and v.isdigit() and len(v) < 10]
-    job_id = int(request.match_info["job_id"])
+    works = forms.int_values(form.getall("works", []))
+    job_id = forms.path_id(request, "job_id")
     try:
         await job_applications.apply(request.app[CTX], account, job_id, forms.text(form, "message"), works)
     except ValidationError as exc:
@@ -134,7 +134,7 @@ async def apply(request: web.Request) -> web.Response:
 async def applications(request: web.Request) -> web.Response:
     account = require_login(request)
     async with request.app[CTX].sessions() as session:
-        job = await queries_jobs.job(session, int(request.match_info["job_id"]))
+        job = await queries_jobs.job(session, forms.path_id(request, "job_id"))
         if job is None:
             raise web.HTTPNotFound(text="This job post does not exist.")
         if job.account_id != account.id:
@@ -148,6 +148,6 @@ async def application_status(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     application = await job_applications.set_status(request.app[CTX], account,
-                                                    int(request.match_info["application_id"]),
+                                                    forms.path_id(request, "application_id"),
                                                     forms.text(form, "status"))
     raise web.HTTPSeeOther(f"/jobs/{application.job_id}/applications")

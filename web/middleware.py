@@ -10,9 +10,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries_social
+from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from cara_fed.models import Account
 from cara_fed.services import accounts
+from web import edge
 from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE, UNREAD
 from web.render import render
 
@@ -48,7 +50,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except ValidationError as exc:
         return render(request, "error.html", {"status": 400, "message": "; ".join(exc.errors.values())},
                       status=400)
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):
+            return edge.unavailable(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render(request, "error.html", {"status": 500, "message": "Something went wrong on our side. "
                                               "It has been logged; please try again."}, status=500)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from cara_fed import queries_social
 from cara_fed.services import notifications
+from web import forms
 from web.auth import require_login
 from web.keys import CTX, UNREAD
 from web.pages import cursor
@@ -29,7 +30,7 @@ async def notifications_read(request: web.Request) -> web.Response:
     """Mark all read, or only the ids posted (`ids`: the ones on the page the person saw)."""
     account = require_login(request)
     form = await request.post()
-    ids = [int(v) for v in form.getall("ids", []) if isinstance(v, str) and v.isdigit()]
+    ids = forms.int_values(form.getall("ids", []))
     if ids:
         await notifications.mark_read(request.app[CTX], account, ids)
     else:
@@ -41,5 +42,5 @@ async def notifications_read(request: web.Request) -> web.Response:
 async def open_notification(request: web.Request) -> web.Response:
     """Mark one notification read and go to what it is about."""
     account = require_login(request)
-    target = await notifications.open_one(request.app[CTX], account, int(request.match_info["notification_id"]))
+    target = await notifications.open_one(request.app[CTX], account, forms.path_id(request, "notification_id"))
     raise web.HTTPSeeOther(target or "/notifications")

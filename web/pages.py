@@ -6,6 +6,8 @@ from aiohttp import web
 
 from cara_fed import queries, queries_jobs, queries_safety, queries_social
 from cara_fed.models import Account, Artwork, Project
+from cara_fed.numbers import INT4_MAX, parse_whole
+from web import forms
 from web.cache import cached_page
 from web.keys import ACCOUNT, CTX
 from web.render import render
@@ -15,9 +17,12 @@ routes = web.RouteTableDef()
 
 def cursor(request: web.Request) -> int | None:
     raw = request.query.get("before", "")
-    if raw and not raw.isdigit():
-        raise web.HTTPBadRequest(text="The page cursor must be a number.")
-    return int(raw) if raw else None
+    if not raw:
+        return None
+    number = parse_whole(raw)
+    if number is None:
+        raise web.HTTPBadRequest(text="The page cursor must be a whole number (the `before` link of a page).")
+    return min(number, INT4_MAX)  # ids are int4: a bigger cursor means "from the newest" (no overflow)
 
 
 @routes.get("/", name="home")
@@ -62,7 +67,7 @@ async def artwork(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     async with request.app[CTX].sessions() as session:
         account = await _artist(session, request.match_info["username"])
-        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+        work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         more = [a for a in (await queries.portfolio(session, account, None, limit=7)).items if a.id != work.id][:6]
@@ -78,7 +83,7 @@ async def project(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     async with request.app[CTX].sessions() as session:
         account = await _artist(session, request.match_info["username"])
-        item = await session.get(Project, int(request.match_info["project_id"]))
+        item = await session.get(Project, forms.path_id(request, "project_id"))
         if item is None or item.account_id != account.id:
             raise web.HTTPNotFound(text="This project does not exist.")
         works = await queries.artworks_by_ids(session, [i.artwork_id for i in item.items])

@@ -38,7 +38,7 @@ def signals(work: Artwork, tdm_policy_url: str) -> list[tuple[str, str]]:
 async def _own(request: web.Request) -> tuple[Artwork, ReviewCase | None]:
     account = require_login(request)
     async with request.app[CTX].sessions() as session:
-        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+        work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
         case = await review.case_for(session, work.id) if work is not None else None
     if work is None or work.account_id != account.id:
         raise web.HTTPNotFound(text="This artwork does not exist or is not yours.")
@@ -93,7 +93,7 @@ def _verdict(case: ReviewCase) -> review.Verdict:
 async def case_page(request: web.Request, errors: dict | None = None, status: int = 200) -> web.Response:
     require_admin(request)
     async with request.app[CTX].sessions() as session:
-        case = await session.get(ReviewCase, int(request.match_info["case_id"]))
+        case = await session.get(ReviewCase, forms.path_id(request, "case_id"))
     if case is None:
         raise web.HTTPNotFound(text="There is no such review case.")
     return render(request, "review_case.html", {
@@ -106,7 +106,7 @@ async def decide(request: web.Request) -> web.Response:
     moderator = require_admin(request)
     form = await request.post()
     try:
-        await review.decide(request.app[CTX], moderator, int(request.match_info["case_id"]), forms.text(form, "action"),
+        await review.decide(request.app[CTX], moderator, forms.path_id(request, "case_id"), forms.text(form, "action"),
                             forms.text(form, "note"))
     except ValidationError as exc:
         return await case_page(request, errors=exc.errors, status=400)

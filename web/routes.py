@@ -10,6 +10,7 @@ from cara_fed.context import Context
 from web import (
     admin,
     auth,
+    edge,
     interactions,
     jobs_studio,
     limits,
@@ -38,7 +39,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
     app[JINJA] = make_environment()
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
-                            limits.body_limit, middleware.csrf])
+                            limits.body_limit, middleware.csrf, edge.refuse_nul])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes):

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, Report
+from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.services import reports, safety
 from web import forms
 from web.admin import require_admin
@@ -17,7 +18,7 @@ from web.render import profile_path, render
 routes = web.RouteTableDef()
 async def _account(request: web.Request) -> Account:
     async with request.app[CTX].sessions() as session:
-        account = await session.get(Account, int(request.match_info["account_id"]))
+        account = await session.get(Account, forms.path_id(request, "account_id"))
     if account is None or account.status == "suspended":
         raise web.HTTPNotFound(text="No such account.")
     return account
@@ -38,10 +39,11 @@ async def _reported(request: web.Request, raw_artwork: str) -> tuple[Account, Ar
     target = await _account(request)
     if not raw_artwork:
         return target, None
-    if not raw_artwork.isdigit():
+    artwork_id = parse_whole(raw_artwork)
+    if artwork_id is None:
         raise web.HTTPBadRequest(text="The artwork to report must be given by its number.")
     async with request.app[CTX].sessions() as session:
-        work = await session.get(Artwork, int(raw_artwork))
+        work = await session.get(Artwork, artwork_id) if artwork_id <= INT4_MAX else None
     if work is None or work.account_id != target.id:
         raise web.HTTPNotFound(text="There is no such artwork by this account to report.")
     return target, work
@@ -98,6 +100,6 @@ async def queue(request: web.Request) -> web.Response:
 async def decide(request: web.Request) -> web.Response:
     moderator = require_admin(request)
     form = await request.post()
-    await reports.decide(request.app[CTX], moderator, int(request.match_info["report_id"]),
+    await reports.decide(request.app[CTX], moderator, forms.path_id(request, "report_id"),
                          request.match_info["decision"], forms.text(form, "note"))
     raise web.HTTPSeeOther("/admin/reports")

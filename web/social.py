@@ -8,6 +8,7 @@ from cara_fed import queries, queries_safety, queries_social
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.models import Account, Artwork
 from cara_fed.services import follows
+from web import forms
 from web.auth import require_login
 from web.keys import ACCOUNT, CTX
 from web.pages import cursor
@@ -18,7 +19,7 @@ routes = web.RouteTableDef()
 
 async def _account(request: web.Request) -> Account:
     async with request.app[CTX].sessions() as session:
-        account = await session.get(Account, int(request.match_info["account_id"]))
+        account = await session.get(Account, forms.path_id(request, "account_id"))
     if account is None or account.kind == "application" or account.status == "suspended":
         raise web.HTTPNotFound(text="No such account.")
     return account
@@ -81,7 +82,7 @@ async def remote_artwork(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     async with request.app[CTX].sessions() as session:
         account = await queries.remote_account(session, request.match_info["username"], request.match_info["domain"])
-        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+        work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
         if (account is None or work is None or work.account_id != account.id
                 or not await queries.can_view_async(session, work, viewer)):
             raise web.HTTPNotFound(text="This artwork does not exist here or is not visible to you.")
@@ -110,6 +111,6 @@ async def follow_requests(request: web.Request) -> web.Response:
 @routes.post(r"/follow-requests/{follow_id:\d+}/{decision:approve|reject}", name="decide_follow")
 async def decide(request: web.Request) -> web.Response:
     viewer = require_login(request)
-    await follows.decide_request(request.app[CTX], viewer, int(request.match_info["follow_id"]),
+    await follows.decide_request(request.app[CTX], viewer, forms.path_id(request, "follow_id"),
                                  request.match_info["decision"] == "approve")
     raise web.HTTPSeeOther("/follow-requests")

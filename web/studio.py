@@ -6,6 +6,7 @@ from aiohttp import web
 
 from cara_fed.errors import ValidationError
 from cara_fed.models import Artwork, Project
+from cara_fed.numbers import parse_id
 from cara_fed.services import artworks, cloaking, projects
 from cara_fed.taxonomy import FIELDS, MEDIUMS, SOFTWARE_SUGGESTIONS
 from web import forms
@@ -60,7 +61,7 @@ async def upload(request: web.Request) -> web.Response:
 
 async def _own_artwork(request: web.Request, account) -> Artwork:  # type: ignore[no-untyped-def]
     async with request.app[CTX].sessions() as session:
-        work = await session.get(Artwork, int(request.match_info["artwork_id"]))
+        work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
     if work is None or work.account_id != account.id:
         raise web.HTTPNotFound(text="This artwork does not exist or is not yours.")
     return work
@@ -111,7 +112,7 @@ async def edit(request: web.Request) -> web.Response:
 @routes.post(r"/artworks/{artwork_id:\d+}/delete", name="delete_artwork")
 async def delete(request: web.Request) -> web.Response:
     account = require_login(request)
-    await artworks.delete_artwork(request.app[CTX], account, int(request.match_info["artwork_id"]))
+    await artworks.delete_artwork(request.app[CTX], account, forms.path_id(request, "artwork_id"))
     raise web.HTTPSeeOther(f"/@{account.username}")
 
 
@@ -119,7 +120,7 @@ async def delete(request: web.Request) -> web.Response:
 async def pin(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    await artworks.set_pinned(request.app[CTX], account, int(request.match_info["artwork_id"]),
+    await artworks.set_pinned(request.app[CTX], account, forms.path_id(request, "artwork_id"),
                               forms.checkbox(form, "pinned"))
     raise web.HTTPSeeOther(f"/@{account.username}/{request.match_info['artwork_id']}")
 
@@ -142,7 +143,7 @@ async def new_project_form(request: web.Request) -> web.Response:
 async def edit_project_form(request: web.Request) -> web.Response:
     account = require_login(request)
     async with request.app[CTX].sessions() as session:
-        project = await session.get(Project, int(request.match_info["project_id"]))
+        project = await session.get(Project, forms.path_id(request, "project_id"))
     if project is None or project.account_id != account.id:
         raise web.HTTPNotFound(text="This project does not exist or is not yours.")
     return await _project_form(request, account, project=project)
@@ -153,13 +154,12 @@ async def edit_project_form(request: web.Request) -> web.Response:
 async def save_project(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    project_id = int(request.match_info["project_id"]) if "project_id" in request.match_info else None
+    project_id = forms.path_id(request, "project_id") if "project_id" in request.match_info else None
     cover = forms.text(form, "cover")
     try:
         project = await projects.save_project(
             request.app[CTX], account, forms.text(form, "title"), forms.text(form, "description"),
-            [int(v) for v in form.getall("artworks", []) if str(v).isdigit()],
-            int(cover) if cover.isdigit() else None, project_id)
+            forms.int_values(form.getall("artworks", [])), parse_id(cover), project_id)
     except ValidationError as exc:
         return await _project_form(request, account, form=dict(form), errors=exc.errors, status=400)
     raise web.HTTPSeeOther(f"/@{account.username}/projects/{project.id}")
@@ -168,7 +168,7 @@ async def save_project(request: web.Request) -> web.Response:
 @routes.post(r"/projects/{project_id:\d+}/delete", name="delete_project")
 async def delete_project(request: web.Request) -> web.Response:
     account = require_login(request)
-    await projects.delete_project(request.app[CTX], account, int(request.match_info["project_id"]))
+    await projects.delete_project(request.app[CTX], account, forms.path_id(request, "project_id"))
     raise web.HTTPSeeOther(f"/@{account.username}")
 
 

@@ -14,6 +14,7 @@ from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, IdempotencyKey, Marker, Notification
+from cara_fed.numbers import parse_whole
 
 MARKER_TIMELINES = ("home", "notifications")
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
@@ -31,7 +32,7 @@ async def save_marker(ctx: Context, account: Account, timeline: str, last_read_i
     """Move a marker; the notifications marker also marks those notifications read (the web badge agrees)."""
     if timeline not in MARKER_TIMELINES:
         raise ValidationError({"timeline": f"Markers exist for {' and '.join(MARKER_TIMELINES)} only."})
-    if not last_read_id.isdigit() or len(last_read_id) > 19:
+    if parse_whole(last_read_id) is None:
         raise ValidationError({"last_read_id": "last_read_id must be an id."})
     for attempt in range(2):
         try:

@@ -13,6 +13,7 @@ from cara_fed.context import Context, Transaction
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, JobApplication, JobPost
 from cara_fed.models.jobs import APPLICATION_STATUSES
+from cara_fed.numbers import parse_id
 from cara_fed.services.notifications import notify
 
 MAX_MESSAGE = 5000
@@ -108,9 +109,10 @@ def _check_status(status: str) -> None:
 def _own_id(ctx: Context, uri: str, path: str) -> int | None:
     """The row id in one of our own URLs (`{base}{path}/{id}`), or None when the URL is not ours."""
     tail = uri.rstrip("/").rsplit("/", 1)[-1]
-    if not tail.isdigit() or len(tail) >= 10:
+    number = parse_id(tail)
+    if number is None:
         return None
-    return int(tail) if ctx.url(f"{path}/{int(tail)}") == uri else None
+    return number if ctx.url(f"{path}/{number}") == uri else None
 
 
 def _change_status(tx: Transaction, application: JobApplication, status: str, studio: Account) -> bool:

@@ -61,7 +61,7 @@ def _amount(raw: str, name: str, errors: dict[str, str]) -> int | None:
         return None
     try:
         value = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # "inf", "1e400" overflow int()
         errors[name] = "Pay must be a whole number, like 3500."
         return None
     if value < 0:

@@ -11,6 +11,7 @@ from cara_fed import queries, queries_api, queries_discovery
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, Block, Follow, Mute
+from cara_fed.numbers import clamp, parse_ids
 from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services import accounts, follows, oauth, safety
 from cara_fed.services.media import Upload
@@ -99,8 +100,7 @@ async def show(request: web.Request) -> web.Response:
 @routes.get("/api/v1/accounts")
 @endpoint("read:accounts", user=False, public=True)
 async def many(request: web.Request) -> web.Response:
-    ids = [int(i) for i in request.query.getall("id[]", []) + request.query.getall("id", []) if i.isdigit()
-           and int(i) <= 2**31 - 1][:40]
+    ids = parse_ids(request.query.getall("id[]", []) + request.query.getall("id", []))[:40]
     async with request.app[CTX].sessions() as session:
         found = {a.id: a for a in (await session.scalars(select(Account).where(Account.id.in_(ids)))).unique()
                  if a.kind != "application" and a.status != "suspended"}
@@ -143,7 +143,7 @@ async def lookup(request: web.Request) -> web.Response:
 @endpoint("read:accounts")
 async def search(request: web.Request) -> web.Response:
     q = request.query.get("q", "").strip()
-    limit = max(1, min(int(request.query.get("limit", "40")) if request.query.get("limit", "").isdigit() else 40, 80))
+    limit = clamp(request.query.get("limit"), 40, least=1, most=80)
     if not q or len(q) > 300:
         return reply([])
     found: list[Account] = []
@@ -211,8 +211,7 @@ async def _relationship(request: web.Request, account: Account) -> web.Response:
 @routes.get("/api/v1/accounts/relationships")
 @endpoint("read:follows")
 async def relationships(request: web.Request) -> web.Response:
-    ids = [int(i) for i in request.query.getall("id[]", []) + request.query.getall("id", [])
-           if i.isdigit() and 0 < int(i) <= 2**31 - 1]
+    ids = parse_ids(request.query.getall("id[]", []) + request.query.getall("id", []))
     async with request.app[CTX].sessions() as session:
         found = await queries_api.relations(session, await me(request), ids)
     return reply([entities.relationship(i, found.get(i)) for i in dict.fromkeys(ids)])

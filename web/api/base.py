@@ -17,7 +17,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from cara_fed import json_limits
+from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.numbers import INT4_MAX, INT8_MAX, clamp, parse_id, parse_whole
 from cara_fed.queries_api import Window
 from cara_fed.services import oauth
 from web import limits
@@ -33,7 +36,6 @@ CORS_HEADERS = {"Access-Control-Allow-Origin": "*",
 PREFLIGHT = {**CORS_HEADERS, "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
              "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Accept",
              "Access-Control-Max-Age": "86400"}
-MAX_INT = 2**31 - 1  # ids are 32-bit integers in the database: bigger ones name nothing
 
 
 class ApiError(Exception):
@@ -142,9 +144,14 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = error_body(exc.status, message)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        response = error_body(500, "Something went wrong on our side; it has been logged.")
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            response = error_body(503, "The server cannot reach its database right now; please retry shortly.")
+            response.headers["Retry-After"] = "30"
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = error_body(500, "Something went wrong on our side; it has been logged.")
     if not response.prepared:  # streams (SSE, WebSocket) sent their own headers already
         response.headers.update(headers)
     return response
@@ -269,10 +276,14 @@ class Params:
         value = self.get(name)
         if value is None or value == "":
             return default
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise unprocessable(f"{name} must be a whole number") from None
+        if isinstance(value, str):
+            value = value.strip()
+            number = parse_whole(value.removeprefix("-"))
+            if number is not None:
+                return -number if value.startswith("-") else number
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) <= INT8_MAX:
+            return value
+        raise unprocessable(f"{name} must be a whole number")
 
     def nested(self, name: str) -> Params:
         """`name[key]` form fields (and `name[key][]` arrays), or a JSON object under `name`."""
@@ -310,10 +321,12 @@ class Params:
 
 async def params(request: web.Request) -> Params:
     values: MultiDict = MultiDict(request.query)
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.can_read_body:
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.body_exists:  # (a form already read is cached)
         if request.content_type == "application/json":
             try:
-                body = await request.json()
+                body = await request.json(loads=json_limits.loads)
+            except json_limits.TooDeep as exc:
+                raise ApiError(400, f"The request body is refused: {exc}") from None
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise ApiError(400, "The request body is not valid JSON") from None
             if not isinstance(body, dict):
@@ -332,9 +345,10 @@ async def params(request: web.Request) -> Params:
 
 def int_id(raw: str | None) -> int:
     """A path id: digits within the database's range, else 404 (never a 500 from an overflow)."""
-    if raw is None or not raw.isdigit() or len(raw) > 12 or int(raw) > MAX_INT or int(raw) == 0:
+    number = parse_id(raw)
+    if number is None:
         raise not_found()
-    return int(raw)
+    return number
 
 
 def window(request: web.Request, default: int = 20, most: int = 40) -> Window:
@@ -342,13 +356,13 @@ def window(request: web.Request, default: int = 20, most: int = 40) -> Window:
         raw = request.query.get(name, "")
         if not raw:
             return None
-        if not raw.isdigit() or len(raw) > 19:
+        number = parse_whole(raw)
+        if number is None:
             raise ApiError(400, f"{name} must be an id")
-        return min(int(raw), 2**62)
+        return min(number, INT4_MAX)  # windowed ids are int4: a bigger bound means "no bound" (no overflow)
 
-    raw_limit = request.query.get("limit", "")
-    limit = int(raw_limit) if raw_limit.isdigit() else default
-    return Window(bound("max_id"), bound("since_id"), bound("min_id"), max(1, min(limit, most)))
+    limit = clamp(request.query.get("limit"), default, least=1, most=most)
+    return Window(bound("max_id"), bound("since_id"), bound("min_id"), limit)
 
 
 def link_header(request: web.Request, ids: list[int | str], *, more: bool = True) -> dict[str, str]:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from cara_fed import queries, queries_jobs
 from cara_fed.models import Account, Artwork, JobPost, Project
+from cara_fed.numbers import INT4_MAX, parse_id, parse_ids, parse_whole
 from cara_fed.queries_jobs import BoardFilters
 from cara_fed.services import job_applications, jobs, projects, review
 from cara_fed.services.jobs import JobInput
@@ -48,9 +49,9 @@ async def job_board(request: web.Request) -> web.Response:
     filters = BoardFilters(q=query.get("q", "")[:200], field=query.get("field", ""),
                            employment_type=query.get("employment_type", ""), workplace=query.get("workplace", ""),
                            location=query.get("location", "")[:100], since=query.get("since", ""),
-                           min_pay=int(min_pay) if min_pay.isdigit() and len(min_pay) < 10 else None,
+                           min_pay=parse_whole(min_pay, most=INT4_MAX),
                            origin=query.get("origin", "all"), include_closed=query.get("include_closed") == "true",
-                           sort=query.get("sort", "newest"), page=int(page) if page.isdigit() and len(page) < 6 else 1)
+                           sort=query.get("sort", "newest"), page=parse_whole(page, least=1, most=99_999) or 1)
     problems = filters.problems()
     if problems:
         raise ApiError(422, "Validation failed: " + "; ".join(problems.values()))
@@ -101,9 +102,10 @@ async def apply(request: web.Request) -> web.Response:
     p = await params(request)
     work_ids = []
     for raw in p.list("work_ids"):
-        if not str(raw).isdigit() or int(raw) > 2**31 - 1:
+        number = parse_id(raw)
+        if number is None:
             raise ApiError(422, "Validation failed: work_ids must be ids of your published works")
-        work_ids.append(int(raw))
+        work_ids.append(number)
     application = await job_applications.apply(request.app[CTX], account, int_id(request.match_info["job_id"]),
                                                p.text("message"), work_ids)
     return reply({"id": str(application.id), "job_id": str(application.job_id), "status": application.status,
@@ -146,10 +148,10 @@ async def account_projects(request: web.Request) -> web.Response:
 async def save_project(request: web.Request) -> web.Response:
     account = await me(request)
     p = await params(request)
-    ids = [int(raw) for raw in p.list("status_ids") if str(raw).isdigit() and int(raw) < 2**31]
+    ids = parse_ids(p.list("status_ids"))
     cover = p.text("cover_id")
     project = await projects.save_project(request.app[CTX], account, p.text("title"), p.text("description"), ids,
-                                          int(cover) if cover.isdigit() and int(cover) < 2**31 else None)
+                                          parse_id(cover))
     async with request.app[CTX].sessions() as session:
         project = await session.get(Project, project.id)
     return reply(_project_json(entities.View(base=request.app[CTX].config.base_url), project, account.username))

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, Comment, Marker, MediaAsset, Notification, OAuthApp
+from cara_fed.numbers import parse_whole
 from cara_fed.queries_api import TYPE_OF_KIND, AccountFacts, Relation, StatusFacts
 from cara_fed.services import oauth
 from cara_fed.taxonomy import LICENSES
@@ -45,9 +46,9 @@ def comment_status_id(comment_id: int) -> str:
 
 def parse_status_id(raw: str) -> tuple[str, int] | None:
     """("artwork", id) or ("comment", id) for a status id, None when it names nothing."""
-    if not raw.isdigit() or len(raw) > 18:
+    number = parse_whole(raw, most=10**18)
+    if number is None:
         return None
-    number = int(raw)
     if 0 < number < 2**31:
         return "artwork", number
     if COMMENT_BASE < number < COMMENT_BASE + 2**31:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from cara_fed import queries_api, queries_discovery
 from cara_fed.models import Account, TagFollow
+from cara_fed.numbers import clamp
 from cara_fed.services import reports, tag_follows
 from cara_fed.text import normalize_tag
 from web.api import entities
@@ -77,7 +78,7 @@ async def follow_tag(request: web.Request) -> web.Response:
 @endpoint(None, user=False, public=True)
 async def trending_tags(request: web.Request) -> web.Response:
     """Tags on the most listed works (all time: the server keeps no per-day tag history)."""
-    limit = min(int(request.query.get("limit", "10")) if request.query.get("limit", "").isdigit() else 10, 20)
+    limit = clamp(request.query.get("limit"), 10, most=20)
     async with request.app[CTX].sessions() as session:
         found = await queries_api.popular_tags(session, limit)
     return reply([entities.tag(_view(request), tag, uses=count) for tag, count in found])
@@ -86,7 +87,7 @@ async def trending_tags(request: web.Request) -> web.Response:
 @routes.get("/api/v1/trends/statuses")
 @endpoint(None, user=False, public=True)
 async def trending_statuses(request: web.Request) -> web.Response:
-    limit = min(int(request.query.get("limit", "20")) if request.query.get("limit", "").isdigit() else 20, 40)
+    limit = clamp(request.query.get("limit"), 20, most=40)
     async with request.app[CTX].sessions() as session:
         works = await queries_discovery.popular_this_week(session, await viewer(request), limit=limit)
         return reply(await statuses_json(request, session, works))

@@ -10,7 +10,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from aiohttp import web
 from authlib.oauth2.rfc6749 import OAuth2Error
 
+from cara_fed import json_limits
 from cara_fed.services import oauth
+from web import forms
 from web.api import entities
 from web.api.base import ApiError, bearer, endpoint, params, reply
 from web.api.oauth_server import Request, Server
@@ -71,7 +73,7 @@ async def _body_pairs(request: web.Request) -> list[tuple[str, str]]:
     pairs = list(request.query.items())
     if request.content_type == "application/json":
         try:
-            body = await request.json()
+            body = await request.json(loads=json_limits.loads)
         except ValueError:
             raise ApiError(400, "The request body is not valid JSON") from None
         if not isinstance(body, dict):
@@ -224,5 +226,5 @@ async def authorized_apps(request: web.Request) -> web.Response:
 @routes.post(r"/settings/apps/{app_id:\d{1,9}}/revoke", name="revoke_app")
 async def revoke_app(request: web.Request) -> web.Response:
     account = require_login(request)
-    await oauth.revoke_app(request.app[CTX], account, int(request.match_info["app_id"]))
+    await oauth.revoke_app(request.app[CTX], account, forms.path_id(request, "app_id"))
     raise web.HTTPSeeOther("/settings/apps?revoked=1")

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from cara_fed import queries_discovery
 from cara_fed.directory import LookupFailed, split_handle
+from cara_fed.numbers import clamp
 from web.api import entities
 from web.api.base import ApiError, endpoint, reply, viewer
 from web.api.views import accounts_json, statuses_json
@@ -18,7 +19,7 @@ TYPES = ("accounts", "statuses", "hashtags")
 
 def _int(request: web.Request, name: str, default: int, most: int) -> int:
     raw = request.query.get(name, "")
-    return max(0, min(int(raw), most)) if raw.isdigit() else default
+    return clamp(raw, default, most=most)
 
 
 @routes.get("/api/v2/search")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from cara_fed import queries, queries_social
 from cara_fed.models import Account, Artwork, Boost, Comment, Like
+from cara_fed.numbers import parse_id
 from cara_fed.services import artworks, client_state, comments, interactions
 from cara_fed.services.artworks import MAX_TEXT, ArtworkInput
 from cara_fed.services.comments import HASHTAG_RE
@@ -99,10 +100,10 @@ def artwork_input(p: Params, text: str, account: Account, current: Artwork | Non
 def _media_ids(p: Params) -> list[int]:
     ids = []
     for raw in p.list("media_ids"):
-        text = str(raw)
-        if not text.isdigit() or int(text) > 2**31 - 1:
-            raise unprocessable(f"Media {text[:30]} is not one of your uploads")
-        ids.append(int(text))
+        number = parse_id(raw)
+        if number is None:
+            raise unprocessable(f"Media {str(raw)[:30]} is not one of your uploads")
+        ids.append(number)
     return ids
 
 
@@ -240,10 +241,11 @@ async def edit(request: web.Request) -> web.Response:
     alts: dict[int, str] = {}
     for attributes in p.indexed("media_attributes"):
         asset_id = attributes.text("id")
-        if not asset_id.isdigit() or int(asset_id) not in by_asset:
+        number = parse_id(asset_id)
+        if number is None or number not in by_asset:
             raise unprocessable(f"Media {asset_id[:20]} is not part of this post")
         if attributes.has("description"):
-            alts[by_asset[int(asset_id)].id] = attributes.text("description")
+            alts[by_asset[number].id] = attributes.text("description")
     await artworks.update_artwork(ctx, account, work.id, artwork_input(p, text, account, current=work), alts)
     return reply(await render(request, str(work.id)))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,7 +24,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from cara_fed import queries_api
+from cara_fed import json_limits, queries_api
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Artwork, Follow, Notification, TagFollow
@@ -260,7 +259,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if message.type != WSMsgType.TEXT:
                 continue
             try:
-                data = json.loads(message.data)
+                data = json_limits.loads(message.data)
             except ValueError:
                 await ws.send_str(dumps({"error": "Bad JSON", "status": 400}))
                 continue
