@@ -45,7 +45,7 @@ def offered(ctx: Context) -> tuple[bool, str | None]:
 def settings_for(ctx: Context, asset_id: int) -> CloakSettings:
     c = ctx.config.cloak
     return CloakSettings(seed=c.seed + asset_id, steps=c.steps, target_psnr=float(c.target_psnr), threads=c.threads,
-                         served_quality=85)
+                         measure=c.measure, served_quality=85)
 
 
 async def wanted(ctx: Context, session, asset: MediaAsset) -> bool:  # type: ignore[no-untyped-def]

@@ -6,7 +6,12 @@ goes through (transforms.random_view). The perturbation is
   - optimised on a working copy whose shorter side is `work_edge` px and upsampled smoothly to the served
     size: the encoder only ever sees the picture at ~224 px, so detail finer than that would be wasted budget
     and is the first thing JPEG and resizing remove;
-  - shaped by a texture mask (quality.texture_mask), so flat areas and line art stay clean;
+  - shaped by a texture mask (quality.texture_mask), so flat areas and line art stay clean; where the mask
+    leaves the PSNR budget unused (a mostly flat picture), busy areas may move up to 2x epsilon instead;
+  - built from blurred gradients with momentum: the sign of a smoothed, accumulated gradient gives a
+    low-frequency pattern that JPEG and resampling keep and that transfers better to other encoders
+    (translation-invariant and momentum attacks, Dong et al. 2018/2019), and it averages the few random
+    views each step can afford over many steps;
   - held to a PSNR budget inside the optimisation (scaled to the target RMS at every step) and checked again
     on the final 8-bit pixels;
   - deterministic for a given seed and thread count.
@@ -56,6 +61,15 @@ def embed(encoder: Encoder, t: torch.Tensor) -> torch.Tensor:
     return F.normalize(encoder(t), dim=-1)
 
 
+def _blur(t: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur per channel, edges replicated."""
+    radius = max(1, round(2.5 * sigma))
+    k = torch.exp(-(torch.arange(-radius, radius + 1, dtype=t.dtype) ** 2) / (2 * sigma * sigma))
+    k = (k / k.sum()).repeat(t.shape[1], 1, 1)
+    t = F.conv2d(F.pad(t, (radius, radius, 0, 0), mode="replicate"), k[:, :, None, :], groups=t.shape[1])
+    return F.conv2d(F.pad(t, (0, 0, radius, radius), mode="replicate"), k[:, :, :, None], groups=t.shape[1])
+
+
 def _upsample(delta: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(delta.shape[-2:]) == size:
         return delta
@@ -84,8 +98,13 @@ def cloak_rgb(rgb: np.ndarray, settings: CloakSettings, encoder: Encoder, progre
     # Projected sign-gradient descent under two constraints: a per-pixel box eps * mask (the
     # perceptual budget) and a global RMS (the PSNR budget).
     steps = settings.steps * max(1, min(4, round(math.sqrt(work[0] * work[1]) / settings.work_edge)))
-    limit = settings.epsilon * mask
+    # Unused budget: signed steps drive the perturbation to the box's corners, so its RMS ends near the RMS
+    # of the box. Where that is below the PSNR budget, widen the box (busy areas only grow, up to 2x).
+    epsilon = min(2 * settings.epsilon, max(settings.epsilon, target_rms / float(mask.pow(2).mean().sqrt())))
+    limit = epsilon * mask
     delta = torch.zeros((1, 3, *work))
+    momentum = torch.zeros_like(delta)
+    sigma = max(0.5, min(work) / 256)  # ~2 px of a 512 px working copy: well under what the encoder sees
 
     def project(d: torch.Tensor) -> torch.Tensor:
         d = torch.maximum(torch.minimum(d, limit), -limit)
@@ -103,9 +122,12 @@ def cloak_rgb(rgb: np.ndarray, settings: CloakSettings, encoder: Encoder, progre
         grad, = torch.autograd.grad(loss, delta)
         losses.append(round(float(loss.detach()), 4))
         with torch.no_grad():
-            # Signed step inside the mask (PGD), cosine-decayed: coarse moves first, then settle.
-            size = settings.epsilon * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps))) / 2
-            delta = project(delta.detach() - size * mask * grad.sign())
+            # Momentum over blurred, normalised gradients, then a signed step inside the mask (PGD),
+            # cosine-decayed: coarse moves first, then settle.
+            smooth = _blur(grad, sigma)
+            momentum = 0.8 * momentum + smooth / (smooth.abs().mean() + 1e-12)
+            size = epsilon * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps))) / 2
+            delta = project(delta.detach() - size * mask * momentum.sign())
         if progress is not None:
             elapsed = time.monotonic() - started
             progress((step + 1) / (steps + 1), elapsed / (step + 1) * (steps - step))
@@ -121,7 +143,7 @@ def cloak_rgb(rgb: np.ndarray, settings: CloakSettings, encoder: Encoder, progre
             out = to_uint8(full + delta * factor)
             achieved = psnr(rgb, out)
     report = {"steps": steps, "views": settings.views, "seed": settings.seed, "decoy": decoy_name,
-              "work_size": [work[1], work[0]], "epsilon": round(settings.epsilon * 255, 2),
+              "work_size": [work[1], work[0]], "epsilon": round(epsilon * 255, 2),
               "target_psnr": settings.target_psnr, "psnr": round(achieved, 2), "budget_scale": round(factor, 3),
               "loss_first": losses[0], "loss_last": losses[-1], "mask_mean": round(float(mask.mean()), 3),
               "seconds": round(time.monotonic() - started, 2)}

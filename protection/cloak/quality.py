@@ -25,7 +25,7 @@ def box_min(a: np.ndarray, radius: int) -> np.ndarray:
     return np.min(np.stack([rows[i:i + h] for i in range(2 * radius + 1)]), axis=0)
 
 
-def texture_mask(rgb: np.ndarray, floor: float = 0.2, reference: float = 0.03) -> np.ndarray:
+def texture_mask(rgb: np.ndarray, floor: float = 0.1, reference: float = 0.03) -> np.ndarray:
     """Per-pixel share (floor..1) of the perturbation budget: high where the picture is busy, low where it is
     flat. Texture masking, the main term of just-noticeable-difference models: change hides in texture.
 

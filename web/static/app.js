@@ -92,6 +92,9 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (s) {
           var states = s ? s.images.map(function (i) { return i.state; }).join(",") : "";
+          // data-states: the images' states when the page was rendered. Compared with that (not with the
+          // first poll), a change that happened between the render and the first poll (e.g. processing ->
+          // cloaking, which brings the progress block) still reloads the page.
           if (s && viewer.dataset.states === undefined) { viewer.dataset.states = states; }
           if (s && (s.state !== "processing" || states !== viewer.dataset.states)) { window.location.reload(); return; }
           if (s) { showCloakProgress(s.images); }

@@ -86,9 +86,10 @@ def test_flat_areas_and_line_art_stay_clean():
     out, report = cloak_rgb(clean, settings, tiny_encoder())
     change = np.abs(out.astype(int) - clean.astype(int)).max(axis=2)
     mask = texture_mask(clean)
-    assert mask[5:50, 120:185].max() == pytest.approx(0.2)  # flat ground: the floor
+    assert mask[5:50, 120:185].max() == pytest.approx(0.1)  # flat ground: the floor
     assert mask[110:, 130:].min() == pytest.approx(1.0)  # busy patch: the full budget
-    limit = settings.epsilon * 255
+    assert settings.epsilon * 255 <= report["epsilon"] <= 2 * settings.epsilon * 255 + 0.01  # widened at most 2x
+    limit = settings.epsilon * 255  # floor 0.1 x at most 2 epsilon: flat areas never move more than 0.2 epsilon
     assert change[5:50, 120:185].max() <= 0.2 * limit + 1  # flat ground
     assert change[8:74, 8:92].max() <= 0.2 * limit + 2  # along the lines
     assert change[110:, 130:].max() > 0.5 * limit  # the budget went where it hides
