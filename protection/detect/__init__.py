@@ -5,7 +5,7 @@ Layers, each its own module returning list[Evidence] and never raising on hostil
   iptc       iptc.py        IPTC DigitalSourceType in XMP
   generator  generators.py  A1111 / ComfyUI / NovelAI metadata (incl. stealth LSB), known generator names
   watermark  watermark.py   Stable Diffusion invisible watermarks (dwtDct: SD1, SD2, SDXL)
-  classifier classifier.py  optional ONNX model configured by the admin
+  classifier classifier.py  optional ONNX model configured by the admin (selfcheck.py: refused on drift)
 
 detect() is synchronous and CPU-bound; callers on an event loop run it in a thread or worker.
 A "no_signal" verdict never means "human-made": it means none of these layers found a sign of AI.
@@ -16,11 +16,12 @@ from __future__ import annotations
 from protection.detect import classifier as _classifier
 from protection.detect import generators, iptc, provenance, watermark
 from protection.detect.classifier import NORMALISATIONS, ClassifierConfig
+from protection.detect.classifier import self_check as classifier_self_check
 from protection.detect.source import Source
 from protection.detect.verdict import AI_ASSISTED, AI_GENERATED, NO_SIGNAL, Evidence, Verdict
 
 __all__ = ["AI_ASSISTED", "AI_GENERATED", "NO_SIGNAL", "NORMALISATIONS", "ClassifierConfig", "Evidence", "Source",
-           "Verdict", "detect"]
+           "Verdict", "classifier_self_check", "detect"]
 
 
 def detect(data: bytes, *, classifier: ClassifierConfig | None = None,
