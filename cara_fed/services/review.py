@@ -138,15 +138,18 @@ def last_decision(case: ReviewCase | None) -> str | None:
 
 
 def artwork_verdict(artwork: Artwork) -> Verdict:
-    """All images' evidence combined (each finding keeps which image it came from)."""
-    evidence = []
+    """All images' evidence combined (each finding keeps which image it came from), and every image's coverage
+    (which checks could have fired on it; tagged with the image's position when there are several)."""
+    evidence, covered = [], []
     for position, image in enumerate(artwork.images, start=1):
         if image.asset.verdict:
-            for item in Verdict.from_json(image.asset.verdict).evidence:
+            found = Verdict.from_json(image.asset.verdict)
+            for item in found.evidence:
                 evidence.append(item if len(artwork.images) == 1 else
                                 type(item)(item.layer, f"image {position}: {item.finding}", item.weight, item.label,
                                            item.details))
-    return Verdict.combine(evidence)
+            covered += [c if len(artwork.images) == 1 else {**c, "image": position} for c in found.coverage]
+    return replace(Verdict.combine(evidence), coverage=tuple(covered))
 
 
 def detection_ran(artwork: Artwork) -> bool:

@@ -13,8 +13,10 @@ A "no_signal" verdict never means "human-made": it means none of these layers fo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from protection.detect import classifier as _classifier
-from protection.detect import generators, iptc, provenance, watermark
+from protection.detect import coverage, generators, iptc, provenance, watermark
 from protection.detect.classifier import NORMALISATIONS, ClassifierConfig
 from protection.detect.classifier import self_check as classifier_self_check
 from protection.detect.source import Source
@@ -42,4 +44,5 @@ def detect(data: bytes, *, classifier: ClassifierConfig | None = None,
     if src.image is None and not evidence:
         evidence.append(Evidence("generator", "not a readable image (JPEG, PNG, WebP or GIF); nothing checked",
                                  0.0, NO_SIGNAL, {"problems": src.problems[:5]}))
-    return Verdict.combine(evidence)
+    # Coverage: which layers could have fired on this file, so "no signal" says what was not checkable.
+    return replace(Verdict.combine(evidence), coverage=tuple(coverage.assess(src, classifier=classifier is not None)))
