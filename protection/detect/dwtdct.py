@@ -71,11 +71,30 @@ def yuv_to_rgb(yuv: np.ndarray, mode: str) -> np.ndarray:
 
 def u_channel(rgb: np.ndarray, mode: str) -> np.ndarray:
     """Only U is needed to decode; computing just it is 3x cheaper than a full conversion."""
+    return u_channels(rgb, mode, ("bgr",))[0]
+
+
+def u_channels(rgb: np.ndarray, mode: str, orders: tuple[str, ...] = ORDERS) -> list[np.ndarray]:
+    """U as the embedder computed it, for each channel order, sharing the channel conversions.
+    "bgr": the embedder saw our RGB reversed (its B is our B); "rgb": it saw our RGB as BGR (its B is our R)."""
+    out = []
     if mode == "uint8":
-        return rgb_to_yuv(rgb, "uint8")[..., 1].astype(np.float64)
+        r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+        half, delta = 1 << (_SHIFT - 1), (128 << _SHIFT) + (1 << (_SHIFT - 1))
+        g_part = g * _IG2Y + half
+        for order in orders:
+            blue, red = (b, r) if order == "bgr" else (r, b)
+            y = (red * _IR2Y + g_part + blue * _IB2Y) >> _SHIFT
+            out.append(np.clip(((blue - y) * _IB2U + delta) >> _SHIFT, 0, 255).astype(np.float64))
+        return out
     f = rgb.astype(np.float32)
-    y = f[..., 0] * _R2Y + f[..., 1] * _G2Y + f[..., 2] * _B2Y
-    return ((f[..., 2] - y) * _B2U + 0.5).astype(np.float64)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    g_part = g * _G2Y
+    for order in orders:
+        blue, red = (b, r) if order == "bgr" else (r, b)
+        y = red * _R2Y + g_part + blue * _B2Y
+        out.append(((blue - y) * _B2U + 0.5).astype(np.float64))
+    return out
 
 
 def haar_ll(channel: np.ndarray) -> np.ndarray:
@@ -91,46 +110,50 @@ def _blocks(ll: np.ndarray) -> np.ndarray:
     return ll.reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK)
 
 
-def oriented(rgb: np.ndarray, order: str) -> np.ndarray:
-    """The array the embedder saw as BGR: for "bgr" (the package's order) that is our RGB reversed, which
-    `rgb_to_yuv` already accounts for; for "rgb" (RGB handed over as BGR) it is RGB reversed once more."""
-    return rgb if order == "bgr" else rgb[..., 2::-1]
-
-
 def block_bits(rgb: np.ndarray, mode: str, order: str = "bgr") -> np.ndarray:
     """The raw bit read from every block, in embedding order (one pass serves every pattern length).
     NaN marks a flat block that carries no evidence (see the module docstring)."""
-    flat = _blocks(haar_ll(u_channel(oriented(rgb, order), mode)))
-    rows = np.arange(flat.shape[0])
+    return bits_of_u(u_channels(rgb, mode, (order,))[0])
+
+
+def bits_of_u(u: np.ndarray) -> np.ndarray:
+    flat = _blocks(haar_ll(u))
     mag = np.abs(flat[:, 1:])
+    # Flat-art rule. With the 15 candidates sorted s0 <= s1 <= ... <= s14: all within FLAT_TOL -> skip; all but
+    # the largest within it -> the largest is the odd one out, which argmax reads anyway; all but the smallest
+    # within it -> read the smallest (bit 0 lowered the marked one below its tied neighbours).
     pos = np.argmax(mag, axis=1)
-    # Flat-art rule: the odd one out is the candidate furthest from the median of the 15.
-    dev = np.abs(mag - np.median(mag, axis=1, keepdims=True))
-    odd = np.argmax(dev, axis=1)
-    rest = mag.copy()
-    rest[rows, odd] = np.nan
-    rest_flat = (np.nanmax(rest, axis=1) - np.nanmin(rest, axis=1)) <= FLAT_TOL
-    all_flat = (mag.max(axis=1) - mag.min(axis=1)) <= FLAT_TOL
-    pos = np.where(rest_flat, odd, pos)
+    rows = np.arange(mag.shape[0])
+    below = np.count_nonzero(mag < (mag[rows, pos] - FLAT_TOL)[:, None], axis=1)  # candidates under the tie band
+    all_flat, low_odd = below == 0, below == 1
+    pos = np.where(low_odd, np.argmin(mag, axis=1), pos)
     bits = (np.mod(mag[rows, pos], SCALE) > 0.5 * SCALE).astype(np.float64)
     bits[all_flat] = np.nan
     return bits
 
 
 def first_block_bits(view: PixelView, mode: str, order: str = "bgr", max_blocks: int = MAX_BLOCKS) -> np.ndarray:
-    """block_bits of the first `max_blocks` blocks (rounded up to whole block rows), read in strips of
-    STRIP_BLOCK_ROWS block rows. Every block carries its bit, so a fixed number of blocks decodes a mark as
-    well as the whole image does, and the working set is one strip (~64 rows), whatever the image size."""
+    return first_block_bits_orders(view, mode, (order,), max_blocks)[order]
+
+
+def first_block_bits_orders(view: PixelView, mode: str, orders: tuple[str, ...] = ORDERS,
+                            max_blocks: int = MAX_BLOCKS) -> dict[str, np.ndarray]:
+    """block_bits of the first `max_blocks` blocks (rounded up to whole block rows) for each channel order,
+    read in strips of STRIP_BLOCK_ROWS block rows. Every block carries its bit, so a fixed number of blocks
+    decodes a mark as well as the whole image does, and the working set is one strip (~64 rows)."""
     height, width = view.shape[0] // 4 * 4, view.shape[1] // 4 * 4
     block_rows, block_cols = height // 2 // BLOCK, width // 2 // BLOCK
     if not block_rows or not block_cols:
-        return np.zeros(0, dtype=np.float64)
+        return {order: np.zeros(0, dtype=np.float64) for order in orders}
     wanted = min(block_rows, -(-max_blocks // block_cols))
     rows_per_block = 2 * BLOCK  # one LL block is 4x4 coefficients of 2x2 pixels
-    strips = [block_bits(view.rows(top * rows_per_block, bottom * rows_per_block)[:, :width, :3], mode, order)
-              for top in range(0, wanted, STRIP_BLOCK_ROWS)
-              for bottom in (min(wanted, top + STRIP_BLOCK_ROWS),)]
-    return np.concatenate(strips)
+    strips: dict[str, list[np.ndarray]] = {order: [] for order in orders}
+    for top in range(0, wanted, STRIP_BLOCK_ROWS):
+        bottom = min(wanted, top + STRIP_BLOCK_ROWS)
+        pixels = view.rows(top * rows_per_block, bottom * rows_per_block)[:, :width, :3]
+        for order, u in zip(orders, u_channels(pixels, mode, orders), strict=True):
+            strips[order].append(bits_of_u(u))
+    return {order: np.concatenate(parts) for order, parts in strips.items()}
 
 
 def decode(bits_per_block: np.ndarray, length: int) -> np.ndarray:

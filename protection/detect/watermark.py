@@ -73,8 +73,8 @@ def match_orders(pixels: np.ndarray | PixelView) -> dict[str, tuple[int, str]]:
     """(matching bits, channel order) per pattern, the better of both orders; one pass over the blocks per
     YUV mode and order serves every pattern of that mode."""
     view = view_of(pixels)
-    keys = {(p.mode, order) for p in PATTERNS for order in dwtdct.ORDERS}
-    block_bits = {key: dwtdct.first_block_bits(view, key[0], key[1]) for key in sorted(keys)}
+    block_bits = {(mode, order): bits for mode in sorted({p.mode for p in PATTERNS})
+                  for order, bits in dwtdct.first_block_bits_orders(view, mode).items()}
     best = {}
     for p in PATTERNS:
         want = np.array(p.bits, dtype=np.uint8)
