@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries
 from cara_fed import queries_federation as fq
+from cara_fed import queries_threads as threads
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork, OutgoingActivity, Project
+from cara_fed.models import Account, Artwork, Comment, OutgoingActivity, Project
 from cara_fed.services.accounts import ensure_instance_actor
 from federation import serialize as s
 from federation.negotiation import (
@@ -201,6 +202,76 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
+# --- threads: comments and replies collections -------------------------------------------------------
+
+REPLIES_PAGE = 20
+COMMENT_REF = r"\d{1,9}-[0-9a-f]{8}"
+NO_COMMENT = "This comment does not exist or is not public."
+
+
+def _min_id(request: web.Request) -> int | None:
+    return _row_id(request.query.get("min_id", ""))
+
+
+async def _replies(request: web.Request, base: str, artwork_id: int, parent_id: int | None) -> web.Response:
+    """The direct replies to a Note: the Collection, or with ?page=true one page of ids, oldest first."""
+    ctx = request.app[FED_CTX]
+    async with ctx.sessions() as session:
+        if "page" not in request.query:
+            return ap_response(s.replies_collection(base, await threads.count_replies(session, artwork_id, parent_id)))
+        after = _min_id(request)
+        rows, next_after = await threads.replies(session, artwork_id, parent_id, after=after, limit=REPLIES_PAGE)
+    return ap_response(s.replies_page(base, after, [row.uri for row in rows if row.uri], next_after))
+
+
+@routes.get(rf"/@{{username:{USERNAME}}}/{{artwork_id:\d+}}/replies")
+async def artwork_replies(request: web.Request) -> web.Response:
+    async def build() -> web.Response:
+        ctx = request.app[FED_CTX]
+        async with ctx.sessions() as session:
+            account = await fq.active_local_actor(session, request.match_info["username"])
+            number = _row_id(request.match_info["artwork_id"])
+            work = await session.get(Artwork, number) if account and number else None
+            if account is None or work is None or work.account_id != account.id or not queries.can_view(work, None):
+                return ap_error(404, "This artwork does not exist or is not public.")
+            base = s.replies_id(s.artwork_id(ctx, work))
+        if ctx.url(request.path) != base:
+            return ap_redirect(base)  # another spelling of the username: the id is the canonical URL
+        return await _replies(request, base, work.id, None)
+
+    return await _guarded(request, build)
+
+
+async def _public_comment(request: web.Request, ref: str) -> threads.PublicComment | None:
+    ctx = request.app[FED_CTX]
+    async with ctx.sessions() as session:
+        return await threads.public_comment(session, ctx.url(f"/comments/{ref}"))
+
+
+@routes.get(rf"/comments/{{ref:{COMMENT_REF}}}/replies")
+async def comment_replies(request: web.Request) -> web.Response:
+    async def build() -> web.Response:
+        found = await _public_comment(request, request.match_info["ref"])
+        if found is None:
+            return ap_error(404, NO_COMMENT)
+        comment: Comment = found.comment
+        return await _replies(request, s.replies_id(comment.uri or ""), comment.artwork_id, comment.id)
+
+    return await _guarded(request, build)
+
+
+async def comment_view(request: web.Request, ref: str) -> web.Response:
+    """A local comment as the Note we sent, so peers can fetch a reply's parent and backfill the thread."""
+    async def build() -> web.Response:
+        found = await _public_comment(request, ref)
+        if found is None or not found.comment.account.is_local:
+            return ap_error(404, NO_COMMENT)
+        ctx = request.app[FED_CTX]
+        return ap_response(s.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned))
+
+    return await _guarded(request, build)
+
+
 # --- shared URLs (HTML by default, AP by negotiation) ----------------------------------------------
 
 
@@ -252,4 +323,5 @@ NEGOTIATED = [
     (re.compile(rf"/@(?P<username>{USERNAME})"), profile_view),
     (re.compile(rf"/@(?P<username>{USERNAME})/(?P<artwork_id>\d+)"), note_view),
     (re.compile(rf"/@(?P<username>{USERNAME})/projects/(?P<project_id>\d+)"), project_view),
+    (re.compile(rf"/comments/(?P<ref>{COMMENT_REF})"), comment_view),
 ]

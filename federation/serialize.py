@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
@@ -27,6 +27,9 @@ XROBOTS_IRI = "https://w3id.org/fep/5e53#xRobotsTag"
 NOAI_ROBOTS = "noai, noimageai"
 
 GTS_CONTEXT = "https://gotosocial.org/ns"  # interactionPolicy (who may like, reply, announce)
+PIXELFED_COMMENTS = "http://pixelfed.org/ns#commentsEnabled"
+DCTERMS_LICENSE = "http://purl.org/dc/terms/license"
+MASTODON_MAX_IMAGES = 4  # Mastodon shows four attachments and silently drops the rest
 
 CONTEXT: list[Any] = [
     AS_CONTEXT,
@@ -50,6 +53,11 @@ CONTEXT: list[Any] = [
         "cara:license": {"@type": "@id"},
         "cara:project": {"@type": "@id"},
         "xRobotsTag": XROBOTS_IRI,
+        # Pixelfed reads commentsEnabled, not interactionPolicy; FEP-6757's license (Pixelfed reads it on the
+        # Note and on each attachment); Mastodon's attributionDomains (who may claim fediverse:creator).
+        "commentsEnabled": PIXELFED_COMMENTS,
+        "license": {"@id": DCTERMS_LICENSE, "@type": "@id"},
+        "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
     },
 ]
 
@@ -97,6 +105,11 @@ def followers_id(ctx: Context, account: Account) -> str:
     if not account.is_local:
         return account.followers_url or ""
     return actor_id(ctx, account) + "/followers"
+
+
+def replies_id(note_id: str) -> str:
+    """The `replies` collection of a local Note (an artwork's or a comment's)."""
+    return note_id + "/replies"
 
 
 def tag_url(ctx: Context, tag: str) -> str:
@@ -159,7 +172,10 @@ def actor_document(ctx: Context, account: Account) -> dict:
     if not application:
         doc.update({"followers": me + "/followers", "following": me + "/following", "featured": me + "/featured",
                     "attachment": [_link_field(link) for link in account.links or [] if link.get("url")],
-                    "cara:openToWork": account.open_to_work})
+                    "cara:openToWork": account.open_to_work,
+                    # Links to our pages carry fediverse:creator; Mastodon credits the author only when the
+                    # page's host is one the actor names here.
+                    "attributionDomains": [urlsplit(ctx.config.base_url).hostname or ctx.config.server.domain]})
         if account.noai_default:
             doc["xRobotsTag"] = NOAI_ROBOTS
     if account.public_key_pem:
@@ -209,27 +225,31 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
     """An artwork as a Mastodon-friendly Note. `project`: id of the first project that holds it, if any."""
     to, cc = audience(ctx, artwork)
     note_id = artwork_id(ctx, artwork)
+    attachments = [a for a in (_attachment(ctx, image) for image in artwork.images) if a is not None]
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": note_id,
         "type": "Note",
         "attributedTo": actor_id(ctx, artwork.account),
         "name": artwork.title,
-        "content": f"<p><strong>{escape(artwork.title)}</strong></p>{artwork.description_html}",
+        "content": f"<p><strong>{escape(artwork.title)}</strong></p>{artwork.description_html}"
+                   + _more_images(artwork.url or note_id, len(attachments)),
         "summary": label_warning(ctx, artwork) or None,
         "sensitive": bool(artwork.sensitive or artwork.content_warning),
         "published": iso(artwork.published_at or artwork.created_at),
         "url": artwork.url or note_id,
         "to": to,
         "cc": cc,
-        "attachment": [a for a in (_attachment(ctx, image) for image in artwork.images) if a is not None],
+        "attachment": attachments,
         "tag": [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in artwork.tag_names],
         "cara:noAI": bool(artwork.noai),
     }
     if artwork.published_at and artwork.updated_at and artwork.updated_at - artwork.published_at > EDIT_GRACE:
         doc["updated"] = iso(artwork.updated_at)
     if artwork.license and artwork.license != ALL_RIGHTS_RESERVED:
-        doc["cara:license"] = artwork.license
+        doc["cara:license"] = doc["license"] = artwork.license
+        for attachment in attachments:  # Pixelfed keeps a licence per image
+            attachment["license"] = artwork.license
     if project is not None and artwork.account.is_local:
         doc["cara:project"] = project_id(ctx, artwork.account, project)
     if artwork.noai:
@@ -241,7 +261,25 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
                                "cara:version": str(artwork.cloaked.get("version", ""))}
     if artwork.account.is_local:
         doc["interactionPolicy"] = interaction_policy(ctx, artwork)
+        doc["commentsEnabled"] = artwork.comment_policy != "off"  # Pixelfed's switch (who: interactionPolicy)
+        doc["replies"] = replies_stub(note_id)
     return doc
+
+
+def _more_images(link: str, shown: int) -> str:
+    """A closing line for Mastodon, which shows four attachments and drops the rest without a word."""
+    hidden = shown - MASTODON_MAX_IMAGES
+    if hidden <= 0:
+        return ""
+    noun = "image" if hidden == 1 else "images"
+    return f'<p><a href="{escape(link)}">+{hidden} more {noun} — view the full work</a></p>'
+
+
+def replies_stub(note_id: str) -> dict:
+    """The `replies` a Note embeds: the collection's id and its first page, fetched on demand (Mastodon
+    follows `first` to backfill a thread)."""
+    base = replies_id(note_id)
+    return {"id": base, "type": "Collection", "first": base + "?page=true"}
 
 
 def interaction_policy(ctx: Context, artwork: Artwork) -> dict:
@@ -368,4 +406,19 @@ def comment_note(ctx: Context, comment: Any, artwork: Artwork, parent: Any, ment
         "to": [PUBLIC],
         "cc": cc,
         "tag": tags,
+        "replies": replies_stub(comment.uri),
     }
+
+
+def replies_collection(base: str, total: int) -> dict:
+    return {"@context": CONTEXT, "id": base, "type": "Collection", "totalItems": total, "first": base + "?page=true"}
+
+
+def replies_page(base: str, after: int | None, items: list[str], next_after: int | None) -> dict:
+    """A page of direct replies (ids, oldest first), in Mastodon's CollectionPage shape."""
+    page_id = base + "?page=true" + (f"&min_id={after}" if after is not None else "")
+    doc: dict[str, Any] = {"@context": CONTEXT, "id": page_id, "type": "CollectionPage", "partOf": base,
+                           "items": items}
+    if next_after is not None:
+        doc["next"] = f"{base}?page=true&min_id={next_after}"
+    return doc

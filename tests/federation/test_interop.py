@@ -1,0 +1,236 @@
+"""Interop with what peers actually read (issue 16, items 1-6): dereferenceable comments and replies
+collections, a walk over every id we publish, the "+N more images" line for Mastodon, Pixelfed's
+commentsEnabled and licence shapes, and author attribution (fediverse:creator + attributionDomains).
+
+Serializer checks on in-memory models; HTTP checks on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urldefrag
+
+from sqlalchemy import select
+
+from cara_fed.models import Account, Artwork, ArtworkImage
+from cara_fed.services import comments
+from cara_fed.services.remote import comment_policy_from
+from federation import jsonld, parse, serialize
+from tests import images
+from tests.conftest import sign_up
+from tests.federation.test_documents import AP, BASE, BROWSER, LD, _artwork, ap_get, fake_ctx, path_of, publish
+from tests.web.test_artworks import upload
+
+__all__ = ["fake_ctx"]  # a fixture, used by name below
+
+CC_BY = "https://creativecommons.org/licenses/by/4.0/"
+
+
+# --- the serializer ----------------------------------------------------------------------------------
+
+
+def _with_images(count: int) -> Artwork:
+    work = _artwork()
+    image = work.images[0]
+    work.images = [ArtworkImage(position=i, alt_text=f"Panel {i}", asset=image.asset) for i in range(count)]
+    return work
+
+
+def test_more_than_four_images_say_so_in_content(fake_ctx):
+    four = serialize.note_for_artwork(fake_ctx, _with_images(4))
+    assert "more image" not in four["content"]
+    seven = serialize.note_for_artwork(fake_ctx, _with_images(7))
+    assert len(seven["attachment"]) == 7  # all are sent; Mastodon shows the first four
+    assert seven["content"].endswith(f'<p><a href="{BASE}/@ada/7">+3 more images — view the full work</a></p>')
+    five = serialize.note_for_artwork(fake_ctx, _with_images(5))
+    assert five["content"].endswith("+1 more image — view the full work</a></p>")
+
+
+def test_licence_and_comments_where_pixelfed_reads_them(fake_ctx):
+    note = serialize.note_for_artwork(fake_ctx, _artwork(license=CC_BY))
+    assert note["license"] == note["cara:license"] == CC_BY
+    assert [a["license"] for a in note["attachment"]] == [CC_BY]
+    assert note["commentsEnabled"] is True
+    assert note["replies"] == {"id": f"{BASE}/@ada/7/replies", "type": "Collection",
+                               "first": f"{BASE}/@ada/7/replies?page=true"}
+    closed = serialize.note_for_artwork(fake_ctx, _artwork(comment_policy="off"))
+    assert closed["commentsEnabled"] is False and "license" not in closed  # all rights reserved: no IRI
+    assert all("license" not in a for a in closed["attachment"])
+    # Both expand to the IRIs Pixelfed (and FEP-6757) use.
+    expanded = jsonld.jsonld.expand(note, {"documentLoader": jsonld.document_loader})[0]
+    assert expanded["http://purl.org/dc/terms/license"] == [{"@id": CC_BY}]
+    assert expanded["http://pixelfed.org/ns#commentsEnabled"] == [{"@value": True}]
+    attachment = expanded["https://www.w3.org/ns/activitystreams#attachment"][0]
+    assert attachment["http://purl.org/dc/terms/license"] == [{"@id": CC_BY}]
+
+
+def test_actor_names_its_attribution_domain(fake_ctx):
+    actor = serialize.actor_document(fake_ctx, _artwork().account)
+    assert actor["attributionDomains"] == ["test.example"]
+    expanded = jsonld.jsonld.expand(actor, {"documentLoader": jsonld.document_loader})[0]
+    assert expanded["http://joinmastodon.org/ns#attributionDomains"] == [{"@id": "test.example"}]
+
+
+# --- reading Pixelfed ---------------------------------------------------------------------------------
+
+
+def _pixelfed_note(**extra: object) -> dict:
+    """A Note in Pixelfed's shape (app/Transformer/ActivityPub/Verb/Note.php: its own context terms)."""
+    return {
+        "@context": ["https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams", {
+            "Hashtag": "as:Hashtag", "sensitive": "as:sensitive", "schema": "http://schema.org/",
+            "pixelfed": "http://pixelfed.org/ns#",
+            "commentsEnabled": {"@id": "pixelfed:commentsEnabled", "@type": "schema:Boolean"},
+            "license": {"@id": "http://purl.org/dc/terms/license", "@type": "@id"},
+            "toot": "http://joinmastodon.org/ns#", "blurhash": "toot:blurhash"}],
+        "id": "https://pixel.example/p/rosa/1", "type": "Note", "content": "<p>Dunes</p>",
+        "attributedTo": "https://pixel.example/users/rosa", "published": "2024-05-01T12:00:00Z",
+        "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": ["https://pixel.example/users/rosa/followers"],
+        "attachment": [{"type": "Image", "mediaType": "image/jpeg", "url": "https://pixel.example/m/1.jpg",
+                        "name": "Sand", "license": CC_BY}],
+        **extra,
+    }
+
+
+def test_pixelfed_comments_off_and_licence_are_honoured():
+    rosa = Account(username="rosa", domain="pixel.example", followers_url="https://pixel.example/users/rosa/followers")
+    closed = parse.artwork(parse.normalize(_pixelfed_note(commentsEnabled=False, license=CC_BY)))
+    assert comment_policy_from(closed.can_reply, rosa) == "off"
+    assert closed.license == CC_BY
+    open_ = parse.artwork(parse.normalize(_pixelfed_note(commentsEnabled=True)))
+    assert comment_policy_from(open_.can_reply, rosa) == "everyone"
+    assert open_.license == "all-rights-reserved"
+    # Older Pixelfed mapped the term to schema:Boolean itself; the switch is still read.
+    old = _pixelfed_note(commentsEnabled=False)
+    old["@context"] = ["https://www.w3.org/ns/activitystreams", {"sc": "http://schema.org#",
+                                                                 "commentsEnabled": "sc:Boolean"}]
+    assert comment_policy_from(parse.artwork(parse.normalize(old)).can_reply, rosa) == "off"
+    # interactionPolicy, when a post states one, wins over commentsEnabled.
+    both = _pixelfed_note(commentsEnabled=False)
+    both["@context"].append("https://gotosocial.org/ns")
+    both["interactionPolicy"] = {"canReply": {"always": ["https://www.w3.org/ns/activitystreams#Public"]}}
+    assert comment_policy_from(parse.artwork(parse.normalize(both)).can_reply, rosa) == "everyone"
+
+
+# --- over HTTP -----------------------------------------------------------------------------------------
+
+
+async def _ada(client) -> Account:  # type: ignore[no-untyped-def]
+    from web.keys import CTX
+
+    async with client.app[CTX].sessions() as session:
+        return await session.scalar(select(Account).where(Account.username == "ada"))
+
+
+async def _thread(client):  # type: ignore[no-untyped-def]
+    """ada publishes a work and comments on it; a reply under the comment. Returns (path, comment, reply)."""
+    from web.keys import CTX
+
+    await sign_up(client, "ada")
+    path = await publish(client)
+    ctx, ada = client.app[CTX], await _ada(client)
+    work_id = int(path.rsplit("/", 1)[1])
+    first = await comments.post(ctx, ada, work_id, "First light #dawn")
+    reply = await comments.post(ctx, ada, work_id, "And the second", first.id)
+    return path, first, reply
+
+
+async def test_comment_ids_serve_notes_and_replies_collections(client):
+    path, first, reply = await _thread(client)
+    for accept in (AP, LD):
+        _, note = await ap_get(client, first.uri, accept=accept)
+        assert note["id"] == first.uri and note["type"] == "Note" and note["inReplyTo"] == BASE + path
+        assert note["attributedTo"] == f"{BASE}/users/ada" and "First light" in note["content"]
+    _, answer = await ap_get(client, reply.uri)
+    assert answer["inReplyTo"] == first.uri
+    html = await client.get(path_of(first.uri), headers={"Accept": BROWSER}, allow_redirects=False)
+    assert html.status == 303 and html.headers["Location"].endswith(f"#comment-{first.id}")
+
+    # The artwork's replies: the direct reply only; the comment's: its reply (Mastodon's paged shape).
+    _, work = await ap_get(client, path)
+    _, replies = await ap_get(client, work["replies"]["id"])
+    assert replies["type"] == "Collection" and replies["totalItems"] == 1
+    _, page = await ap_get(client, replies["first"])
+    assert page["type"] == "CollectionPage" and page["partOf"] == replies["id"] and page["items"] == [first.uri]
+    _, nested = await ap_get(client, note["replies"]["id"])
+    _, nested_page = await ap_get(client, nested["first"])
+    assert nested["id"] == first.uri + "/replies" and nested["totalItems"] == 1
+    assert nested_page["items"] == [reply.uri] and "next" not in nested_page
+
+
+async def test_replies_pages_follow_next(client):
+    from web.keys import CTX
+
+    path, first, _ = await _thread(client)
+    ctx, ada = client.app[CTX], await _ada(client)
+    work_id = int(path.rsplit("/", 1)[1])
+    more = [await comments.post(ctx, ada, work_id, f"Note {i}") for i in range(21)]
+    seen, url = [], f"{BASE}{path}/replies?page=true"
+    while url:
+        _, page = await ap_get(client, url)
+        seen += page["items"]
+        url = page.get("next")
+    assert seen == [first.uri, *(c.uri for c in more)]  # 22 over two pages, oldest first, none twice
+
+
+async def test_hidden_comments_and_works_are_not_served(client):
+    from web.keys import CTX
+
+    path, first, reply = await _thread(client)
+    ctx, ada = client.app[CTX], await _ada(client)
+    await comments.delete(ctx, ada, reply.id)
+    await ap_get(client, reply.uri, status=404)
+    await ap_get(client, reply.uri + "/replies", status=404)
+    await ap_get(client, "/comments/1-00000000", status=404)  # an id with the wrong token
+    await ap_get(client, "/@ada/999999/replies", status=404)
+    followers_only = await publish(client, visibility="followers")
+    hidden = await comments.post(ctx, ada, int(followers_only.rsplit("/", 1)[1]), "Only for followers")
+    await ap_get(client, hidden.uri, status=404)
+    await ap_get(client, followers_only + "/replies", status=404)
+
+
+async def test_every_id_we_publish_dereferences(client):
+    """Conformance walk: from the actor, every collection, page, item and nested id answers 200 with the
+    ActivityStreams type and an `id` equal to the URL fetched (fragment ids: their document)."""
+    from web.keys import CTX
+
+    path, first, reply = await _thread(client)
+    response = await upload(client, [(f"{i}.jpg", images.jpeg(64, 64), f"Panel {i}") for i in range(6)])
+    assert response.status == 303, await response.text()
+    await comments.set_policy(client.app[CTX], await _ada(client), int(response.headers["Location"].rsplit("/", 1)[1]),
+                              "off")
+    pending, seen, notes = [f"{BASE}/users/ada"], set(), []
+    while pending:
+        url = pending.pop()
+        base, _ = urldefrag(url)
+        if base in seen:
+            continue
+        seen.add(base)
+        _, doc = await ap_get(client, base)
+        assert doc["id"] == base, base
+        if doc.get("type") == "Note":
+            notes.append(doc)
+        for key in ("outbox", "followers", "following", "featured", "first", "next", "replies"):
+            value = doc.get(key)
+            value = value.get("id") if isinstance(value, dict) else value
+            if isinstance(value, str):
+                pending.append(value)
+        if isinstance(doc.get("replies"), dict):
+            pending.append(doc["replies"]["first"])
+        pending += [key["id"] for key in [doc.get("publicKey") or {}] if key.get("id")]
+        for item in [*doc.get("orderedItems", []), *doc.get("items", [])]:
+            pending.append(item if isinstance(item, str) else item["id"])
+            if isinstance(item, dict) and isinstance(item.get("object"), dict):
+                pending.append(item["object"]["id"])
+    note_ids = {n["id"] for n in notes}
+    assert {BASE + path, first.uri, reply.uri} <= note_ids  # the thread was reached from the outbox
+    many = next(n for n in notes if len(n.get("attachment", [])) == 6)
+    assert many["commentsEnabled"] is False and "+2 more images" in many["content"]
+    assert all(re.match(re.escape(BASE), s) for s in seen)
+
+
+async def test_pages_name_their_creator(client):
+    path, _, _ = await _thread(client)
+    for page in (path, "/@ada"):
+        html = await (await client.get(page, headers={"Accept": BROWSER})).text()
+        assert '<meta name="fediverse:creator" content="@ada@test.example">' in html, page
