@@ -244,8 +244,10 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
         "tag": [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in artwork.tag_names],
         "cara:noAI": bool(artwork.noai),
     }
-    if artwork.published_at and artwork.updated_at and artwork.updated_at - artwork.published_at > EDIT_GRACE:
-        doc["updated"] = iso(artwork.updated_at)
+    # Only the artist's edits (edited_at): pinning, re-stamping and review also touch updated_at, and Mastodon
+    # shows "Edited" on any Note with `updated`.
+    if artwork.published_at and artwork.edited_at and artwork.edited_at - artwork.published_at > EDIT_GRACE:
+        doc["updated"] = iso(artwork.edited_at)
     if artwork.license and artwork.license != ALL_RIGHTS_RESERVED:
         doc["cara:license"] = doc["license"] = artwork.license
         for attachment in attachments:  # Pixelfed keeps a licence per image

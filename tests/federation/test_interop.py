@@ -234,3 +234,34 @@ async def test_pages_name_their_creator(client):
     for page in (path, "/@ada"):
         html = await (await client.get(page, headers={"Accept": BROWSER})).text()
         assert '<meta name="fediverse:creator" content="@ada@test.example">' in html, page
+
+
+async def test_only_content_edits_make_a_work_edited(client):
+    """Pinning, the comment setting and review touch updated_at; only the artist's edits send `updated`."""
+    from datetime import timedelta
+
+    from cara_fed.db import utcnow
+    from cara_fed.services import artworks
+    from web.keys import CTX
+
+    await sign_up(client, "ada")
+    path = await publish(client, tags="ink")
+    ctx, ada, work_id = client.app[CTX], await _ada(client), int(path.rsplit("/", 1)[1])
+    async with ctx.transaction() as tx:  # published an hour ago, so no edit falls in the publishing grace
+        work = await tx.session.get(Artwork, work_id)
+        work.published_at = utcnow() - timedelta(hours=1)
+    await artworks.set_pinned(ctx, ada, work_id, True)
+    await comments.set_policy(ctx, ada, work_id, "followers")
+    _, note = await ap_get(client, path)
+    assert "updated" not in note and note["interactionPolicy"]["canReply"]["always"][0].endswith("/followers")
+    async with ctx.sessions() as session:
+        work = await session.get(Artwork, work_id)
+        assert work.edited_at is None and work.updated_at > work.published_at  # touched, not edited
+    same = artworks.ArtworkInput(title=work.title, description=work.description, tags=work.tag_names,
+                                 license=work.license, visibility=work.visibility, noai=work.noai)
+    await artworks.update_artwork(ctx, ada, work_id, same)  # saving the form unchanged is no edit either
+    _, note = await ap_get(client, path)
+    assert "updated" not in note
+    await artworks.update_artwork(ctx, ada, work_id, artworks.ArtworkInput(**{**same.__dict__, "title": "Heron II"}))
+    _, note = await ap_get(client, path)
+    assert note["name"] == "Heron II" and note["updated"] > note["published"]
