@@ -123,19 +123,33 @@ async def _collection(request: web.Request, name: str, build_page: PageBuilder) 
     return await _guarded(request, build)
 
 
+def _page_url(base: str, cursor: str | None) -> str:
+    return f"{base}?page=true" + (f"&max_id={cursor}" if cursor else "")
+
+
 @routes.get(rf"/users/{{username:{USERNAME}}}/outbox")
 async def outbox(request: web.Request) -> web.Response:
-    max_id, paged = _max_id(request), "page" in request.query
+    """The actor's public works and comments (each as its Create), newest first; the cursor names the last
+    item of the previous page ("a12" a work, "c7" a comment), as the two share no id sequence."""
+    raw = request.query.get("max_id", "")
+    cursor, paged = (raw if re.fullmatch(r"[ac]\d{1,10}", raw) else None), "page" in request.query
 
     async def build_page(ctx: Context, session: AsyncSession, account: Account, base: str) -> dict:
         if not paged:
-            return s.ordered_collection(base, await fq.count_public_works(session, account), first=_page_id(base, None))
-        page = await queries.portfolio(session, account, None, before=max_id, limit=OUTBOX_PAGE)
-        projects = await fq.first_projects(session, [a.id for a in page.items])
-        items = [s.create_for_note(ctx, a, s.note_for_artwork(ctx, a, project=projects.get(a.id)))
-                 for a in page.items]
-        next_ = _page_id(base, page.next_cursor) if page.next_cursor else None
-        return s.collection_page(_page_id(base, max_id), base, items, next_=next_)
+            return s.ordered_collection(base, await threads.count_outbox(session, account), first=_page_url(base, None))
+        page = await threads.outbox(session, account, cursor, limit=OUTBOX_PAGE)
+        projects = await fq.first_projects(session, [a.id for a in page.works])
+        works = {a.id: a for a in page.works}
+        said = {found.comment.id: found for found in page.comments}
+        items = []
+        for kind, number in page.order:
+            if kind == "a" and (work := works.get(number)) is not None:
+                items.append(s.create_for_note(ctx, work, s.note_for_artwork(ctx, work, project=projects.get(number))))
+            elif kind == "c" and (found := said.get(number)) is not None:
+                note = s.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
+                items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
+        next_ = _page_url(base, page.next_cursor) if page.next_cursor else None
+        return s.collection_page(_page_url(base, cursor), base, items, next_=next_)
 
     return await _collection(request, "outbox", build_page)
 

@@ -265,3 +265,34 @@ async def test_only_content_edits_make_a_work_edited(client):
     await artworks.update_artwork(ctx, ada, work_id, artworks.ArtworkInput(**{**same.__dict__, "title": "Heron II"}))
     _, note = await ap_get(client, path)
     assert note["name"] == "Heron II" and note["updated"] > note["published"]
+
+
+async def test_outbox_lists_works_and_comments_newest_first(client, monkeypatch):
+    from federation import documents
+    from web.keys import CTX
+
+    monkeypatch.setattr(documents, "OUTBOX_PAGE", 2)
+    await sign_up(client, "ada")
+    ctx, ada = client.app[CTX], await _ada(client)
+    first_work = await publish(client, title="One")
+    said_first = await comments.post(ctx, ada, int(first_work.rsplit("/", 1)[1]), "Notes on one")
+    hidden_work = await publish(client, title="Hidden", visibility="followers")
+    await comments.post(ctx, ada, int(hidden_work.rsplit("/", 1)[1]), "Not for everyone")
+    second_work = await publish(client, title="Two")
+    said_second = await comments.post(ctx, ada, int(first_work.rsplit("/", 1)[1]), "More", said_first.id)
+
+    _, outbox = await ap_get(client, "/users/ada/outbox")
+    assert outbox["totalItems"] == 4  # two works, two comments; nothing on the followers-only work
+    seen, url = [], outbox["first"]
+    while url:
+        _, page = await ap_get(client, url)
+        assert len(page["orderedItems"]) <= 2
+        for create in page["orderedItems"]:
+            assert create["type"] == "Create" and create["id"] == create["object"]["id"] + "#create"
+            seen.append(create["object"]["id"])
+        url = page.get("next")
+    assert seen == [said_second.uri, BASE + second_work, said_first.uri, BASE + first_work]
+    _, page = await ap_get(client, outbox["first"])
+    reply = page["orderedItems"][0]["object"]
+    assert reply["inReplyTo"] == said_first.uri and reply["to"] == ["https://www.w3.org/ns/activitystreams#Public"]
+    await ap_get(client, "/users/ada/outbox?page=true&max_id=x'1", status=200)  # a bad cursor: the first page
