@@ -17,6 +17,7 @@ from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
 from cara_fed.models.artworks import ALL_RIGHTS_RESERVED
 from cara_fed.services.review import LABEL_TEXT
+from cara_fed.text import link_hashtags
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -116,6 +117,16 @@ def tag_url(ctx: Context, tag: str) -> str:
     return ctx.url(f"/tags/{quote(tag)}")
 
 
+def hashtags(ctx: Context, html: str, local: bool, extra: list[str] | None = None) -> tuple[str, list[dict]]:
+    """Our own text with its #hashtags linked, and a Hashtag tag for each (plus `extra`), so Mastodon makes
+    them searchable. Remote text is left as its server wrote it."""
+    found: list[str] = []
+    if local and html:
+        html, found = link_hashtags(html, ctx.url("/tags/"))
+    names = list(dict.fromkeys([*(extra or []), *found]))
+    return html, [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in names]
+
+
 def new_activity_id(ctx: Context) -> str:
     return ctx.url(f"/activities/{uuid.uuid4().hex}")
 
@@ -152,13 +163,14 @@ def actor_document(ctx: Context, account: Account) -> dict:
     """The actor of a local account: artist (Person), studio (Organization) or the instance (Application)."""
     me = actor_id(ctx, account)
     application = account.kind == "application"
+    bio, bio_tags = hashtags(ctx, account.bio_html or "", account.is_local and not application)
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": me,
         "type": ACTOR_TYPES.get(account.kind, "Person"),
         "preferredUsername": account.username,
         "name": account.name,
-        "summary": ctx.config.instance.description if application else account.bio_html,
+        "summary": ctx.config.instance.description if application else bio,
         "url": profile_url(ctx, account),
         # The instance actor has no inbox of its own: whatever is addressed to it goes to the shared inbox.
         "inbox": ctx.url("/inbox") if application else me + "/inbox",
@@ -178,6 +190,8 @@ def actor_document(ctx: Context, account: Account) -> dict:
                     "attributionDomains": [urlsplit(ctx.config.base_url).hostname or ctx.config.server.domain]})
         if account.noai_default:
             doc["xRobotsTag"] = NOAI_ROBOTS
+        if bio_tags:
+            doc["tag"] = bio_tags
     if account.public_key_pem:
         doc["publicKey"] = {"id": me + "#main-key", "owner": me, "publicKeyPem": account.public_key_pem}
     if icon := _image_object(ctx, account.avatar_asset, 400):
@@ -226,13 +240,14 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
     to, cc = audience(ctx, artwork)
     note_id = artwork_id(ctx, artwork)
     attachments = [a for a in (_attachment(ctx, image) for image in artwork.images) if a is not None]
+    description, tags = hashtags(ctx, artwork.description_html, artwork.account.is_local, artwork.tag_names)
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": note_id,
         "type": "Note",
         "attributedTo": actor_id(ctx, artwork.account),
         "name": artwork.title,
-        "content": f"<p><strong>{escape(artwork.title)}</strong></p>{artwork.description_html}"
+        "content": f"<p><strong>{escape(artwork.title)}</strong></p>{description}"
                    + _more_images(artwork.url or note_id, len(attachments)),
         "summary": label_warning(ctx, artwork) or None,
         "sensitive": bool(artwork.sensitive or artwork.content_warning),
@@ -241,7 +256,7 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
         "to": to,
         "cc": cc,
         "attachment": attachments,
-        "tag": [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in artwork.tag_names],
+        "tag": tags,
         "cara:noAI": bool(artwork.noai),
     }
     # Only the artist's edits (edited_at): pinning, re-stamping and review also touch updated_at, and Mastodon

@@ -71,6 +71,23 @@ def test_actor_names_its_attribution_domain(fake_ctx):
     assert expanded["http://joinmastodon.org/ns#attributionDomains"] == [{"@id": "test.example"}]
 
 
+def test_hashtags_in_descriptions_and_bios_are_linked_and_tagged(fake_ctx):
+    work = _artwork(description_html="<p>Harbour study #NightSky, see <code>#notatag</code> it&#39;s #ink</p>")
+    note = serialize.note_for_artwork(fake_ctx, work)
+    link = f'<a href="{BASE}/tags/nightsky" class="mention hashtag" rel="tag">#<span>NightSky</span></a>'
+    assert link in note["content"] and "<code>#notatag</code>" in note["content"] and "&#39;" in note["content"]
+    assert [t["name"] for t in note["tag"]] == ["#ink", "#nightsky"]  # the work's tags, then new ones
+    assert all(t["type"] == "Hashtag" and t["href"] == f"{BASE}/tags/{t['name'][1:]}" for t in note["tag"])
+    account = work.account
+    account.bio_html = '<p>Ink and #Watercolour. <a href="https://x.example/#top">#top</a></p>'
+    actor = serialize.actor_document(fake_ctx, account)
+    assert f'<a href="{BASE}/tags/watercolour" class="mention hashtag" rel="tag">' in actor["summary"]
+    assert actor["tag"] == [{"type": "Hashtag", "href": f"{BASE}/tags/watercolour", "name": "#watercolour"}]
+    remote = _artwork(description_html="<p>#theirs</p>", uri="https://else.example/n/1")
+    remote.account.domain = "else.example"
+    assert serialize.note_for_artwork(fake_ctx, remote)["content"].endswith("<p>#theirs</p>")  # as they wrote it
+
+
 # --- reading Pixelfed ---------------------------------------------------------------------------------
 
 
@@ -234,6 +251,8 @@ async def test_pages_name_their_creator(client):
     for page in (path, "/@ada"):
         html = await (await client.get(page, headers={"Accept": BROWSER})).text()
         assert '<meta name="fediverse:creator" content="@ada@test.example">' in html, page
+    html = await (await client.get(await publish(client, description="Dawn over the #Harbour"))).text()
+    assert '<a href="/tags/harbour" class="mention hashtag" rel="tag">#<span>Harbour</span></a>' in html
 
 
 async def test_only_content_edits_make_a_work_edited(client):
