@@ -216,6 +216,10 @@ async def test_every_id_we_publish_dereferences(client):
     assert response.status == 303, await response.text()
     await comments.set_policy(client.app[CTX], await _ada(client), int(response.headers["Location"].rsplit("/", 1)[1]),
                               "off")
+    from cara_fed.services.projects import save_project
+
+    await save_project(client.app[CTX], await _ada(client), "Harbours", "Night studies",
+                       [int(path.rsplit("/", 1)[1])])
     pending, seen, notes = [f"{BASE}/users/ada"], set(), []
     while pending:
         url = pending.pop()
@@ -227,7 +231,7 @@ async def test_every_id_we_publish_dereferences(client):
         assert doc["id"] == base, base
         if doc.get("type") == "Note":
             notes.append(doc)
-        for key in ("outbox", "followers", "following", "featured", "first", "next", "replies"):
+        for key in ("outbox", "followers", "following", "featured", "first", "next", "replies", "cara:project"):
             value = doc.get(key)
             value = value.get("id") if isinstance(value, dict) else value
             if isinstance(value, str):
@@ -239,6 +243,12 @@ async def test_every_id_we_publish_dereferences(client):
             pending.append(item if isinstance(item, str) else item["id"])
             if isinstance(item, dict) and isinstance(item.get("object"), dict):
                 pending.append(item["object"]["id"])
+    # The ids people may meet too (artworks, comments, projects, the actor) answer browsers with HTML.
+    shared = [u for u in seen if re.search(r"/(@ada/\d+|@ada/projects/\d+|comments/[\w-]+|users/ada)$", u)]
+    assert any("/projects/" in u for u in shared) and any("/comments/" in u for u in shared)
+    for url in shared:
+        page = await client.get(path_of(url), headers={"Accept": BROWSER})  # redirects followed
+        assert page.status == 200 and page.content_type == "text/html", url
     note_ids = {n["id"] for n in notes}
     assert {BASE + path, first.uri, reply.uri} <= note_ids  # the thread was reached from the outbox
     many = next(n for n in notes if len(n.get("attachment", [])) == 6)
