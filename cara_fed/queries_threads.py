@@ -48,8 +48,10 @@ async def with_context(session: AsyncSession, comments: list[Comment]) -> list[P
 
 
 def _direct(artwork_id: int, parent_id: int | None):  # type: ignore[no-untyped-def]
+    """Visible direct replies by authors who are not suspended (their comments are not served either)."""
     parent = Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id
-    return (Comment.artwork_id == artwork_id, parent, Comment.state == "visible", Comment.uri.is_not(None))
+    active = select(Account.id).where(Account.id == Comment.account_id, Account.status == "active").exists()
+    return (Comment.artwork_id == artwork_id, parent, Comment.state == "visible", Comment.uri.is_not(None), active)
 
 
 async def count_replies(session: AsyncSession, artwork_id: int, parent_id: int | None) -> int:

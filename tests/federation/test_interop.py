@@ -205,6 +205,20 @@ async def test_hidden_comments_and_works_are_not_served(client):
     await ap_get(client, hidden.uri, status=404)
     await ap_get(client, followers_only + "/replies", status=404)
 
+    # A suspended commenter's words leave the replies collection with their Notes.
+    await sign_up(client, "bea")
+    async with ctx.sessions() as session:
+        bea = await session.scalar(select(Account).where(Account.username == "bea"))
+    said = await comments.post(ctx, bea, int(path.rsplit("/", 1)[1]), "Lovely")
+    _, page = await ap_get(client, path + "/replies?page=true")
+    assert page["items"] == [first.uri, said.uri]
+    async with ctx.transaction() as tx:
+        (await tx.session.get(Account, bea.id)).status = "suspended"
+    await ap_get(client, said.uri, status=404)
+    _, page = await ap_get(client, path + "/replies?page=true")
+    _, collection = await ap_get(client, path + "/replies")
+    assert page["items"] == [first.uri] and collection["totalItems"] == 1
+
 
 async def test_every_id_we_publish_dereferences(client):
     """Conformance walk: from the actor, every collection, page, item and nested id answers 200 with the
