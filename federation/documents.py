@@ -18,6 +18,7 @@ from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Comment, OutgoingActivity, Project
 from cara_fed.services.accounts import ensure_instance_actor
 from federation import serialize as s
+from federation import serialize_threads as st
 from federation.negotiation import (
     FED_CTX,
     ap_error,
@@ -146,7 +147,7 @@ async def outbox(request: web.Request) -> web.Response:
             if kind == "a" and (work := works.get(number)) is not None:
                 items.append(s.create_for_note(ctx, work, s.note_for_artwork(ctx, work, project=projects.get(number))))
             elif kind == "c" and (found := said.get(number)) is not None:
-                note = s.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
+                note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
                 items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
         next_ = _page_url(base, page.next_cursor) if page.next_cursor else None
         return s.collection_page(_page_url(base, cursor), base, items, next_=next_)
@@ -232,10 +233,10 @@ async def _replies(request: web.Request, base: str, artwork_id: int, parent_id: 
     ctx = request.app[FED_CTX]
     async with ctx.sessions() as session:
         if "page" not in request.query:
-            return ap_response(s.replies_collection(base, await threads.count_replies(session, artwork_id, parent_id)))
+            return ap_response(st.replies_collection(base, await threads.count_replies(session, artwork_id, parent_id)))
         after = _min_id(request)
         rows, next_after = await threads.replies(session, artwork_id, parent_id, after=after, limit=REPLIES_PAGE)
-    return ap_response(s.replies_page(base, after, [row.uri for row in rows if row.uri], next_after))
+    return ap_response(st.replies_page(base, after, [row.uri for row in rows if row.uri], next_after))
 
 
 @routes.get(rf"/@{{username:{USERNAME}}}/{{artwork_id:\d+}}/replies")
@@ -281,7 +282,7 @@ async def comment_view(request: web.Request, ref: str) -> web.Response:
         if found is None or not found.comment.account.is_local:
             return ap_error(404, NO_COMMENT)
         ctx = request.app[FED_CTX]
-        return ap_response(s.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned))
+        return ap_response(st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned))
 
     return await _guarded(request, build)
 

@@ -1,6 +1,7 @@
 """Models -> ActivityStreams JSON. Pure functions: no database, no HTTP (callers load what is needed).
 
-With federation/parse.py this is the only place that knows the AS wire format (DESIGN.md §1, §4).
+With federation/parse.py (and serialize_threads.py, comments) this is the only place that knows the AS wire
+format (DESIGN.md §1, §4).
 Every term used below is defined by CONTEXT, and CONTEXT names only contexts federation/jsonld.py ships,
 so any JSON-LD processor (ours is offline) can expand what we send.
 """
@@ -396,46 +397,3 @@ def project_collection(ctx: Context, account: Account, project: Project, artwork
         project_id(ctx, account, project), len(artworks), items=[artwork_id(ctx, a) for a in artworks],
         name=project.title, summary=project.description_html or None, attributedTo=actor_id(ctx, account),
         url=project_id(ctx, account, project), published=iso(project.created_at), updated=iso(project.updated_at))
-
-
-# --- comments ------------------------------------------------------------------------------------
-
-
-def comment_note(ctx: Context, comment: Any, artwork: Artwork, parent: Any, mentioned: list[Account]) -> dict:
-    """A local comment as a Mastodon-shaped reply: public, cc the commenter's followers and everyone involved,
-    with Mention and Hashtag tags."""
-    author = comment.account
-    involved = [actor_id(ctx, artwork.account), *([actor_id(ctx, parent.account)] if parent else [])]
-    mention_ids = [actor_id(ctx, m) for m in mentioned]
-    cc = list(dict.fromkeys([followers_id(ctx, author), *involved, *mention_ids]))
-    tags: list[dict] = [{"type": "Mention", "href": actor_id(ctx, m),
-                         "name": f"@{m.username}@{m.domain or ctx.config.server.domain}"} for m in mentioned]
-    tags += [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in comment.tags or []]
-    return {
-        "@context": CONTEXT,
-        "id": comment.uri,
-        "type": "Note",
-        "attributedTo": actor_id(ctx, author),
-        "inReplyTo": parent.uri if parent is not None else artwork_id(ctx, artwork),
-        "content": comment.content_html,
-        "published": iso(comment.created_at),
-        "url": comment.uri,
-        "to": [PUBLIC],
-        "cc": cc,
-        "tag": tags,
-        "replies": replies_stub(comment.uri),
-    }
-
-
-def replies_collection(base: str, total: int) -> dict:
-    return {"@context": CONTEXT, "id": base, "type": "Collection", "totalItems": total, "first": base + "?page=true"}
-
-
-def replies_page(base: str, after: int | None, items: list[str], next_after: int | None) -> dict:
-    """A page of direct replies (ids, oldest first), in Mastodon's CollectionPage shape."""
-    page_id = base + "?page=true" + (f"&min_id={after}" if after is not None else "")
-    doc: dict[str, Any] = {"@context": CONTEXT, "id": page_id, "type": "CollectionPage", "partOf": base,
-                           "items": items}
-    if next_after is not None:
-        doc["next"] = f"{base}?page=true&min_id={next_after}"
-    return doc
