@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -61,3 +62,37 @@ def parse_tags(raw: str | list[str]) -> list[str]:
         if tag:
             seen[tag] = None
     return list(seen)[:30]
+
+
+HASHTAG_RE = re.compile(r"(?<![\w&/#])#(\w{1,100})")
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+_NO_LINKS_INSIDE = ("a", "code", "pre")
+
+
+def link_hashtags(safe_html: str, tag_url: str) -> tuple[str, list[str]]:
+    """Link the #hashtags in the text of sanitized HTML as Mastodon marks them up (never inside a link or
+    code, nor in an entity such as &#39;). `tag_url` + tag is each link. Returns (html, tags found)."""
+    tags: list[str] = []
+    inside: list[str] = []
+    parts = _TAG_OR_TEXT.split(safe_html)
+
+    def hashtag(match: re.Match) -> str:
+        tag = normalize_tag(match.group(1))
+        if not tag or tag.isdigit():  # "#1" is a number, not a hashtag (as on Mastodon)
+            return match.group(0)
+        tags.append(tag)
+        href = (tag_url + quote(tag)).replace("&", "&amp;").replace('"', "&quot;")
+        return f'<a href="{href}" class="mention hashtag" rel="tag">#<span>{match.group(1)}</span></a>'
+
+    for index, part in enumerate(parts):
+        if part.startswith("<"):
+            name = re.match(r"</?\s*([a-zA-Z0-9]+)", part)
+            if name and name.group(1).lower() in _NO_LINKS_INSIDE:
+                if part.startswith("</"):
+                    if inside:
+                        inside.pop()
+                elif not part.endswith("/>"):
+                    inside.append(name.group(1).lower())
+        elif not inside and "#" in part:
+            parts[index] = HASHTAG_RE.sub(hashtag, part)
+    return "".join(parts), list(dict.fromkeys(tags))

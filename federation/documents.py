@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries
 from cara_fed import queries_federation as fq
+from cara_fed import queries_threads as threads
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork, OutgoingActivity, Project
+from cara_fed.models import Account, Artwork, Comment, OutgoingActivity, Project
 from cara_fed.numbers import parse_id
 from cara_fed.services.accounts import ensure_instance_actor
 from federation import serialize as s
+from federation import serialize_threads as st
 from federation.negotiation import (
     FED_CTX,
     ap_error,
@@ -123,19 +125,33 @@ async def _collection(request: web.Request, name: str, build_page: PageBuilder) 
     return await _guarded(request, build)
 
 
+def _page_url(base: str, cursor: str | None) -> str:
+    return f"{base}?page=true" + (f"&max_id={cursor}" if cursor else "")
+
+
 @routes.get(rf"/users/{{username:{USERNAME}}}/outbox")
 async def outbox(request: web.Request) -> web.Response:
-    max_id, paged = _max_id(request), "page" in request.query
+    """The actor's public works and comments (each as its Create), newest first; the cursor names the last
+    item of the previous page ("a12" a work, "c7" a comment), as the two share no id sequence."""
+    raw = request.query.get("max_id", "")
+    cursor, paged = (raw if re.fullmatch(r"[ac]\d{1,10}", raw) else None), "page" in request.query
 
     async def build_page(ctx: Context, session: AsyncSession, account: Account, base: str) -> dict:
         if not paged:
-            return s.ordered_collection(base, await fq.count_public_works(session, account), first=_page_id(base, None))
-        page = await queries.portfolio(session, account, None, before=max_id, limit=OUTBOX_PAGE)
-        projects = await fq.first_projects(session, [a.id for a in page.items])
-        items = [s.create_for_note(ctx, a, s.note_for_artwork(ctx, a, project=projects.get(a.id)))
-                 for a in page.items]
-        next_ = _page_id(base, page.next_cursor) if page.next_cursor else None
-        return s.collection_page(_page_id(base, max_id), base, items, next_=next_)
+            return s.ordered_collection(base, await threads.count_outbox(session, account), first=_page_url(base, None))
+        page = await threads.outbox(session, account, cursor, limit=OUTBOX_PAGE)
+        projects = await fq.first_projects(session, [a.id for a in page.works])
+        works = {a.id: a for a in page.works}
+        said = {found.comment.id: found for found in page.comments}
+        items = []
+        for kind, number in page.order:
+            if kind == "a" and (work := works.get(number)) is not None:
+                items.append(s.create_for_note(ctx, work, s.note_for_artwork(ctx, work, project=projects.get(number))))
+            elif kind == "c" and (found := said.get(number)) is not None:
+                note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
+                items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
+        next_ = _page_url(base, page.next_cursor) if page.next_cursor else None
+        return s.collection_page(_page_url(base, cursor), base, items, next_=next_)
 
     return await _collection(request, "outbox", build_page)
 
@@ -202,6 +218,76 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
+# --- threads: comments and replies collections -------------------------------------------------------
+
+REPLIES_PAGE = 20
+COMMENT_REF = r"\d{1,9}-[0-9a-f]{8}"
+NO_COMMENT = "This comment does not exist or is not public."
+
+
+def _min_id(request: web.Request) -> int | None:
+    return _row_id(request.query.get("min_id", ""))
+
+
+async def _replies(request: web.Request, base: str, artwork_id: int, parent_id: int | None) -> web.Response:
+    """The direct replies to a Note: the Collection, or with ?page=true one page of ids, oldest first."""
+    ctx = request.app[FED_CTX]
+    async with ctx.sessions() as session:
+        if "page" not in request.query:
+            return ap_response(st.replies_collection(base, await threads.count_replies(session, artwork_id, parent_id)))
+        after = _min_id(request)
+        rows, next_after = await threads.replies(session, artwork_id, parent_id, after=after, limit=REPLIES_PAGE)
+    return ap_response(st.replies_page(base, after, [row.uri for row in rows if row.uri], next_after))
+
+
+@routes.get(rf"/@{{username:{USERNAME}}}/{{artwork_id:\d+}}/replies")
+async def artwork_replies(request: web.Request) -> web.Response:
+    async def build() -> web.Response:
+        ctx = request.app[FED_CTX]
+        async with ctx.sessions() as session:
+            account = await fq.active_local_actor(session, request.match_info["username"])
+            number = _row_id(request.match_info["artwork_id"])
+            work = await session.get(Artwork, number) if account and number else None
+            if account is None or work is None or work.account_id != account.id or not queries.can_view(work, None):
+                return ap_error(404, "This artwork does not exist or is not public.")
+            base = s.replies_id(s.artwork_id(ctx, work))
+        if ctx.url(request.path) != base:
+            return ap_redirect(base)  # another spelling of the username: the id is the canonical URL
+        return await _replies(request, base, work.id, None)
+
+    return await _guarded(request, build)
+
+
+async def _public_comment(request: web.Request, ref: str) -> threads.PublicComment | None:
+    ctx = request.app[FED_CTX]
+    async with ctx.sessions() as session:
+        return await threads.public_comment(session, ctx.url(f"/comments/{ref}"))
+
+
+@routes.get(rf"/comments/{{ref:{COMMENT_REF}}}/replies")
+async def comment_replies(request: web.Request) -> web.Response:
+    async def build() -> web.Response:
+        found = await _public_comment(request, request.match_info["ref"])
+        if found is None:
+            return ap_error(404, NO_COMMENT)
+        comment: Comment = found.comment
+        return await _replies(request, s.replies_id(comment.uri or ""), comment.artwork_id, comment.id)
+
+    return await _guarded(request, build)
+
+
+async def comment_view(request: web.Request, ref: str) -> web.Response:
+    """A local comment as the Note we sent, so peers can fetch a reply's parent and backfill the thread."""
+    async def build() -> web.Response:
+        found = await _public_comment(request, ref)
+        if found is None or not found.comment.account.is_local:
+            return ap_error(404, NO_COMMENT)
+        ctx = request.app[FED_CTX]
+        return ap_response(st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned))
+
+    return await _guarded(request, build)
+
+
 # --- shared URLs (HTML by default, AP by negotiation) ----------------------------------------------
 
 
@@ -253,4 +339,5 @@ NEGOTIATED = [
     (re.compile(rf"/@(?P<username>{USERNAME})"), profile_view),
     (re.compile(rf"/@(?P<username>{USERNAME})/(?P<artwork_id>\d+)"), note_view),
     (re.compile(rf"/@(?P<username>{USERNAME})/projects/(?P<project_id>\d+)"), project_view),
+    (re.compile(rf"/comments/(?P<ref>{COMMENT_REF})"), comment_view),
 ]

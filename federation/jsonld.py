@@ -51,6 +51,7 @@ COMPACT_CONTEXT: list[Any] = [
         "PropertyValue": "schema:PropertyValue",
         "value": "schema:value",
         "cara": "https://w3id.org/cara-fed/ns#",
+        "license": {"@id": "http://purl.org/dc/terms/license", "@type": "@id"},  # FEP-6757 (Pixelfed)
     },
 ]
 

@@ -333,7 +333,9 @@ def _without_label(warning: str, label: str | None) -> str:
 
 
 def _license(obj: dict) -> str:
-    value = iri(get(obj, "cara:license", CARA + "license")) or ""
+    # Ours, else FEP-6757's dcterms:license (Pixelfed) or schema.org's, as the sender's context mapped them.
+    value = iri(get(obj, "cara:license", CARA + "license", "http://purl.org/dc/terms/license", "license",
+                    "schema:license", "http://schema.org/license")) or ""
     return value if value.startswith(("http://", "https://")) and len(value) <= 255 else "all-rights-reserved"
 
 
@@ -372,6 +374,22 @@ def can_reply(obj: dict) -> list[str] | None:
             *iris(get(rule, "automaticApproval", GTS + "automaticApproval"))]
 
 
+def comments_enabled(obj: dict) -> bool | None:
+    """Pixelfed's commentsEnabled (pixelfed:commentsEnabled; older Pixelfed mapped the term to schema:Boolean)."""
+    for key, value in obj.items():
+        if re.split(r"[#:/]", key)[-1] in ("commentsEnabled", "Boolean") or key == "_:commentsEnabled":
+            value = value.get("@value") if isinstance(value, dict) else value
+            if isinstance(value, bool):
+                return value
+    return None
+
+
+def _reply_policy(obj: dict) -> list[str] | None:
+    """Who may reply: interactionPolicy when stated, else nobody when Pixelfed turned comments off."""
+    policy = can_reply(obj)
+    return [] if policy is None and comments_enabled(obj) is False else policy
+
+
 def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
     """A compacted Note (or Article/Image/Page) with image attachments."""
     uri, kind = iri(obj.get("id")), type_of(obj)
@@ -394,7 +412,7 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
         tags=[text(t.get("name")).lstrip("#") for t in obj.get("tag") or []
               if isinstance(t, dict) and type_of(t) == "Hashtag" and text(t.get("name"))],
         images=images(obj.get("attachment")), license=_license(obj), noai=_noai(obj),
-        visibility=_visibility(to, cc), ai_label=ai_label, can_reply=can_reply(obj), cloaked=_cloaked(obj))
+        visibility=_visibility(to, cc), ai_label=ai_label, can_reply=_reply_policy(obj), cloaked=_cloaked(obj))
 
 
 # --- reports ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Models -> ActivityStreams JSON. Pure functions: no database, no HTTP (callers load what is needed).
 
-With federation/parse.py this is the only place that knows the AS wire format (DESIGN.md §1, §4).
+With federation/parse.py (and serialize_threads.py, comments) this is the only place that knows the AS wire
+format (DESIGN.md §1, §4).
 Every term used below is defined by CONTEXT, and CONTEXT names only contexts federation/jsonld.py ships,
 so any JSON-LD processor (ours is offline) can expand what we send.
 """
@@ -11,12 +12,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
 from cara_fed.models.artworks import ALL_RIGHTS_RESERVED
 from cara_fed.services.review import LABEL_TEXT
+from cara_fed.text import link_hashtags
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -27,6 +29,9 @@ XROBOTS_IRI = "https://w3id.org/fep/5e53#xRobotsTag"
 NOAI_ROBOTS = "noai, noimageai"
 
 GTS_CONTEXT = "https://gotosocial.org/ns"  # interactionPolicy (who may like, reply, announce)
+PIXELFED_COMMENTS = "http://pixelfed.org/ns#commentsEnabled"
+DCTERMS_LICENSE = "http://purl.org/dc/terms/license"
+MASTODON_MAX_IMAGES = 4  # Mastodon shows four attachments and silently drops the rest
 
 CONTEXT: list[Any] = [
     AS_CONTEXT,
@@ -50,6 +55,11 @@ CONTEXT: list[Any] = [
         "cara:license": {"@type": "@id"},
         "cara:project": {"@type": "@id"},
         "xRobotsTag": XROBOTS_IRI,
+        # Pixelfed reads commentsEnabled, not interactionPolicy; FEP-6757's license (Pixelfed reads it on the
+        # Note and on each attachment); Mastodon's attributionDomains (who may claim fediverse:creator).
+        "commentsEnabled": PIXELFED_COMMENTS,
+        "license": {"@id": DCTERMS_LICENSE, "@type": "@id"},
+        "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
     },
 ]
 
@@ -99,8 +109,23 @@ def followers_id(ctx: Context, account: Account) -> str:
     return actor_id(ctx, account) + "/followers"
 
 
+def replies_id(note_id: str) -> str:
+    """The `replies` collection of a local Note (an artwork's or a comment's)."""
+    return note_id + "/replies"
+
+
 def tag_url(ctx: Context, tag: str) -> str:
     return ctx.url(f"/tags/{quote(tag)}")
+
+
+def hashtags(ctx: Context, html: str, local: bool, extra: list[str] | None = None) -> tuple[str, list[dict]]:
+    """Our own text with its #hashtags linked, and a Hashtag tag for each (plus `extra`), so Mastodon makes
+    them searchable. Remote text is left as its server wrote it."""
+    found: list[str] = []
+    if local and html:
+        html, found = link_hashtags(html, ctx.url("/tags/"))
+    names = list(dict.fromkeys([*(extra or []), *found]))
+    return html, [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in names]
 
 
 def new_activity_id(ctx: Context) -> str:
@@ -139,13 +164,14 @@ def actor_document(ctx: Context, account: Account) -> dict:
     """The actor of a local account: artist (Person), studio (Organization) or the instance (Application)."""
     me = actor_id(ctx, account)
     application = account.kind == "application"
+    bio, bio_tags = hashtags(ctx, account.bio_html or "", account.is_local and not application)
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": me,
         "type": ACTOR_TYPES.get(account.kind, "Person"),
         "preferredUsername": account.username,
         "name": account.name,
-        "summary": ctx.config.instance.description if application else account.bio_html,
+        "summary": ctx.config.instance.description if application else bio,
         "url": profile_url(ctx, account),
         # The instance actor has no inbox of its own: whatever is addressed to it goes to the shared inbox.
         "inbox": ctx.url("/inbox") if application else me + "/inbox",
@@ -159,9 +185,14 @@ def actor_document(ctx: Context, account: Account) -> dict:
     if not application:
         doc.update({"followers": me + "/followers", "following": me + "/following", "featured": me + "/featured",
                     "attachment": [_link_field(link) for link in account.links or [] if link.get("url")],
-                    "cara:openToWork": account.open_to_work})
+                    "cara:openToWork": account.open_to_work,
+                    # Links to our pages carry fediverse:creator; Mastodon credits the author only when the
+                    # page's host is one the actor names here.
+                    "attributionDomains": [urlsplit(ctx.config.base_url).hostname or ctx.config.server.domain]})
         if account.noai_default:
             doc["xRobotsTag"] = NOAI_ROBOTS
+        if bio_tags:
+            doc["tag"] = bio_tags
     if account.public_key_pem:
         doc["publicKey"] = {"id": me + "#main-key", "owner": me, "publicKeyPem": account.public_key_pem}
     if icon := _image_object(ctx, account.avatar_asset, 400):
@@ -209,27 +240,34 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
     """An artwork as a Mastodon-friendly Note. `project`: id of the first project that holds it, if any."""
     to, cc = audience(ctx, artwork)
     note_id = artwork_id(ctx, artwork)
+    attachments = [a for a in (_attachment(ctx, image) for image in artwork.images) if a is not None]
+    description, tags = hashtags(ctx, artwork.description_html, artwork.account.is_local, artwork.tag_names)
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": note_id,
         "type": "Note",
         "attributedTo": actor_id(ctx, artwork.account),
         "name": artwork.title,
-        "content": f"<p><strong>{escape(artwork.title)}</strong></p>{artwork.description_html}",
+        "content": f"<p><strong>{escape(artwork.title)}</strong></p>{description}"
+                   + _more_images(artwork.url or note_id, len(attachments)),
         "summary": label_warning(ctx, artwork) or None,
         "sensitive": bool(artwork.sensitive or artwork.content_warning),
         "published": iso(artwork.published_at or artwork.created_at),
         "url": artwork.url or note_id,
         "to": to,
         "cc": cc,
-        "attachment": [a for a in (_attachment(ctx, image) for image in artwork.images) if a is not None],
-        "tag": [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in artwork.tag_names],
+        "attachment": attachments,
+        "tag": tags,
         "cara:noAI": bool(artwork.noai),
     }
-    if artwork.published_at and artwork.updated_at and artwork.updated_at - artwork.published_at > EDIT_GRACE:
-        doc["updated"] = iso(artwork.updated_at)
+    # Only the artist's edits (edited_at): pinning, re-stamping and review also touch updated_at, and Mastodon
+    # shows "Edited" on any Note with `updated`.
+    if artwork.published_at and artwork.edited_at and artwork.edited_at - artwork.published_at > EDIT_GRACE:
+        doc["updated"] = iso(artwork.edited_at)
     if artwork.license and artwork.license != ALL_RIGHTS_RESERVED:
-        doc["cara:license"] = artwork.license
+        doc["cara:license"] = doc["license"] = artwork.license
+        for attachment in attachments:  # Pixelfed keeps a licence per image
+            attachment["license"] = artwork.license
     if project is not None and artwork.account.is_local:
         doc["cara:project"] = project_id(ctx, artwork.account, project)
     if artwork.noai:
@@ -241,7 +279,25 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
                                "cara:version": str(artwork.cloaked.get("version", ""))}
     if artwork.account.is_local:
         doc["interactionPolicy"] = interaction_policy(ctx, artwork)
+        doc["commentsEnabled"] = artwork.comment_policy != "off"  # Pixelfed's switch (who: interactionPolicy)
+        doc["replies"] = replies_stub(note_id)
     return doc
+
+
+def _more_images(link: str, shown: int) -> str:
+    """A closing line for Mastodon, which shows four attachments and drops the rest without a word."""
+    hidden = shown - MASTODON_MAX_IMAGES
+    if hidden <= 0:
+        return ""
+    noun = "image" if hidden == 1 else "images"
+    return f'<p><a href="{escape(link)}">+{hidden} more {noun} — view the full work</a></p>'
+
+
+def replies_stub(note_id: str) -> dict:
+    """The `replies` a Note embeds: the collection's id and its first page, fetched on demand (Mastodon
+    follows `first` to backfill a thread)."""
+    base = replies_id(note_id)
+    return {"id": base, "type": "Collection", "first": base + "?page=true"}
 
 
 def interaction_policy(ctx: Context, artwork: Artwork) -> dict:
@@ -341,31 +397,3 @@ def project_collection(ctx: Context, account: Account, project: Project, artwork
         project_id(ctx, account, project), len(artworks), items=[artwork_id(ctx, a) for a in artworks],
         name=project.title, summary=project.description_html or None, attributedTo=actor_id(ctx, account),
         url=project_id(ctx, account, project), published=iso(project.created_at), updated=iso(project.updated_at))
-
-
-# --- comments ------------------------------------------------------------------------------------
-
-
-def comment_note(ctx: Context, comment: Any, artwork: Artwork, parent: Any, mentioned: list[Account]) -> dict:
-    """A local comment as a Mastodon-shaped reply: public, cc the commenter's followers and everyone involved,
-    with Mention and Hashtag tags."""
-    author = comment.account
-    involved = [actor_id(ctx, artwork.account), *([actor_id(ctx, parent.account)] if parent else [])]
-    mention_ids = [actor_id(ctx, m) for m in mentioned]
-    cc = list(dict.fromkeys([followers_id(ctx, author), *involved, *mention_ids]))
-    tags: list[dict] = [{"type": "Mention", "href": actor_id(ctx, m),
-                         "name": f"@{m.username}@{m.domain or ctx.config.server.domain}"} for m in mentioned]
-    tags += [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in comment.tags or []]
-    return {
-        "@context": CONTEXT,
-        "id": comment.uri,
-        "type": "Note",
-        "attributedTo": actor_id(ctx, author),
-        "inReplyTo": parent.uri if parent is not None else artwork_id(ctx, artwork),
-        "content": comment.content_html,
-        "published": iso(comment.created_at),
-        "url": comment.uri,
-        "to": [PUBLIC],
-        "cc": cc,
-        "tag": tags,
-    }

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Boost, Comment, Like
 from federation import serialize as s
+from federation import serialize_threads as st
 from federation.outbox import _inbox, _record, event_id, follower_inboxes
 
 
@@ -94,7 +95,7 @@ async def send_comment(ctx: Context, comment_id: int | str) -> None:
         inboxes = await follower_inboxes(session, comment.account_id)
     if artwork is None:
         return
-    note = s.comment_note(ctx, comment, artwork, parent, mentioned)
+    note = st.comment_note(ctx, comment, artwork, parent, mentioned)
     create = s.activity(ctx, "Create", comment.account, note, id_=comment.uri + "#create")
     involved = [artwork.account, parent.account if parent else None, *mentioned]
     await _record(ctx, comment.account, create, inboxes + _remote_inboxes(*involved))

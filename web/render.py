@@ -13,6 +13,7 @@ from markupsafe import Markup
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.taxonomy import LICENSES
+from cara_fed.text import link_hashtags
 from web.keys import ACCOUNT, CTX, JINJA, LOGIN, UNREAD
 from web.links import web_url
 
@@ -68,6 +69,7 @@ def make_environment() -> Environment:
     env.filters["date"] = human_date
     env.filters["web_url"] = web_url  # every href built from a remote document's URL goes through it
     env.filters["safe_html"] = Markup  # only for HTML we sanitized ourselves (bio_html, description_html)
+    env.filters["hashtags"] = lambda html: link_hashtags(html or "", "/tags/")[0]  # our own text's #tags linked
     env.globals["LICENSES"] = LICENSES
     env.globals["COMMENT_POLICIES"] = COMMENT_POLICIES
     env.globals["profile_path"] = profile_path

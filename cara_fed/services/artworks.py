@@ -148,6 +148,22 @@ async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, 
     return artwork
 
 
+def content_of(artwork: Artwork) -> tuple:
+    """What a work shows other people (and federates): a change here is an edit. Pinning, re-stamping the
+    files, review labels and the comment setting are not."""
+    return (artwork.title, artwork.description_html, artwork.content_warning, artwork.sensitive, artwork.license,
+            artwork.noai, tuple(artwork.tag_names), tuple((i.asset_id, i.alt_text) for i in artwork.images))
+
+
+def mark_edited(artwork: Artwork, before: tuple | None = None) -> bool:
+    """Stamp edited_at on a published work whose content changed since `before` (content_of); None: it did.
+    Image edits call this too, so Mastodon shows "Edited" exactly when the artist edited."""
+    if artwork.state != "published" or (before is not None and content_of(artwork) == before):
+        return False
+    artwork.edited_at = utcnow()
+    return True
+
+
 async def _owned(session, account: Account, artwork_id: int) -> Artwork:  # type: ignore[no-untyped-def]
     artwork = await session.get(Artwork, artwork_id)
     if artwork is None:
@@ -168,13 +184,14 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
         raise ValidationError(errors)
     async with ctx.transaction() as tx:
         artwork = await _owned(tx.session, account, artwork_id)
-        marked = (artwork.noai, artwork.license)
+        marked, before = (artwork.noai, artwork.license), content_of(artwork)
         _apply(artwork, data)
         if (artwork.noai, artwork.license) != marked:  # what the files' XMP says must follow
             tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
         for image in artwork.images:
             if alt_texts and image.id in alt_texts:
                 image.alt_text = alt_texts[image.id].strip()
+        mark_edited(artwork, before)
         if artwork.state == "published":
             tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
     return artwork

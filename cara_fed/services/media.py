@@ -365,5 +365,6 @@ async def describe(ctx: Context, account: Account, asset_id: int, description: s
                 image.alt_text = asset.description
                 artwork = await tx.session.get(Artwork, image.artwork_id)
                 if artwork is not None and artwork.state == "published":
+                    artwork.edited_at = utcnow()  # a changed description is an edit (as mark_edited says)
                     tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
     return asset

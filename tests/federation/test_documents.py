@@ -155,7 +155,7 @@ def test_note_options(fake_ctx):
     later = datetime(2024, 5, 2, tzinfo=UTC)
     note = serialize.note_for_artwork(fake_ctx, _artwork(
         noai=False, content_warning="eye strain", license="https://creativecommons.org/licenses/by/4.0/",
-        updated_at=later))
+        edited_at=later))
     assert "xRobotsTag" not in note and note["cara:noAI"] is False
     assert note["summary"] == "eye strain" and note["sensitive"] is True
     assert note["cara:license"] == "https://creativecommons.org/licenses/by/4.0/"

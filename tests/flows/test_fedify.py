@@ -82,3 +82,42 @@ async def test_our_user_follows_fedify_and_sees_its_note(cara_and_peer):
 def _object(activity: dict) -> dict:
     obj = activity.get("object")
     return obj if isinstance(obj, dict) else {}
+
+
+async def test_fedify_dereferences_a_comment_and_backfills_the_thread(cara_and_peer):
+    """Issue 16 item 1: a reply's parent must be fetchable, and the thread reachable through `replies`."""
+    cara, peer = cara_and_peer
+    ada = Browserless(cara.url)
+    try:
+        await ada.login("ada", "ada password")
+        location = await ada.upload("Harbour", [("h.jpg", images.jpeg(900, 700), "Boats at dawn")])
+
+        async def published():  # type: ignore[no-untyped-def]
+            _, html = await ada.get(location)
+            return 'name="content"' in html
+        await eventually(published, what="the artwork being published")
+        work_id = location.rsplit("/", 1)[1]
+        first = await ada.post(f"/artworks/{work_id}/comments", {"content": "Study for the #harbour series"},
+                               token_from=location)
+        first_id = re.search(r"#comment-(\d+)", first.headers["Location"]).group(1)
+        reply = await ada.post(f"/artworks/{work_id}/comments", {"content": "Second pass", "parent_id": first_id},
+                               token_from=location)
+        assert first.status == reply.status == 303
+    finally:
+        await ada.close()
+    note_id = f"{cara.url}{location}"
+
+    backfilled = await asyncio.to_thread(peer.thread, note_id)
+    thread = backfilled["thread"]
+    assert [entry["type"] for entry in thread] == ["Note", "Note"]
+    top, answer = thread
+    assert top["inReplyTo"] == note_id and "/tags/harbour" in top["content"]
+    assert top["id"].startswith(f"{cara.url}/comments/")
+    assert answer["inReplyTo"] == top["id"] and "Second pass" in answer["content"]
+    assert top["attributedTo"] == answer["attributedTo"] == f"{cara.url}/users/ada"
+
+    # From the reply alone, as Mastodon does on receiving it: the parent comment, then the work.
+    upward = await asyncio.to_thread(peer.thread, answer["id"])
+    assert upward["note"]["id"] == answer["id"]
+    assert [a["id"] for a in upward["ancestors"]] == [top["id"], note_id]
+    assert upward["root"]["id"] == note_id and [e["id"] for e in upward["thread"]] == [top["id"], answer["id"]]

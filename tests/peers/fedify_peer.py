@@ -187,6 +187,11 @@ class FedifyPeer:
     def add_actor(self, username: str, *, name: str | None = None) -> str:
         return self.call("POST", "/_control/actors", {"username": username, "name": name})["actor_id"]
 
+    def thread(self, note_uri: str, *, actor: str | None = None) -> dict[str, Any]:
+        """Dereference a Note and backfill its thread as a server would: {note, ancestors, root, thread}, each
+        entry {id, type, inReplyTo, attributedTo, content}; `thread` walks `replies` from the root down."""
+        return self.call("POST", "/_control/thread", self._with_actor({"uri": note_uri}, actor))
+
     def follow(self, actor_uri: str, *, actor: str | None = None) -> dict[str, Any]:
         return self.call("POST", "/_control/follow", self._with_actor({"target": actor_uri}, actor))
 

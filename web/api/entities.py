@@ -196,7 +196,7 @@ def status(view: View, work: Artwork) -> dict[str, Any]:
         "application": None, "mentions": [], "tags": [tag(view, t) for t in facts.tags.get(work.id, [])], "emojis": [],
         "reblogs_count": facts.boosts.get(work.id, 0), "favourites_count": facts.likes.get(work.id, 0),
         "replies_count": facts.replies.get(work.id, 0), "in_reply_to_id": None, "in_reply_to_account_id": None,
-        "reblog": None, "poll": None, "card": None, "language": None, "edited_at": None,
+        "reblog": None, "poll": None, "card": None, "language": None, "edited_at": iso(work.edited_at),
         "cara": cara_fields(work, owner),
     }
     if view.viewer is not None:

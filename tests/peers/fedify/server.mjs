@@ -27,12 +27,14 @@ import {
   Image,
   isActor,
   Like,
+  Link,
   Mention,
   Note,
   Person,
   PUBLIC_COLLECTION,
   Reject,
   Tombstone,
+  traverseCollection,
   Undo,
   Update,
 } from "@fedify/vocab";
@@ -598,6 +600,44 @@ const routes = {
     });
     await deliver(ctx, actor.username, [], del, true);
     return { delete_id: del.id.href };
+  },
+
+  // Fetch a Note as a fediverse server backfilling a thread does: up its inReplyTo chain to the root, then
+  // down the root's `replies` collections (every page, every item dereferenced), depth first.
+  "POST /_control/thread": async (body) => {
+    const actor = actorState(body.actor);
+    const ctx = controlContext();
+    const documentLoader = await ctx.getDocumentLoader({ identifier: actor.username });
+    const note = await ctx.lookupObject(body.uri, { documentLoader });
+    if (note == null) throw new ControlError(502, `could not fetch ${body.uri}`);
+    const summary = (object) => ({
+      id: object.id?.href ?? null,
+      type: object.constructor.name,
+      inReplyTo: object.replyTargetId?.href ?? null,
+      attributedTo: object.attributionId?.href ?? null,
+      content: object.content == null ? null : String(object.content),
+    });
+    const ancestors = [];
+    let root = note;
+    while (root.replyTargetId != null && ancestors.length < 10) {
+      const parent = await root.getReplyTarget({ documentLoader });
+      if (parent == null) break;
+      ancestors.push(summary(parent));
+      root = parent;
+    }
+    const thread = [];
+    const walk = async (object, depth) => {
+      const replies = await object.getReplies({ documentLoader });
+      if (replies == null || depth > 5) return;
+      for await (const item of traverseCollection(replies, { documentLoader })) {
+        const reply = item instanceof Link ? await ctx.lookupObject(item.href.href, { documentLoader }) : item;
+        if (reply == null) continue;
+        thread.push(summary(reply));
+        await walk(reply, depth + 1);
+      }
+    };
+    await walk(root, 0);
+    return { note: summary(note), ancestors, root: summary(root), thread };
   },
 
   "POST /_control/like": async (body) => {
