@@ -30,6 +30,14 @@ class ServerConfig:
     data_dir: str = setting("./data", "Folder for the embedded database, queue and media (relative to cwd).")
     processes: int = setting(1, "Web processes sharing the port (SO_REUSEPORT, Linux); 0 = one per CPU core. "
                              "The embedded worker runs in the first only.", minimum=0)
+    trusted_proxies: list = setting(None, "Addresses or networks (CIDR) of reverse proxies in front of us, e.g. "
+                                    "[\"127.0.0.1\", \"::1\"] for nginx on this host; add \"unix\" for a Unix "
+                                    "socket. Only from these are X-Forwarded-For / Forwarded / X-Forwarded-Proto "
+                                    "believed; empty = every visitor is its socket address.", item=str)
+
+    def __post_init__(self) -> None:
+        if self.trusted_proxies is None:
+            self.trusted_proxies = []
 
 
 @dataclass
@@ -108,6 +116,18 @@ class SecurityConfig:
 class CacheConfig:
     page_seconds: int = setting(30, "Anonymous pages are cached this long at most (changes invalidate "
                                 "sooner in-process).", minimum=0)
+
+
+@dataclass
+class MetricsConfig:
+    enabled: bool = setting(True, "Serve Prometheus metrics at /metrics.")
+    allowed: list = setting(None, "Client addresses or networks (CIDR) that may read /metrics without the token.",
+                            item=str)
+    token: str = setting("", "Bearer token that also opens /metrics (Authorization: Bearer ...); empty = none.")
+
+    def __post_init__(self) -> None:
+        if self.allowed is None:
+            self.allowed = ["127.0.0.1", "::1"]
 
 
 @dataclass
@@ -221,6 +241,7 @@ SECTIONS: dict[str, type] = {
     "detection": DetectionConfig,
     "api": ApiConfig,
     "cloak": CloakConfig,
+    "metrics": MetricsConfig,
 }
 
 
@@ -238,6 +259,7 @@ class Config:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     cloak: CloakConfig = field(default_factory=CloakConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "built-in defaults"
 
     @property
@@ -347,9 +369,21 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
     problems += _protection_problems(config.protection)
     problems += _detection_problems(config.detection)
+    problems += _network_problems("[server] trusted_proxies", config.server.trusted_proxies)
+    problems += _network_problems("[metrics] allowed", config.metrics.allowed)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _network_problems(key: str, entries: list) -> list[str]:
+    from cara_fed.observe import parse_networks
+
+    try:
+        parse_networks(entries)
+    except ValueError as exc:
+        return [f"{key}: {exc}"]
+    return []
 
 
 def _protection_problems(protection: ProtectionConfig) -> list[str]:

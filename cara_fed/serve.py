@@ -45,6 +45,7 @@ def serve(config: Config) -> int:
         processes = 1
     migrate: bool | None = None
     if processes > 1:
+        _share_metrics(config)
         _migrate(config)
         migrate = False
     print(f"cara-fed serving {config.base_url} on http://{config.server.host}:{config.server.port}"
@@ -56,6 +57,18 @@ def serve(config: Config) -> int:
     finally:
         _stop(children)
     return 0
+
+
+def _share_metrics(config: Config) -> None:
+    """Several processes: each writes its counters to files in one folder and any of them can sum them for
+    /metrics. Must happen before prometheus-client is imported; an operator's own folder is kept."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = config.data_path / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # counters of a previous run would otherwise be added in
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _with_quiet_gc(app: Any) -> Any:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -19,7 +20,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
 
-from cara_fed import memory
+from cara_fed import memory, metrics
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
@@ -100,8 +101,12 @@ class HueyJobs:
 
         def run(name: str, args: list) -> None:
             spec = self.registry.get(name)
+            started = time.perf_counter()
             future: Future = asyncio.run_coroutine_threadsafe(spec.function(ctx, *args), loop)
-            future.result()
+            try:
+                future.result()
+            finally:
+                metrics.JOB_SECONDS.labels(name).observe(time.perf_counter() - started)
 
         self._runner = run
 

@@ -7,6 +7,7 @@ import secrets
 from aiohttp import web
 
 from cara_fed.errors import RateLimited, ValidationError
+from cara_fed.observe import client_address
 from cara_fed.services import accounts
 from web.keys import ACCOUNT, CTX, SESSION_COOKIE
 from web.render import render
@@ -29,7 +30,7 @@ def _secure(request: web.Request) -> bool:
 
 
 def _client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    return client_address(request)
 
 
 def _safe_next(target: str) -> str:

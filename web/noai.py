@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cara_fed.context import Context
+from cara_fed.observe import client_address
 from protection.crawlers import CrawlerList, load_crawlers
 from web.keys import CTX
 from web.render import NOAI_ROBOTS
@@ -120,10 +121,6 @@ def setup_noai(app: web.Application, ctx: Context) -> None:
                   "tdmrep": json.dumps(tdmrep(protection.tdm_policy_url), indent=2)}
     app.middlewares.insert(0, tdm_policy_header)  # outermost: error pages and media get it too
     app.router.add_routes(routes)
-
-
-def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"  # as web/auth.py: a proxy in front must pass the real address
 
 
 def refuse_media(request: web.Request) -> web.Response | None:

@@ -18,6 +18,7 @@ from yarl import URL
 from cara_fed import queries, queries_safety, queries_social
 from cara_fed.directory import INTENTS, LookupFailed, home_server
 from cara_fed.models import Account, Artwork
+from cara_fed.observe import client_address
 from web.keys import ACCOUNT, CTX
 from web.middleware import CSP
 from web.noai import RateLimiter
@@ -105,7 +106,7 @@ async def interact(request: web.Request) -> web.Response:
         home = home_server(typed)
     except LookupFailed as exc:
         return _failure(request, target, intent, typed, str(exc), 400)
-    wait = request.app[LIMITER].take(request.remote or "unknown")
+    wait = request.app[LIMITER].take(client_address(request))
     if wait:
         response = _failure(request, target, intent, typed, "Too many lookups from your address; wait a minute "
                             "and try again.", 429)

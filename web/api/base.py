@@ -18,6 +18,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.observe import client_address
 from cara_fed.queries_api import Window
 from cara_fed.services import oauth
 from web.keys import CTX
@@ -107,7 +108,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     headers = dict(CORS_HEADERS)
     if limiter.limit and request.path.startswith("/api/"):
         auth = request.headers.get("Authorization", "")
-        key = "t:" + oauth.digest(auth)[:32] if auth else "a:" + (request.remote or "")
+        key = "t:" + oauth.digest(auth)[:32] if auth else "a:" + client_address(request)
         remaining, reset = limiter.hit(key)
         headers.update(_limit_headers(limiter.limit, remaining, reset))
         if remaining < 0:
