@@ -35,17 +35,18 @@ def process_count(config: Config) -> int:
 
 
 def serve(config: Config) -> int:
+    processes = process_count(config)
+    if processes > 1:
+        _share_metrics(config)  # before anything imports prometheus-client
     from aiohttp import web
 
     from cara_fed.app import create_app
 
-    processes = process_count(config)
     if processes > 1 and not hasattr(os, "fork"):
         log.warning("several web processes need fork(); serving with one")
         processes = 1
     migrate: bool | None = None
     if processes > 1:
-        _share_metrics(config)
         _migrate(config)
         migrate = False
     print(f"cara-fed serving {config.base_url} on http://{config.server.host}:{config.server.port}"
