@@ -45,6 +45,15 @@ class DatabaseConfig:
     url: str = setting("", "SQLAlchemy async URL; empty = SQLite file in data_dir. PostgreSQL: "
                        "postgresql+asyncpg://user@127.0.0.1:5432/cara")
     echo: bool = setting(False, "Log every SQL statement (debugging only).")
+    pool_size: int = setting(10, "PostgreSQL: connections each process keeps open. Size it so that processes x "
+                             "(pool_size + max_overflow) stays under the server's max_connections.", minimum=1)
+    max_overflow: int = setting(10, "PostgreSQL: extra connections a process may open in a burst (closed "
+                                "again when returned).", minimum=0)
+    pool_timeout_seconds: int = setting(30, "PostgreSQL: how long a request waits for a free connection "
+                                        "before it fails (then 500 and a log line: raise the pool or add "
+                                        "processes).", minimum=1)
+    pool_recycle_seconds: int = setting(1800, "PostgreSQL: connections older than this are replaced (proxies "
+                                        "such as PgBouncer or a firewall may cut idle ones).", minimum=60)
 
 
 @dataclass
