@@ -68,6 +68,10 @@ class JobsConfig:
                                "next start re-queues that work at once; empty = host name + role (embedded, "
                                "or the queues served). Give each worker on one host serving the same queues "
                                "its own name.")
+    separate_scheduler: bool = setting(False, "Periodic jobs (sweeps, retention) are run by `cara-fed scheduler` "
+                                       "processes instead of the worker serving the media queue. Either way each "
+                                       "run is claimed in the database, so exactly one process does it however "
+                                       "many schedulers or workers run.")
 
 
 @dataclass
@@ -125,6 +129,17 @@ class SecurityConfig:
 class CacheConfig:
     page_seconds: int = setting(30, "Anonymous pages are cached this long at most (changes invalidate "
                                 "sooner in-process).", minimum=0)
+
+
+@dataclass
+class RetentionConfig:
+    inbox_days: int = setting(14, "Received activities that are done (processed, ignored, failed) are deleted "
+                              "this many days after they finished.", minimum=1)
+    deliveries_days: int = setting(30, "Finished deliveries (sent, gone, failed) are deleted this many days "
+                                   "after they finished; the artist's delivery log shows the rest.", minimum=1)
+    outgoing_days: int = setting(90, "Activities we sent are deleted this long after sending once no delivery "
+                                 "of theirs is left.", minimum=1)
+    every_minutes: int = setting(60, "How often the pruning runs.", minimum=1)
 
 
 @dataclass
@@ -250,6 +265,7 @@ SECTIONS: dict[str, type] = {
     "detection": DetectionConfig,
     "api": ApiConfig,
     "cloak": CloakConfig,
+    "retention": RetentionConfig,
     "metrics": MetricsConfig,
 }
 
@@ -268,6 +284,7 @@ class Config:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     cloak: CloakConfig = field(default_factory=CloakConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "built-in defaults"
 
