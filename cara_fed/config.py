@@ -129,6 +129,8 @@ class SecurityConfig:
 class CacheConfig:
     page_seconds: int = setting(30, "Anonymous pages are cached this long at most (changes invalidate "
                                 "sooner in-process).", minimum=0)
+    redis_url: str = setting("", "Redis shared by every web process for rate limits (media, client API, "
+                             "remote lookups), e.g. redis://127.0.0.1:6379/1; empty = each process counts alone.")
 
 
 @dataclass
@@ -396,6 +398,8 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
     problems += _protection_problems(config.protection)
     problems += _detection_problems(config.detection)
     problems += _network_problems("[server] trusted_proxies", config.server.trusted_proxies)
+    if config.cache.redis_url and not config.cache.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(f"[cache] redis_url: '{config.cache.redis_url}' is not a redis:// URL")
     problems += _network_problems("[metrics] allowed", config.metrics.allowed)
     if problems:
         raise ConfigError(problems)
