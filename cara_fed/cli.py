@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)
     config = _load(args)
+    from cara_fed.observe import configure_logging
+
+    configure_logging(config.server.log_format)
     handler = {"serve": cmd_serve, "worker": cmd_worker, "scheduler": cmd_scheduler, "migrate": cmd_migrate,
                "createuser": cmd_createuser, "demo": cmd_demo, "check": cmd_check}[args.command]
     return handler(config, args)

@@ -30,6 +30,8 @@ class ServerConfig:
     data_dir: str = setting("./data", "Folder for the embedded database, queue and media (relative to cwd).")
     processes: int = setting(1, "Web processes sharing the port (SO_REUSEPORT, Linux); 0 = one per CPU core. "
                              "The embedded worker runs in the first only.", minimum=0)
+    log_format: str = setting("text", "Log lines as text or as one JSON object a line (with request ids and "
+                              "access-log fields).", choices=("text", "json"))
     trusted_proxies: list = setting(None, "Addresses or networks (CIDR) of reverse proxies in front of us, e.g. "
                                     "[\"127.0.0.1\", \"::1\"] for nginx on this host; add \"unix\" for a Unix "
                                     "socket. Only from these are X-Forwarded-For / Forwarded / X-Forwarded-Proto "

@@ -10,11 +10,13 @@ bucket. X-Forwarded-For / Forwarded / X-Forwarded-Proto are believed only when t
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +30,8 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _FORWARDED_FOR_RE = re.compile(r'(?:^|[;,\s])for=(?:"([^"]*)"|([^;,\s]*))', re.IGNORECASE)
 _FORWARDED_PROTO_RE = re.compile(r'(?:^|[;,\s])proto=(?:"([^"]*)"|([^;,\s]*))', re.IGNORECASE)
 access_log = logging.getLogger("cara_fed.access")
+# The id of the request being served, or of the request that queued the job being run (cara_fed/worker.py).
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,7 @@ def middleware(trust: Trust) -> Any:
         sent = request.headers.get(REQUEST_ID_HEADER, "")
         rid = sent if trust.trusts(request.remote) and _REQUEST_ID_RE.match(sent) else secrets.token_hex(8)
         request[CLIENT_KEY] = Client(address, scheme, rid)
+        REQUEST_ID.set(rid)  # each request runs in its own task: this never leaks into another
         started = time.perf_counter()
         status = 500
         try:
@@ -183,3 +188,42 @@ def _record(request: web.Request, status: int, elapsed: float) -> None:
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
     metrics.REQUEST_SECONDS.labels(request.method, name, str(status)).observe(elapsed)
+
+
+# --- logs ------------------------------------------------------------------------------------------
+
+ACCESS_FIELDS = ("client", "method", "path", "status", "ms")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps every record with the current request id (a job's: the request that queued it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log collectors: time, level, logger, message, request_id, and for access
+    lines the client, method, path, status and milliseconds as fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
+                                 "logger": record.name, "message": record.getMessage(),
+                                 "request_id": getattr(record, "request_id", REQUEST_ID.get())}
+        entry.update({name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+def configure_logging(log_format: str) -> None:
+    """Root handlers get request ids, and the JSON or text layout ([server] log_format)."""
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())
+        handler.setFormatter(formatter)

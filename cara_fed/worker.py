@@ -24,6 +24,7 @@ from cara_fed import memory, metrics, scheduler
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
+from cara_fed.observe import REQUEST_ID
 from cara_fed.services import cloaking, media, retention
 from federation.jobs import register_jobs as register_federation_jobs
 
@@ -115,7 +116,7 @@ class HueyJobs:
         self.registry = registry
         self.separate_scheduler = config.jobs.separate_scheduler
         self.hueys = {queue: make_huey(config, queue) for queue in QUEUES}
-        self._runner: Callable[[str, list], Any] | None = None
+        self._runner: Callable[[str, list, str], Any] | None = None
         self._tasks = {queue: huey.task(name="run_job", retries=3, retry_delay=5)(self._execute)
                        for queue, huey in self.hueys.items()}
         # Every minute the media consumer offers to run what is due; the slot claims (cara_fed/scheduler.py)
@@ -126,20 +127,25 @@ class HueyJobs:
     async def enqueue(self, name: str, *args: int | str) -> None:
         spec = self.registry.get(name)
         task = self._tasks[spec.queue]
-        await asyncio.to_thread(task, name, list(args))  # storage write: keep it off the event loop
+        # The request id rides along, so the job's log lines name the request that queued it.
+        await asyncio.to_thread(task, name, list(args), REQUEST_ID.get())  # storage write: off the event loop
 
-    def _execute(self, name: str, args: list) -> None:
+    def _execute(self, name: str, args: list, request_id: str = "-") -> None:
         if self._runner is None:
             raise RuntimeError("this process does not run jobs (no worker attached)")
-        self._runner(name, args)
+        self._runner(name, args, request_id)
 
     def attach(self, ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
         """Run jobs in this process: huey threads submit coroutines to `loop`."""
 
-        def run(name: str, args: list) -> None:
+        def run(name: str, args: list, request_id: str) -> None:
             spec = self.registry.get(name)
             started = time.perf_counter()
-            future: Future = asyncio.run_coroutine_threadsafe(spec.function(ctx, *args), loop)
+            token = REQUEST_ID.set(request_id)
+            try:  # the coroutine is scheduled in a copy of this thread's context: it sees the id
+                future: Future = asyncio.run_coroutine_threadsafe(spec.function(ctx, *args), loop)
+            finally:
+                REQUEST_ID.reset(token)
             try:
                 future.result()
             finally:

@@ -120,7 +120,7 @@ def test_the_documented_nginx_site_in_front(tmp_path: Path) -> None:
                              r'status="200"\} 1\.0', text)
 
             log = instance.log()
-            assert re.search(rf"127\.0\.0\.2 GET /livez 200 .*", log), log[-2000:]
+            assert f"cara_fed.access [{request_id}]: 127.0.0.2 GET /livez 200 " in log, log[-2000:]
             assert "127.0.0.3 GET " + MEDIA + " 404" in log
             assert "198.51.100." not in log  # forged addresses never stand for the client
             assert re.search(r"127\.0\.0\.2 GET " + re.escape(MEDIA) + " 429", log)

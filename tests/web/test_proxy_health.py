@@ -146,3 +146,55 @@ async def test_an_untrusted_peer_cannot_choose_its_request_id(config, aiohttp_cl
     client = await make_client(config, aiohttp_client)
     response = await client.get("/livez", headers={"X-Request-Id": "forged"})
     assert response.headers["X-Request-Id"] != "forged"
+
+
+def test_json_log_lines_carry_the_request_id_and_access_fields() -> None:
+    import json
+    import logging
+
+    from cara_fed.observe import REQUEST_ID, JsonFormatter, RequestIdFilter
+
+    record = logging.LogRecord("cara_fed.access", logging.INFO, __file__, 1, "%s GET %s", ("198.51.100.1", "/x"),
+                               None)
+    record.client, record.status, record.ms = "198.51.100.1", 200, 1.5
+    token = REQUEST_ID.set("abc123")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        REQUEST_ID.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "198.51.100.1 GET /x" and line["request_id"] == "abc123"
+    assert (line["client"], line["status"], line["ms"], line["level"]) == ("198.51.100.1", 200, 1.5, "INFO")
+
+
+async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
+    import asyncio
+
+    from cara_fed.context import Context
+    from cara_fed.jobs import JobRegistry
+    from cara_fed.observe import REQUEST_ID
+    from cara_fed.worker import HueyJobs
+
+    seen: list[str] = []
+
+    async def probe(_ctx) -> None:  # type: ignore[no-untyped-def]
+        seen.append(REQUEST_ID.get())
+
+    registry = JobRegistry()
+    registry.register("probe", "inbox", probe)
+    config = load_config(environ={"CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data")})
+    ctx = Context.create(config)
+    try:
+        jobs = HueyJobs(config, registry)
+        for huey in jobs.hueys.values():
+            huey.immediate = True  # huey runs the task at enqueue time, through the same runner a worker uses
+        jobs.attach(ctx, asyncio.get_running_loop())
+        token = REQUEST_ID.set("req-42")
+        try:
+            await jobs.enqueue("probe")
+        finally:
+            REQUEST_ID.reset(token)
+        await jobs.enqueue("probe")  # queued outside any request
+        assert seen == ["req-42", "-"]
+    finally:
+        await ctx.close()
