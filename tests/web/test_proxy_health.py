@@ -198,3 +198,32 @@ async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
         assert seen == ["req-42", "-"]
     finally:
         await ctx.close()
+
+
+async def test_delivery_outcomes_and_backlogs_show_in_metrics(config, aiohttp_client):
+    from datetime import timedelta
+
+    from cara_fed.app import CTX_KEY
+    from cara_fed.db import utcnow
+    from cara_fed.models import InboxItem
+    from cara_fed.services import deliveries
+
+    client = await make_client(config, aiohttp_client)
+    ctx = client.app[CTX_KEY]
+    domain = f"peer-{config.database_url[:8].replace(':', '')}.example"
+
+    def sample(text: str, line_start: str) -> float:
+        found = [line for line in text.splitlines() if line.startswith(line_start)]
+        return float(found[0].rsplit(" ", 1)[1]) if found else 0.0
+
+    sent = f'cara_fed_deliveries_total{{instance="{domain}",outcome="sent"}}'
+    before = sample(await (await client.get("/metrics")).text(), sent)
+    await deliveries.mark_sent(ctx, 10**6, domain, 202, 1)
+    async with ctx.transaction() as tx:
+        tx.session.add(InboxItem(activity_id="https://r.example/a", recipient="shared", actor_uri="https://r.example/u",
+                                 activity_type="Like", payload={}, state="retry",
+                                 state_changed_at=utcnow() - timedelta(minutes=10)))
+    text = await (await client.get("/metrics")).text()
+    assert sample(text, sent) == before + 1
+    assert sample(text, 'cara_fed_backlog_rows{kind="inbox",state="retry"}') == 1.0
+    assert 590 <= sample(text, 'cara_fed_backlog_oldest_seconds{kind="inbox"}') < 900
