@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from cara_fed import http_log, memory
+from cara_fed import http_log, memory, observe
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, InlineJobs
@@ -33,6 +33,8 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
     setup_web(app, ctx)
     setup_federation(app, ctx)
     ctx.directory = FederationDirectory(ctx)
+    # Outermost of all: every later layer (limits, logs, error pages) sees the real client and request id.
+    app.middlewares.insert(0, observe.middleware(observe.parse_networks(config.server.trusted_proxies)))
     should_migrate = config.database_url.startswith("sqlite") if migrate is None else migrate
 
     async def on_startup(app: web.Application) -> None:

@@ -29,6 +29,14 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     return serve(config)
 
 
+def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
+    from cara_fed.worker import run_scheduler_forever
+
+    print("cara-fed scheduler (periodic sweeps and retention; one run per slot however many run)", flush=True)
+    run_scheduler_forever(config)
+    return 0
+
+
 def cmd_worker(config: Config, args: argparse.Namespace) -> int:
     from cara_fed.worker import run_worker_forever
 
@@ -120,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the web server (with the worker inside by default)")
     worker = sub.add_parser("worker", help="run background workers")
     worker.add_argument("--queue", action="append", choices=QUEUES, help="queue to consume (repeatable; default all)")
+    sub.add_parser("scheduler", help="run periodic jobs (sweeps, retention); see [jobs] separate_scheduler")
     sub.add_parser("migrate", help="migrate the database to the latest schema")
     create = sub.add_parser("createuser", help="create a local account")
     create.add_argument("name")
@@ -133,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)
     config = _load(args)
-    handler = {"serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate, "createuser": cmd_createuser,
-               "demo": cmd_demo, "check": cmd_check}[args.command]
+    from cara_fed.observe import configure_logging
+
+    configure_logging(config.server.log_format)
+    handler = {"serve": cmd_serve, "worker": cmd_worker, "scheduler": cmd_scheduler, "migrate": cmd_migrate,
+               "createuser": cmd_createuser, "demo": cmd_demo, "check": cmd_check}[args.command]
     return handler(config, args)
 
 

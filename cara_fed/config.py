@@ -30,6 +30,16 @@ class ServerConfig:
     data_dir: str = setting("./data", "Folder for the embedded database, queue and media (relative to cwd).")
     processes: int = setting(1, "Web processes sharing the port (SO_REUSEPORT, Linux); 0 = one per CPU core. "
                              "The embedded worker runs in the first only.", minimum=0)
+    log_format: str = setting("text", "Log lines as text or as one JSON object a line (with request ids and "
+                              "access-log fields).", choices=("text", "json"))
+    trusted_proxies: list = setting(None, "Addresses or networks (CIDR) of reverse proxies in front of us, e.g. "
+                                    "[\"127.0.0.1\", \"::1\"] for nginx on this host; add \"unix\" for a Unix "
+                                    "socket. Only from these are X-Forwarded-For / Forwarded / X-Forwarded-Proto "
+                                    "believed; empty = every visitor is its socket address.", item=str)
+
+    def __post_init__(self) -> None:
+        if self.trusted_proxies is None:
+            self.trusted_proxies = []
 
 
 @dataclass
@@ -37,6 +47,15 @@ class DatabaseConfig:
     url: str = setting("", "SQLAlchemy async URL; empty = SQLite file in data_dir. PostgreSQL: "
                        "postgresql+asyncpg://user@127.0.0.1:5432/cara")
     echo: bool = setting(False, "Log every SQL statement (debugging only).")
+    pool_size: int = setting(10, "PostgreSQL: connections each process keeps open. Size it so that processes x "
+                             "(pool_size + max_overflow) stays under the server's max_connections.", minimum=1)
+    max_overflow: int = setting(10, "PostgreSQL: extra connections a process may open in a burst (closed "
+                                "again when returned).", minimum=0)
+    pool_timeout_seconds: int = setting(30, "PostgreSQL: how long a request waits for a free connection "
+                                        "before it fails (then 500 and a log line: raise the pool or add "
+                                        "processes).", minimum=1)
+    pool_recycle_seconds: int = setting(1800, "PostgreSQL: connections older than this are replaced (proxies "
+                                        "such as PgBouncer or a firewall may cut idle ones).", minimum=60)
 
 
 @dataclass
@@ -51,6 +70,10 @@ class JobsConfig:
                                "next start re-queues that work at once; empty = host name + role (embedded, "
                                "or the queues served). Give each worker on one host serving the same queues "
                                "its own name.")
+    separate_scheduler: bool = setting(False, "Periodic jobs (sweeps, retention) are run by `cara-fed scheduler` "
+                                       "processes instead of the worker serving the media queue. Either way each "
+                                       "run is claimed in the database, so exactly one process does it however "
+                                       "many schedulers or workers run.")
 
 
 @dataclass
@@ -114,6 +137,31 @@ class SecurityConfig:
 class CacheConfig:
     page_seconds: int = setting(30, "Anonymous pages are cached this long at most (changes invalidate "
                                 "sooner in-process).", minimum=0)
+    redis_url: str = setting("", "Redis shared by every web process for rate limits (media, client API, "
+                             "remote lookups), e.g. redis://127.0.0.1:6379/1; empty = each process counts alone.")
+
+
+@dataclass
+class RetentionConfig:
+    inbox_days: int = setting(14, "Received activities that are done (processed, ignored, failed) are deleted "
+                              "this many days after they finished.", minimum=1)
+    deliveries_days: int = setting(30, "Finished deliveries (sent, gone, failed) are deleted this many days "
+                                   "after they finished; the artist's delivery log shows the rest.", minimum=1)
+    outgoing_days: int = setting(90, "Activities we sent are deleted this long after sending once no delivery "
+                                 "of theirs is left.", minimum=1)
+    every_minutes: int = setting(60, "How often the pruning runs.", minimum=1)
+
+
+@dataclass
+class MetricsConfig:
+    enabled: bool = setting(True, "Serve Prometheus metrics at /metrics.")
+    allowed: list = setting(None, "Client addresses or networks (CIDR) that may read /metrics without the token.",
+                            item=str)
+    token: str = setting("", "Bearer token that also opens /metrics (Authorization: Bearer ...); empty = none.")
+
+    def __post_init__(self) -> None:
+        if self.allowed is None:
+            self.allowed = ["127.0.0.1", "::1"]
 
 
 @dataclass
@@ -230,6 +278,8 @@ SECTIONS: dict[str, type] = {
     "detection": DetectionConfig,
     "api": ApiConfig,
     "cloak": CloakConfig,
+    "retention": RetentionConfig,
+    "metrics": MetricsConfig,
 }
 
 
@@ -247,6 +297,8 @@ class Config:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     cloak: CloakConfig = field(default_factory=CloakConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "built-in defaults"
 
     @property
@@ -356,9 +408,23 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
     problems += _protection_problems(config.protection)
     problems += _detection_problems(config.detection)
+    problems += _network_problems("[server] trusted_proxies", config.server.trusted_proxies)
+    if config.cache.redis_url and not config.cache.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(f"[cache] redis_url: '{config.cache.redis_url}' is not a redis:// URL")
+    problems += _network_problems("[metrics] allowed", config.metrics.allowed)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _network_problems(key: str, entries: list) -> list[str]:
+    from cara_fed.observe import parse_networks
+
+    try:
+        parse_networks(entries)
+    except ValueError as exc:
+        return [f"{key}: {exc}"]
+    return []
 
 
 def _protection_problems(protection: ProtectionConfig) -> list[str]:

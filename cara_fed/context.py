@@ -46,7 +46,10 @@ class Context:
 
     @classmethod
     def create(cls, config: Config) -> Context:
-        engine = make_engine(config.database_url, echo=config.database.echo)
+        database = config.database
+        engine = make_engine(config.database_url, echo=database.echo, pool_size=database.pool_size,
+                             max_overflow=database.max_overflow, pool_timeout=database.pool_timeout_seconds,
+                             pool_recycle=database.pool_recycle_seconds)
         config.data_path.mkdir(parents=True, exist_ok=True)
         budget = MemoryBudget(config.media.memory_budget_mb * 1024 * 1024, config.media.remote_share_percent / 100)
         return cls(config=config, engine=engine, sessions=make_sessionmaker(engine),

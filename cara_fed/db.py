@@ -45,7 +45,8 @@ class Base(DeclarativeBase):
     pass
 
 
-def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
+def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = True, pool_size: int = 10,
+                max_overflow: int = 10, pool_timeout: int = 30, pool_recycle: int = 1800) -> AsyncEngine:
     """enforce_foreign_keys=False is for migrations only: SQLite's batch ALTER copies and drops a table, and
     with enforcement on, dropping `accounts` would cascade-delete every row that references it."""
     if url.startswith("sqlite"):
@@ -65,8 +66,8 @@ def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = Tr
     # No pre-ping: it costs a round trip on every checkout (several per page). After a database restart the
     # first statement on a stale connection fails, SQLAlchemy then discards every older pooled connection,
     # so one request errors instead of every request paying; pool_recycle retires idle connections anyway.
-    engine = create_async_engine(url, echo=echo, pool_pre_ping=False, pool_recycle=1800, pool_size=10,
-                                 max_overflow=10)
+    engine = create_async_engine(url, echo=echo, pool_pre_ping=False, pool_recycle=pool_recycle, pool_size=pool_size,
+                                 max_overflow=max_overflow, pool_timeout=pool_timeout)
     _strip_nul_from_parameters(engine)
     return engine
 

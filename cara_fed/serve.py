@@ -35,11 +35,13 @@ def process_count(config: Config) -> int:
 
 
 def serve(config: Config) -> int:
+    processes = process_count(config)
+    if processes > 1:
+        _share_metrics(config)  # before anything imports prometheus-client
     from aiohttp import web
 
     from cara_fed.app import create_app
 
-    processes = process_count(config)
     if processes > 1 and not hasattr(os, "fork"):
         log.warning("several web processes need fork(); serving with one")
         processes = 1
@@ -56,6 +58,18 @@ def serve(config: Config) -> int:
     finally:
         _stop(children)
     return 0
+
+
+def _share_metrics(config: Config) -> None:
+    """Several processes: each writes its counters to files in one folder and any of them can sum them for
+    /metrics. Must happen before prometheus-client is imported; an operator's own folder is kept."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = config.data_path / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # counters of a previous run would otherwise be added in
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _with_quiet_gc(app: Any) -> Any:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -19,11 +20,12 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
 
-from cara_fed import memory
+from cara_fed import memory, metrics, scheduler
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
-from cara_fed.services import cloaking, media, review
+from cara_fed.observe import REQUEST_ID
+from cara_fed.services import cloaking, media, retention, review
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ def build_registry() -> JobRegistry:
     registry.register("restamp_artwork", "media", media.restamp_artwork)
     registry.register("cloak_media", "cloak", cloaking.cloak_media)
     registry.register("sweep", "media", sweep_all)
+    registry.register("run_periodic", "media", run_periodic)
     # Events the core emits; the federation edge replaces these placeholders with real jobs.
     for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
                   "send_reject", "send_undo_follow", "account_updated", "send_like", "send_undo_like", "send_announce",
@@ -64,6 +67,40 @@ async def sweep_all(ctx: Context) -> None:
         await spec.function(ctx)
 
 
+def periodic_jobs(config: Config) -> list[scheduler.Periodic]:
+    return [scheduler.Periodic("sweep", config.jobs.sweep_seconds, sweep_all),
+            scheduler.Periodic("retention", config.retention.every_minutes * 60, prune_old_rows)]
+
+
+async def prune_old_rows(ctx: Context) -> None:
+    pruned = await retention.prune(ctx)
+    log.info("retention pruned %s", pruned)
+
+
+async def run_periodic(ctx: Context) -> None:
+    """The worker's share of scheduling ([jobs] separate_scheduler off): run whatever is due and unclaimed."""
+    await scheduler.run_due(ctx, periodic_jobs(ctx.config), ctx.worker_name or "worker")
+
+
+def run_scheduler_forever(config: Config) -> None:
+    """`cara-fed scheduler`: claims and runs periodic jobs; work they re-queue goes to the workers."""
+    import signal
+
+    async def main() -> None:
+        ctx = Context.create(config)
+        wire_jobs(ctx, build_full_registry())  # enqueue only: no consumer in this process
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await scheduler.run_forever(ctx, periodic_jobs(config), f"{socket.gethostname()}/scheduler", stop)
+        finally:
+            await ctx.close()
+
+    asyncio.run(main())
+
+
 def make_huey(config: Config, queue: str) -> Huey:
     name = f"cara-fed-{queue}"
     if config.jobs.backend == "redis":
@@ -77,31 +114,42 @@ class HueyJobs:
 
     def __init__(self, config: Config, registry: JobRegistry):
         self.registry = registry
+        self.separate_scheduler = config.jobs.separate_scheduler
         self.hueys = {queue: make_huey(config, queue) for queue in QUEUES}
-        self._runner: Callable[[str, list], Any] | None = None
+        self._runner: Callable[[str, list, str], Any] | None = None
         self._tasks = {queue: huey.task(name="run_job", retries=3, retry_delay=5)(self._execute)
                        for queue, huey in self.hueys.items()}
-        sweep_every = max(1, config.jobs.sweep_seconds // 60)
-        self.hueys["media"].periodic_task(crontab(minute=f"*/{sweep_every}"), name="sweep")(
-            lambda: self._execute("sweep", []))
+        # Every minute the media consumer offers to run what is due; the slot claims (cara_fed/scheduler.py)
+        # decide, so several workers serving the media queue still sweep once per slot.
+        self.hueys["media"].periodic_task(crontab(minute="*"), name="sweep")(
+            lambda: self._execute("run_periodic", []))
 
     async def enqueue(self, name: str, *args: int | str) -> None:
         spec = self.registry.get(name)
         task = self._tasks[spec.queue]
-        await asyncio.to_thread(task, name, list(args))  # storage write: keep it off the event loop
+        # The request id rides along, so the job's log lines name the request that queued it.
+        await asyncio.to_thread(task, name, list(args), REQUEST_ID.get())  # storage write: off the event loop
 
-    def _execute(self, name: str, args: list) -> None:
+    def _execute(self, name: str, args: list, request_id: str = "-") -> None:
         if self._runner is None:
             raise RuntimeError("this process does not run jobs (no worker attached)")
-        self._runner(name, args)
+        self._runner(name, args, request_id)
 
     def attach(self, ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
         """Run jobs in this process: huey threads submit coroutines to `loop`."""
 
-        def run(name: str, args: list) -> None:
+        def run(name: str, args: list, request_id: str) -> None:
             spec = self.registry.get(name)
-            future: Future = asyncio.run_coroutine_threadsafe(spec.function(ctx, *args), loop)
-            future.result()
+            started = time.perf_counter()
+            token = REQUEST_ID.set(request_id)
+            try:  # the coroutine is scheduled in a copy of this thread's context: it sees the id
+                future: Future = asyncio.run_coroutine_threadsafe(spec.function(ctx, *args), loop)
+            finally:
+                REQUEST_ID.reset(token)
+            try:
+                future.result()
+            finally:
+                metrics.JOB_SECONDS.labels(name).observe(time.perf_counter() - started)
 
         self._runner = run
 
@@ -119,7 +167,8 @@ class Worker:
     def __init__(self, jobs: HueyJobs, queues: tuple[str, ...], threads: int, embedded: bool):
         # Outside `serve`, the first consumer owns the main thread's signals; the others stay quiet.
         self.consumers = [(QuietConsumer if embedded or index else Consumer)(
-            jobs.hueys[q], workers=threads, worker_type="thread", periodic=(q == "media"),
+            jobs.hueys[q], workers=threads, worker_type="thread",
+            periodic=q == "media" and not jobs.separate_scheduler,
             # An idle SQLite-backed consumer polls; delivery latency matters most, so it polls fastest.
             max_delay=0.1 if q == "delivery" else 1.0,
             check_worker_health=False) for index, q in enumerate(queues)]

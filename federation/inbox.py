@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from cara_fed import json_limits
+from cara_fed import json_limits, metrics
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.services import inbox as inbox_service
@@ -171,6 +171,8 @@ async def _process(ctx: Context, request: web.Request, username: str | None) -> 
         raise Refused(401, f"the request is signed by {owner.owner_uri}, not by the actor {actor[:200]}")
     item_id = await inbox_service.record(ctx, activity_id=activity_id, recipient=recipient, actor_uri=actor,
                                          activity_type=activity_type, payload=doc)
+    if item_id is not None:
+        metrics.INBOX_ACCEPTED.inc()
     return web.json_response({"status": "accepted" if item_id is not None else "duplicate"}, status=202)
 
 

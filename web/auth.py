@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from cara_fed.errors import RateLimited, ValidationError
+from cara_fed.observe import client_address
 from cara_fed.services import accounts, login_throttle
 from web.keys import ACCOUNT, CTX, SESSION_COOKIE
 from web.links import safe_next
@@ -32,7 +33,7 @@ def _secure(request: web.Request) -> bool:
 
 
 def _client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    return client_address(request)
 
 
 async def _log_in(request: web.Request, account, target: str) -> web.Response:  # type: ignore[no-untyped-def]

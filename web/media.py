@@ -105,7 +105,7 @@ async def media(request: web.Request) -> web.StreamResponse:
     key = request.match_info["key"]
     if not KEY_RE.match(key):
         raise web.HTTPNotFound()
-    refused = noai.refuse_media(request)
+    refused = await noai.refuse_media(request)
     if refused is not None:
         return refused
     access = await media_access(request.app, key)

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cara_fed.context import Context
+from cara_fed.observe import client_address
+from cara_fed.ratelimit import SharedLimiter, shared_limiter
 from protection.crawlers import CrawlerList, load_crawlers
 from web.keys import CTX
 from web.render import NOAI_ROBOTS
@@ -38,7 +40,8 @@ AI_TXT_TYPES = {
 class RateLimiter:
     """A token bucket per client: bursts up to `per_minute`, refilled at per_minute/60 a second."""
 
-    def __init__(self, per_minute: int, max_clients: int = 100_000) -> None:
+    def __init__(self, per_minute: int, max_clients: int = 100_000, shared: SharedLimiter | None = None) -> None:
+        self.shared = shared  # Redis-backed, counted across processes ([cache] redis_url)
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
         self.max_clients = max_clients
@@ -58,6 +61,12 @@ class RateLimiter:
             self._prune(now)
         self._buckets[client] = (tokens - 1.0, now)
         return 0.0
+
+    async def wait(self, client: str) -> float:
+        """What take() says, counted across every process when Redis is configured."""
+        if self.shared is not None:
+            return await self.shared.take(client)
+        return self.take(client)
 
     def _prune(self, now: float) -> None:
         # A bucket idle for a minute is full again: forgetting it changes nothing.
@@ -114,7 +123,8 @@ def setup_noai(app: web.Application, ctx: Context) -> None:
     crawlers = load_crawlers(protection.extra_ai_crawlers, protection.ai_crawlers_file or None)
     domain = ctx.config.server.domain
     app[CRAWLERS] = crawlers
-    app[LIMITER] = RateLimiter(protection.media_rate_limit_per_minute)
+    app[LIMITER] = RateLimiter(protection.media_rate_limit_per_minute, shared=shared_limiter(
+        ctx.config, "media", protection.media_rate_limit_per_minute, 60))
     app[NOAI_CACHE] = {}
     app[FILES] = {"robots": robots_txt(crawlers, domain), "ai": ai_txt(crawlers, domain),
                   "tdmrep": json.dumps(tdmrep(protection.tdm_policy_url), indent=2)}
@@ -122,11 +132,7 @@ def setup_noai(app: web.Application, ctx: Context) -> None:
     app.router.add_routes(routes)
 
 
-def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"  # as web/auth.py: a proxy in front must pass the real address
-
-
-def refuse_media(request: web.Request) -> web.Response | None:
+async def refuse_media(request: web.Request) -> web.Response | None:
     """403 for a listed AI crawler, 429 past the client's rate; None to go on serving."""
     config = request.app[CTX].config.protection
     if config.block_ai_crawlers_on_media:
@@ -136,7 +142,7 @@ def refuse_media(request: web.Request) -> web.Response | None:
                 f"{crawler} is a known AI crawler. The artists on this server reserve their work from AI training "
                 "and text and data mining, so images are not served to it (see /robots.txt and "
                 "/.well-known/tdmrep.json).\n"), headers={"X-Robots-Tag": NOAI_ROBOTS, "tdm-reservation": "1"})
-    wait = request.app[LIMITER].take(client_address(request))
+    wait = await request.app[LIMITER].wait(client_address(request))
     if wait > 0:
         return web.Response(status=429, text="Too many image requests from your address. Please slow down.\n",
                             headers={"Retry-After": str(max(1, math.ceil(wait)))})

@@ -18,6 +18,8 @@ from yarl import URL
 from cara_fed import queries, queries_safety, queries_social
 from cara_fed.directory import INTENTS, LookupFailed, home_server
 from cara_fed.models import Account, Artwork
+from cara_fed.observe import client_address
+from cara_fed.ratelimit import shared_limiter
 from web.keys import ACCOUNT, CTX
 from web.middleware import CSP
 from web.noai import RateLimiter
@@ -32,7 +34,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def setup(app: web.Application) -> None:
-    app[LIMITER] = RateLimiter(app[CTX].config.security.remote_lookups_per_minute)
+    per_minute = app[CTX].config.security.remote_lookups_per_minute
+    app[LIMITER] = RateLimiter(per_minute, shared=shared_limiter(app[CTX].config, "remote-lookups", per_minute, 60))
     app.router.add_routes(routes)
 
 
@@ -105,7 +108,7 @@ async def interact(request: web.Request) -> web.Response:
         home = home_server(typed)
     except LookupFailed as exc:
         return _failure(request, target, intent, typed, str(exc), 400)
-    wait = request.app[LIMITER].take(request.remote or "unknown")
+    wait = await request.app[LIMITER].wait(client_address(request))
     if wait:
         response = _failure(request, target, intent, typed, "Too many lookups from your address; wait a minute "
                             "and try again.", 429)

@@ -18,6 +18,7 @@ from web import (
     middleware,
     noai,
     notifications,
+    ops,
     pages,
     review,
     settings,
@@ -42,7 +43,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
                             limits.body_limit, middleware.csrf, edge.refuse_nul])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
-                  safety_pages.routes, interactions.routes, notifications.routes):
+                  safety_pages.routes, interactions.routes, notifications.routes, ops.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
+from cara_fed import metrics
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Delivery, Instance, OutgoingActivity
@@ -203,6 +204,8 @@ async def settle(ctx: Context, outcomes: list[Outcome]) -> None:
             next_at = now + retry_delay(o.attempt, o.retry_after)
         groups[state].append({"b_id": o.delivery_id, "b_status": o.status, "b_error": (error or None) and error[:1000],
                               "b_next": next_at})
+    for o in outcomes:
+        metrics.DELIVERIES.labels(o.state, o.domain).inc()
     async with ctx.transaction(changes_pages=False) as tx:
         for state, params in groups.items():
             await tx.session.execute(_move(state, now, Delivery.id == bindparam("b_id"), last_status=bindparam(

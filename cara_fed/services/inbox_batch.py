@@ -13,6 +13,7 @@ rows was queued; a batch that cannot be written fails every one of its futures (
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -82,7 +83,8 @@ class InboxBatcher:
         self._slots = asyncio.Semaphore(max_writers)
         self._tasks: set[asyncio.Task] = set()  # batches being written or answered
         self._closed = False
-        self._runner = self.loop.create_task(self._run(), name="inbox-batcher")
+        # A fresh context: the batcher serves many requests, so it must not carry the first one's request id.
+        self._runner = self.loop.create_task(self._run(), name="inbox-batcher", context=contextvars.Context())
         self._runner.add_done_callback(self._stopped)
 
     def _stopped(self, runner: asyncio.Task) -> None:

@@ -1,4 +1,5 @@
-"""`[server] processes`: several web processes share the port; one embedded worker; they stop together."""
+"""`[server] processes`: several web processes share the port; one embedded worker; they stop together; /metrics
+adds up what every process counted."""
 
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ def test_two_processes_share_the_port_and_stop_together(tmp_path: Path) -> None:
             with urllib.request.urlopen(instance.url + "/about", timeout=10) as response:
                 assert response.status == 200
         assert cpu_ticks(child) > before, "the second process answered nothing"
+        # /metrics from either process sums both: the 300 pages plus the one start-up probe that got a 200.
+        for _ in range(4):
+            with urllib.request.urlopen(instance.url + "/metrics", timeout=10) as response:
+                text = response.read().decode()
+            assert 'cara_fed_http_request_duration_seconds_count{method="GET",route="/about",status="200"} 301.0' \
+                in text, [line for line in text.splitlines() if 'route="/about"' in line]
+        assert list((instance.data_dir / "metrics").glob("*.db")), "no per-process metric files"
         assert "with 2 processes" in instance.log()
         # The worker runs in the first process only: the second logs no worker start.
         assert instance.log().count("embedded worker started") == 1

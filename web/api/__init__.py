@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.context import Context
+from cara_fed.ratelimit import shared_limiter
 from web.api import (
     accounts,
     base,
@@ -26,7 +27,8 @@ from web.api.streaming import setup_streaming
 
 
 def setup_api(app: web.Application, ctx: Context) -> None:
-    app[base.LIMITER] = base.RateLimiter(ctx.config.api.requests_per_5_minutes)
+    limit = ctx.config.api.requests_per_5_minutes
+    app[base.LIMITER] = base.RateLimiter(limit, shared=shared_limiter(ctx.config, "api", limit, base.WINDOW))
     app[oauth.SERVER] = Server(ctx)
     app.middlewares.append(base.api_middleware)
     for module in (oauth, instance, accounts, statuses, media, timelines, notifications, search, misc, cara):

@@ -21,7 +21,9 @@ from cara_fed import json_limits
 from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from cara_fed.numbers import INT4_MAX, INT8_MAX, clamp, parse_id, parse_whole
+from cara_fed.observe import client_address
 from cara_fed.queries_api import Window
+from cara_fed.ratelimit import SharedLimiter
 from cara_fed.services import oauth
 from web import limits
 from web.keys import CTX
@@ -73,9 +75,16 @@ WINDOW = 300
 class RateLimiter:
     """A fixed 5-minute window per key (token or address), in this web process (like the media limiter)."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, shared: SharedLimiter | None = None):
         self.limit = limit
+        self.shared = shared  # Redis-backed, counted across processes ([cache] redis_url)
         self.windows: dict[str, tuple[int, int]] = {}
+
+    async def count(self, key: str) -> tuple[int, int]:
+        """hit(), across every process when Redis is configured."""
+        if self.shared is not None:
+            return await self.shared.hit(key)
+        return self.hit(key)
 
     def hit(self, key: str) -> tuple[int, int]:
         """(remaining, window end as unix time); remaining < 0 means refused."""
@@ -110,8 +119,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     headers = dict(CORS_HEADERS)
     if limiter.limit and request.path.startswith("/api/"):
         auth = request.headers.get("Authorization", "")
-        key = "t:" + oauth.digest(auth)[:32] if auth else "a:" + (request.remote or "")
-        remaining, reset = limiter.hit(key)
+        key = "t:" + oauth.digest(auth)[:32] if auth else "a:" + client_address(request)
+        remaining, reset = await limiter.count(key)
         headers.update(_limit_headers(limiter.limit, remaining, reset))
         if remaining < 0:
             response = error_body(429, "Too many requests")

@@ -11,6 +11,7 @@ from aiohttp import web
 from authlib.oauth2.rfc6749 import OAuth2Error
 
 from cara_fed import json_limits
+from cara_fed.observe import client_address
 from cara_fed.services import oauth
 from web import forms
 from web.api import entities
@@ -57,7 +58,7 @@ def _request(request: web.Request, pairs: list[tuple[str, str]]) -> Request:
     uri = "https://" + ctx.config.server.domain + request.path_qs
     headers = {k: v for k, v in request.headers.items()}
     made = Request(request.method, uri, headers, pairs)
-    made.client_address = request.remote or "unknown"
+    made.client_address = client_address(request)
     return made
 
 

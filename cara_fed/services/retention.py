@@ -1,0 +1,57 @@
+"""Retention: finished federation rows are deleted after the ages in [retention], in small batches so that
+no delete holds locks for long on a busy database. Rows still waiting (received, pending, retry, paused)
+are never touched, whatever their age."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, select
+
+from cara_fed.context import Context
+from cara_fed.db import utcnow
+from cara_fed.models import Delivery, InboxItem, OutgoingActivity, ScheduledRun
+
+BATCH = 2000
+INBOX_DONE = ("processed", "ignored", "failed")
+DELIVERY_DONE = ("sent", "gone", "failed")
+SCHEDULE_KEEP = timedelta(days=2)  # claims only matter for the slot at hand
+
+
+@dataclass
+class Pruned:
+    inbox_items: int = 0
+    deliveries: int = 0
+    outgoing_activities: int = 0
+    scheduled_runs: int = 0
+
+
+async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
+    total = 0
+    while True:
+        async with ctx.transaction(changes_pages=False) as tx:
+            ids = select(model.id).where(*where).limit(BATCH).scalar_subquery()
+            result = await tx.session.execute(delete(model).where(model.id.in_(ids)))
+        total += result.rowcount or 0
+        if (result.rowcount or 0) < BATCH:
+            return total
+
+
+async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
+    now = now or utcnow()
+    keep = ctx.config.retention
+    pruned = Pruned()
+    pruned.inbox_items = await _delete_in_batches(
+        ctx, InboxItem, InboxItem.state.in_(INBOX_DONE),
+        InboxItem.state_changed_at < now - timedelta(days=keep.inbox_days))
+    pruned.deliveries = await _delete_in_batches(
+        ctx, Delivery, Delivery.state.in_(DELIVERY_DONE),
+        Delivery.state_changed_at < now - timedelta(days=keep.deliveries_days))
+    pruned.outgoing_activities = await _delete_in_batches(
+        ctx, OutgoingActivity, OutgoingActivity.created_at < now - timedelta(days=keep.outgoing_days),
+        ~exists().where(Delivery.activity_id == OutgoingActivity.id))
+    async with ctx.transaction(changes_pages=False) as tx:
+        result = await tx.session.execute(delete(ScheduledRun).where(ScheduledRun.slot < now - SCHEDULE_KEEP))
+        pruned.scheduled_runs = result.rowcount or 0
+    return pruned
