@@ -14,6 +14,7 @@ from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.taxonomy import LICENSES
 from web.keys import ACCOUNT, CTX, JINJA, LOGIN, UNREAD
+from web.static_assets import static_url
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOAI_ROBOTS = "noai, noimageai"
@@ -70,6 +71,7 @@ def make_environment() -> Environment:
     env.globals["COMMENT_POLICIES"] = COMMENT_POLICIES
     env.globals["profile_path"] = profile_path
     env.globals["artwork_path"] = artwork_path
+    env.globals["static_url"] = static_url
     return env
 
 

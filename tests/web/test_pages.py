@@ -49,3 +49,66 @@ async def test_edit_page_explains_a_refused_image_edit(client):
     assert refused.status == 400
     assert "An artwork needs at least one image" in await refused.text()
     assert 'alt="one"' in await (await client.get(location)).text()
+
+
+async def test_studio_reminds_the_artist_of_images_without_alt_text(client):
+    await sign_up(client, "ada")
+    location = (await upload(client, [("a.jpg", images.jpeg(), "described"), ("b.png", images.png(), "")])
+                ).headers["Location"]
+    html = await (await client.get(location)).text()
+    assert "1 of 2 images have no description (alt text) yet" in html
+    assert f'<a href="/artworks/{location.rsplit("/", 1)[1]}/edit">Add alt text</a>' in html
+    client.session.cookie_jar.clear()
+    assert "no description" not in await (await client.get(location)).text()  # only the artist is nudged
+
+
+async def test_login_lands_on_the_feed_unless_next_says_otherwise(client):
+    await sign_up(client, "ada", password="right password")
+    client.session.cookie_jar.clear()
+    for form_next, landing in (("", "/feed"), ("/settings", "/settings")):
+        token = await csrf_from(client, "/login")
+        response = await client.post("/login", data={"csrf_token": token, "login": "ada", "password": "right password",
+                                                     "next": form_next}, allow_redirects=False)
+        assert response.headers["Location"] == landing
+        client.session.cookie_jar.clear()
+
+
+async def test_static_css_and_js_are_fingerprinted_cached_and_gzipped(client):
+    html = await (await client.get("/about")).text()
+    css = re.search(r'href="(/static/style\.css\?v=[0-9a-f]{12})"', html)
+    assert css, "the stylesheet link carries no fingerprint"
+    long = await client.get(css.group(1), headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    assert long.status == 200 and long.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in long.headers["Cache-Control"] and "max-age=31536000" in long.headers["Cache-Control"]
+    plain = await client.get("/static/style.css", headers={"Accept-Encoding": "identity"})
+    assert "immutable" not in plain.headers["Cache-Control"] and "Content-Encoding" not in plain.headers
+    assert len(await long.read()) * 3 < len(await plain.read())  # CSS compresses well
+    page = await client.get("/about", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    assert page.headers.get("Content-Encoding") == "gzip" and "Accept-Encoding" in page.headers.get("Vary", "")
+    assert (await client.get("/static/../pyproject.toml")).status == 404
+
+
+async def test_derivatives_come_in_intermediate_widths_with_sizes(client):
+    await sign_up(client, "ada")
+    location = (await upload(client, [("a.jpg", images.jpeg(3000, 2000), "wide")])).headers["Location"]
+    portfolio = await (await client.get("/@ada")).text()
+    srcset = re.search(r'<img class="[^"]*" src="[^"]+" srcset="([^"]+)" sizes="([^"]+)"', portfolio)
+    assert srcset, portfolio
+    widths = sorted(int(w) for w in re.findall(r" (\d+)w", srcset.group(1)))
+    assert widths == [400, 640, 960, 1280, 2560] and "vw" in srcset.group(2)
+    assert 'class="card ar-15"' in portfolio  # a 3:2 work keeps its shape in the justified rows
+    assert location
+
+
+async def test_portfolio_shows_pinned_works_once_and_works_before_about(client):
+    await sign_up(client, "ada")
+    ids = []
+    for title in ("Pinned heron", "Plain ferry"):
+        location = (await upload(client, [("a.jpg", images.jpeg(), title)], title=title)).headers["Location"]
+        ids.append(location.rsplit("/", 1)[1])
+    token = await csrf_from(client, "/upload")
+    await client.post(f"/artworks/{ids[0]}/pin", data={"csrf_token": token, "pinned": "on"})
+    html = await (await client.get("/@ada")).text()
+    assert html.count(">Pinned heron<") == 1 and html.count(">Plain ferry<") == 1
+    assert html.index('id="pinned-h"') < html.index('id="works-h"') < html.index('id="about-h"')
+    assert 'href="/settings#banner">Add a banner</a>' in html
