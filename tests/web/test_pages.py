@@ -112,3 +112,23 @@ async def test_portfolio_shows_pinned_works_once_and_works_before_about(client):
     assert html.count(">Pinned heron<") == 1 and html.count(">Plain ferry<") == 1
     assert html.index('id="pinned-h"') < html.index('id="works-h"') < html.index('id="about-h"')
     assert 'href="/settings#banner">Add a banner</a>' in html
+
+
+async def test_small_wording_defects(client, ctx):
+    from cara_fed import queries
+    from cara_fed.services import comments, follows
+
+    await sign_up(client, "bea")
+    client.session.cookie_jar.clear()
+    await sign_up(client, "ada")
+    location = (await upload(client, [("a.jpg", images.jpeg(), "one")])).headers["Location"]
+    async with ctx.sessions() as session:
+        ada, bea = await queries.local_account(session, "ada"), await queries.local_account(session, "bea")
+    await comments.post(ctx, bea, int(location.rsplit("/", 1)[1]), "Lovely")
+    await follows.request_follow(ctx, bea, ada)
+    html = await (await client.get(location)).text()
+    assert re.search(r'<span class="comment-count">1</span> comment</a>', html), "1 comments"
+    notes = re.sub(r"\s+", " ", await (await client.get("/notifications")).text())
+    assert "followed you" in notes and "see it" not in notes
+    footer = re.sub(r"\s+", " ", html[html.index("<footer"):])  # the default instance name is "cara-fed"
+    assert "cara-fed runs" not in footer and "A federated home for artists, running <a" in footer
