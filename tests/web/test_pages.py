@@ -132,3 +132,27 @@ async def test_small_wording_defects(client, ctx):
     assert "followed you" in notes and "see it" not in notes
     footer = re.sub(r"\s+", " ", html[html.index("<footer"):])  # the default instance name is "cara-fed"
     assert "cara-fed runs" not in footer and "A federated home for artists, running <a" in footer
+
+
+async def test_settings_change_password_and_email(client):
+    await sign_up(client, "ada", password="old password 1")
+    token = await csrf_from(client, "/settings")
+    settings = await (await client.get("/settings")).text()
+    assert "Suggest my profile to others" in settings and "Include my works in search" in settings
+    wrong = await client.post("/settings/sign-in", data={"csrf_token": token, "current_password": "nope",
+                                                         "new_password": "new password 2"})
+    assert wrong.status == 400 and "Your current password is not right." in await wrong.text()
+    short = await client.post("/settings/sign-in", data={"csrf_token": token, "current_password": "old password 1",
+                                                         "new_password": "short"})
+    assert short.status == 400 and "Use at least 8 characters." in await short.text()
+    ok = await client.post("/settings/sign-in", data={"csrf_token": token, "current_password": "old password 1",
+                                                      "new_password": "new password 2", "new_email": "Ada@New.example"},
+                           allow_redirects=False)
+    assert ok.status == 303
+    assert "Your email is ada@new.example." in await (await client.get("/settings")).text()  # still signed in
+    client.session.cookie_jar.clear()
+    for password, status in (("old password 1", 401), ("new password 2", 303)):
+        login = await csrf_from(client, "/login")
+        response = await client.post("/login", data={"csrf_token": login, "login": "ada@new.example",
+                                                     "password": password}, allow_redirects=False)
+        assert response.status == status
