@@ -87,6 +87,7 @@ def test_many_image_work_viewer_nav_and_portfolio_on_a_phone(browser: Any, tmp_p
             for index, alt in enumerate(ALTS):
                 page.locator(f"#alt_{index}").fill(alt)
             page.get_by_label("Title").fill("Heron studies")
+            page.get_by_label("Tags").fill("herons, " + "averyveryverylongtagwithoutanyspacesatall" * 2)
             page.get_by_role("button", name="Publish").click()
             expect(page.locator("#form-alert")).to_contain_text("No description yet for: heron1.png")
             violations += axe_violations(page)
@@ -97,6 +98,8 @@ def test_many_image_work_viewer_nav_and_portfolio_on_a_phone(browser: Any, tmp_p
             expect(page.locator(".alt-reminder")).to_contain_text("1 of 3 images have no description")
 
             # Item 11: on a phone the title is in the first screen; the strip jumps; the viewer opens full size.
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= VIEWPORTS["phone"]["width"], f"the phone page is {width} px wide"  # item 18: long tag
             title = page.get_by_role("heading", level=1).bounding_box()
             assert title and title["y"] < VIEWPORTS["phone"]["height"], title
             expect(page.locator(".strip a")).to_have_count(3)
