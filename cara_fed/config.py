@@ -93,7 +93,7 @@ class MediaConfig:
 
     def __post_init__(self) -> None:
         if self.sizes is None:
-            self.sizes = [2560, 1280, 400]
+            self.sizes = [2560, 1280, 960, 640, 400]  # 640/960: phone tiles at 2-3x density
 
 
 @dataclass

@@ -87,7 +87,8 @@ async def login_form(request: web.Request) -> web.Response:
 @routes.post("/login")
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
-    login_name, target = str(form.get("login", "")), str(form.get("next", "") or "/")
+    # Without a `next`, land on the feed: what a signed-in person came for (issue 16 item 15).
+    login_name, target = str(form.get("login", "")), str(form.get("next", "") or "/feed")
     try:
         account = await accounts.authenticate(request.app[CTX], login_name, str(form.get("password", "")),
                                               _client_address(request),

@@ -6,6 +6,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from cara_fed.numbers import parse_id, parse_ids
+from cara_fed.services.artwork_images import ImageEdit
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
 
@@ -51,3 +52,23 @@ def path_id(request: web.Request, name: str) -> int:
 def int_values(values: list) -> list[int]:
     """The valid ids among repeated form fields (checkboxes), ignoring anything else."""
     return parse_ids([v for v in values if isinstance(v, str)])
+
+
+def image_edit(form: MultiDictProxy, image_ids: list[int]) -> ImageEdit | None:
+    """The edit form's image changes: `order_image_{id}` (1, 2, …) reorders, `remove_image_{id}` drops, new files
+    in `images` (with alt_0, alt_1, …) are appended. None when the form says nothing about images (older forms,
+    scripts): they stay as they are."""
+    added = uploads(form)
+    named = any(f"order_image_{i}" in form or f"remove_image_{i}" in form for i in image_ids)
+    if not named and not added:
+        return None
+
+    def place(index_id: tuple[int, int]) -> tuple[float, int]:
+        raw = text(form, f"order_image_{index_id[1]}").strip()
+        try:
+            return float(raw), index_id[0]
+        except ValueError:  # blank or not a number: keep its place
+            return index_id[0] + 1, index_id[0]
+
+    kept = [(n, i) for n, i in enumerate(image_ids) if not checkbox(form, f"remove_image_{i}")]
+    return ImageEdit(keep=[i for _n, i in sorted(kept, key=place)], add=added)

@@ -16,6 +16,7 @@ from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
 from web.keys import ACCOUNT, CTX, JINJA, LOGIN, UNREAD
 from web.links import web_url
+from web.static_assets import static_url
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOAI_ROBOTS = "noai, noimageai"
@@ -74,6 +75,7 @@ def make_environment() -> Environment:
     env.globals["COMMENT_POLICIES"] = COMMENT_POLICIES
     env.globals["profile_path"] = profile_path
     env.globals["artwork_path"] = artwork_path
+    env.globals["static_url"] = static_url
     return env
 
 

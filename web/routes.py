@@ -23,6 +23,7 @@ from web import (
     review,
     settings,
     social,
+    static_assets,
     studio,
 )
 from web import discovery as discovery_pages
@@ -48,4 +49,5 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction
     noai.setup_noai(app, ctx)  # robots.txt, ai.txt, tdmrep.json, tdm-policy header, media guard
+    static_assets.setup(app)  # before add_static: our CSS/JS with fingerprints, long caching and gzip
     app.router.add_static("/static", STATIC, name="static", append_version=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.errors import ValidationError
-from cara_fed.services import accounts
+from cara_fed.services import accounts, credentials
 from cara_fed.services.media import Upload
 from web import forms
 from web.auth import require_login
-from web.keys import CTX
+from web.keys import CTX, SESSION_COOKIE
 from web.limits import accepts_uploads
 from web.render import render
 
@@ -17,10 +17,12 @@ routes = web.RouteTableDef()
 LINK_SLOTS = 4
 
 
-def _settings(request: web.Request, account, form=None, errors=None, status=200, saved=False):  # type: ignore[no-untyped-def]
+def _settings(request: web.Request, account, form=None, errors=None, status=200, saved=False,  # type: ignore[no-untyped-def]
+              sign_in_errors=None):
     links = list(account.links) + [{"name": "", "url": ""}] * LINK_SLOTS
     return render(request, "settings.html", {"account": account, "form": form, "errors": errors or {},
-                                             "links": links[:LINK_SLOTS], "saved": saved}, status=status)
+                                             "links": links[:LINK_SLOTS], "saved": saved,
+                                             "sign_in_errors": sign_in_errors or {}}, status=status)
 
 
 @routes.get("/settings", name="settings")
@@ -51,3 +53,18 @@ async def save_settings(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return _settings(request, account, form=dict(form), errors=exc.errors, status=400)
     raise web.HTTPSeeOther(f"/settings?saved=1#{updated.username}")
+
+
+@routes.post("/settings/sign-in", name="settings_sign_in")
+async def change_sign_in(request: web.Request) -> web.Response:
+    """New password and/or email, confirmed with the current password."""
+    account = require_login(request)
+    form = await request.post()
+    try:
+        await credentials.change(request.app[CTX], account.id, forms.text(form, "current_password"),
+                                 new_password=forms.text(form, "new_password"),
+                                 new_email=forms.text(form, "new_email"),
+                                 keep_session=request.cookies.get(SESSION_COOKIE))
+    except ValidationError as exc:
+        return _settings(request, account, sign_in_errors=exc.errors, status=400)
+    raise web.HTTPSeeOther("/settings?saved=1#sign-in-h")

@@ -101,9 +101,12 @@ async def edit(request: web.Request) -> web.Response:
     account = require_login(request)
     work = await _own_artwork(request, account)
     form = await request.post()
-    alts = {image.id: forms.text(form, f"alt_image_{image.id}") for image in work.images}
+    # Only the alt boxes the form sent: a field left out is not a request to blank the description.
+    alts = {image.id: forms.text(form, f"alt_image_{image.id}") for image in work.images
+            if f"alt_image_{image.id}" in form}
+    images = forms.image_edit(form, [image.id for image in work.images])
     try:
-        await artworks.update_artwork(request.app[CTX], account, work.id, forms.artwork_input(form), alts)
+        await artworks.update_artwork(request.app[CTX], account, work.id, forms.artwork_input(form), alts, images)
     except ValidationError as exc:
         return _artwork_form(request, account, work=work, form=dict(form), errors=exc.errors, status=400)
     raise web.HTTPSeeOther(f"/@{account.username}/{work.id}")

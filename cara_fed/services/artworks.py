@@ -12,7 +12,9 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
 from cara_fed.models.artworks import VISIBILITIES
-from cara_fed.services.media import Upload, check_upload, store_original
+from cara_fed.services import artwork_images
+from cara_fed.services.artwork_images import ImageEdit
+from cara_fed.services.media import Upload, check_upload, settle_artworks, store_original
 from cara_fed.taxonomy import FIELDS, LICENSES, MEDIUMS
 from cara_fed.text import parse_tags, render_markdown
 
@@ -174,24 +176,35 @@ async def _owned(session, account: Account, artwork_id: int) -> Artwork:  # type
 
 
 async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: ArtworkInput,
-                         alt_texts: dict[int, str] | None = None) -> Artwork:
-    """Edit the metadata and per-image alt text (image id -> text)."""
+                         alt_texts: dict[int, str] | None = None, images: ImageEdit | None = None) -> Artwork:
+    """Edit the metadata, per-image alt text (image id -> text) and, when given, which images the work has
+    (services/artwork_images.py): all in one transaction, so one edit is one Update."""
     errors = validate(data)
     for image_id, text in (alt_texts or {}).items():
         if len(text) > MAX_ALT:
             errors[f"alt_{image_id}"] = f"Keep alt text under {MAX_ALT} characters."
+    if images is not None:  # checked before anything is stored: nothing is half-written
+        async with ctx.sessions() as session:
+            errors |= artwork_images.validate(ctx, await _owned(session, account, artwork_id), images)
     if errors:
         raise ValidationError(errors)
     async with ctx.transaction() as tx:
         artwork = await _owned(tx.session, account, artwork_id)
         marked, before = (artwork.noai, artwork.license), content_of(artwork)
+        was_published = artwork.state == "published"
         _apply(artwork, data)
+        if images is not None and await artwork_images.apply(ctx, tx, artwork, images):
+            await tx.session.flush()
+            # Settle once the new files are processed, or now when none were added (a refused one removed).
+            if not images.add:
+                tx.after_commit(settle_artworks, ctx, artwork.images[0].asset_id)
         if (artwork.noai, artwork.license) != marked:  # what the files' XMP says must follow
             tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
         for image in artwork.images:
             if alt_texts and image.id in alt_texts:
                 image.alt_text = alt_texts[image.id].strip()
-        mark_edited(artwork, before)
+        if not mark_edited(artwork, before) and was_published and content_of(artwork) != before:
+            artwork.edited_at = utcnow()  # new images send it back to processing; it is still an edit
         if artwork.state == "published":
             tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
     return artwork

@@ -210,8 +210,11 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
                 outcome = await review.apply_policy(ctx, tx, artwork)  # published, held or rejected
                 transition(artwork, outcome)
                 if outcome == "published":
+                    republished = artwork.published_at is not None  # its images were changed by an edit
                     artwork.published_at = artwork.published_at or utcnow()
-                    tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+                    tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)  # a no-op if sent
+                    if republished and artwork.uri is None:  # followers hold the old Note: update it
+                        tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
 
 
 async def restamp_artwork(ctx: Context, artwork_id: int) -> int:

@@ -58,7 +58,7 @@ async def test_upload_processes_and_shows_in_portfolio(client, ctx):
         assert work.state == "published" and work.published_at is not None
         first = work.images[0].asset
         assert (first.width, first.height) == (3000, 2000)
-        assert first.blurhash and {d.long_edge for d in first.derivatives} == {2560, 1280, 400}
+        assert first.blurhash and {d.long_edge for d in first.derivatives} == {2560, 1280, 960, 640, 400}
         assert {d.format for d in first.derivatives} == {"webp", "jpeg"}
     portfolio = await (await client.get("/@ada")).text()
     assert "Night ferry" in portfolio

@@ -32,7 +32,7 @@ async def test_visitors_get_follow_and_like_buttons_that_work_without_javascript
     portfolio = await (await visitor.get("/@ada")).text()
     assert 'href="/interact?account=ada"' in portfolio and 'data-interact="Follow ada"' in portfolio
     assert '<dialog class="interact-dialog"' in portfolio and 'value="@ada@test.example" readonly' in portfolio
-    assert 'src="/static/app.js' in portfolio
+    assert 'src="/static/app.js?v=' in portfolio
     artwork_id = work_path.rsplit("/", 1)[1]
     page = await (await visitor.get(work_path)).text()
     for action in ("like", "boost", "reply"):

@@ -44,6 +44,25 @@
   if (form && window.XMLHttpRequest && window.FormData) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      // Alt text nudge: name the images that have no description, once; the artist may still publish.
+      var missing = [];
+      form.querySelectorAll("#alt-fields textarea").forEach(function (t, i) {
+        if (!t.value.trim()) {
+          var label = form.querySelector("label[for='" + t.id + "']");
+          missing.push(label ? label.textContent.replace(/^Alt text for /, "") : "image " + (i + 1));
+        }
+      });
+      if (missing.length && form.dataset.altNudged !== "1") {
+        form.dataset.altNudged = "1";
+        alertBox("No description yet for: " + missing.join(", ") + ". People who use screen readers will not " +
+                 "know what " + (missing.length > 1 ? "these images show" : "this image shows") +
+                 ". Add alt text below, or press Publish anyway.");
+        form.querySelector("button[type=submit]").textContent = "Publish anyway";
+        var empty = Array.prototype.filter.call(form.querySelectorAll("#alt-fields textarea"),
+                                                function (t) { return !t.value.trim(); });
+        if (empty.length) { empty[0].focus(); }
+        return;
+      }
       var box = document.getElementById("upload-progress");
       var bar = document.getElementById("progress-bar");
       var label = document.getElementById("progress-label");
@@ -80,6 +99,45 @@
     var p = document.getElementById("form-alert");
     if (!p) { p = document.createElement("p"); p.id = "form-alert"; p.className = "error"; p.setAttribute("role", "alert"); form.prepend(p); }
     p.textContent = message;
+  }
+
+  // Full-size viewer: each image links to its largest copy; here it opens in a modal dialog instead, with its alt
+  // text shown, Previous/Next (also the arrow keys and a swipe), and Esc or Close to go back where you were.
+  var lightbox = document.getElementById("lightbox");
+  var zooms = Array.prototype.slice.call(document.querySelectorAll("a.zoom"));
+  if (lightbox && zooms.length && typeof lightbox.showModal === "function") {
+    var shown = 0, opener = null, touchX = null;
+    var big = document.getElementById("lightbox-img");
+    var show = function (index) {
+      shown = (index + zooms.length) % zooms.length;
+      var link = zooms[shown];
+      big.src = link.href; big.alt = link.dataset.alt || "";
+      big.width = Number(link.dataset.width); big.height = Number(link.dataset.height);
+      document.getElementById("lightbox-pos").textContent = zooms.length > 1 ? (shown + 1) + " / " + zooms.length : "";
+      document.getElementById("lightbox-alt").textContent = link.dataset.alt || "No description was given for this image.";
+      lightbox.querySelectorAll("[data-step]").forEach(function (b) { b.hidden = zooms.length < 2; });
+    };
+    zooms.forEach(function (link, index) {
+      link.addEventListener("click", function (event) {
+        if (event.ctrlKey || event.metaKey || event.shiftKey) { return; }  // a new tab still gets the file
+        event.preventDefault(); opener = link; show(index); lightbox.showModal();
+        lightbox.querySelector("[data-close-viewer]").focus();
+      });
+    });
+    lightbox.querySelectorAll("[data-step]").forEach(function (button) {
+      button.addEventListener("click", function () { show(shown + Number(button.dataset.step)); });
+    });
+    lightbox.querySelector("[data-close-viewer]").addEventListener("click", function () { lightbox.close(); });
+    lightbox.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowRight") { show(shown + 1); } else if (event.key === "ArrowLeft") { show(shown - 1); }
+    });
+    lightbox.addEventListener("touchstart", function (e) { touchX = e.changedTouches[0].clientX; }, { passive: true });
+    lightbox.addEventListener("touchend", function (e) {
+      if (touchX === null) { return; }
+      var dx = e.changedTouches[0].clientX - touchX; touchX = null;
+      if (Math.abs(dx) > 50) { show(shown + (dx < 0 ? 1 : -1)); }
+    });
+    lightbox.addEventListener("close", function () { big.removeAttribute("src"); if (opener) { opener.focus(); } });
   }
 
   // On an artwork still processing, poll its status and reload when it settles.

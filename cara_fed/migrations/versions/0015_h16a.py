@@ -12,7 +12,7 @@ import cara_fed.db
 
 
 revision = '0015'
-down_revision = '0008'
+down_revision = '0010'  # after h15b's scheduled_runs (0008 -> 0010 -> 0015)
 branch_labels = None
 depends_on = None
 
