@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 from collections.abc import AsyncIterator
+from email.message import Message
 from pathlib import Path
 
 import pytest
 
 from cara_fed.cli import main
 from cara_fed.media_admin import migrate, setup
-from cara_fed.storage import (LocalStorage, MediaMissing, MediaStore, StorageError, content_key, new_key,
-                              object_headers)
+from cara_fed.storage import LocalStorage, MediaMissing, MediaStore, StorageError, content_key, new_key, object_headers
 from cara_fed.storage_s3 import S3Storage
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
+
+
+def fetch(url: str) -> tuple[Message, bytes]:
+    with urllib.request.urlopen(url) as response:
+        return response.headers, response.read()
 
 
 def s3_store(server: Seaweed, bucket: str | None = None, prefix: str = "") -> S3Storage:
@@ -77,9 +83,8 @@ async def test_s3_objects_carry_type_caching_and_noai_metadata(seaweed: Seaweed)
     key = content_key(b"jpeg bytes", ".jpg", salt="1:400.jpg")
     await store.put("public", key, b"jpeg bytes", object_headers(key, noai=True))
     # Read it as a CDN in front of the store would (SeaweedFS without identities answers anonymous reads).
-    with urllib.request.urlopen(f"{seaweed.endpoint}/{bucket}/public/{key}") as response:
-        headers = response.headers
-        assert response.read() == b"jpeg bytes"
+    headers, body = await asyncio.to_thread(fetch, f"{seaweed.endpoint}/{bucket}/public/{key}")
+    assert body == b"jpeg bytes"
     await store.close()
     assert headers["Content-Type"] == "image/jpeg"
     assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -119,6 +124,5 @@ def test_cli_media_migrate_moves_the_data_dir_into_the_bucket(tmp_path: Path, se
     assert main(["--config", str(config), "media", "migrate", "--from", "local", "--to", "s3"]) == 0
     out = capsys.readouterr().out
     assert "media local -> s3: 1 copied, 0 already there" in out and 'backend = "s3"' in out
-    with urllib.request.urlopen(f"{seaweed.endpoint}/{bucket}/public/ab/{'ab' * 16}.jpg") as response:
-        assert response.read() == b"served"
+    assert fetch(f"{seaweed.endpoint}/{bucket}/public/ab/{'ab' * 16}.jpg")[1] == b"served"
     assert main(["--config", str(config), "media", "migrate", "--from", "s3", "--to", "s3"]) == 2
