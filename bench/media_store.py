@@ -1,5 +1,6 @@
-"""Serving one ~200 KB derivative: from local disk through us, from SeaweedFS (S3) through us, and straight from
-SeaweedFS (the ceiling for the S3 path: the store's own GET), measured in the same run.
+"""Serving one ~200 KB derivative: from local disk through us, from SeaweedFS (S3) through us (with the default
+read cache, and with it off: every request a signed S3 GET), and straight from SeaweedFS (the ceiling for the S3
+path: the store's own GET), measured in the same run.
 
 Seeds one public derivative (an avatar-like asset: public, NoAI) into a local-disk instance and an S3 instance,
 starts `cara-fed serve` for each (media rate limit off), and loads each URL with wrk (Debian package; this bench
@@ -100,13 +101,18 @@ def main() -> None:
               "CARA_FED__STORAGE__BACKEND": "s3", "CARA_FED__STORAGE__S3_ENDPOINT": seaweed.endpoint,
               "CARA_FED__STORAGE__S3_BUCKET": "bench-media", "CARA_FED__STORAGE__S3_ACCESS_KEY": "bench",
               "CARA_FED__STORAGE__S3_SECRET_KEY": "bench"}
+        uncached = {**s3, "CARA_FED__SERVER__DATA_DIR": str(root / "s3-uncached" / "data"),
+                    "CARA_FED__STORAGE__S3_READ_CACHE_MB": "0"}
         key = asyncio.run(seed(local, data))
         assert asyncio.run(seed(s3, data)) == key
+        assert asyncio.run(seed(uncached, data)) == key
         direct = f"{seaweed.endpoint}/bench-media/public/{key}"
         with running_instance(root / "local", settings=local) as ours_local, \
-                running_instance(root / "s3", settings=s3) as ours_s3:
+                running_instance(root / "s3", settings=s3) as ours_s3, \
+                running_instance(root / "s3-uncached", settings=uncached) as ours_uncached:
             urls = {"local disk via us": f"{ours_local.url}/media/{key}",
-                    "SeaweedFS via us": f"{ours_s3.url}/media/{key}", "SeaweedFS direct": direct}
+                    "SeaweedFS via us": f"{ours_s3.url}/media/{key}",
+                    "  same, no cache": f"{ours_uncached.url}/media/{key}", "SeaweedFS direct": direct}
             results: dict[str, list[float]] = {name: [] for name in urls}
             for url in urls.values():
                 wrk(url, 1, args.connections)  # warm-up (access cache, connection pools)
@@ -119,7 +125,8 @@ def main() -> None:
         print(f"{name:18} {medians[name]:8,.0f} req/s  (rounds: {', '.join(f'{v:,.0f}' for v in values)})")
     via_local, via_s3 = medians["local disk via us"], medians["SeaweedFS via us"]
     direct_s3 = medians["SeaweedFS direct"]
-    print(f"S3 via us / S3 direct (the store's own ceiling): {via_s3 / direct_s3:.2f}")
+    print(f"S3 via us / S3 direct (the store's own ceiling): {via_s3 / direct_s3:.2f} with the read cache, "
+          f"{medians['  same, no cache'] / direct_s3:.2f} without")
     print(f"S3 via us / local disk via us: {via_s3 / via_local:.2f}")
 
 

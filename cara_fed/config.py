@@ -85,6 +85,8 @@ class StorageConfig:
     s3_access_key: str = setting("", "Access key id; empty = the usual AWS credential chain.")
     s3_secret_key: str = setting("", "Secret access key (prefer CARA_FED__STORAGE__S3_SECRET_KEY).")
     s3_prefix: str = setting("", "Key prefix inside the bucket, for sharing one bucket.")
+    s3_read_cache_mb: int = setting(64, "Per-process memory for recently served public files (their keys never "
+                                    "change content, so it is never stale); 0 = off.", minimum=0)
 
 
 @dataclass

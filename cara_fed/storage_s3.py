@@ -3,11 +3,16 @@
 One bucket holds both areas under `<prefix>private/` and `<prefix>public/`. The bucket must not be readable
 anonymously: every read goes through us (web/media.py decides who may open a file). The client is made lazily
 on the running event loop (web processes, workers and the CLI each have their own) and reused.
+
+A signed S3 GET costs a few milliseconds of Python per request, so public objects are kept in a small
+per-process LRU (`[storage] s3_read_cache_mb`). That is always correct: public keys are content-addressed, and
+the bytes under a key never change.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -30,13 +35,15 @@ class S3Storage:
     name = "s3"
 
     def __init__(self, *, endpoint: str, bucket: str, region: str = "us-east-1", access_key: str = "",
-                 secret_key: str = "", prefix: str = "", timeout: float = 30.0):
+                 secret_key: str = "", prefix: str = "", timeout: float = 30.0, cache_bytes: int = 0):
         if not bucket:
             raise StorageError("[storage] s3_bucket is required when backend = s3")
         self.endpoint, self.bucket, self.region = endpoint or None, bucket, region
         self.access_key, self.secret_key = access_key or None, secret_key or None
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.timeout = timeout
+        self._cache: OrderedDict[str, bytes] = OrderedDict()  # public key -> bytes, least recently used first
+        self._cache_limit, self._cache_size = cache_bytes, 0
         self._client: Any = None
         self._stack: AsyncExitStack | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -46,7 +53,21 @@ class S3Storage:
     def from_config(cls, config: Config) -> S3Storage:
         s = config.storage
         return cls(endpoint=s.s3_endpoint, bucket=s.s3_bucket, region=s.s3_region, access_key=s.s3_access_key,
-                   secret_key=s.s3_secret_key, prefix=s.s3_prefix)
+                   secret_key=s.s3_secret_key, prefix=s.s3_prefix, cache_bytes=s.s3_read_cache_mb * 1024 * 1024)
+
+    def _remember(self, key: str, data: bytes) -> None:
+        if len(data) > self._cache_limit // 8:  # a few huge files must not flush everything else
+            return
+        self._cache[key] = data
+        self._cache_size += len(data)
+        while self._cache_size > self._cache_limit:
+            _, old = self._cache.popitem(last=False)
+            self._cache_size -= len(old)
+
+    def _forget(self, key: str) -> None:
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._cache_size -= len(old)
 
     async def _s3(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -93,15 +114,22 @@ class S3Storage:
         await s3.put_object(Bucket=self.bucket, Key=self._name(area, key), Body=data, Metadata=metadata, **extra)
 
     async def get(self, area: str, key: str) -> bytes:
+        name = self._name(area, key)
+        if area == "public" and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
         s3 = await self._s3()
         try:
-            response = await s3.get_object(Bucket=self.bucket, Key=self._name(area, key))
+            response = await s3.get_object(Bucket=self.bucket, Key=name)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise MediaMissing(key) from None
             raise
         async with response["Body"] as body:
-            return await body.read()
+            data = await body.read()
+        if area == "public" and self._cache_limit:
+            self._remember(key, data)
+        return data
 
     async def exists(self, area: str, key: str) -> bool:
         s3 = await self._s3()
@@ -114,6 +142,8 @@ class S3Storage:
             raise
 
     async def delete(self, area: str, key: str) -> None:
+        if area == "public":
+            self._forget(key)
         s3 = await self._s3()
         await s3.delete_object(Bucket=self.bucket, Key=self._name(area, key))
 

@@ -126,3 +126,25 @@ def test_cli_media_migrate_moves_the_data_dir_into_the_bucket(tmp_path: Path, se
     assert "media local -> s3: 1 copied, 0 already there" in out and 'backend = "s3"' in out
     assert fetch(f"{seaweed.endpoint}/{bucket}/public/ab/{'ab' * 16}.jpg")[1] == b"served"
     assert main(["--config", str(config), "media", "migrate", "--from", "s3", "--to", "s3"]) == 2
+
+
+async def test_s3_read_cache_keeps_hot_public_files_and_forgets_deleted_ones(seaweed: Seaweed):  # noqa: F811
+    bucket = seaweed.new_bucket()
+    web = S3Storage(endpoint=seaweed.endpoint, bucket=bucket, access_key="t", secret_key="t", cache_bytes=8 * 1024)
+    other = s3_store(seaweed, bucket)  # another process: it shares the bucket, not the cache
+    await setup(web)
+    keys = [content_key(bytes([n]) * 512, ".jpg", salt=f"{n}") for n in range(20)]
+    for n, key in enumerate(keys):
+        await other.put("public", key, bytes([n]) * 512)
+        assert await web.get("public", key) == bytes([n]) * 512
+    assert web._cache_size <= 8 * 1024 and list(web._cache) == keys[-16:]  # bounded, least recently used out
+    await other.delete("public", keys[-1])
+    assert await web.get("public", keys[-1]) == bytes([19]) * 512  # immutable bytes: a hit needs no round trip
+    await web.delete("public", keys[-1])
+    with pytest.raises(MediaMissing):
+        await web.get("public", keys[-1])
+    await web.put("private", "ab/" + "cd" * 16, b"original")
+    await web.get("private", "ab/" + "cd" * 16)
+    assert "ab/" + "cd" * 16 not in web._cache  # originals are read once, by workers: never cached
+    await web.close()
+    await other.close()
