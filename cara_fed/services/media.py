@@ -352,7 +352,7 @@ async def upload_unattached(ctx: Context, account: Account, upload: Upload, desc
     point = _focus(focus)
     content_type = check_upload(ctx, upload, "file")
     async with ctx.transaction(changes_pages=False) as tx:
-        asset = store_original(ctx, tx, account.id, upload, content_type)
+        asset = await store_original(ctx, tx, account.id, upload, content_type)
         asset.description = description.strip()
         if point is not None:
             asset.focal_x, asset.focal_y = point
