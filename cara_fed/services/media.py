@@ -228,7 +228,7 @@ async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
     the AI label changed) into copies of its derivatives, pixels untouched. A changed file gets a new
     (content-addressed) key, so caches that hold the old one for a year were never lied to; the old objects go,
     and a published work's followers get an Update with the new URLs. Returns how many files changed."""
-    plans: list[tuple[bytes, bool, list[tuple[int, str, int, str]]]] = []
+    plans: list[tuple[bytes, bool, list[tuple[int, str, int, int]]]] = []
     async with ctx.sessions() as session:
         artwork = await session.get(Artwork, artwork_id)
         if artwork is None or artwork.uri is not None:
@@ -264,8 +264,9 @@ async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
     async with ctx.transaction() as tx:
         for derivative_id, (old, fresh, size) in changed.items():
             row = await tx.session.get(MediaDerivative, derivative_id)
-            if row is None or row.key != old:  # deleted, or restamped by another job meanwhile: ours is spare
-                tx.after_commit(ctx.storage.delete, "public", fresh)
+            if row is None or row.key != old:  # deleted, or restamped by another job meanwhile: ours is spare,
+                if row is None or row.key != fresh:  # unless that job wrote the very same bytes (same key)
+                    tx.after_commit(ctx.storage.delete, "public", fresh)
                 continue
             row.key, row.size = fresh, size
             tx.after_commit(ctx.storage.delete, "public", old)
