@@ -47,6 +47,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/portfolio_page.py
 	$(BIN)/python bench/media_pipeline.py
+	$(BIN)/python bench/media_store.py
 
 config-example: $(STAMP)
 	$(BIN)/python -c "from cara_fed.config import example_toml; open('config.example.toml', 'w').write(example_toml())"

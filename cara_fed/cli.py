@@ -121,6 +121,33 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_media(config: Config, args: argparse.Namespace) -> int:
+    from cara_fed import media_admin
+    from cara_fed.storage import make_store
+
+    async def run(ctx) -> int:  # type: ignore[no-untyped-def]
+        if args.media_command == "setup":
+            print(await media_admin.setup(ctx.storage))
+            return 0
+        if args.source == args.target:
+            print("--from and --to name the same backend; nothing to do", file=sys.stderr)
+            return 2
+        source, target = make_store(config, args.source), make_store(config, args.target)
+        try:
+            await media_admin.setup(target)
+            report = await media_admin.migrate(source, target, delete_source=args.delete_source,
+                                               plain_keys=await media_admin.plain_keys(ctx))
+        finally:
+            await source.close()
+            await target.close()
+        print(f"media {args.source} -> {args.target}: {report}")
+        if config.storage.backend != args.target:
+            print(f"  now set [storage] backend = \"{args.target}\" and restart")
+        return 0
+
+    return asyncio.run(_with_ctx(config, run))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cara-fed", description="Federated artist portfolio server")
     parser.add_argument("--config", help="TOML config file (default: $CARA_FED_CONFIG, else built-in defaults)")
@@ -138,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--kind", choices=("artist", "studio"), default="artist")
     sub.add_parser("demo", help="seed a demo artist with generated artworks (only into an empty database)")
     sub.add_parser("check", help="validate the configuration")
+    media = sub.add_parser("media", help="media store: set it up, or move media between backends")
+    media_sub = media.add_subparsers(dest="media_command", required=True)
+    media_sub.add_parser("setup", help="create the configured S3 bucket if it is missing")
+    migrate = media_sub.add_parser("migrate", help="copy all media from one backend to the other (idempotent)")
+    migrate.add_argument("--from", dest="source", choices=("local", "s3"), default="local")
+    migrate.add_argument("--to", dest="target", choices=("local", "s3"), default="s3")
+    migrate.add_argument("--delete-source", action="store_true", help="remove each object once it is copied")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)
@@ -146,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(config.server.log_format)
     handler = {"serve": cmd_serve, "worker": cmd_worker, "scheduler": cmd_scheduler, "migrate": cmd_migrate,
-               "createuser": cmd_createuser, "demo": cmd_demo, "check": cmd_check}[args.command]
+               "createuser": cmd_createuser, "demo": cmd_demo, "check": cmd_check,
+               "media": cmd_media}[args.command]
     return handler(config, args)
 
 

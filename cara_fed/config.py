@@ -97,6 +97,22 @@ class MediaConfig:
 
 
 @dataclass
+class StorageConfig:
+    backend: str = setting("local", "Where media lives: local (data_dir/media) or s3 (any S3-compatible store: "
+                           "AWS S3, SeaweedFS, MinIO...). Move existing media with `cara-fed media migrate`.",
+                           choices=("local", "s3"))
+    s3_endpoint: str = setting("", "S3 API URL, e.g. http://127.0.0.1:8333 for SeaweedFS; empty = AWS.")
+    s3_bucket: str = setting("", "Bucket holding both areas (private originals, public derivatives); it must not "
+                             "be readable anonymously: every file is served through us.")
+    s3_region: str = setting("us-east-1", "Bucket region.")
+    s3_access_key: str = setting("", "Access key id; empty = the usual AWS credential chain.")
+    s3_secret_key: str = setting("", "Secret access key (prefer CARA_FED__STORAGE__S3_SECRET_KEY).")
+    s3_prefix: str = setting("", "Key prefix inside the bucket, for sharing one bucket.")
+    s3_read_cache_mb: int = setting(64, "Per-process memory for recently served public files (their keys never "
+                                    "change content, so it is never stale); 0 = off.", minimum=0)
+
+
+@dataclass
 class InstanceConfig:
     name: str = setting("cara-fed", "Instance name shown in the header and NodeInfo.")
     description: str = setting("A home for artists' portfolios. No AI training, no ads.", "Short description.")
@@ -270,6 +286,7 @@ SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,
     "jobs": JobsConfig,
     "media": MediaConfig,
+    "storage": StorageConfig,
     "instance": InstanceConfig,
     "federation": FederationConfig,
     "security": SecurityConfig,
@@ -289,6 +306,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     instance: InstanceConfig = field(default_factory=InstanceConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
@@ -406,6 +424,8 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         problems.append(f"[media] remote_share_percent: {config.media.remote_share_percent} is more than 100")
     if config.media.sizes and not all(isinstance(s, int) and s >= 16 for s in config.media.sizes):
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
+    if config.storage.backend == "s3" and not config.storage.s3_bucket:
+        problems.append("[storage] s3_bucket: required when backend = s3")
     problems += _protection_problems(config.protection)
     problems += _detection_problems(config.detection)
     problems += _network_problems("[server] trusted_proxies", config.server.trusted_proxies)

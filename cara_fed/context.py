@@ -15,7 +15,7 @@ from cara_fed.config import Config
 from cara_fed.db import make_engine, make_sessionmaker
 from cara_fed.jobs import Jobs
 from cara_fed.media_budget import MemoryBudget
-from cara_fed.storage import LocalStorage
+from cara_fed.storage import MediaStore, make_store
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Context:
     config: Config
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    storage: LocalStorage
+    storage: MediaStore
     cache: PageCache
     media_budget: MemoryBudget
     jobs: Jobs = None  # type: ignore[assignment]  # set by the composition root
@@ -53,7 +53,7 @@ class Context:
         config.data_path.mkdir(parents=True, exist_ok=True)
         budget = MemoryBudget(config.media.memory_budget_mb * 1024 * 1024, config.media.remote_share_percent / 100)
         return cls(config=config, engine=engine, sessions=make_sessionmaker(engine),
-                   storage=LocalStorage(config.data_path / "media"), cache=PageCache(config.cache.page_seconds),
+                   storage=make_store(config), cache=PageCache(config.cache.page_seconds),
                    media_budget=budget)
 
     @asynccontextmanager
@@ -82,4 +82,5 @@ class Context:
                 if inspect.isawaitable(result):
                     await result
         self.resources.clear()
+        await self.storage.close()
         await self.engine.dispose()

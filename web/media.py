@@ -12,6 +12,7 @@ rate limited (web/noai.py holds both).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from sqlalchemy import select
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
+from cara_fed.storage import MediaMissing
 from web import noai
 from web.keys import ACCOUNT, CTX
 from web.render import NOAI_ROBOTS
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 CONTENT_TYPES = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
 KEY_RE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}\.(jpg|webp|png)$")
@@ -111,9 +114,6 @@ async def media(request: web.Request) -> web.StreamResponse:
     access = await media_access(request.app, key)
     if not _may_open(request, access):
         raise web.HTTPNotFound()  # not 403: held and unpublished works do not exist for others
-    path = request.app[CTX].storage.public_path(key)
-    if not path.is_file():
-        raise web.HTTPNotFound()
     # Keys are random and content never changes under a key. Public files are cached for a year by anyone;
     # the others only by the viewer's own browser.
     # The type from the key, not mimetypes: some systems' tables lack .webp (it would go out as octet-stream).
@@ -123,4 +123,17 @@ async def media(request: web.Request) -> web.StreamResponse:
         headers.update({"X-Robots-Tag": NOAI_ROBOTS, "tdm-reservation": "1"})
     if access.audience != "public":
         headers["X-Robots-Tag"] = ", ".join(filter(None, [headers.get("X-Robots-Tag"), "noindex"]))
-    return web.FileResponse(path, headers=headers)
+    store = request.app[CTX].storage
+    path = store.local_path("public", key)
+    if path is not None:  # local disk: sendfile, with Range and conditional requests
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers=headers)
+    try:  # an object store: the bucket stays private, so the file comes through us
+        data = await store.get("public", key)
+    except MediaMissing:
+        raise web.HTTPNotFound() from None
+    except Exception:
+        log.exception("media store failed reading %s", key)
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": "5"}) from None
+    return web.Response(body=data, headers=headers)

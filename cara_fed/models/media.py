@@ -69,6 +69,6 @@ class MediaDerivative(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
-    key: Mapped[str] = mapped_column(String(255), unique=True)  # public storage key (random)
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # public storage key (content-addressed)
 
     asset: Mapped[MediaAsset] = relationship(back_populates="derivatives")

@@ -237,7 +237,7 @@ async def set_profile_image(ctx: Context, account_id: int, upload: Upload, purpo
     async with ctx.transaction() as tx:
         account = await tx.session.get(Account, account_id)
         assert account is not None
-        asset = store_original(ctx, tx, account_id, upload, content_type, purpose=purpose)
+        asset = await store_original(ctx, tx, account_id, upload, content_type, purpose=purpose)
         await tx.session.flush()
         setattr(account, f"{purpose}_asset_id", asset.id)
 

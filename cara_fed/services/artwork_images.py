@@ -59,7 +59,8 @@ async def apply(ctx: Context, tx: Transaction, artwork: Artwork, edit: ImageEdit
     removed = [image for image in artwork.images if image.id not in edit.keep]
     if not edit.add and [i.id for i in artwork.images] == edit.keep:
         return False
-    new = [ArtworkImage(asset=store_original(ctx, tx, artwork.account_id, upload, check_upload(ctx, upload, "images")),
+    new = [ArtworkImage(asset=await store_original(ctx, tx, artwork.account_id, upload,
+                                                   check_upload(ctx, upload, "images")),
                         alt_text=upload.alt_text.strip()) for upload in edit.add]
     artwork.images = [current[i] for i in edit.keep] + new  # delete-orphan drops the removed rows
     for position, image in enumerate(artwork.images):

@@ -99,7 +99,7 @@ async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, upl
         _apply(artwork, data)
         tx.session.add(artwork)
         for position, (upload, content_type) in enumerate(zip(uploads, types, strict=True)):
-            asset = store_original(ctx, tx, account.id, upload, content_type)
+            asset = await store_original(ctx, tx, account.id, upload, content_type)
             artwork.images.append(ArtworkImage(asset=asset, position=position, alt_text=upload.alt_text.strip()))
         await tx.session.flush()
     return artwork

@@ -163,7 +163,7 @@ async def create_job(ctx: Context, account: Account, data: JobInput, uploads: li
         _apply(job, data, parsed, account)
         tx.session.add(job)
         for position, (upload, content_type) in enumerate(zip(uploads, types, strict=True)):
-            asset = store_original(ctx, tx, account.id, upload, content_type, "job")
+            asset = await store_original(ctx, tx, account.id, upload, content_type, "job")
             job.images.append(JobImage(asset=asset, position=position, alt_text=upload.alt_text.strip()[:1500]))
         await tx.session.flush()
         tx.after_commit(ctx.jobs.enqueue, "job_published", job.id)

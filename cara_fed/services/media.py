@@ -16,6 +16,7 @@ from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 from cara_fed.services import review
 from cara_fed.states import transition
+from cara_fed.storage import MediaMissing, content_key, new_key, object_headers
 from protection import MediaPolicy, MediaRejected, peak_memory, probe, protect
 from protection.cloak import CloakCancelled, CloakError
 from protection.mark import StampError, build_xmp, stamp_xmp
@@ -52,11 +53,11 @@ def check_upload(ctx: Context, upload: Upload, label: str) -> str:
     return content_type
 
 
-def store_original(ctx: Context, tx: Transaction, account_id: int, upload: Upload, content_type: str,
-                   purpose: str = "artwork") -> MediaAsset:
+async def store_original(ctx: Context, tx: Transaction, account_id: int, upload: Upload, content_type: str,
+                         purpose: str = "artwork") -> MediaAsset:
     """Keep the original privately and queue processing once the transaction commits."""
-    key = ctx.storage.new_key()
-    ctx.storage.put_private(key, upload.data)
+    key = new_key()
+    await ctx.storage.put("private", key, upload.data)
     asset = MediaAsset(account_id=account_id, purpose=purpose, original_key=key, original_type=content_type,
                        original_size=len(upload.data), original_name=upload.filename[:255])
     tx.session.add(asset)
@@ -107,7 +108,7 @@ async def protect_media(ctx: Context, asset_id: int, cloak: CloakHook | None = N
             tx.after_commit(ctx.jobs.enqueue, "cloak_media", asset_id)
             return
         key, purpose, remote = asset.original_key, asset.purpose, asset.remote_url is not None
-    data = await asyncio.to_thread(ctx.storage.get_private, key)
+    data = await ctx.storage.get("private", key)
     need = await asyncio.to_thread(peak_memory, data, base_policy(ctx))
     async with ctx.media_budget.reserve(need, remote=remote):
         async with ctx.transaction(changes_pages=False) as tx:
@@ -162,18 +163,26 @@ async def _process(ctx: Context, asset_id: int, data: bytes, purpose: str, polic
 
     stored: list[MediaDerivative] = []
     for derivative in result.derivatives:
-        public_key = ctx.storage.new_key(f".{'jpg' if derivative.format == 'jpeg' else derivative.format}")
-        await asyncio.to_thread(ctx.storage.put_public, public_key, derivative.data)
+        suffix = f".{'jpg' if derivative.format == 'jpeg' else derivative.format}"
+        public_key = content_key(derivative.data, suffix, salt=f"{asset_id}:{derivative.long_edge}{suffix}")
+        await ctx.storage.put("public", public_key, derivative.data, object_headers(public_key, policy.noai))
         stored.append(MediaDerivative(long_edge=derivative.long_edge, format=derivative.format,
                                       content_type=derivative.content_type, width=derivative.width,
                                       height=derivative.height, size=len(derivative.data), key=public_key))
     async with ctx.transaction() as tx:
         asset = await tx.session.get(MediaAsset, asset_id)
         if asset is None or asset.state != running:
-            for row in stored:  # someone else finished first (or the artist cancelled); drop our copies
-                ctx.storage.delete("public", row.key)
+            kept = {row.key for row in asset.derivatives} if asset is not None else set()
+            for row in stored:  # someone else finished first (or the artist cancelled): drop our copies, not theirs
+                if row.key not in kept:
+                    await ctx.storage.delete("public", row.key)
             return
-        asset.derivatives = stored
+        # Same key, same bytes (content-addressed): keep that row; files no new row names (a re-cloak's old
+        # derivatives) go once this commits.
+        old = {row.key: row for row in asset.derivatives}
+        for key in old.keys() - {row.key for row in stored}:
+            tx.after_commit(ctx.storage.delete, "public", key)
+        asset.derivatives = [old.get(row.key, row) for row in stored]
         asset.width, asset.height = result.width, result.height
         asset.blurhash = result.blurhash
         asset.focal_x, asset.focal_y = result.focal_point
@@ -219,9 +228,10 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
 
 async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
     """Job: write the XMP a local work's served files should carry now (after the NoAI choice, the licence or
-    the AI label changed) into its stored derivatives, in place: the URLs other servers hold stay valid and
-    the pixels are untouched. Returns how many files changed."""
-    plans: list[tuple[bytes, list[tuple[int, str]]]] = []
+    the AI label changed) into copies of its derivatives, pixels untouched. A changed file gets a new
+    (content-addressed) key, so caches that hold the old one for a year were never lied to; the old objects go,
+    and a published work's followers get an Update with the new URLs. Returns how many files changed."""
+    plans: list[tuple[bytes, bool, list[tuple[int, str, int, int]]]] = []
     async with ctx.sessions() as session:
         artwork = await session.get(Artwork, artwork_id)
         if artwork is None or artwork.uri is not None:
@@ -232,27 +242,41 @@ async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
                 continue
             policy = await _policy_for(ctx, asset, session)
             policy = await review.derivative_source_type(session, ctx.config, artwork, policy, asset.verdict)
-            plans.append((build_xmp(policy), [(d.id, d.key) for d in asset.derivatives]))
-    sizes: dict[int, int] = {}
-    for xmp, derivatives in plans:
-        for derivative_id, key in derivatives:
-            path = ctx.storage.public_path(key)
-            data = await asyncio.to_thread(path.read_bytes)
+            plans.append((build_xmp(policy), policy.noai,
+                          [(d.id, d.key, asset.id, d.long_edge) for d in asset.derivatives]))
+    changed: dict[int, tuple[str, str, int]] = {}  # derivative id -> (old key, new key, size)
+    for xmp, noai, derivatives in plans:
+        for derivative_id, key, asset_id, long_edge in derivatives:
+            try:
+                data = await ctx.storage.get("public", key)
+            except MediaMissing:
+                log.warning("derivative %s is missing from the media store", key)
+                continue
             try:
                 stamped = stamp_xmp(data, xmp)
             except StampError:
                 log.warning("derivative %s cannot carry XMP; left as it is", key)
                 continue
             if stamped != data:
-                await asyncio.to_thread(ctx.storage.put_public, key, stamped)
-                sizes[derivative_id] = len(stamped)
-    if sizes:
-        async with ctx.transaction() as tx:
-            for derivative_id, size in sizes.items():
-                row = await tx.session.get(MediaDerivative, derivative_id)
-                if row is not None:
-                    row.size = size
-    return len(sizes)
+                suffix = "." + key.rsplit(".", 1)[-1]
+                fresh = content_key(stamped, suffix, salt=f"{asset_id}:{long_edge}{suffix}")
+                await ctx.storage.put("public", fresh, stamped, object_headers(fresh, noai))
+                changed[derivative_id] = (key, fresh, len(stamped))
+    if not changed:
+        return 0
+    async with ctx.transaction() as tx:
+        for derivative_id, (old, fresh, size) in changed.items():
+            row = await tx.session.get(MediaDerivative, derivative_id)
+            if row is None or row.key != old:  # deleted, or restamped by another job meanwhile: ours is spare,
+                if row is None or row.key != fresh:  # unless that job wrote the very same bytes (same key)
+                    tx.after_commit(ctx.storage.delete, "public", fresh)
+                continue
+            row.key, row.size = fresh, size
+            tx.after_commit(ctx.storage.delete, "public", old)
+        artwork = await tx.session.get(Artwork, artwork_id)
+        if artwork is not None and artwork.state == "published":
+            tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork_id)
+    return len(changed)
 
 
 def _due(now):  # type: ignore[no-untyped-def]
@@ -332,7 +356,7 @@ async def upload_unattached(ctx: Context, account: Account, upload: Upload, desc
     point = _focus(focus)
     content_type = check_upload(ctx, upload, "file")
     async with ctx.transaction(changes_pages=False) as tx:
-        asset = store_original(ctx, tx, account.id, upload, content_type)
+        asset = await store_original(ctx, tx, account.id, upload, content_type)
         asset.description = description.strip()
         if point is not None:
             asset.focal_x, asset.focal_y = point

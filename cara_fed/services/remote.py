@@ -16,6 +16,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
 from cara_fed.states import transition
+from cara_fed.storage import new_key
 from cara_fed.text import normalize_tag, sanitize_html
 
 
@@ -229,12 +230,12 @@ async def claim_fetch(ctx: Context, asset_id: int) -> str | None:
 async def store_fetched_original(ctx: Context, asset_id: int, data: bytes, content_type: str) -> None:
     """The fetch job hands over remote bytes; from here it is the ordinary protection pipeline (on the
     remote-media queue)."""
-    key = ctx.storage.new_key()
-    ctx.storage.put_private(key, data)
+    key = new_key()
+    await ctx.storage.put("private", key, data)
     async with ctx.transaction() as tx:
         asset = await tx.session.get(MediaAsset, asset_id)
         if asset is None or asset.original_key is not None or asset.state != "uploaded":
-            ctx.storage.delete("private", key)
+            await ctx.storage.delete("private", key)
             return
         asset.original_key, asset.original_type, asset.original_size = key, content_type, len(data)
         asset.next_attempt_at, asset.claimed_by = None, None

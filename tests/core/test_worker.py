@@ -99,7 +99,7 @@ async def test_jobs_are_safe_to_run_twice_and_the_sweep_recovers_stuck_work(ctx)
             state="processing", state_changed_at=utcnow() - timedelta(hours=1)))
         await tx.session.execute(update(Artwork).where(Artwork.id == work2.id).values(state="processing"))
     for derivative in (await _derivatives(ctx, stuck_id)):
-        ctx.storage.delete("public", derivative.key)
+        await ctx.storage.delete("public", derivative.key)
     async with ctx.transaction() as tx:
         await tx.session.execute(MediaDerivative.__table__.delete().where(MediaDerivative.asset_id == stuck_id))
     assert await media.sweep(ctx) == 1

@@ -64,7 +64,11 @@ async def test_post_edit_thread_and_delete_a_work(client):
     assert work["sensitive"] is True and work["spoiler_text"] == "bright colours"
     assert sorted(t["name"] for t in work["tags"]) == ["oil", "red", "study"]
     assert work["media_attachments"][0]["description"] == "A red square"
-    assert (await client.get(file_path)).status == 200  # published: the file is as public as the work
+    # Published: the file is as public as the work. Posting re-stamped it with the work's licence, so it has a new
+    # (content-addressed) key: the status carries the new URL, and the upload's old one is gone.
+    posted_path = work["media_attachments"][0]["url"].split("test.example", 1)[1]
+    assert posted_path != file_path and (await client.get(file_path)).status == 404
+    assert (await client.get(posted_path)).status == 200
     again = await client.post("/api/v1/statuses", headers={**auth(token), "Idempotency-Key": "k-1"},
                               json={"status": "Red square", "media_ids": [media["id"]]})
     assert (await again.json())["id"] == work["id"]  # the retry answers the first post

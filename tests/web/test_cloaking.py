@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from cara_fed.models import Artwork, MediaAsset
 from cara_fed.services import cloaking
+from cara_fed.storage import new_key
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_artworks import upload
@@ -93,7 +94,7 @@ async def test_failure_is_shown_then_retry_publishes_the_tools_pixels(tool, clie
         assert work.cloaked == {"engine": "external", "version": "fake-glaze-1"}
         assert asset.report["cloak"]["engine"] == "external" and asset.progress == 100
         key = asset.best(400, "jpeg").key
-    served = np.asarray(Image.open(io.BytesIO(ctx.storage.public_path(key).read_bytes())).convert("RGB"))
+    served = np.asarray(Image.open(io.BytesIO(await ctx.storage.get("public", key))).convert("RGB"))
     assert abs(served.reshape(-1, 3).mean(axis=0) - (245, 55, 135)).max() < 3  # the tool inverted (10, 200, 120)
     panel = await (await client.get(f"/artworks/{work.id}/protection")).text()
     assert "Engine: <strong>external</strong> fake-glaze-1" in panel
@@ -128,8 +129,8 @@ async def test_cancel_stops_a_running_tool(tool, ctx, tmp_path):
     ctx.config.cloak.external_timeout_seconds = 60
     async with ctx.transaction() as tx:
         account = await create_account(ctx, tx, "ada", "ada@example.test", "correct horse 1")
-    key = ctx.storage.new_key()
-    ctx.storage.put_private(key, images.png(64, 48, mode="RGB"))
+    key = new_key()
+    await ctx.storage.put("private", key, images.png(64, 48, mode="RGB"))
     async with ctx.transaction() as tx:
         asset = MediaAsset(account_id=account.id, original_key=key, original_type="image/png", state="cloaking")
         tx.session.add(Artwork(account_id=account.id, title="t", cloak=True, images=[ArtworkImage(asset=asset)]))

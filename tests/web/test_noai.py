@@ -132,14 +132,19 @@ async def test_artist_without_noai_gets_no_signals_until_a_page_shows_a_noai_wor
         page = await client.get(path)
         assert page.headers["X-Robots-Tag"] == NOAI and META_ROBOTS in await page.text(), path
 
-    # The artist turns NoAI on for the free work: its media carry the headers at once.
+    # The artist turns NoAI on for the free work: its files are re-stamped under new keys (a year of immutable
+    # caching never served the unmarked bytes under a marked URL), and those carry the headers at once.
     work_id = free.rsplit("/", 1)[1]
     token = await csrf_from(client, f"/artworks/{work_id}/edit")
     edited = await client.post(f"/artworks/{work_id}/edit", data={
         "csrf_token": token, "title": "Night ferry", "description": "", "tags": "ink", "noai": "on",
         "license": "all-rights-reserved", "visibility": "public"}, allow_redirects=False)
     assert edited.status == 303, await edited.text()
+    marked_media = sorted(set(MEDIA_RE.findall(await (await client.get(free)).text())))
+    assert marked_media and not set(marked_media) & set(free_media)
     for url in free_media:
+        assert (await client.get(url)).status == 404
+    for url in marked_media:
         media = await client.get(url)
         assert media.headers["X-Robots-Tag"] == NOAI and media.headers["tdm-reservation"] == "1"
 

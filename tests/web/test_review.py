@@ -125,7 +125,7 @@ async def test_reject_keeps_the_work_and_its_original_for_an_appeal(client, ctx)
     work = await work_of(ctx, "Dusk light")
     assert work.state == "rejected"
     asset = work.images[0].asset
-    assert asset.state == "ready" and ctx.storage.get_private(asset.original_key)  # nothing lost
+    assert asset.state == "ready" and await ctx.storage.get("private", asset.original_key)  # nothing lost
     assert "not published under this instance's AI policy" in await (await client.get(f"/@ada/{work.id}")).text()
     token = await csrf_from(client, f"/artworks/{work.id}/protection")
     await client.post(f"/artworks/{work.id}/appeal", data={"csrf_token": token, "message": "Hand-painted."})
@@ -184,7 +184,7 @@ async def test_served_files_follow_the_label_and_the_noai_choice(client, ctx):
             fresh = await session.get(Artwork, work.id)
             keys = [d.key for i in fresh.images for d in i.asset.derivatives]
         assert keys
-        return [read_xmp(ctx.storage.public_path(key).read_bytes()) for key in keys]
+        return [read_xmp(await ctx.storage.get("public", key)) for key in keys]
 
     await make_admin(ctx, client, "boss")
     await sign_up(client, "ada")
