@@ -92,8 +92,8 @@ def test_web_url_accepts_only_absolute_http_urls():
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 # Expressions that only ever yield our own paths; anything else in an href must go through `| web_url`.
-LOCAL_HREFS = re.compile(r"^(profile_path|artwork_path|job_path)\(|^(base|back|here|links\.prev|links\.next)$"
-                         r"|\| media_url$|^'/")
+LOCAL_HREFS = re.compile(r"^(profile_path|artwork_path|job_path|static_url)\("
+                         r"|^(base|back|here|links\.prev|links\.next)$|\| media_url$|^'/")
 
 
 def test_no_template_makes_an_unfiltered_expression_into_a_link():
