@@ -32,10 +32,6 @@ def _secure(request: web.Request) -> bool:
     return request.app[CTX].config.server.scheme == "https"
 
 
-def _client_address(request: web.Request) -> str:
-    return client_address(request)
-
-
 async def _log_in(request: web.Request, account, target: str) -> web.Response:  # type: ignore[no-untyped-def]
     ctx = request.app[CTX]
     token, _row = await accounts.start_session(ctx, account)
@@ -91,7 +87,7 @@ async def login(request: web.Request) -> web.Response:
     login_name, target = str(form.get("login", "")), str(form.get("next", "") or "/feed")
     try:
         account = await accounts.authenticate(request.app[CTX], login_name, str(form.get("password", "")),
-                                              _client_address(request),
+                                              client_address(request),
                                               request.cookies.get(login_throttle.KNOWN_COOKIE))
     except ValidationError as exc:
         return render_form(request, "login.html", {"form": {"login": login_name, "next": target},
