@@ -78,6 +78,8 @@ async def test_add_remove_reorder_sends_one_update_and_keeps_likes_and_comments(
     assert [a["name"] for a in note["attachment"] if a.get("type") in ("Image", "Document")] == [
         "third heron", "first heron", "a fourth heron, added later"]
     assert len(activities(sink, "Create")) == 1  # an edit is never sent as a second Create
+    # New images send the work back through processing; it is still an edit (Mastodon shows "Edited").
+    assert work.edited_at is not None  # (`updated` is sent only past the serializer's EDIT_GRACE)
 
 
 async def test_reorder_alone_keeps_the_work_published_and_updates_followers(fed, sink):
@@ -92,6 +94,7 @@ async def test_reorder_alone_keeps_the_work_published_and_updates_followers(fed,
     [update] = activities(sink, "Update")
     assert [a["name"] for a in update.json["object"]["attachment"]][:3] == ["second heron", "third heron",
                                                                             "first heron"]
+    assert work.edited_at is not None
 
 
 async def test_bad_image_edits_are_refused_and_change_nothing(fed):
