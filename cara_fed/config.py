@@ -165,6 +165,9 @@ class RetentionConfig:
                                    "after they finished; the artist's delivery log shows the rest.", minimum=1)
     outgoing_days: int = setting(90, "Activities we sent are deleted this long after sending once no delivery "
                                  "of theirs is left.", minimum=1)
+    replaced_media_hours: int = setting(24, "Files replaced by a re-stamp (NoAI, licence or label changed) or a "
+                                        "re-cloak stay served this long for the pages, caches and followers' "
+                                        "servers that still name them; then they are deleted.", minimum=0)
     every_minutes: int = setting(60, "How often the pruning runs.", minimum=1)
 
 

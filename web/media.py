@@ -3,7 +3,8 @@
 Who may open a file follows its work: published public works' files are public and cached for a year;
 followers-only works' files are open to whoever holds the unguessable address (followers' servers fetch them
 unsigned, as from Mastodon) but never kept by shared caches; files of works that are not published (processing,
-held for review, rejected) or whose account is suspended are served only to the owner and moderators.
+held for review, rejected) or whose account is suspended are served only to the owner and moderators. A file
+replaced by a re-stamp or re-cloak keeps its URL, under the same rules, until retention deletes it.
 
 Every derivative of a NoAI work (local, or our cached copy of a remote one) carries `X-Robots-Tag` and
 `tdm-reservation` (web/noai.py adds `tdm-policy`); listed AI crawlers get 403 and every client address is
@@ -21,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
+from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
 from cara_fed.storage import MediaMissing
 from web import noai
 from web.keys import ACCOUNT, CTX
@@ -56,16 +57,21 @@ class MediaAccess:
 
 
 async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
-    query = (select(Artwork.noai, Artwork.state, Artwork.visibility, Account.noai_default, Account.status,
-                    Account.id, MediaAsset.purpose)
-             .select_from(MediaDerivative)
-             .join(MediaAsset, MediaAsset.id == MediaDerivative.asset_id)
-             .join(Account, Account.id == MediaAsset.account_id)
-             .outerjoin(ArtworkImage, ArtworkImage.asset_id == MediaAsset.id)
-             .outerjoin(Artwork, Artwork.id == ArtworkImage.artwork_id)
-             .where(MediaDerivative.key == key).limit(1))
+    columns = (select(Artwork.noai, Artwork.state, Artwork.visibility, Account.noai_default, Account.status,
+                      Account.id, MediaAsset.purpose)
+               .select_from(MediaAsset)
+               .join(Account, Account.id == MediaAsset.account_id)
+               .outerjoin(ArtworkImage, ArtworkImage.asset_id == MediaAsset.id)
+               .outerjoin(Artwork, Artwork.id == ArtworkImage.artwork_id)
+               .limit(1))
+    current = MediaAsset.id.in_(select(MediaDerivative.asset_id).where(MediaDerivative.key == key))
+    # A file a re-stamp or re-cloak replaced is served like its asset's current files until retention
+    # deletes it (pages and followers' copies may still name it).
+    retired = MediaAsset.id.in_(select(RetiredMedia.asset_id).where(RetiredMedia.key == key))
     async with ctx.sessions() as session:
-        row = (await session.execute(query)).first()
+        row = (await session.execute(columns.where(current))).first()
+        if row is None:
+            row = (await session.execute(columns.where(retired))).first()
     if row is None:
         # A file we no longer know (e.g. a deleted row): owner-only means nobody, and NoAI is never dropped.
         return MediaAccess("owner", True)

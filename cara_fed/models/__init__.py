@@ -6,7 +6,7 @@ from cara_fed.models.clients import IdempotencyKey, Marker, OAuthApp, OAuthCode,
 from cara_fed.models.discovery import TagFollow
 from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, OutgoingActivity
 from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
-from cara_fed.models.media import MediaAsset, MediaDerivative
+from cara_fed.models.media import MediaAsset, MediaDerivative, RetiredMedia
 from cara_fed.models.ops import ScheduledRun
 from cara_fed.models.protection import ModerationEvent, ReviewCase
 from cara_fed.models.safety import Block, Mute, Report
@@ -14,7 +14,7 @@ from cara_fed.models.social import Bookmark, Boost, Comment, Like
 
 __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Follow", "InboxItem", "Instance", "Invite",
            "LoginFailure", "LoginSession", "MediaAsset", "MediaDerivative", "OutgoingActivity", "Project",
-           "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification",
+           "RetiredMedia", "ProjectItem", "JobPost", "JobImage", "JobApplication", "Notification",
            "ModerationEvent", "ReviewCase", "Like", "Boost", "Bookmark", "Comment"]
 __all__ += ["Block", "Mute", "Report", "TagFollow"]  # discovery and safety (issue 6)
 __all__ += ["IdempotencyKey", "Marker", "OAuthApp", "OAuthCode", "OAuthToken"]  # client API (issue 13)

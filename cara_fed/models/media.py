@@ -72,3 +72,17 @@ class MediaDerivative(Base):
     key: Mapped[str] = mapped_column(String(255), unique=True)  # public storage key (content-addressed)
 
     asset: Mapped[MediaAsset] = relationship(back_populates="derivatives")
+
+
+class RetiredMedia(Base):
+    """A public file replaced by a re-stamp or re-cloak. Pages, caches and followers' servers may still name
+    its URL for a while, so it keeps being served (with its asset's current access and NoAI headers) until
+    `delete_after`; retention then deletes the file. A deleted asset leaves asset_id NULL: served to nobody,
+    deleted on the next run."""
+
+    __tablename__ = "retired_media"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)  # public storage key
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id", ondelete="SET NULL"), index=True,
+                                                 default=None)
+    delete_after: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -13,7 +13,7 @@ from cara_fed import memory
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
-from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
+from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
 from cara_fed.services import review
 from cara_fed.states import transition
 from cara_fed.storage import MediaMissing, content_key, new_key, object_headers
@@ -181,7 +181,7 @@ async def _process(ctx: Context, asset_id: int, data: bytes, purpose: str, polic
         # derivatives) go once this commits.
         old = {row.key: row for row in asset.derivatives}
         for key in old.keys() - {row.key for row in stored}:
-            tx.after_commit(ctx.storage.delete, "public", key)
+            await retire_public_file(ctx, tx, asset_id, key)
         asset.derivatives = [old.get(row.key, row) for row in stored]
         asset.width, asset.height = result.width, result.height
         asset.blurhash = result.blurhash
@@ -226,11 +226,19 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
                         tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
 
 
+async def retire_public_file(ctx: Context, tx: Transaction, asset_id: int, key: str) -> None:
+    """A derivative replaced by a new one: keep serving its URL (pages and followers' copies still name it)
+    until retention deletes it, [retention] replaced_media_hours from now."""
+    delete_after = utcnow() + timedelta(hours=ctx.config.retention.replaced_media_hours)
+    await tx.session.merge(RetiredMedia(key=key, asset_id=asset_id, delete_after=delete_after))
+
+
 async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
     """Job: write the XMP a local work's served files should carry now (after the NoAI choice, the licence or
     the AI label changed) into copies of its derivatives, pixels untouched. A changed file gets a new
-    (content-addressed) key, so caches that hold the old one for a year were never lied to; the old objects go,
-    and a published work's followers get an Update with the new URLs. Returns how many files changed."""
+    (content-addressed) key, so caches that hold the old one for a year were never lied to; the old objects are
+    retired (served a while longer, then deleted), and a published work's followers get an Update with the new
+    URLs. Returns how many files changed."""
     plans: list[tuple[bytes, bool, list[tuple[int, str, int, int]]]] = []
     async with ctx.sessions() as session:
         artwork = await session.get(Artwork, artwork_id)
@@ -272,7 +280,7 @@ async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
                     tx.after_commit(ctx.storage.delete, "public", fresh)
                 continue
             row.key, row.size = fresh, size
-            tx.after_commit(ctx.storage.delete, "public", old)
+            await retire_public_file(ctx, tx, row.asset_id, old)
         artwork = await tx.session.get(Artwork, artwork_id)
         if artwork is not None and artwork.state == "published":
             tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork_id)

@@ -1,6 +1,6 @@
 """Retention: finished federation rows are deleted after the ages in [retention], in small batches so that
 no delete holds locks for long on a busy database. Rows still waiting (received, pending, retry, paused)
-are never touched, whatever their age."""
+are never touched, whatever their age. Replaced media files go once their grace period is over."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import delete, exists, select
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
-from cara_fed.models import Delivery, InboxItem, OutgoingActivity, ScheduledRun
+from cara_fed.models import Delivery, InboxItem, MediaDerivative, OutgoingActivity, RetiredMedia, ScheduledRun
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -25,6 +25,7 @@ class Pruned:
     deliveries: int = 0
     outgoing_activities: int = 0
     scheduled_runs: int = 0
+    replaced_media: int = 0
 
 
 async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
@@ -54,4 +55,28 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
     async with ctx.transaction(changes_pages=False) as tx:
         result = await tx.session.execute(delete(ScheduledRun).where(ScheduledRun.slot < now - SCHEDULE_KEEP))
         pruned.scheduled_runs = result.rowcount or 0
+    pruned.replaced_media = await _delete_replaced_media(ctx, now)
     return pruned
+
+
+async def _delete_replaced_media(ctx: Context, now: datetime) -> int:
+    """Files retired by a re-stamp or re-cloak whose grace is over, or whose asset was deleted. The row goes
+    first: a file nobody names is harmless, a row naming a deleted file serves 404s. A key that is current
+    again (a re-stamp back to the same bytes gives the same key) keeps its file."""
+    total = 0
+    while True:
+        async with ctx.transaction(changes_pages=False) as tx:
+            keys = list((await tx.session.scalars(
+                select(RetiredMedia.key).where((RetiredMedia.delete_after < now) | RetiredMedia.asset_id.is_(None))
+                .limit(BATCH))).all())
+            if not keys:
+                return total
+            current = set((await tx.session.scalars(
+                select(MediaDerivative.key).where(MediaDerivative.key.in_(keys)))).all())
+            await tx.session.execute(delete(RetiredMedia).where(RetiredMedia.key.in_(keys)))
+        for key in keys:
+            if key not in current:
+                await ctx.storage.delete("public", key)
+        total += len(keys)
+        if len(keys) < BATCH:
+            return total

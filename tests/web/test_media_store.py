@@ -1,19 +1,24 @@
 """An instance whose media lives in a real S3 server (SeaweedFS): uploads land in the bucket, never on the local
-disk; files are served through us with our access rules; a re-stamp writes new keys and drops the old objects."""
+disk; files are served through us with our access rules; a re-stamp writes new keys, keeps serving the old ones
+for the grace period and then retention drops the old objects."""
 
 from __future__ import annotations
 
 import re
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from email.message import Message
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from cara_fed.app import create_app
 from cara_fed.config import Config, load_config
+from cara_fed.db import utcnow
 from cara_fed.models import Artwork
+from cara_fed.services import retention
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
@@ -55,7 +60,8 @@ async def derivative_keys(ctx, artwork_id: int) -> list[str]:  # type: ignore[no
         return sorted(d.key for image in work.images for d in image.asset.derivatives)
 
 
-async def test_uploads_live_in_the_bucket_and_restamps_get_new_keys(client, ctx, seaweed, bucket, config):  # noqa: F811
+async def test_uploads_live_in_the_bucket_and_restamps_get_new_keys(client, ctx, seaweed, bucket, config,  # noqa: F811
+                                                                    aiohttp_client):
     await ctx.storage.ensure_bucket()
     await sign_up(client, "ada")
     location = (await upload(client, [("a.jpg", images.jpeg(900, 600), "A ferry")])).headers["Location"]
@@ -73,7 +79,9 @@ async def test_uploads_live_in_the_bucket_and_restamps_get_new_keys(client, ctx,
     assert status == 200 and body == await served.read()
     assert headers["X-Amz-Meta-X-Robots-Tag"] == "noai, noimageai"  # the object carries the signal too
 
-    # NoAI off: the files' XMP changes, so every derivative gets a new key; the old URLs and objects are gone.
+    # NoAI off: the files' XMP changes, so every derivative gets a new key. Pages and followers' servers may
+    # still name the old URLs: they keep answering, with the work's current headers, until retention runs
+    # past the grace period; then the old objects are gone.
     token = await csrf_from(client, f"/artworks/{artwork_id}/edit")
     edited = await client.post(f"/artworks/{artwork_id}/edit", data={
         "csrf_token": token, "title": "Night ferry", "description": "", "tags": "", "license": "all-rights-reserved",
@@ -81,13 +89,24 @@ async def test_uploads_live_in_the_bucket_and_restamps_get_new_keys(client, ctx,
     assert edited.status == 303
     fresh = await derivative_keys(ctx, artwork_id)
     assert len(fresh) == len(before) and not set(fresh) & set(before)
-    assert all(raw_object(seaweed, bucket, key)[0] == 404 for key in before)
-    assert (await client.get(f"/media/{keys[0]}")).status == 404
+    old = await client.get(f"/media/{keys[0]}")
+    assert old.status == 200 and "X-Robots-Tag" not in old.headers and "immutable" in old.headers["Cache-Control"]
+    assert all(raw_object(seaweed, bucket, key)[0] == 200 for key in before)
     new = await client.get(f"/media/{fresh[0]}")
     assert new.status == 200 and "X-Robots-Tag" not in new.headers
     status, headers, _ = raw_object(seaweed, bucket, fresh[0])
     assert status == 200 and "X-Amz-Meta-X-Robots-Tag" not in headers
     assert "immutable" in headers["Cache-Control"]
+
+    assert (await retention.prune(ctx, now=utcnow() + timedelta(hours=1))).replaced_media == 0  # still in grace
+    pruned = await retention.prune(ctx, now=utcnow() + timedelta(hours=config.retention.replaced_media_hours + 1))
+    assert pruned.replaced_media == len(before)
+    assert all(raw_object(seaweed, bucket, key)[0] == 404 for key in before)
+    assert all(raw_object(seaweed, bucket, key)[0] == 200 for key in fresh)
+    # A web process that has not served the old URL in the last minute (its access cache) answers 404.
+    later = await aiohttp_client(create_app(config, jobs="inline", migrate=False))
+    assert (await later.get(f"/media/{keys[0]}")).status == 404
+    assert (await later.get(f"/media/{fresh[0]}")).status == 200
 
 
 async def test_followers_only_files_come_through_us_only_for_the_link(client, ctx):

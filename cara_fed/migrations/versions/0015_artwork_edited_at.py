@@ -1,7 +1,7 @@
 """artworks.edited_at: when the artist last changed what a work shows (not pinning, re-stamping or review)
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-05 16:30:00
 """
 
@@ -12,7 +12,7 @@ import cara_fed.db
 
 
 revision = '0015'
-down_revision = '0010'  # after h15b's scheduled_runs (0008 -> 0010 -> 0015)
+down_revision = '0010'  # after scheduled_runs
 branch_labels = None
 depends_on = None
 
