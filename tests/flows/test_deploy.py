@@ -1,21 +1,28 @@
 """docs/deploy.md, run: Debian's nginx with the documented proxy block in front of `cara-fed serve`
 (trusted_proxies = nginx's address). Visitors on their own loopback addresses get their own rate-limit
 budgets whatever X-Forwarded-For they forge, nginx's request id reaches our access log and response, health
-answers through the proxy, and /metrics stays inside."""
+answers through the proxy, /metrics stays inside, and signed deliveries verify through the proxy (also on a
+public address with a port: signatures cover Host)."""
 
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from federation.signatures import sign_request
+from tests.federation.peer import AP, rfc9421_headers, running_peer
 from tests.instance import free_port, running_instance
 
 pytestmark = pytest.mark.flow
@@ -81,7 +88,53 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-@pytest.mark.skipif(not Path(NGINX).exists(), reason="needs Debian's nginx (apt-get install nginx)")
+@contextmanager
+def nginx_in_front(root: Path, port: int, upstream: int) -> Iterator[None]:
+    root.mkdir()
+    (root / "nginx.conf").write_text(nginx_conf(root, port, upstream))
+    nginx = subprocess.Popen([NGINX, "-p", str(root), "-c", str(root / "nginx.conf"), "-e",
+                              str(root / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port)
+        yield
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            nginx.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+            nginx.wait()
+
+
+needs_nginx = pytest.mark.skipif(not Path(NGINX).exists(), reason="needs Debian's nginx (apt-get install nginx)")
+
+
+@needs_nginx
+async def test_signed_deliveries_verify_through_the_proxy_on_a_public_port(tmp_path: Path) -> None:
+    """The public address is nginx's, with a port (as for an instance on :8443). Both signature schemes cover
+    the Host (cavage's `host`, RFC 9421's `@authority`), so the proxy must pass it on with its port."""
+    port = free_port()
+    settings = {"CARA_FED__SERVER__TRUSTED_PROXIES": "127.0.0.1", "CARA_FED__SERVER__DOMAIN": f"127.0.0.1:{port}"}
+    async with running_peer() as peer:
+        with running_instance(tmp_path / "cara", settings=settings) as instance, \
+                nginx_in_front(tmp_path / "nginx", port, instance.port):
+            instance.cli("createuser", "ada", "--email", "ada@example.org", "--password", "artist password 1")
+            inbox = f"http://127.0.0.1:{port}/users/ada/inbox"
+            alice = peer.add_actor("alice")
+            async with aiohttp.ClientSession() as session:
+                for scheme in ("cavage", "rfc9421"):
+                    follow = peer.activity(alice, "Follow", f"http://127.0.0.1:{port}/users/ada")
+                    body = json.dumps(follow).encode()
+                    headers = {"Content-Type": AP}
+                    if scheme == "rfc9421":
+                        headers.update(rfc9421_headers("POST", inbox, body, alice.key_id, alice.private_pem))
+                    else:
+                        headers.update(sign_request("POST", inbox, {}, body, alice.key_id, alice.private_pem))
+                    async with session.post(inbox, data=body, headers=headers) as response:
+                        assert response.status == 202, (scheme, response.status, await response.text())
+
+
+@needs_nginx
 def test_the_documented_nginx_site_in_front(tmp_path: Path) -> None:
     settings = {"CARA_FED__SERVER__TRUSTED_PROXIES": "127.0.0.1",
                 "CARA_FED__PROTECTION__MEDIA_RATE_LIMIT_PER_MINUTE": "3"}
