@@ -1,4 +1,6 @@
-"""Serve anonymous GETs of public pages from the rendered-page cache (cleared on every committed write)."""
+"""Serve anonymous GETs of public pages from the rendered-page cache (cleared on every committed write), and
+let browsers and shared caches keep them as long as we do ([cache] page_seconds): the answer varies with the
+session cookie, so a signed-in visitor never gets a cached anonymous page."""
 
 from __future__ import annotations
 
@@ -22,14 +24,24 @@ def cached_page(handler: PageHandler) -> PageHandler:
         key = f"{request.headers.get('Accept', '')[:40]}|{request.path_qs}"
         page = cache.get(key)
         if page is not None:
-            return web.Response(body=page.body, status=page.status, content_type=page.content_type,
-                                headers=dict(page.headers))
+            return _shareable(web.Response(body=page.body, status=page.status, content_type=page.content_type,
+                                           headers=dict(page.headers)), cache.ttl)
         generation = cache.generation
         response = await handler(request)
         # Only store if no write landed while we rendered (else we might cache a stale page).
         if response.status == 200 and generation == cache.generation and isinstance(response.body, bytes):
             headers = {k: v for k, v in response.headers.items() if k in CACHEABLE_HEADERS}
             cache.put(key, response.body, response.content_type, response.status, headers)
-        return response
+        return _shareable(response, cache.ttl)
 
     return wrapper
+
+
+def _shareable(response: web.Response, ttl: int) -> web.Response:
+    if response.status != 200 or ttl <= 0 or "Cache-Control" in response.headers:
+        return response
+    response.headers["Cache-Control"] = f"public, max-age={ttl}"
+    vary = response.headers.get("Vary", "")
+    if "cookie" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Cookie" if vary else "Cookie"
+    return response

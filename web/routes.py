@@ -10,6 +10,7 @@ from cara_fed.context import Context
 from web import (
     admin,
     auth,
+    conditional,
     edge,
     interactions,
     jobs_studio,
@@ -41,7 +42,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
     app[JINJA] = make_environment()
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
-                            limits.body_limit, middleware.csrf, edge.refuse_nul])
+                            limits.body_limit, middleware.csrf, edge.refuse_nul, conditional.conditional_get])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes, ops.routes):
