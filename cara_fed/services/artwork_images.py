@@ -14,7 +14,7 @@ from dataclasses import field as dataclass_field
 
 from cara_fed.context import Context, Transaction
 from cara_fed.models import Artwork, ArtworkImage
-from cara_fed.services.media import Upload, check_upload, store_original
+from cara_fed.services.media import Upload, check_upload, delete_asset_files, store_original
 from cara_fed.states import transition
 
 MAX_ALT = 1500
@@ -66,12 +66,8 @@ async def apply(ctx: Context, tx: Transaction, artwork: Artwork, edit: ImageEdit
     for position, image in enumerate(artwork.images):
         image.position = position
     for image in removed:  # the asset row and its files (private original, public derivatives), once committed
-        asset = image.asset
-        keys = [("private", asset.original_key)] if asset.original_key else []
-        keys += [("public", d.key) for d in asset.derivatives]
-        for area, key in keys:
-            tx.after_commit(ctx.storage.delete, area, key)
-        await tx.session.delete(asset)
+        await delete_asset_files(ctx, tx, image.asset)
+        await tx.session.delete(image.asset)
     # The caller (services/artworks.update_artwork) stamps edited_at: image changes are content edits.
     if new or artwork.state == "failed":
         if artwork.state != "processing":

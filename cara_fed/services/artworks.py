@@ -14,7 +14,7 @@ from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAss
 from cara_fed.models.artworks import VISIBILITIES
 from cara_fed.services import artwork_images
 from cara_fed.services.artwork_images import ImageEdit
-from cara_fed.services.media import Upload, check_upload, settle_artworks, store_original
+from cara_fed.services.media import Upload, check_upload, delete_asset_files, settle_artworks, store_original
 from cara_fed.taxonomy import FIELDS, LICENSES, MEDIUMS
 from cara_fed.text import parse_tags, render_markdown
 
@@ -215,14 +215,12 @@ async def delete_artwork(ctx: Context, account: Account, artwork_id: int) -> Non
         artwork = await _owned(tx.session, account, artwork_id)
         was_published = artwork.state == "published"
         assets = [image.asset for image in artwork.images]
-        keys = [("private", a.original_key) for a in assets if a.original_key]
-        keys += [("public", d.key) for a in assets for d in a.derivatives]
         uri = ctx.url(f"/@{account.username}/{artwork.id}")
+        for asset in assets:
+            await delete_asset_files(ctx, tx, asset)
         await tx.session.delete(artwork)
         for asset in assets:
             await tx.session.delete(asset)
-        for area, key in keys:
-            tx.after_commit(ctx.storage.delete, area, key)
         if was_published:
             tx.after_commit(ctx.jobs.enqueue, "artwork_deleted", account.id, uri)
 

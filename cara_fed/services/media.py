@@ -233,6 +233,19 @@ async def retire_public_file(ctx: Context, tx: Transaction, asset_id: int, key: 
     await tx.session.merge(RetiredMedia(key=key, asset_id=asset_id, delete_after=delete_after))
 
 
+async def delete_asset_files(ctx: Context, tx: Transaction, asset: MediaAsset) -> None:
+    """Once the transaction commits: the asset's private original, its public derivatives and the files
+    re-stamps retired from it (a deleted work's files go at once, grace period or not)."""
+    keys = [("private", asset.original_key)] if asset.original_key else []
+    keys += [("public", d.key) for d in asset.derivatives]
+    retired = list((await tx.session.scalars(select(RetiredMedia).where(RetiredMedia.asset_id == asset.id))).all())
+    keys += [("public", row.key) for row in retired]
+    for row in retired:
+        await tx.session.delete(row)
+    for area, key in keys:
+        tx.after_commit(ctx.storage.delete, area, key)
+
+
 async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
     """Job: write the XMP a local work's served files should carry now (after the NoAI choice, the licence or
     the AI label changed) into copies of its derivatives, pixels untouched. A changed file gets a new

@@ -15,6 +15,7 @@ from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
+from cara_fed.services.media import delete_asset_files
 from cara_fed.states import transition
 from cara_fed.storage import new_key
 from cara_fed.text import normalize_tag, sanitize_html
@@ -182,15 +183,10 @@ async def delete_artwork(ctx: Context, account: Account, uri: str) -> bool:
             return False
         if artwork.account_id != account.id:
             raise PermissionDenied("only the author may delete this object")
-        keys = [(a.asset.original_key, [d.key for d in a.asset.derivatives]) for a in artwork.images]
         for image in list(artwork.images):
+            await delete_asset_files(ctx, tx, image.asset)
             await tx.session.delete(image.asset)
         await tx.session.delete(artwork)
-        for original, public in keys:
-            if original:
-                tx.after_commit(ctx.storage.delete, "private", original)
-            for key in public:
-                tx.after_commit(ctx.storage.delete, "public", key)
     return True
 
 

@@ -65,9 +65,10 @@ async def test_post_edit_thread_and_delete_a_work(client):
     assert sorted(t["name"] for t in work["tags"]) == ["oil", "red", "study"]
     assert work["media_attachments"][0]["description"] == "A red square"
     # Published: the file is as public as the work. Posting re-stamped it with the work's licence, so it has a new
-    # (content-addressed) key: the status carries the new URL, and the upload's old one is gone.
+    # (content-addressed) key: the status carries the new URL; the upload's old one (which the app may still
+    # show) answers as the work's file until the replaced-media grace period ends.
     posted_path = work["media_attachments"][0]["url"].split("test.example", 1)[1]
-    assert posted_path != file_path and (await client.get(file_path)).status == 404
+    assert posted_path != file_path and (await client.get(file_path)).status == 200
     assert (await client.get(posted_path)).status == 200
     again = await client.post("/api/v1/statuses", headers={**auth(token), "Idempotency-Key": "k-1"},
                               json={"status": "Red square", "media_ids": [media["id"]]})
