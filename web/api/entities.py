@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, Comment, Marker, MediaAsset, Notification, OAuthApp
+from cara_fed.models.artworks import ArtworkEdit
 from cara_fed.numbers import parse_whole
 from cara_fed.queries_api import TYPE_OF_KIND, AccountFacts, Relation, StatusFacts
 from cara_fed.services import oauth
@@ -222,6 +223,26 @@ def cara_fields(work: Artwork, owner: bool) -> dict[str, Any]:
         data["media_progress"] = {str(image.asset_id): image.asset.progress for image in work.images
                                   if image.asset.state == "cloaking"}
     return data
+
+
+EDIT_FIELDS = ("content", "spoiler_text", "sensitive", "created_at", "account", "media_attachments", "emojis")
+
+
+def status_edit(current: dict[str, Any]) -> dict[str, Any]:
+    """The current version as a StatusEdit: dated by its last edit when it was edited."""
+    dated = current.get("edited_at") or current["created_at"]
+    return {key: current[key] for key in EDIT_FIELDS} | {"created_at": dated, "poll": None}
+
+
+def replaced_edit(view: View, edit: ArtworkEdit, author: dict[str, Any],
+                  assets: dict[int, MediaAsset]) -> dict[str, Any]:
+    """A version an edit replaced, as a StatusEdit; images since deleted are left out."""
+    title = f"<p><strong>{html.escape(edit.title)}</strong></p>" if edit.title else ""
+    return {"content": title + (edit.description_html or ""), "spoiler_text": edit.content_warning or "",
+            "sensitive": bool(edit.sensitive), "created_at": iso(edit.created_at), "account": author,
+            "media_attachments": [media(view, assets[m["asset_id"]], m.get("alt") or "") for m in edit.media or []
+                                  if isinstance(m, dict) and m.get("asset_id") in assets],
+            "emojis": [], "poll": None}
 
 
 def source(work: Artwork) -> dict[str, Any]:
