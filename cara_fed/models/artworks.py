@@ -61,7 +61,8 @@ class Artwork(Base):
     # Set only when the artist changes what the work shows (services.artworks.mark_edited); AS2 `updated`.
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Accounts @mentioned in the description, resolved when it was saved (services/mentions.py):
-    # [{"href": actor id, "name": "@name@domain", "url": profile page}]; the Note's Mention tags.
+    # [{"href": actor id, "name": "@name@domain", "url": profile page, "account_id"}]: the Note's Mention tags
+    # and the client API's `mentions`.
     mentions: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     account: Mapped[Account] = relationship(lazy="joined")

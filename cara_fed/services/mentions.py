@@ -2,11 +2,13 @@
 accounts this server already knows (no network: a save must not wait on other servers), linked into the
 stored HTML as Mastodon marks them up, and kept as a list the Note and the actor turn into `Mention` tags.
 
-Each stored mention is {"href": actor id, "name": "@name@domain", "url": profile page}. Names that match
-nobody we know stay plain text; they are looked at again on the next save.
+Each stored mention is {"href": actor id, "name": "@name@domain", "url": profile page, "account_id": our row}.
+Names that match nobody we know stay plain text; they are looked at again on the next save.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +27,7 @@ def _http(url: str | None) -> str:
     return ""
 
 
-def mention_of(ctx: Context, account: Account) -> dict[str, str] | None:
+def mention_of(ctx: Context, account: Account) -> dict[str, Any] | None:
     """The stored shape for one account, or None when it has no address we may link to."""
     domain = account.domain or ctx.config.server.domain
     if account.is_local:
@@ -35,7 +37,7 @@ def mention_of(ctx: Context, account: Account) -> dict[str, str] | None:
         url = _http(account.url) or href
     if not href or not url:
         return None
-    return {"href": href, "name": f"@{account.username}@{domain}", "url": url}
+    return {"href": href, "name": f"@{account.username}@{domain}", "url": url, "account_id": account.id}
 
 
 async def known_accounts(session: AsyncSession, own_domain: str, handles: list[str]) -> list[Account]:
@@ -51,13 +53,13 @@ async def known_accounts(session: AsyncSession, own_domain: str, handles: list[s
     return [a for a in rows if a.status == "active" and a.kind != "application"]
 
 
-async def link(ctx: Context, session: AsyncSession, safe_html: str) -> tuple[str, list[dict[str, str]]]:
+async def link(ctx: Context, session: AsyncSession, safe_html: str) -> tuple[str, list[dict[str, Any]]]:
     """(HTML with the known mentions linked, the stored mention list) for text we just rendered."""
     own = ctx.config.server.domain
     handles = find_mentions(safe_html, own)
     if not handles:
         return safe_html, []
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, Any]] = {}
     for account in await known_accounts(session, own, handles):
         entry = mention_of(ctx, account)
         if entry is not None:

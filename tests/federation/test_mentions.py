@@ -96,3 +96,16 @@ async def test_the_actor_tags_the_people_its_bio_mentions(fed, sink):
     actor = update.json["object"]
     assert _mentions(actor) == [{"type": "Mention", "href": painter.uri, "name": f"@painter@{sink.domain(1)}"}]
     assert f'<a href="{painter.uri}" class="u-url mention">@<span>painter</span></a>' in actor["summary"]
+
+
+async def test_a_remote_profile_url_that_is_not_http_is_never_linked(fed, sink):
+    from cara_fed.models import Account
+
+    artist = await with_followers(fed, sink, (1, 0))
+    painter = await remote_actor(fed, sink, 1, "painter")
+    async with fed.transaction() as tx:  # what a hostile actor document could have left in `url`
+        (await tx.session.get(Account, painter.id)).url = "javascript:alert(1)"
+    await _work(fed, artist, f"For @painter@{sink.domain(1)}")
+    note = activities(sink, "Create")[0].json["object"]
+    assert "javascript" not in note["content"]
+    assert f'<a href="{painter.uri}" class="u-url mention">' in note["content"]  # its actor id instead

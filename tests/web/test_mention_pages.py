@@ -7,6 +7,7 @@ import re
 
 from tests import images
 from tests.conftest import csrf_from, sign_up
+from tests.web.api_support import account_with_token, post_work
 from tests.web.test_artworks import upload
 
 
@@ -39,3 +40,13 @@ async def test_a_bio_links_the_local_account_it_mentions(client, ctx):
     assert about is not None
     assert card(ctx.url("/@bea"), "bea") in about.group(1) and card(ctx.url("/@ada"), "ada") in about.group(1)
     assert 'class="mention hashtag"' in about.group(1)  # hashtags are still linked beside mentions
+
+
+async def test_a_post_from_an_app_lists_and_links_its_mentions(client, ctx):
+    bo, _ = await account_with_token(client, "bo")
+    _, token = await account_with_token(client, "ada")
+    posted = await post_work(client, token, "Heron\nWith @bo and @nobody.")
+    assert posted["mentions"] == [{"id": str(bo.id), "username": "bo", "url": ctx.url("/@bo"), "acct": "bo"}]
+    assert card(ctx.url("/@bo"), "bo") in posted["content"] and "@nobody" in posted["content"]
+    fetched = await (await client.get(f"/api/v1/statuses/{posted['id']}")).json()
+    assert fetched["mentions"] == posted["mentions"]

@@ -194,7 +194,8 @@ def status(view: View, work: Artwork) -> dict[str, Any]:
         "content": artwork_html(work), "visibility": VISIBILITY.get(work.visibility, "public"),
         "sensitive": bool(work.sensitive), "spoiler_text": work.content_warning or "",
         "media_attachments": [image_media(view, image) for image in work.images],
-        "application": None, "mentions": [], "tags": [tag(view, t) for t in facts.tags.get(work.id, [])], "emojis": [],
+        "application": None, "mentions": mentions(view, work.mentions),
+        "tags": [tag(view, t) for t in facts.tags.get(work.id, [])], "emojis": [],
         "reblogs_count": facts.boosts.get(work.id, 0), "favourites_count": facts.likes.get(work.id, 0),
         "replies_count": facts.replies.get(work.id, 0), "in_reply_to_id": None, "in_reply_to_account_id": None,
         "reblog": None, "poll": None, "card": None, "language": None, "edited_at": iso(work.edited_at),
@@ -206,6 +207,19 @@ def status(view: View, work: Artwork) -> dict[str, Any]:
         if owner:
             data["pinned"] = work.pinned_at is not None
     return data
+
+
+def mentions(view: View, stored: list | None) -> list[dict[str, Any]]:
+    """Mastodon's Mention entities from a work's stored mentions (services/mentions.py)."""
+    found = []
+    for m in stored or []:
+        if not isinstance(m, dict) or not m.get("account_id") or not m.get("name"):
+            continue
+        username, _, domain = str(m["name"]).lstrip("@").partition("@")
+        local = str(m.get("href", "")).startswith(view.url("/users/"))
+        found.append({"id": str(m["account_id"]), "username": username, "url": m.get("url") or m.get("href"),
+                      "acct": username if local else f"{username}@{domain}"})
+    return found
 
 
 def cara_fields(work: Artwork, owner: bool) -> dict[str, Any]:
