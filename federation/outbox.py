@@ -52,15 +52,27 @@ async def _published_work(ctx: Context, artwork_id: int | str) -> tuple[Artwork,
                 or artwork.account.status != "active"):
             return None
         inboxes = await follower_inboxes(session, artwork.account_id)
+        inboxes = list(dict.fromkeys([*inboxes, *await mentioned_inboxes(session, artwork)]))
         project = (await queries_federation.first_projects(session, [artwork.id])).get(artwork.id)
     return artwork, inboxes, project
+
+
+async def mentioned_inboxes(session, artwork: Artwork) -> list[str]:  # type: ignore[no-untyped-def]
+    """Inboxes of the remote people a public or unlisted work mentions (the Note cc's them, serialize.py)."""
+    hrefs = [m.get("href") for m in artwork.mentions or [] if isinstance(m, dict) and m.get("href")]
+    if artwork.visibility == "followers" or not hrefs:
+        return []
+    people = (await session.scalars(select(Account).where(Account.uri.in_(hrefs), Account.domain.is_not(None),
+                                                          Account.status != "suspended"))).unique().all()
+    return [url for a in people if (url := a.shared_inbox_url or a.inbox_url)]
 
 
 # --- artworks ------------------------------------------------------------------------------------
 
 
 async def artwork_published(ctx: Context, artwork_id: int | str) -> None:
-    """Create(Note) to the author's followers (every visibility goes to followers; nobody else is pushed to)."""
+    """Create(Note) to the author's followers (every visibility) and, for public and unlisted works, to the
+    people it mentions."""
     from federation import serialize as s
 
     found = await _published_work(ctx, artwork_id)

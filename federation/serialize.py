@@ -128,6 +128,12 @@ def hashtags(ctx: Context, html: str, local: bool, extra: list[str] | None = Non
     return html, [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in names]
 
 
+def mention_tags(mentions: list[dict] | None) -> list[dict]:
+    """Mention tags from a stored mention list (services/mentions.py): Mastodon notifies whom these name."""
+    return [{"type": "Mention", "href": m["href"], "name": m["name"]}
+            for m in mentions or [] if isinstance(m, dict) and m.get("href") and m.get("name")]
+
+
 def new_activity_id(ctx: Context) -> str:
     return ctx.url(f"/activities/{uuid.uuid4().hex}")
 
@@ -191,7 +197,7 @@ def actor_document(ctx: Context, account: Account) -> dict:
                     "attributionDomains": [urlsplit(ctx.config.base_url).hostname or ctx.config.server.domain]})
         if account.noai_default:
             doc["xRobotsTag"] = NOAI_ROBOTS
-        if bio_tags:
+        if bio_tags := bio_tags + mention_tags(account.bio_mentions):
             doc["tag"] = bio_tags
     if account.public_key_pem:
         doc["publicKey"] = {"id": me + "#main-key", "owner": me, "publicKeyPem": account.public_key_pem}
@@ -242,6 +248,12 @@ def note_for_artwork(ctx: Context, artwork: Artwork, *, project: int | None = No
     note_id = artwork_id(ctx, artwork)
     attachments = [a for a in (_attachment(ctx, image) for image in artwork.images) if a is not None]
     description, tags = hashtags(ctx, artwork.description_html, artwork.account.is_local, artwork.tag_names)
+    # The people a public or unlisted work mentions are tagged and addressed (cc), so their servers notify
+    # them. A followers-only work names nobody beyond its followers: a mention would show it to others.
+    if artwork.account.is_local and artwork.visibility != "followers":
+        mentioned = mention_tags(artwork.mentions)
+        tags += mentioned
+        cc = list(dict.fromkeys([*cc, *(m["href"] for m in mentioned)]))
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": note_id,

@@ -1,7 +1,7 @@
 """Plain data models. No wire formats here: serialisation lives at the edges."""
 
 from cara_fed.models.accounts import Account, Invite, LoginFailure, LoginSession
-from cara_fed.models.artworks import Artwork, ArtworkImage, ArtworkTag, Project, ProjectItem
+from cara_fed.models.artworks import Artwork, ArtworkEdit, ArtworkImage, ArtworkTag, Project, ProjectItem
 from cara_fed.models.clients import IdempotencyKey, Marker, OAuthApp, OAuthCode, OAuthToken
 from cara_fed.models.discovery import TagFollow
 from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, OutgoingActivity
@@ -19,3 +19,4 @@ __all__ = ["Account", "Artwork", "ArtworkImage", "ArtworkTag", "Delivery", "Foll
 __all__ += ["Block", "Mute", "Report", "TagFollow"]  # discovery and safety (issue 6)
 __all__ += ["IdempotencyKey", "Marker", "OAuthApp", "OAuthCode", "OAuthToken"]  # client API (issue 13)
 __all__ += ["ScheduledRun"]  # operations (issue 15)
+__all__ += ["ArtworkEdit"]  # edit history (issue 16)

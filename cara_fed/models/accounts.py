@@ -31,6 +31,7 @@ class Account(Base):
     display_name: Mapped[str] = mapped_column(String(100), default="")
     bio: Mapped[str] = mapped_column(Text, default="")  # Markdown source
     bio_html: Mapped[str] = mapped_column(Text, default="")  # sanitized
+    bio_mentions: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # as Artwork.mentions
     location: Mapped[str] = mapped_column(String(100), default="")
     links: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": ..., "url": ...}]
     skills: Mapped[list] = mapped_column(JSON, default=list)

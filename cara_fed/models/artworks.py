@@ -60,6 +60,10 @@ class Artwork(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set only when the artist changes what the work shows (services.artworks.mark_edited); AS2 `updated`.
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Accounts @mentioned in the description, resolved when it was saved (services/mentions.py):
+    # [{"href": actor id, "name": "@name@domain", "url": profile page, "account_id"}]: the Note's Mention tags
+    # and the client API's `mentions`.
+    mentions: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     account: Mapped[Account] = relationship(lazy="joined")
     images: Mapped[list[ArtworkImage]] = relationship(
@@ -87,6 +91,22 @@ class ArtworkImage(Base):
 
     artwork: Mapped[Artwork] = relationship(back_populates="images")
     asset: Mapped[MediaAsset] = relationship(lazy="selectin")
+
+
+class ArtworkEdit(Base):
+    """A version of a work that an edit replaced (Mastodon's edit history): what it showed from `created_at`
+    until the next version. Kept from the first edit after this table existed; older versions are unknown."""
+
+    __tablename__ = "artwork_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artwork_id: Mapped[int] = mapped_column(ForeignKey("artworks.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    title: Mapped[str] = mapped_column(String(200))
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    content_warning: Mapped[str] = mapped_column(String(500), default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    media: Mapped[list] = mapped_column(JSON, default=list)  # [{"asset_id": ..., "alt": ...}] in order
 
 
 class ArtworkTag(Base):

@@ -21,7 +21,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
-from cara_fed.services import login_throttle
+from cara_fed.services import login_throttle, mentions
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.text import render_markdown, username_problem
 
@@ -198,7 +198,7 @@ async def update_profile(ctx: Context, account_id: int, *, display_name: str, bi
         assert account is not None
         account.display_name = display_name.strip() or account.username
         account.bio = bio
-        account.bio_html = render_markdown(bio)
+        account.bio_html, account.bio_mentions = await mentions.link(ctx, tx.session, render_markdown(bio))
         account.location = location.strip()
         account.links = clean_links
         account.skills = [s.strip()[:40] for s in skills if s.strip()][:20]

@@ -12,7 +12,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
 from cara_fed.models.artworks import VISIBILITIES
-from cara_fed.services import artwork_images
+from cara_fed.services import artwork_history, artwork_images, mentions
 from cara_fed.services.artwork_images import ImageEdit
 from cara_fed.services.media import Upload, check_upload, delete_asset_files, settle_artworks, store_original
 from cara_fed.taxonomy import FIELDS, LICENSES, MEDIUMS
@@ -61,10 +61,11 @@ def validate(data: ArtworkInput) -> dict[str, str]:
     return errors
 
 
-def _apply(artwork: Artwork, data: ArtworkInput) -> None:
+async def _apply(ctx: Context, session, artwork: Artwork, data: ArtworkInput) -> None:  # type: ignore[no-untyped-def]
     artwork.title = data.title.strip()
     artwork.description = data.description
-    artwork.description_html = render_markdown(data.description)
+    # @mentions of accounts we know are linked now and kept for the Note's Mention tags (services/mentions.py).
+    artwork.description_html, artwork.mentions = await mentions.link(ctx, session, render_markdown(data.description))
     artwork.field, artwork.medium = data.field, data.medium
     artwork.software = [s.strip()[:40] for s in data.software if s.strip()][:10]
     artwork.content_warning = data.content_warning.strip()
@@ -96,7 +97,7 @@ async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, upl
 
     async with ctx.transaction() as tx:
         artwork = Artwork(account_id=account.id, title="", cloak=data.cloak)
-        _apply(artwork, data)
+        await _apply(ctx, tx.session, artwork, data)
         tx.session.add(artwork)
         for position, (upload, content_type) in enumerate(zip(uploads, types, strict=True)):
             asset = await store_original(ctx, tx, account.id, upload, content_type)
@@ -135,7 +136,7 @@ async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, 
             if asset.state == "rejected":
                 raise ValidationError({"images": f"Media {asset_id} was refused: {asset.error_message or 'unusable'}"})
         artwork = Artwork(account_id=account.id, title="")
-        _apply(artwork, data)
+        await _apply(ctx, tx.session, artwork, data)
         tx.session.add(artwork)
         for position, asset_id in enumerate(ids):
             artwork.images.append(ArtworkImage(asset=assets[asset_id], position=position,
@@ -191,8 +192,9 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
     async with ctx.transaction() as tx:
         artwork = await _owned(tx.session, account, artwork_id)
         marked, before = (artwork.noai, artwork.license), content_of(artwork)
-        was_published = artwork.state == "published"
-        _apply(artwork, data)
+        was_published, edited = artwork.state == "published", artwork.edited_at
+        version = artwork_history.snapshot(artwork)  # what the work showed, should this be an edit
+        await _apply(ctx, tx.session, artwork, data)
         if images is not None and await artwork_images.apply(ctx, tx, artwork, images):
             await tx.session.flush()
             # Settle once the new files are processed, or now when none were added (a refused one removed).
@@ -205,6 +207,8 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
                 image.alt_text = alt_texts[image.id].strip()
         if not mark_edited(artwork, before) and was_published and content_of(artwork) != before:
             artwork.edited_at = utcnow()  # new images send it back to processing; it is still an edit
+        if was_published and artwork.edited_at != edited:
+            await artwork_history.keep(tx.session, artwork, version)  # Mastodon's edit history
         if artwork.state == "published":
             tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
     return artwork

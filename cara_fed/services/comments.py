@@ -27,13 +27,10 @@ from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services.interactions import visible_artwork
 from cara_fed.services.notifications import notify
-from cara_fed.text import normalize_tag, sanitize_html
+from cara_fed.text import MENTION_RE, normalize_tag, sanitize_html
 
 MAX_LENGTH = 2000
 RATE_WINDOW = timedelta(hours=1)
-# @name or @name@host (host with optional port); not preceded by a word character (e-mail addresses).
-MENTION_RE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9.\-]+\.[A-Za-z]{2,}(?::\d{1,5})?"
-                        r"|[0-9.]+:\d{1,5}))?")
 HASHTAG_RE = re.compile(r"(?<![\w&/#])#(\w{1,100})")
 
 

@@ -14,7 +14,7 @@ from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
-from cara_fed.services import review
+from cara_fed.services import artwork_history, review
 from cara_fed.states import transition
 from cara_fed.storage import MediaMissing, content_key, new_key, object_headers
 from protection import MediaPolicy, MediaRejected, peak_memory, probe, protect
@@ -410,9 +410,11 @@ async def describe(ctx: Context, account: Account, asset_id: int, description: s
             asset.description = description.strip()
             image = await tx.session.scalar(select(ArtworkImage).where(ArtworkImage.asset_id == asset.id))
             if image is not None and image.alt_text != asset.description:
-                image.alt_text = asset.description
                 artwork = await tx.session.get(Artwork, image.artwork_id)
-                if artwork is not None and artwork.state == "published":
+                version = artwork_history.snapshot(artwork) if artwork is not None else None
+                image.alt_text = asset.description
+                if artwork is not None and version is not None and artwork.state == "published":
                     artwork.edited_at = utcnow()  # a changed description is an edit (as mark_edited says)
+                    await artwork_history.keep(tx.session, artwork, version)
                     tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
     return asset

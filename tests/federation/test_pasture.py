@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from cara_fed.models import Account, Artwork, Follow, InboxItem
 from cara_fed.services import accounts, follows
-from cara_fed.text import ALLOWED_TAGS
+from cara_fed.text import ALLOWED_CLASSES, ALLOWED_TAGS
 from federation import resolver
 from federation.routes import setup_federation
 from tests.federation.peer import enable_federation
@@ -402,11 +402,15 @@ _ATTR = re.compile(r'([^\s=]+)\s*=\s*"([^"]*)"')
 
 
 def assert_sanitized(html: str) -> None:
-    """Only our allowed tags, no event handlers or styles, links only http(s)/mailto with rel=nofollow."""
+    """Only our allowed tags (and mention classes), no event handlers or styles, links only http(s)/mailto with
+    rel=nofollow."""
     for _, tag, attrs in _TAG.findall(html):
         assert tag.lower() in ALLOWED_TAGS, html
         found = dict(_ATTR.findall(attrs))
-        assert set(found) <= ({"href", "rel", "title"} if tag.lower() == "a" else set()), html
+        classes = ALLOWED_CLASSES.get(tag.lower(), set())
+        assert set(found) <= ({"href", "rel", "title"} if tag.lower() == "a" else set()) | ({"class"} if classes
+                                                                                            else set()), html
+        assert set(found.get("class", "").split()) <= classes, html  # Mastodon's mention markup, nothing else
         if tag.lower() == "a" and "href" in found:
             assert found["href"].startswith(("http://", "https://", "mailto:")), html
             assert "nofollow" in found.get("rel", ""), html

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, Comment, Marker, MediaAsset, Notification, OAuthApp
+from cara_fed.models.artworks import ArtworkEdit
 from cara_fed.numbers import parse_whole
 from cara_fed.queries_api import TYPE_OF_KIND, AccountFacts, Relation, StatusFacts
 from cara_fed.services import oauth
@@ -193,7 +194,8 @@ def status(view: View, work: Artwork) -> dict[str, Any]:
         "content": artwork_html(work), "visibility": VISIBILITY.get(work.visibility, "public"),
         "sensitive": bool(work.sensitive), "spoiler_text": work.content_warning or "",
         "media_attachments": [image_media(view, image) for image in work.images],
-        "application": None, "mentions": [], "tags": [tag(view, t) for t in facts.tags.get(work.id, [])], "emojis": [],
+        "application": None, "mentions": mentions(view, work.mentions),
+        "tags": [tag(view, t) for t in facts.tags.get(work.id, [])], "emojis": [],
         "reblogs_count": facts.boosts.get(work.id, 0), "favourites_count": facts.likes.get(work.id, 0),
         "replies_count": facts.replies.get(work.id, 0), "in_reply_to_id": None, "in_reply_to_account_id": None,
         "reblog": None, "poll": None, "card": None, "language": None, "edited_at": iso(work.edited_at),
@@ -205,6 +207,19 @@ def status(view: View, work: Artwork) -> dict[str, Any]:
         if owner:
             data["pinned"] = work.pinned_at is not None
     return data
+
+
+def mentions(view: View, stored: list | None) -> list[dict[str, Any]]:
+    """Mastodon's Mention entities from a work's stored mentions (services/mentions.py)."""
+    found = []
+    for m in stored or []:
+        if not isinstance(m, dict) or not m.get("account_id") or not m.get("name"):
+            continue
+        username, _, domain = str(m["name"]).lstrip("@").partition("@")
+        local = str(m.get("href", "")).startswith(view.url("/users/"))
+        found.append({"id": str(m["account_id"]), "username": username, "url": m.get("url") or m.get("href"),
+                      "acct": username if local else f"{username}@{domain}"})
+    return found
 
 
 def cara_fields(work: Artwork, owner: bool) -> dict[str, Any]:
@@ -222,6 +237,26 @@ def cara_fields(work: Artwork, owner: bool) -> dict[str, Any]:
         data["media_progress"] = {str(image.asset_id): image.asset.progress for image in work.images
                                   if image.asset.state == "cloaking"}
     return data
+
+
+EDIT_FIELDS = ("content", "spoiler_text", "sensitive", "created_at", "account", "media_attachments", "emojis")
+
+
+def status_edit(current: dict[str, Any]) -> dict[str, Any]:
+    """The current version as a StatusEdit: dated by its last edit when it was edited."""
+    dated = current.get("edited_at") or current["created_at"]
+    return {key: current[key] for key in EDIT_FIELDS} | {"created_at": dated, "poll": None}
+
+
+def replaced_edit(view: View, edit: ArtworkEdit, author: dict[str, Any],
+                  assets: dict[int, MediaAsset]) -> dict[str, Any]:
+    """A version an edit replaced, as a StatusEdit; images since deleted are left out."""
+    title = f"<p><strong>{html.escape(edit.title)}</strong></p>" if edit.title else ""
+    return {"content": title + (edit.description_html or ""), "spoiler_text": edit.content_warning or "",
+            "sensitive": bool(edit.sensitive), "created_at": iso(edit.created_at), "account": author,
+            "media_attachments": [media(view, assets[m["asset_id"]], m.get("alt") or "") for m in edit.media or []
+                                  if isinstance(m, dict) and m.get("asset_id") in assets],
+            "emojis": [], "poll": None}
 
 
 def source(work: Artwork) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cara_fed import queries, queries_social
-from cara_fed.models import Account, Artwork, Boost, Comment, Like
+from cara_fed.models import Account, Artwork, Boost, Comment, Like, MediaAsset
 from cara_fed.numbers import parse_id
-from cara_fed.services import artworks, client_state, comments, interactions
+from cara_fed.services import artwork_history, artworks, client_state, comments, interactions
 from cara_fed.services.artworks import MAX_TEXT, ArtworkInput
 from cara_fed.services.comments import HASHTAG_RE
 from cara_fed.taxonomy import LICENSES
@@ -390,7 +390,18 @@ async def interacted_by(request: web.Request) -> web.Response:
 @routes.get(rf"/api/v1/statuses/{ID}/history")
 @endpoint("read:statuses", user=False, public=True)
 async def history(request: web.Request) -> web.Response:
-    """We keep no edit history: the current version is the only one."""
-    current = await render(request, request.match_info["status_id"])
-    return reply([{key: current[key] for key in ("content", "spoiler_text", "sensitive", "created_at", "account",
-                                                 "media_attachments", "emojis")} | {"poll": None}])
+    """Mastodon's StatusEdit list, oldest first: the versions edits replaced (kept since edit history was
+    added), then the current one. Comments cannot be edited: their current version only. Same visibility as
+    GET /api/v1/statuses/:id (load)."""
+    async with request.app[CTX].sessions() as session:
+        kind, work, comment = await load(request, session, request.match_info["status_id"])
+        if comment is not None:
+            return reply([entities.status_edit(await render_comment(request, session, comment, work))])
+        view = await view_for(request, session, artworks=[work])
+        current = entities.status(view, work)
+        edits = await artwork_history.replaced(session, work.id)
+        ids = {m["asset_id"] for e in edits for m in e.media or [] if isinstance(m, dict) and "asset_id" in m}
+        assets = {a.id: a for a in (await session.scalars(select(MediaAsset).where(MediaAsset.id.in_(ids)))).all()} \
+            if ids else {}
+        older = [entities.replaced_edit(view, edit, current["account"], assets) for edit in edits]
+    return reply([*older, entities.status_edit(current)])
