@@ -50,8 +50,9 @@ async def signup_form(request: web.Request) -> web.Response:
     if request[ACCOUNT] is not None:
         raise web.HTTPSeeOther("/")
     mode = request.app[CTX].config.instance.registration
-    return render_form(request, "signup.html", {"mode": mode, "form": {"invite": request.query.get("invite", "")},
-                                                "errors": {}})
+    form = {"invite": request.query.get("invite", ""),  # ?kind=studio: the job board's "Join as a studio"
+            "kind": "studio" if request.query.get("kind") == "studio" else "artist"}
+    return render_form(request, "signup.html", {"mode": mode, "form": form, "errors": {}})
 
 
 @routes.post("/signup")

@@ -75,11 +75,9 @@ async def _remote_handle(request: web.Request, q: str) -> tuple[Account | None, 
 @routes.get("/search", name="search")
 async def search(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    if "q" not in request.query:
-        return render(request, "search.html", {"q": "", "searched": False})
-    q = " ".join(request.query["q"].split())
-    if not q:
-        raise web.HTTPBadRequest(text="Type a name, a tag or words from a title to search for.")
+    q = " ".join(request.query.get("q", "").split())
+    if not q:  # no query yet, or only spaces: a prompt (what can be searched), not three empty result blocks
+        return render(request, "search.html", {"q": "", "searched": False, "blank": "q" in request.query})
     if len(q) > discovery.SEARCH_MAX:
         raise web.HTTPBadRequest(text=f"Keep searches under {discovery.SEARCH_MAX} characters.")
     remote, lookup_error = (await _remote_handle(request, q)) if q.count("@") >= 1 and "." in q else (None, "")

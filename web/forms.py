@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 from multidict import MultiDictProxy
 
@@ -72,3 +74,20 @@ def image_edit(form: MultiDictProxy, image_ids: list[int]) -> ImageEdit | None:
 
     kept = [(n, i) for n, i in enumerate(image_ids) if not checkbox(form, f"remove_image_{i}")]
     return ImageEdit(keep=[i for _n, i in sorted(kept, key=place)], add=added)
+
+
+def image_focus(form: MultiDictProxy, image_ids: list[int]) -> dict[int, tuple[float, float] | None]:
+    """The edit form's thumbnail focus per image: `focus_image_{id}` = "x,y" (Mastodon's focus, -1..1 each).
+    None for a value that is not two finite numbers (the service refuses it, as it does out-of-range ones)."""
+    found: dict[int, tuple[float, float] | None] = {}
+    for image_id in image_ids:
+        if f"focus_image_{image_id}" not in form:
+            continue
+        parts = text(form, f"focus_image_{image_id}").split(",")
+        try:
+            x, y = (float(part) for part in parts)
+        except ValueError:  # not a number, or not exactly two of them
+            found[image_id] = None
+            continue
+        found[image_id] = (x, y) if math.isfinite(x) and math.isfinite(y) else None
+    return found

@@ -14,6 +14,7 @@ from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
+from web.focus import focus_cells
 from web.keys import ACCOUNT, CTX, JINJA, LOGIN, UNREAD
 from web.links import web_url
 from web.static_assets import static_url
@@ -76,6 +77,7 @@ def make_environment() -> Environment:
     env.globals["profile_path"] = profile_path
     env.globals["artwork_path"] = artwork_path
     env.globals["static_url"] = static_url
+    env.globals["focus_cells"] = focus_cells
     return env
 
 

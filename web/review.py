@@ -16,23 +16,33 @@ from web.render import render
 routes = web.RouteTableDef()
 
 
-def signals(work: Artwork, tdm_policy_url: str) -> list[tuple[str, str]]:
-    """What we send for this artwork, in words (the panel lists exactly these)."""
+def signals(work: Artwork, tdm_policy_url: str) -> list[tuple[str, str, str]]:
+    """What we send for this artwork: (where, in plain words, the technical names). The panel lists exactly these,
+    plain words first and the standards' names in a details element after them (issue 16 item 18)."""
     if not work.noai:
-        return [("Image files", "creator, copyright and licence in the XMP of every served image, without a "
-                                "data-mining reservation")]
-    found = [
-        ("Web page", '<meta name="robots" content="noai, noimageai"> and <meta name="tdm-reservation" content="1">'),
-        ("HTTP headers", "X-Robots-Tag: noai, noimageai and tdm-reservation: 1 on the page and every image"
-                         + (f", tdm-policy: {tdm_policy_url}" if tdm_policy_url else "")),
-        ("This instance", "/robots.txt and /ai.txt refuse known AI crawlers; /.well-known/tdmrep.json reserves "
-                          "text-and-data-mining rights; listed AI crawlers get 403 on images"),
-        ("Image files", "XMP in every served JPEG and WebP: IPTC plus:DataMining = prohibited, digital source "
-                        "type, creator, copyright and licence (stamped again after every re-encode)"),
-        ("Federation", 'the ActivityPub Note carries xRobotsTag "noai, noimageai" (FEP-5e53) and cara:noai, '
-                       "so other cara-fed servers keep the same signals on their copies"),
+        return [("Image files", "Your name, copyright and licence are written into every image file people can "
+                                "download. No request to keep it out of AI training is added.",
+                 "XMP metadata in every served image (creator, copyright, licence), without the IPTC "
+                 "plus:DataMining reservation.")]
+    return [
+        ("Web page", "The page asks search engines and AI crawlers not to use the work for AI training.",
+         '<meta name="robots" content="noai, noimageai"> and <meta name="tdm-reservation" content="1">'
+         " (TDM Reservation Protocol)."),
+        ("Every download", "Each response, for the page and for every image, repeats that request, so it holds "
+                           "even when someone links the image directly.",
+         "HTTP headers X-Robots-Tag: noai, noimageai and tdm-reservation: 1"
+         + (f", tdm-policy: {tdm_policy_url}" if tdm_policy_url else "") + "."),
+        ("This server", "The server tells known AI crawlers to stay away and refuses them the images.",
+         "/robots.txt and /ai.txt disallow listed AI crawlers; /.well-known/tdmrep.json reserves text-and-data-"
+         "mining rights; listed AI crawlers get 403 on images."),
+        ("Image files", "The request not to train AI, with your name, copyright and licence, is written inside "
+                        "every image file, so it travels with copies (until someone strips or re-saves the file).",
+         "XMP in every served JPEG and WebP: IPTC plus:DataMining = prohibited, IPTC digital source type, creator, "
+         "copyright and licence (stamped again after every re-encode)."),
+        ("Other servers", "When the work is shared to Mastodon and other servers, the request goes with it, and "
+                          "other cara-fed servers keep the same signals on their copies.",
+         'The ActivityPub Note carries xRobotsTag "noai, noimageai" (FEP-5e53) and cara:noai.'),
     ]
-    return found
 
 
 async def _own(request: web.Request) -> tuple[Artwork, ReviewCase | None]:

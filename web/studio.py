@@ -105,8 +105,10 @@ async def edit(request: web.Request) -> web.Response:
     alts = {image.id: forms.text(form, f"alt_image_{image.id}") for image in work.images
             if f"alt_image_{image.id}" in form}
     images = forms.image_edit(form, [image.id for image in work.images])
+    focus = forms.image_focus(form, [image.id for image in work.images])
     try:
-        await artworks.update_artwork(request.app[CTX], account, work.id, forms.artwork_input(form), alts, images)
+        await artworks.update_artwork(request.app[CTX], account, work.id, forms.artwork_input(form), alts, images,
+                                      focus)
     except ValidationError as exc:
         return _artwork_form(request, account, work=work, form=dict(form), errors=exc.errors, status=400)
     raise web.HTTPSeeOther(f"/@{account.username}/{work.id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cara_fed.db import Base, UTCDateTime, utcnow
@@ -31,6 +31,9 @@ class MediaAsset(Base):
     blurhash: Mapped[str | None] = mapped_column(String(100), default=None)
     focal_x: Mapped[float] = mapped_column(Float, default=0.0)
     focal_y: Mapped[float] = mapped_column(Float, default=0.0)
+    # Set by the artist (edit page) or a client app (Mastodon API `focus`): processing and re-stamping keep it
+    # instead of the pipeline's automatic point.
+    focal_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # processing attempts
     # Remote media: fetches tried so far, and when the sweep may try again (exponential back-off).
     fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -176,11 +176,33 @@ async def _owned(session, account: Account, artwork_id: int) -> Artwork:  # type
     return artwork
 
 
+FOCUS_ERROR = ("The thumbnail focus must be two numbers from -1 to 1: across (-1 left, 1 right), then up "
+               "(1 top, -1 bottom), e.g. -1,1 for the top left.")
+
+
+def _focus_errors(focus: dict[int, tuple[float, float] | None]) -> dict[str, str]:
+    """None: the form's value could not be read as two numbers. Mastodon's focus range is -1..1 on both axes."""
+    return {f"focus_{image_id}": FOCUS_ERROR for image_id, point in focus.items()
+            if point is None or not all(-1.0 <= value <= 1.0 for value in point)}
+
+
+def _apply_focus(artwork: Artwork, focus: dict[int, tuple[float, float] | None]) -> None:
+    """The artist's focal point per image (image id -> (x, y)): kept through re-processing (focal_chosen).
+    Presentation, not content: it goes out with the Update but does not mark the work edited."""
+    for image in artwork.images:
+        point = focus.get(image.id)
+        if point is not None and (image.asset.focal_x, image.asset.focal_y) != point:
+            image.asset.focal_x, image.asset.focal_y = point
+            image.asset.focal_chosen = True
+
+
 async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: ArtworkInput,
-                         alt_texts: dict[int, str] | None = None, images: ImageEdit | None = None) -> Artwork:
-    """Edit the metadata, per-image alt text (image id -> text) and, when given, which images the work has
-    (services/artwork_images.py): all in one transaction, so one edit is one Update."""
-    errors = validate(data)
+                         alt_texts: dict[int, str] | None = None, images: ImageEdit | None = None,
+                         focus: dict[int, tuple[float, float] | None] | None = None) -> Artwork:
+    """Edit the metadata, per-image alt text (image id -> text), per-image thumbnail focus (image id -> (x, y)) and,
+    when given, which images the work has (services/artwork_images.py): all in one transaction, so one edit is
+    one Update."""
+    errors = validate(data) | _focus_errors(focus or {})
     for image_id, text in (alt_texts or {}).items():
         if len(text) > MAX_ALT:
             errors[f"alt_{image_id}"] = f"Keep alt text under {MAX_ALT} characters."
@@ -205,6 +227,7 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
         for image in artwork.images:
             if alt_texts and image.id in alt_texts:
                 image.alt_text = alt_texts[image.id].strip()
+        _apply_focus(artwork, focus or {})
         if not mark_edited(artwork, before) and was_published and content_of(artwork) != before:
             artwork.edited_at = utcnow()  # new images send it back to processing; it is still an edit
         if was_published and artwork.edited_at != edited:

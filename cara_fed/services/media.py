@@ -185,7 +185,8 @@ async def _process(ctx: Context, asset_id: int, data: bytes, purpose: str, polic
         asset.derivatives = [old.get(row.key, row) for row in stored]
         asset.width, asset.height = result.width, result.height
         asset.blurhash = result.blurhash
-        asset.focal_x, asset.focal_y = result.focal_point
+        if not asset.focal_chosen:  # the artist's (or app's) point outlives re-stamps and re-cloaks
+            asset.focal_x, asset.focal_y = result.focal_point
         asset.report = result.report
         asset.verdict = verdict
         asset.progress, asset.eta_seconds = 100, 0
@@ -381,6 +382,7 @@ async def upload_unattached(ctx: Context, account: Account, upload: Upload, desc
         asset.description = description.strip()
         if point is not None:
             asset.focal_x, asset.focal_y = point
+            asset.focal_chosen = True
         await tx.session.flush()
     return asset
 
@@ -406,6 +408,7 @@ async def describe(ctx: Context, account: Account, asset_id: int, description: s
             raise NotFound("No such media.")
         if point is not None:
             asset.focal_x, asset.focal_y = point
+            asset.focal_chosen = True
         if description is not None:
             asset.description = description.strip()
             image = await tx.session.scalar(select(ArtworkImage).where(ArtworkImage.asset_id == asset.id))

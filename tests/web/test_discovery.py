@@ -110,8 +110,13 @@ async def test_search_finds_artists_tags_and_works_but_not_opted_out_ones(client
 
     form = await client.get("/search")
     assert form.status == 200 and 'name="q"' in await form.text()
-    empty = await client.get("/search", params={"q": "   "})
-    assert empty.status == 400 and "Type a name" in await empty.text()
+    empty = await client.get("/search", params={"q": "   "})  # issue 16 item 18: a prompt, not empty results
+    prompt = await empty.text()
+    assert empty.status == 200 and "Type a name" in prompt and "match" not in prompt
+    nothing = await (await client.get("/search", params={"q": "zzqx"})).text()  # one empty state, not three
+    assert nothing.count('class="empty') == 1 and "Nothing matches “zzqx”" in nothing
+    partial = await (await client.get("/search", params={"q": "lovelace"})).text()  # empty sections are left out
+    assert 'id="artists-h"' in partial and 'id="tags-h"' not in partial and 'class="empty' not in partial
     long = await client.get("/search", params={"q": "x" * 201})
     assert long.status == 400 and "under 200 characters" in await long.text()
 
