@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from cara_fed.models import Account, Follow, OutgoingActivity
@@ -10,21 +9,8 @@ from cara_fed.services import artworks, follows
 from cara_fed.services.artworks import ArtworkInput
 from federation import outbox
 from federation.serialize import PUBLIC
-from tests.federation.sink import Sink, activities, local_artist, remote_actor, trust_local
+from tests.federation.sink import activities, local_artist, remote_actor, trust_local
 from tests.federation.test_delivery import posts, publish, rows, with_followers
-
-
-@pytest.fixture
-async def sink():  # type: ignore[no-untyped-def]
-    server = await Sink().start(ports=2)
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def fed(ctx):  # type: ignore[no-untyped-def]
-    ctx.config.federation.allow_private_addresses = True
-    return ctx
 
 
 async def lock(ctx, account: Account) -> Account:  # type: ignore[no-untyped-def]
