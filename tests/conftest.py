@@ -14,6 +14,7 @@ from cara_fed.context import Context
 from cara_fed.jobs import InlineJobs
 from cara_fed.migrate import upgrade
 from cara_fed.worker import build_full_registry
+from tests.federation.sink import Sink
 from tests.services import fresh_postgres_database
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
@@ -53,6 +54,22 @@ async def client(config: Config, aiohttp_client) -> TestClient:  # type: ignore[
 
     app = create_app(config, jobs="inline", migrate=True)
     return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[Sink]:
+    """Two remote instances on loopback that record, and check the signature of, what we deliver."""
+    server = await Sink().start(ports=2)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def fed(ctx: Context) -> Context:
+    """The context with federation to loopback allowed (the sink and peers live there); jobs run inline and
+    deliver for real."""
+    ctx.config.federation.allow_private_addresses = True
+    return ctx
 
 
 @pytest.fixture

@@ -61,11 +61,10 @@ async def signup(request: web.Request) -> web.Response:
     form = await request.post()
     fields = {k: str(form.get(k, "")) for k in ("username", "email", "display_name", "kind", "invite", "note")}
     try:
-        async with ctx.transaction() as tx:
-            account = await accounts.create_account(
-                ctx, tx, fields["username"], fields["email"], str(form.get("password", "")),
-                kind=fields["kind"] or "artist", display_name=fields["display_name"],
-                invite_code=fields["invite"] or None, request_note=fields["note"])
+        account = await accounts.sign_up(
+            ctx, fields["username"], fields["email"], str(form.get("password", "")),
+            kind=fields["kind"] or "artist", display_name=fields["display_name"],
+            invite_code=fields["invite"] or None, request_note=fields["note"])
     except ValidationError as exc:
         return render_form(request, "signup.html", {"mode": ctx.config.instance.registration, "form": fields,
                                                     "errors": exc.errors}, status=400)

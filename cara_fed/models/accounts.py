@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cara_fed.db import Base, UTCDateTime, utcnow
@@ -17,6 +17,9 @@ ACCOUNT_STATUSES = ("active", "pending", "suspended")
 class Account(Base):
     __tablename__ = "accounts"
     __table_args__ = (UniqueConstraint("username", "domain", name="uq_accounts_username_domain"),
+                      # The constraint above lets local accounts (domain NULL) share a name: NULLs are distinct.
+                      Index("uq_accounts_local_username", "username", unique=True,
+                            sqlite_where=text("domain IS NULL"), postgresql_where=text("domain IS NULL")),
                       UniqueConstraint("key_id", name="uq_accounts_key_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -25,7 +28,7 @@ class Account(Base):
     kind: Mapped[str] = mapped_column(String(16), default="artist")
     status: Mapped[str] = mapped_column(String(16), default="active")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    email: Mapped[str | None] = mapped_column(String(320), unique=True, default=None)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True, default=None)  # stored lowercase
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
 
     display_name: Mapped[str] = mapped_column(String(100), default="")

@@ -58,7 +58,7 @@ class Artwork(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # Set only when the artist changes what the work shows (services.artworks.mark_edited); AS2 `updated`.
+    # Set only when the artist changes what the work shows (services.edits.mark_edited); AS2 `updated`.
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Accounts @mentioned in the description, resolved when it was saved (services/mentions.py):
     # [{"href": actor id, "name": "@name@domain", "url": profile page, "account_id"}]: the Note's Mention tags

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,6 +30,9 @@ from cara_fed.text import render_markdown, username_problem
 _hasher = PasswordHasher()
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
+SIGN_UP_TRIES = 3  # a rerun sees the racing winner; only a stream of racers could need more
+
+log = logging.getLogger(__name__)
 FAILURE_WINDOW = login_throttle.WINDOW
 
 
@@ -103,6 +108,20 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
     if invite is not None:
         invite.used_by_id = account.id
     return account
+
+
+async def sign_up(ctx: Context, username: str, email: str, password: str, **options: Any) -> Account:
+    """create_account in a transaction of its own (the sign-up forms, the client API). Two sign-ups at the same
+    moment for one name or email both pass its checks; the database's unique indexes refuse the later insert,
+    and a rerun, whose checks now see the winner, answers as if it had come second: "already taken" for the
+    name, for the email what any registered address gets. Never a 500, never two accounts with one name."""
+    for attempt in range(SIGN_UP_TRIES):
+        try:
+            async with ctx.transaction() as tx:
+                return await create_account(ctx, tx, username, email, password, **options)
+        except IntegrityError:
+            log.info("sign-up for %r lost a race (attempt %d); checking again", username, attempt + 1)
+    raise ValidationError({"form": "Many sign-ups arrived at once; please send the form again."})
 
 
 async def authenticate(ctx: Context, login: str, password: str, client_address: str,

@@ -14,6 +14,7 @@ from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAss
 from cara_fed.models.artworks import VISIBILITIES
 from cara_fed.services import artwork_history, artwork_images, mentions
 from cara_fed.services.artwork_images import ImageEdit
+from cara_fed.services.edits import content_of, mark_edited
 from cara_fed.services.media import Upload, check_upload, delete_asset_files, settle_artworks, store_original
 from cara_fed.taxonomy import FIELDS, LICENSES, MEDIUMS
 from cara_fed.text import parse_tags, render_markdown
@@ -151,22 +152,6 @@ async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, 
     return artwork
 
 
-def content_of(artwork: Artwork) -> tuple:
-    """What a work shows other people (and federates): a change here is an edit. Pinning, re-stamping the
-    files, review labels and the comment setting are not."""
-    return (artwork.title, artwork.description_html, artwork.content_warning, artwork.sensitive, artwork.license,
-            artwork.noai, tuple(artwork.tag_names), tuple((i.asset_id, i.alt_text) for i in artwork.images))
-
-
-def mark_edited(artwork: Artwork, before: tuple | None = None) -> bool:
-    """Stamp edited_at on a published work whose content changed since `before` (content_of); None: it did.
-    Image edits call this too, so Mastodon shows "Edited" exactly when the artist edited."""
-    if artwork.state != "published" or (before is not None and content_of(artwork) == before):
-        return False
-    artwork.edited_at = utcnow()
-    return True
-
-
 async def _owned(session, account: Account, artwork_id: int) -> Artwork:  # type: ignore[no-untyped-def]
     artwork = await session.get(Artwork, artwork_id)
     if artwork is None:
@@ -214,7 +199,7 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
     async with ctx.transaction() as tx:
         artwork = await _owned(tx.session, account, artwork_id)
         marked, before = (artwork.noai, artwork.license), content_of(artwork)
-        was_published, edited = artwork.state == "published", artwork.edited_at
+        was_published = artwork.state == "published"
         version = artwork_history.snapshot(artwork)  # what the work showed, should this be an edit
         await _apply(ctx, tx.session, artwork, data)
         if images is not None and await artwork_images.apply(ctx, tx, artwork, images):
@@ -222,17 +207,18 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
             # Settle once the new files are processed, or now when none were added (a refused one removed).
             if not images.add:
                 tx.after_commit(settle_artworks, ctx, artwork.images[0].asset_id)
-        if (artwork.noai, artwork.license) != marked:  # what the files' XMP says must follow
-            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
+        # What the files' XMP says must follow. The re-stamp gives them new keys, so it sends the Update once
+        # they have them (also when no file changed): one Update, naming the final URLs.
+        restamp = (artwork.noai, artwork.license) != marked
+        if restamp:
+            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id, True)
         for image in artwork.images:
             if alt_texts and image.id in alt_texts:
                 image.alt_text = alt_texts[image.id].strip()
         _apply_focus(artwork, focus or {})
-        if not mark_edited(artwork, before) and was_published and content_of(artwork) != before:
-            artwork.edited_at = utcnow()  # new images send it back to processing; it is still an edit
-        if was_published and artwork.edited_at != edited:
+        if mark_edited(artwork, before, was_published):
             await artwork_history.keep(tx.session, artwork, version)  # Mastodon's edit history
-        if artwork.state == "published":
+        if artwork.state == "published" and not restamp:
             tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
     return artwork
 

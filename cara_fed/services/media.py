@@ -15,6 +15,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
 from cara_fed.services import artwork_history, review
+from cara_fed.services.edits import content_of, mark_edited
 from cara_fed.states import transition
 from cara_fed.storage import MediaMissing, content_key, new_key, object_headers
 from protection import MediaPolicy, MediaRejected, peak_memory, probe, protect
@@ -247,12 +248,14 @@ async def delete_asset_files(ctx: Context, tx: Transaction, asset: MediaAsset) -
         tx.after_commit(ctx.storage.delete, area, key)
 
 
-async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
+async def restamp_artwork(ctx: Context, artwork_id: int, edited: bool = False) -> int:
     """Job: write the XMP a local work's served files should carry now (after the NoAI choice, the licence or
     the AI label changed) into copies of its derivatives, pixels untouched. A changed file gets a new
     (content-addressed) key, so caches that hold the old one for a year were never lied to; the old objects are
     retired (served a while longer, then deleted), and a published work's followers get an Update with the new
-    URLs. Returns how many files changed."""
+    URLs. `edited`: the edit that queued this changed the Note too and left its Update to this job, so the
+    Update goes even when no file changed (one that cannot carry XMP, a missing one): followers get one Update,
+    with the final URLs. Returns how many files changed."""
     plans: list[tuple[bytes, bool, list[tuple[int, str, int, int]]]] = []
     async with ctx.sessions() as session:
         artwork = await session.get(Artwork, artwork_id)
@@ -284,9 +287,9 @@ async def restamp_artwork(ctx: Context, artwork_id: int) -> int:
                 fresh = content_key(stamped, suffix, salt=f"{asset_id}:{long_edge}{suffix}")
                 await ctx.storage.put("public", fresh, stamped, object_headers(fresh, noai))
                 changed[derivative_id] = (key, fresh, len(stamped))
-    if not changed:
+    if not changed and not edited:
         return 0
-    async with ctx.transaction() as tx:
+    async with ctx.transaction(changes_pages=bool(changed)) as tx:
         for derivative_id, (old, fresh, size) in changed.items():
             row = await tx.session.get(MediaDerivative, derivative_id)
             if row is None or row.key != old:  # deleted, or restamped by another job meanwhile: ours is spare,
@@ -413,11 +416,11 @@ async def describe(ctx: Context, account: Account, asset_id: int, description: s
             asset.description = description.strip()
             image = await tx.session.scalar(select(ArtworkImage).where(ArtworkImage.asset_id == asset.id))
             if image is not None and image.alt_text != asset.description:
-                artwork = await tx.session.get(Artwork, image.artwork_id)
-                version = artwork_history.snapshot(artwork) if artwork is not None else None
+                artwork = await tx.session.get(Artwork, image.artwork_id)  # loads its images, `image` among them
+                assert artwork is not None  # (the image row cascades with its artwork)
+                before, version = content_of(artwork), artwork_history.snapshot(artwork)
                 image.alt_text = asset.description
-                if artwork is not None and version is not None and artwork.state == "published":
-                    artwork.edited_at = utcnow()  # a changed description is an edit (as mark_edited says)
+                if mark_edited(artwork, before, artwork.state == "published"):  # alt text is content
                     await artwork_history.keep(tx.session, artwork, version)
                     tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
     return asset

@@ -14,21 +14,8 @@ from cara_fed.services.artwork_images import ImageEdit
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
 from tests import images
-from tests.federation.sink import Sink, activities, local_artist
+from tests.federation.sink import activities, local_artist
 from tests.federation.test_delivery import with_followers
-
-
-@pytest.fixture
-async def sink():  # type: ignore[no-untyped-def]
-    server = await Sink().start(ports=1)
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def fed(ctx):  # type: ignore[no-untyped-def]
-    ctx.config.federation.allow_private_addresses = True
-    return ctx
 
 
 async def load(ctx, artwork_id: int) -> Artwork:  # type: ignore[no-untyped-def]

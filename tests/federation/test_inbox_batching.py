@@ -13,42 +13,17 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from aiohttp import web
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cara_fed.db import utcnow
 from cara_fed.models import Account, InboxItem, Instance
-from cara_fed.services import accounts, instances
+from cara_fed.services import instances
 from cara_fed.services.inbox_batch import BatchFailed, NewItem, batcher_for
 from federation import resolver
-from federation.inbox import setup_inbox
-from tests.federation.peer import enable_federation, running_peer, signed_post
+from tests.federation.peer import signed_post
 
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
-
-
-@pytest.fixture
-def fed(ctx):  # type: ignore[no-untyped-def]
-    return enable_federation(ctx)
-
-
-@pytest.fixture
-async def client(fed, aiohttp_client):  # type: ignore[no-untyped-def]
-    app = web.Application()
-    setup_inbox(app, fed)
-    return await aiohttp_client(app)
-
-
-@pytest.fixture
-async def ada(fed):  # type: ignore[no-untyped-def]
-    async with fed.transaction() as tx:
-        return await accounts.create_account(fed, tx, "ada", "ada@example.org", "password123",
-                                             bypass_registration=True)
+pytestmark = pytest.mark.usefixtures("inbound")  # what comes in: our outbound jobs are no-ops
 
 
 async def stored(ctx) -> list[InboxItem]:  # type: ignore[no-untyped-def]
@@ -86,11 +61,12 @@ def read_only(engine: AsyncEngine) -> Iterator[None]:
         event.remove(engine.sync_engine, "checkout", on_checkout)
 
 
-async def test_200_concurrent_posts_are_stored_once_each_and_processed_in_batches(fed, client, peer, ada):
+async def test_200_concurrent_posts_are_stored_once_each_and_processed_in_batches(fed, inbox_client, peer, ada):
     actors = [peer.add_actor(f"actor{i}") for i in range(4)]
     inbox, ada_id = fed.url("/users/ada/inbox"), fed.url("/users/ada")
     creates = [(note_for(peer, actors[n % 4], ada_id, n), actors[n % 4]) for n in range(200)]
-    responses = await asyncio.gather(*(signed_post(client, inbox, create, key=actor) for create, actor in creates))
+    responses = await asyncio.gather(*(signed_post(inbox_client, inbox, create, key=actor)
+                                       for create, actor in creates))
     assert [r.status for r in responses] == [202] * 200
     assert {(await r.json())["status"] for r in responses} == {"accepted"}
 
@@ -108,12 +84,12 @@ async def test_200_concurrent_posts_are_stored_once_each_and_processed_in_batche
     assert sorted(path for path, _ in peer.gets) == sorted(f"/users/actor{i}" for i in range(4))
 
 
-async def test_a_duplicate_inside_one_batch_is_stored_once_and_both_get_202(fed, client, peer, ada):
+async def test_a_duplicate_inside_one_batch_is_stored_once_and_both_get_202(fed, inbox_client, peer, ada):
     alice = peer.add_actor("alice")
     await resolver.fetch_actor(fed, alice.id)
     batcher_for(fed).max_delay = 0.5  # both requests surely land in the same batch
     create = note_for(peer, alice, fed.url("/users/ada"), 1)
-    first, second = await asyncio.gather(*(signed_post(client, fed.url("/users/ada/inbox"), create, key=alice)
+    first, second = await asyncio.gather(*(signed_post(inbox_client, fed.url("/users/ada/inbox"), create, key=alice)
                                            for _ in range(2)))
     assert (first.status, second.status) == (202, 202)
     assert sorted([(await first.json())["status"], (await second.json())["status"]]) == ["accepted", "duplicate"]
@@ -122,7 +98,7 @@ async def test_a_duplicate_inside_one_batch_is_stored_once_and_both_get_202(fed,
     assert batch_jobs(fed) == [(row.id,)]
 
 
-async def test_a_batch_the_database_refuses_answers_503_to_each_request_and_stores_nothing(fed, client, peer, ada,
+async def test_a_batch_the_database_refuses_answers_503_to_each_request_and_stores_nothing(fed, inbox_client, peer, ada,
                                                                                         caplog):
     alice = peer.add_actor("alice")
     await resolver.fetch_actor(fed, alice.id)
@@ -130,7 +106,7 @@ async def test_a_batch_the_database_refuses_answers_503_to_each_request_and_stor
     creates = [note_for(peer, alice, fed.url("/users/ada"), n) for n in range(20)]
     await fed.engine.dispose()
     with read_only(fed.engine):
-        responses = await asyncio.gather(*(signed_post(client, fed.url("/users/ada/inbox"), create, key=alice)
+        responses = await asyncio.gather(*(signed_post(inbox_client, fed.url("/users/ada/inbox"), create, key=alice)
                                            for create in creates))
         for response in responses:
             assert response.status == 503, await response.text()
@@ -141,7 +117,7 @@ async def test_a_batch_the_database_refuses_answers_503_to_each_request_and_stor
     assert await stored(fed) == [] and batch_jobs(fed) == []
 
     # The senders retry: now everything is stored, once.
-    retried = await asyncio.gather(*(signed_post(client, fed.url("/users/ada/inbox"), create, key=alice)
+    retried = await asyncio.gather(*(signed_post(inbox_client, fed.url("/users/ada/inbox"), create, key=alice)
                                      for create in creates))
     assert [r.status for r in retried] == [202] * 20
     assert sorted(row.activity_id for row in await stored(fed)) == sorted(c["id"] for c in creates)
@@ -160,45 +136,45 @@ async def test_a_row_the_database_cannot_take_fails_alone(fed, ada):
     assert sorted(row.activity_id for row in await stored(fed)) == sorted(item.activity_id for item in good)
 
 
-async def test_the_key_cache_refetches_a_rotated_key_once(fed, client, peer, ada):
+async def test_the_key_cache_refetches_a_rotated_key_once(fed, inbox_client, peer, ada):
     alice = peer.add_actor("alice", slot=0)
     await resolver.fetch_actor(fed, alice.id)
     async with fed.transaction() as tx:  # cached two hours ago
         row = await tx.session.scalar(select(Account).where(Account.uri == alice.id))
         row.fetched_at = utcnow() - timedelta(hours=2)
     inbox, ada_id = fed.url("/users/ada/inbox"), fed.url("/users/ada")
-    assert (await signed_post(client, inbox, note_for(peer, alice, ada_id, 0), key=alice)).status == 202
+    assert (await signed_post(inbox_client, inbox, note_for(peer, alice, ada_id, 0), key=alice)).status == 202
     fetches = len(peer.gets)
 
     rotated = peer.add_actor("alice", slot=5)  # same actor, new key pair; our cache holds the old one
-    responses = await asyncio.gather(*(signed_post(client, inbox, note_for(peer, rotated, ada_id, n), key=rotated)
+    responses = await asyncio.gather(*(signed_post(inbox_client, inbox, note_for(peer, rotated, ada_id, n), key=rotated)
                                        for n in range(1, 11)))
     assert [r.status for r in responses] == [202] * 10
     assert [path for path, _ in peer.gets[fetches:]] == ["/users/alice"]  # one re-fetch for all ten
 
     # The old key no longer verifies, and a key fetched a moment ago is not fetched again for it.
-    old = await signed_post(client, inbox, note_for(peer, alice, ada_id, 11), key=alice)
+    old = await signed_post(inbox_client, inbox, note_for(peer, alice, ada_id, 11), key=alice)
     assert old.status == 401 and len(peer.gets) == fetches + 1
 
 
-async def test_an_admin_block_applies_at_once_despite_the_cache(fed, client, peer, ada):
+async def test_an_admin_block_applies_at_once_despite_the_cache(fed, inbox_client, peer, ada):
     alice = peer.add_actor("alice")
     inbox, ada_id = fed.url("/users/ada/inbox"), fed.url("/users/ada")
-    assert (await signed_post(client, inbox, note_for(peer, alice, ada_id, 1), key=alice)).status == 202
+    assert (await signed_post(inbox_client, inbox, note_for(peer, alice, ada_id, 1), key=alice)).status == 202
     await instances.set_policy(fed, peer.host, "suspend", "spam")
-    response = await signed_post(client, inbox, note_for(peer, alice, ada_id, 2), key=alice)
+    response = await signed_post(inbox_client, inbox, note_for(peer, alice, ada_id, 2), key=alice)
     assert response.status == 403 and "suspended" in (await response.json())["error"]
     async with fed.transaction() as tx:  # lifted again
         (await tx.session.get(Instance, peer.host)).policy = "none"
-    assert (await signed_post(client, inbox, note_for(peer, alice, ada_id, 3), key=alice)).status == 202
+    assert (await signed_post(inbox_client, inbox, note_for(peer, alice, ada_id, 3), key=alice)).status == 202
     async with fed.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(InboxItem)) == 2
 
 
-async def test_a_suspended_user_stops_receiving_at_once(fed, client, peer, ada):
+async def test_a_suspended_user_stops_receiving_at_once(fed, inbox_client, peer, ada):
     alice = peer.add_actor("alice")
     inbox, ada_id = fed.url("/users/ada/inbox"), fed.url("/users/ada")
-    assert (await signed_post(client, inbox, note_for(peer, alice, ada_id, 1), key=alice)).status == 202
+    assert (await signed_post(inbox_client, inbox, note_for(peer, alice, ada_id, 1), key=alice)).status == 202
     async with fed.transaction() as tx:
         (await tx.session.get(Account, ada.id)).status = "suspended"
-    assert (await signed_post(client, inbox, note_for(peer, alice, ada_id, 2), key=alice)).status == 404
+    assert (await signed_post(inbox_client, inbox, note_for(peer, alice, ada_id, 2), key=alice)).status == 404

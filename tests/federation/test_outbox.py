@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from cara_fed.models import Account, Follow, OutgoingActivity
+from cara_fed.models import Account, Follow, MediaAsset, OutgoingActivity
 from cara_fed.services import artworks, follows
 from cara_fed.services.artworks import ArtworkInput
 from federation import outbox
 from federation.serialize import PUBLIC
-from tests.federation.sink import Sink, activities, local_artist, remote_actor, trust_local
+from tests.federation.sink import activities, local_artist, remote_actor, trust_local
 from tests.federation.test_delivery import posts, publish, rows, with_followers
-
-
-@pytest.fixture
-async def sink():  # type: ignore[no-untyped-def]
-    server = await Sink().start(ports=2)
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def fed(ctx):  # type: ignore[no-untyped-def]
-    ctx.config.federation.allow_private_addresses = True
-    return ctx
 
 
 async def lock(ctx, account: Account) -> Account:  # type: ignore[no-untyped-def]
@@ -70,6 +56,42 @@ async def test_update_is_sent_once_per_edit(fed, sink):
     assert updates[0].json["object"]["type"] == "Note" and updates[0].json["id"].startswith(fed.url("/activities/"))
     await artworks.update_artwork(fed, artist, work.id, ArtworkInput(title="Heron at night"))
     assert len(await outgoing(fed, "Update")) == 2 and len(activities(sink, "Update")) == 4
+
+
+async def public_keys(ctx, work) -> set[str]:  # type: ignore[no-untyped-def]
+    async with ctx.sessions() as session:
+        return {d.key for d in (await session.get(MediaAsset, work.images[0].asset_id)).derivatives}
+
+
+async def test_a_licence_change_sends_one_update_naming_the_restamped_files(fed, sink):
+    artist = await with_followers(fed, sink, (1, 0))
+    work = await publish(fed, artist)
+    old_keys = await public_keys(fed, work)
+    cc_by = "https://creativecommons.org/licenses/by/4.0/"
+    await artworks.update_artwork(fed, artist, work.id, ArtworkInput(title="Heron", license=cc_by))
+    new_keys = await public_keys(fed, work)
+    assert new_keys.isdisjoint(old_keys)  # the files now carry the licence, so they have new keys
+    [update] = activities(sink, "Update")  # one, not one before the re-stamp and one after it
+    assert len(await outgoing(fed, "Update")) == 1
+    # One Update job: inline, the re-stamp runs first and a second job would find nothing new to send, but a
+    # worker may run that one before the re-stamp, and it would name the replaced files.
+    assert [name for name, _ in fed.jobs.ran].count("artwork_updated") == 1
+    [image] = [a for a in update.json["object"]["attachment"] if a.get("type") == "Document"]
+    assert image["url"].rsplit("/", 1)[-1] in {k.rsplit("/", 1)[-1] for k in new_keys}
+    assert update.json["object"]["license"] == cc_by
+
+
+async def test_a_noai_change_still_updates_followers_when_no_file_can_be_restamped(fed, sink):
+    artist = await with_followers(fed, sink, (1, 0))
+    work = await publish(fed, artist)
+    keys = await public_keys(fed, work)
+    for key in keys:  # files the re-stamp cannot write XMP into: nothing changes but the Note
+        await fed.storage.put("public", key, b"GIF89a (not a format that carries XMP)")
+    await artworks.update_artwork(fed, artist, work.id, ArtworkInput(title="Heron", noai=False))
+    assert await public_keys(fed, work) == keys
+    [update] = activities(sink, "Update")
+    assert len(await outgoing(fed, "Update")) == 1 and update.json["object"]["cara:noAI"] is False
+    assert [name for name, _ in fed.jobs.ran].count("artwork_updated") == 1
 
 
 async def test_delete_sends_a_tombstone_to_the_same_audience(fed, sink):

@@ -4,26 +4,11 @@ real HTTP to the loopback sink."""
 
 from __future__ import annotations
 
-import pytest
-
 from cara_fed.services import comments, follows, interactions
 from cara_fed.services.remote import RemoteArtwork, upsert_artwork
 from federation import serialize
 from federation.serialize import PUBLIC
-from tests.federation.sink import Sink, activities, local_artist, remote_actor, trust_local
-
-
-@pytest.fixture
-async def sink():  # type: ignore[no-untyped-def]
-    server = await Sink().start(ports=2)
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def fed(ctx):  # type: ignore[no-untyped-def]
-    ctx.config.federation.allow_private_addresses = True
-    return ctx
+from tests.federation.sink import activities, local_artist, remote_actor, trust_local
 
 
 async def remote_work(ctx, sink):  # type: ignore[no-untyped-def]

@@ -337,10 +337,9 @@ async def register(request: web.Request) -> web.Response:
     if not p.flag("agreement", False):
         raise unprocessable("Agreement must be accepted")
     try:
-        async with ctx.transaction() as tx:
-            account = await accounts.create_account(
-                ctx, tx, p.text("username"), p.text("email"), p.text("password"), display_name=p.text("username"),
-                invite_code=p.text("invite_code") or None, request_note=p.text("reason"))
+        account = await accounts.sign_up(
+            ctx, p.text("username"), p.text("email"), p.text("password"), display_name=p.text("username"),
+            invite_code=p.text("invite_code") or None, request_note=p.text("reason"))
     except ValidationError as exc:
         if "form" in exc.errors and ctx.config.instance.registration == "closed":
             raise ApiError(403, "Registrations are closed on this instance") from None
