@@ -51,8 +51,8 @@
       item.querySelector("label").htmlFor = text.id;
       item.querySelector("[data-move='-1']").disabled = i === 0;
       item.querySelector("[data-move='1']").disabled = i === chosen.length - 1;
-      item.querySelector("[data-move='-1']").setAttribute("aria-label", "Move " + name + " up");
-      item.querySelector("[data-move='1']").setAttribute("aria-label", "Move " + name + " down");
+      item.querySelector("[data-move='-1']").setAttribute("aria-label", "Move up: " + name);
+      item.querySelector("[data-move='1']").setAttribute("aria-label", "Move down: " + name);
     });
     list.hidden = chosen.length === 0;
     syncInput();
@@ -113,8 +113,8 @@
     text.placeholder = "Describe the image for people who cannot see it";
     var controls = document.createElement("div");
     controls.className = "chosen-controls";
-    controls.appendChild(button("Move up", "", function () { move(entry, -1); }));
-    controls.appendChild(button("Move down", "", function () { move(entry, 1); }));
+    controls.appendChild(button("Move up", "Move up: " + file.name, function () { move(entry, -1); }));
+    controls.appendChild(button("Move down", "Move down: " + file.name, function () { move(entry, 1); }));
     var drop = button("Remove", "Remove " + file.name, function () { remove(entry); });
     drop.dataset.remove = "1"; drop.classList.add("danger");
     controls.appendChild(drop);
