@@ -110,6 +110,20 @@ def test_reorder_and_remove_before_upload_and_unreadable_file(browser: Any, tmp_
             page.wait_for_url(re.compile(r"/@ada/\d+$"))
             expect(page.locator("a.zoom")).to_have_count(2)  # app.js reloads once processed
             assert stored_alts(page, site, 2) == [ALTS["heron2.png"], ALTS["heron0.png"]]
+
+            # The edit page's "Add images" uses the same list; its plain (non-XHR) submit sends the shown order.
+            work_id = page.url.rsplit("/", 1)[1]
+            page.goto(site.url + f"/artworks/{work_id}/edit")
+            page.locator("#images").set_input_files([str(files[0]), str(files[1])])
+            page.get_by_label("Alt text for heron0.png").fill("Added first")
+            page.get_by_label("Alt text for heron1.png").fill("Added second")
+            page.get_by_role("button", name="Move up: heron1.png").click()
+            violations += axe_violations(page)
+            page.get_by_role("button", name="Save changes").click()
+            page.wait_for_url(re.compile(r"/@ada/\d+$"))
+            expect(page.locator("a.zoom")).to_have_count(4)  # app.js reloads once processed
+            assert stored_alts(page, site, 4) == [ALTS["heron2.png"], ALTS["heron0.png"], "Added second",
+                                                  "Added first"]
         finally:
             context.close()
     assert not problems.seen, "browser console problems:\n" + "\n".join(problems.seen)
