@@ -120,3 +120,14 @@ async def ctx_account_id(ctx, username: str) -> int:  # type: ignore[no-untyped-
 
     async with ctx.sessions() as session:
         return await session.scalar(select(Account.id).where(Account.username == username))
+
+
+async def test_nonsense_draft_ids_are_a_clear_400(client):
+    await sign_up(client, "ada")
+    for value in ("abc", "99999999999", "-1", "١٢"):
+        response = await resubmit(client, [(value, "x")])
+        assert response.status == 400
+        assert "Add at least one image." in await response.text()
+    gone = await resubmit(client, [("12345", "x")])  # a well-formed id that names no draft of ours
+    assert gone.status == 400
+    assert "is no longer kept" in await gone.text()
