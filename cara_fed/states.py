@@ -27,6 +27,7 @@ MACHINES: dict[str, dict[str, frozenset[str]]] = {
         "held": frozenset({"ready", "rejected", "processing"}),
         "ready": frozenset({"processing"}),  # re-process (new policy, new sizes)
         "rejected": frozenset(),
+        "draft": frozenset(),  # kept for a refused upload form (services/upload_drafts.py): never processed
     },
     # An artwork is visible once every image is ready and the AI-provenance policy lets it through.
     # "held": waiting for a moderator; "rejected": refused by policy or a moderator, kept privately (appealable).

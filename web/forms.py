@@ -11,6 +11,7 @@ from cara_fed.numbers import parse_id, parse_ids
 from cara_fed.services.artwork_images import ImageEdit
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
+from cara_fed.services.upload_drafts import Draft
 
 
 def text(form: MultiDictProxy, name: str, default: str = "") -> str:
@@ -37,6 +38,14 @@ def uploads(form: MultiDictProxy, name: str = "images") -> list[Upload]:
     files = [f for f in form.getall(name, []) if isinstance(f, web.FileField) and f.filename]
     return [Upload(data=f.file.read(), filename=f.filename, alt_text=text(form, f"alt_{i}"))
             for i, f in enumerate(files)]
+
+
+def kept_images(form: MultiDictProxy) -> tuple[list[Draft], list[int]]:
+    """The images a refused upload form kept (repeated `draft` ids, in order, each with `alt_draft_{id}`): those
+    still wanted, and the ids the artist ticked `remove_draft_{id}` on."""
+    ids = list(dict.fromkeys(int_values(form.getall("draft", []))))
+    removed = [i for i in ids if checkbox(form, f"remove_draft_{i}")]
+    return [Draft(i, "", text(form, f"alt_draft_{i}")) for i in ids if i not in removed], removed
 
 
 def int_list(raw: str) -> list[int]:

@@ -7,7 +7,8 @@ from aiohttp import web
 from cara_fed.errors import ValidationError
 from cara_fed.models import Artwork, Project
 from cara_fed.numbers import parse_id
-from cara_fed.services import artworks, cloaking, projects
+from cara_fed.services import artworks, cloaking, projects, upload_drafts
+from cara_fed.services.media import Upload
 from cara_fed.taxonomy import FIELDS, MEDIUMS, SOFTWARE_SUGGESTIONS
 from web import forms
 from web.auth import require_login
@@ -22,7 +23,7 @@ def _wants_json(request: web.Request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _artwork_form(request: web.Request, account, work=None, form=None, errors=None, status=200):  # type: ignore[no-untyped-def]
+def _artwork_form(request: web.Request, account, work=None, form=None, errors=None, status=200, kept=()):  # type: ignore[no-untyped-def]
     ctx = request.app[CTX]
     offered, why = cloaking.offered(ctx)
     return render(request, "artwork_form.html", {
@@ -32,6 +33,7 @@ def _artwork_form(request: web.Request, account, work=None, form=None, errors=No
         "work": work, "form": form or {}, "errors": errors or {}, "FIELDS": FIELDS, "MEDIUMS": MEDIUMS,
         "SOFTWARE": SOFTWARE_SUGGESTIONS, "max_images": request.app[CTX].config.media.max_images_per_artwork,
         "max_mb": request.app[CTX].config.media.max_upload_mb, "noai_default": account.noai_default,
+        "kept": list(kept),
     }, status=status)
 
 
@@ -44,19 +46,39 @@ async def upload_form(request: web.Request) -> web.Response:
 @accepts_uploads
 async def upload(request: web.Request) -> web.Response:
     account = require_login(request)
+    ctx = request.app[CTX]
     form = await request.post()
+    kept, removed = forms.kept_images(form)  # images a refused form kept (no JavaScript), minus the removed
+    await upload_drafts.discard(ctx, account, removed)
+    added = forms.uploads(form)
     try:
-        work = await artworks.create_artwork(request.app[CTX], account, forms.artwork_input(form),
-                                             forms.uploads(form))
+        images = await upload_drafts.load(ctx, account, kept) + added
+        work = await artworks.create_artwork(ctx, account, forms.artwork_input(form), images)
     except ValidationError as exc:
-        if _wants_json(request):
+        if _wants_json(request):  # upload.js: the files are still in the page
             return web.json_response({"errors": exc.errors}, status=400)
-        return _artwork_form(request, account, form=dict(form), errors=exc.errors, status=400)
+        return await _refused_upload(request, account, form, kept, added, exc.errors)
+    await upload_drafts.discard(ctx, account, [draft.id for draft in kept])
     location = f"/@{account.username}/{work.id}"
     if _wants_json(request):
         return web.json_response({"id": work.id, "url": location, "status_url": f"/artworks/{work.id}/status"},
                                  status=202)
     raise web.HTTPSeeOther(location)
+
+
+async def _refused_upload(request: web.Request, account, form, kept: list[upload_drafts.Draft],  # type: ignore[no-untyped-def]
+                          added: list[Upload], errors: dict[str, str]) -> web.Response:
+    """The upload form again, with its errors: a browser cannot refill the file input, so the chosen files are
+    kept server-side (services/upload_drafts.py) and the form lists them, to be used by the next submit."""
+    ctx = request.app[CTX]
+    still = await upload_drafts.described(ctx, account, kept)
+    new, refused = await upload_drafts.keep(ctx, account, added)
+    problems = [errors["images"]] if "images" in errors else []
+    problems += [reason for reason in refused if reason not in problems]
+    if problems:
+        errors = {**errors, "images": " ".join(problems)}
+    shown = {k: v for k, v in form.items() if not k.startswith(("alt_", "draft", "remove_draft_"))}
+    return _artwork_form(request, account, form=shown, errors=errors, status=400, kept=still + new)
 
 
 async def _own_artwork(request: web.Request, account) -> Artwork:  # type: ignore[no-untyped-def]

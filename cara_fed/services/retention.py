@@ -1,6 +1,7 @@
 """Retention: finished federation rows are deleted after the ages in [retention], in small batches so that
 no delete holds locks for long on a busy database. Rows still waiting (received, pending, retry, paused)
-are never touched, whatever their age. Replaced media files go once their grace period is over."""
+are never touched, whatever their age. Replaced media files go once their grace period is over, and images kept
+for a refused upload form (services/upload_drafts.py) once nobody came back for them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import delete, exists, select
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import Delivery, InboxItem, MediaDerivative, OutgoingActivity, RetiredMedia, ScheduledRun
+from cara_fed.services import upload_drafts
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -26,6 +28,7 @@ class Pruned:
     outgoing_activities: int = 0
     scheduled_runs: int = 0
     replaced_media: int = 0
+    upload_drafts: int = 0
 
 
 async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
@@ -56,6 +59,7 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
         result = await tx.session.execute(delete(ScheduledRun).where(ScheduledRun.slot < now - SCHEDULE_KEEP))
         pruned.scheduled_runs = result.rowcount or 0
     pruned.replaced_media = await _delete_replaced_media(ctx, now)
+    pruned.upload_drafts = await upload_drafts.prune(ctx, now)
     return pruned
 
 

@@ -117,7 +117,10 @@ async def test_missing_fields_and_too_many_images(client, ctx):
     limit = ctx.config.media.max_images_per_artwork
     many = await upload(client, [(f"{i}.png", images.png(20, 20), "") for i in range(limit + 1)])
     assert f"at most {limit} images" in await many.text()
-    assert await count(ctx, Artwork) == 0 and await count(ctx, MediaAsset) == 0
+    assert await count(ctx, Artwork) == 0
+    async with ctx.sessions() as session:  # the refused forms' files are only kept as private drafts
+        purposes = set((await session.scalars(select(MediaAsset.purpose))).all())
+    assert purposes == {"draft"}
 
 
 async def test_description_script_is_neutralized(client):
