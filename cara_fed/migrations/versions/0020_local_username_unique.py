@@ -4,7 +4,7 @@ The (username, domain) constraint never held for local accounts: their domain is
 in a unique constraint, so two sign-ups at the same moment could both take one name.
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-06 01:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0020'
-down_revision = '0016'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
