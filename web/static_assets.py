@@ -61,7 +61,8 @@ async def compress(request: web.Request, handler: Handler) -> web.StreamResponse
             and len(response.body) >= MIN_BYTES  # type: ignore[arg-type]
             and "gzip" in request.headers.get("Accept-Encoding", "")):
         response.enable_compression(web.ContentCoding.gzip)
-        response.headers.add("Vary", "Accept-Encoding")
+        vary = response.headers.get("Vary", "")  # one Vary header (some caches read only the first)
+        response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
     return response
 
 

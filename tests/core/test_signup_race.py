@@ -81,8 +81,8 @@ async def test_the_migration_refuses_while_two_local_accounts_share_a_name(confi
 
     ctx = Context.create(config)
     try:
-        await upgrade(ctx.engine, "0016")
-        async with ctx.transaction() as tx:  # at 0016 the accounts table is the model's, less the index
+        await upgrade(ctx.engine, "0018")
+        async with ctx.transaction() as tx:  # at 0018 (just before 0020) the tables are the models', less the index
             tx.session.add_all([Account(username="ada", email="one@example.org"),
                                 Account(username="ada", email="two@example.org")])
         with pytest.raises(RuntimeError, match=r"more than one local account is named 'ada' \(2 accounts\)"):
