@@ -65,8 +65,10 @@ async def apply(ctx: Context, tx: Transaction, artwork: Artwork, edit: ImageEdit
     artwork.images = [current[i] for i in edit.keep] + new  # delete-orphan drops the removed rows
     for position, image in enumerate(artwork.images):
         image.position = position
-    for image in removed:  # the asset row and its files (private original, public derivatives), once committed
+    # The asset rows and their files (private original, public derivatives, retired copies), once committed.
+    for image in removed:  # files first: their query would flush a delete that the database then cascades
         await delete_asset_files(ctx, tx, image.asset)
+    for image in removed:
         await tx.session.delete(image.asset)
     # The caller (services/artworks.update_artwork) stamps edited_at: image changes are content edits.
     if new or artwork.state == "failed":

@@ -183,9 +183,11 @@ async def delete_artwork(ctx: Context, account: Account, uri: str) -> bool:
             return False
         if artwork.account_id != account.id:
             raise PermissionDenied("only the author may delete this object")
-        for image in list(artwork.images):
-            await delete_asset_files(ctx, tx, image.asset)
-            await tx.session.delete(image.asset)
+        assets = [image.asset for image in artwork.images]
+        for asset in assets:  # first: its query would flush a delete that the database then cascades
+            await delete_asset_files(ctx, tx, asset)
+        for asset in assets:
+            await tx.session.delete(asset)
         await tx.session.delete(artwork)
     return True
 
