@@ -245,14 +245,14 @@ async def appeal(ctx: Context, account: Account, artwork_id: int, message: str) 
 def _federate_decision(ctx: Context, tx: Transaction, artwork: Artwork, before: str, state: str) -> None:
     """What a decision on a local work changes outside this database: its files' XMP (the label may have
     changed) and the copies on followers' servers."""
-    tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
-    if state == "published":
-        if before != "published":
-            artwork.published_at = artwork.published_at or utcnow()
-            tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
-        else:
-            tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)  # the label changed
-    elif before == "published":
+    # A published work relabelled: the re-stamp sends the Update once the files carry the new label under their
+    # new keys (one Update, naming the final URLs; also when no file changed).
+    relabelled = state == before == "published"
+    tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id, relabelled)
+    if state == "published" and before != "published":
+        artwork.published_at = artwork.published_at or utcnow()
+        tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+    elif state != "published" and before == "published":
         # Taken down: the copies on followers' servers go too (a Delete, as if the artist had deleted it).
         # Other servers keep a tombstone for that id, so a later release shows it here only.
         uri = ctx.url(f"/@{artwork.account.username}/{artwork.id}")

@@ -194,3 +194,27 @@ async def test_a_moderators_takedown_of_a_published_work_sends_a_delete(fed, sin
     deletes = activities(sink, "Delete")
     assert sorted(d.port for d in deletes) == sorted(sink.ports)
     assert deletes[0].json["object"]["id"] == fed.url(f"/@ada/{labelled.id}")
+
+
+async def test_a_moderators_relabel_of_a_published_work_sends_one_update(fed, sink):
+    from cara_fed.services import review
+    from cara_fed.services.media import Upload
+    from tests.web.test_review import generated_png
+
+    artist = await with_followers(fed, sink, (1, 0))
+    labelled = await artworks.create_artwork(fed, artist, ArtworkInput(title="Dusk light"),
+                                             [Upload(generated_png(), "gen.png", "a lighthouse")])
+    old_keys = await public_keys(fed, labelled)
+    async with fed.transaction() as tx:
+        moderator = await tx.session.get(Account, (await local_artist(fed, "boss")).id)
+        moderator.is_admin = True
+    case = await review.appeal(fed, artist, labelled.id, "Painted by hand.")
+    fed.jobs.ran.clear()
+    await review.decide(fed, moderator, case.id, "publish", "Process shots convinced us.")
+    new_keys = await public_keys(fed, labelled)
+    assert new_keys.isdisjoint(old_keys)  # the files no longer carry the AI label, so they have new keys
+    # One Update, sent by the re-stamp once the files carry the decision (not one before it and one after).
+    assert [name for name, _ in fed.jobs.ran].count("artwork_updated") == 1
+    [update] = activities(sink, "Update")
+    [image] = [a for a in update.json["object"]["attachment"] if a.get("type") == "Document"]
+    assert image["url"].rsplit("/", 1)[-1] in {k.rsplit("/", 1)[-1] for k in new_keys}
