@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from web.conditional import add_vary
 from web.keys import ACCOUNT, CTX, SESSION_COOKIE
 
 PageHandler = Callable[[web.Request], Awaitable[web.Response]]
@@ -41,7 +42,5 @@ def _shareable(response: web.Response, ttl: int) -> web.Response:
     if response.status != 200 or ttl <= 0 or "Cache-Control" in response.headers:
         return response
     response.headers["Cache-Control"] = f"public, max-age={ttl}"
-    vary = response.headers.get("Vary", "")
-    if "cookie" not in vary.lower():
-        response.headers["Vary"] = f"{vary}, Cookie" if vary else "Cookie"
+    add_vary(response, "Cookie")
     return response

@@ -16,6 +16,13 @@ KEPT_ON_304 = ("Cache-Control", "Content-Location", "Date", "ETag", "Expires", "
                "tdm-reservation", "Link")
 
 
+def add_vary(response: web.StreamResponse, name: str) -> None:
+    """Name a request header the answer depends on, in the one Vary header (some caches read only the first)."""
+    vary = response.headers.get("Vary", "")
+    if name.lower() not in vary.lower():
+        response.headers["Vary"] = f"{vary}, {name}" if vary else name
+
+
 def weak_etag(body: bytes) -> str:
     # Weak: the same content may go out gzip-compressed or not (web/static_assets.compress).
     return f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'

@@ -11,6 +11,8 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from web.conditional import add_vary
+
 STATIC = Path(__file__).parent / "static"
 TEXT_TYPES = {".css": "text/css", ".js": "text/javascript"}
 COMPRESSIBLE = {"text/html", "text/css", "text/javascript", "application/javascript", "application/json",
@@ -61,8 +63,7 @@ async def compress(request: web.Request, handler: Handler) -> web.StreamResponse
             and len(response.body) >= MIN_BYTES  # type: ignore[arg-type]
             and "gzip" in request.headers.get("Accept-Encoding", "")):
         response.enable_compression(web.ContentCoding.gzip)
-        vary = response.headers.get("Vary", "")  # one Vary header (some caches read only the first)
-        response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+        add_vary(response, "Accept-Encoding")
     return response
 
 

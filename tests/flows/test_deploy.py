@@ -138,49 +138,36 @@ async def test_signed_deliveries_verify_through_the_proxy_on_a_public_port(tmp_p
 def test_the_documented_nginx_site_in_front(tmp_path: Path) -> None:
     settings = {"CARA_FED__SERVER__TRUSTED_PROXIES": "127.0.0.1",
                 "CARA_FED__PROTECTION__MEDIA_RATE_LIMIT_PER_MINUTE": "3"}
-    with running_instance(tmp_path / "cara", settings=settings) as instance:
-        root = tmp_path / "nginx"
-        root.mkdir()
-        port = free_port()
-        (root / "nginx.conf").write_text(nginx_conf(root, port, instance.port))
-        nginx = subprocess.Popen([NGINX, "-p", str(root), "-c", str(root / "nginx.conf"), "-e",
-                                  str(root / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port)
-            live = get(port, "/livez", "127.0.0.2")
-            assert live.status == 200
-            # nginx's $request_id (32 hex digits) is ours too: in the response and in our access log.
-            request_id = live.getheader("X-Request-Id")
-            assert request_id and re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
-            ready = get(port, "/readyz", "127.0.0.2")
-            assert ready.status == 200
+    port = free_port()
+    with running_instance(tmp_path / "cara", settings=settings) as instance, \
+            nginx_in_front(tmp_path / "nginx", port, instance.port):
+        live = get(port, "/livez", "127.0.0.2")
+        assert live.status == 200
+        # nginx's $request_id (32 hex digits) is ours too: in the response and in our access log.
+        request_id = live.getheader("X-Request-Id")
+        assert request_id and re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+        ready = get(port, "/readyz", "127.0.0.2")
+        assert ready.status == 200
 
-            # Each visitor has its own media budget; a forged X-Forwarded-For does not buy a new one.
-            forged = [{"X-Forwarded-For": f"198.51.100.{n}"} for n in range(5)]
-            statuses = [get(port, MEDIA, "127.0.0.2", forged[n]).status for n in range(4)]
-            assert statuses == [404, 404, 404, 429], statuses
-            assert get(port, MEDIA, "127.0.0.3").status == 404
-            assert get(port, MEDIA, "127.0.0.2", forged[4]).status == 429
+        # Each visitor has its own media budget; a forged X-Forwarded-For does not buy a new one.
+        forged = [{"X-Forwarded-For": f"198.51.100.{n}"} for n in range(5)]
+        statuses = [get(port, MEDIA, "127.0.0.2", forged[n]).status for n in range(4)]
+        assert statuses == [404, 404, 404, 429], statuses
+        assert get(port, MEDIA, "127.0.0.3").status == 404
+        assert get(port, MEDIA, "127.0.0.2", forged[4]).status == 429
 
-            # Metrics: not through the proxy; directly on loopback, yes.
-            assert get(port, "/metrics", "127.0.0.2").status == 404
-            direct = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=10)
-            direct.request("GET", "/metrics")
-            metrics = direct.getresponse()
-            text = metrics.read().decode()
-            assert metrics.status == 200
-            assert re.search(r'cara_fed_http_request_duration_seconds_count\{method="GET",route="/livez",'
-                             r'status="200"\} 1\.0', text)
+        # Metrics: not through the proxy; directly on loopback, yes.
+        assert get(port, "/metrics", "127.0.0.2").status == 404
+        direct = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=10)
+        direct.request("GET", "/metrics")
+        metrics = direct.getresponse()
+        text = metrics.read().decode()
+        assert metrics.status == 200
+        assert re.search(r'cara_fed_http_request_duration_seconds_count\{method="GET",route="/livez",'
+                         r'status="200"\} 1\.0', text)
 
-            log = instance.log()
-            assert f"cara_fed.access [{request_id}]: 127.0.0.2 GET /livez 200 " in log, log[-2000:]
-            assert "127.0.0.3 GET " + MEDIA + " 404" in log
-            assert "198.51.100." not in log  # forged addresses never stand for the client
-            assert re.search(r"127\.0\.0\.2 GET " + re.escape(MEDIA) + " 429", log)
-        finally:
-            nginx.send_signal(signal.SIGQUIT)
-            try:
-                nginx.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
-                nginx.wait()
+        log = instance.log()
+        assert f"cara_fed.access [{request_id}]: 127.0.0.2 GET /livez 200 " in log, log[-2000:]
+        assert "127.0.0.3 GET " + MEDIA + " 404" in log
+        assert "198.51.100." not in log  # forged addresses never stand for the client
+        assert re.search(r"127\.0\.0\.2 GET " + re.escape(MEDIA) + " 429", log)
