@@ -10,7 +10,7 @@ from aiohttp import web
 from cara_fed.errors import RateLimited, ValidationError
 from cara_fed.observe import client_address
 from cara_fed.services import accounts, login_throttle, two_factor
-from web.keys import ACCOUNT, CTX, SESSION_COOKIE
+from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE
 from web.links import safe_next
 from web.render import render
 
@@ -21,7 +21,14 @@ PENDING_COOKIE = "cara_2fa"  # password checked, two-factor code due (services/t
 
 
 def render_form(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
-    """Anonymous forms use a double-submit token: the same random value in a cookie and a hidden field."""
+    """Anonymous forms use a double-submit token: the same random value in a cookie and a hidden field. A signed-in
+    visitor (a mailed link opened in a signed-in browser) gets the session's token, which is what the CSRF
+    middleware then expects."""
+    login = request.get(LOGIN)
+    if login is not None:
+        response = render(request, template, {**context, "csrf_token": login.csrf_token}, status=status)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     token = request.cookies.get(ANON_CSRF) or secrets.token_urlsafe(24)
     response = render(request, template, {**context, "csrf_token": token}, status=status)
     response.set_cookie(ANON_CSRF, token, httponly=True, samesite="Lax", secure=_secure(request), path="/")

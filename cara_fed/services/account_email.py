@@ -89,6 +89,16 @@ async def send_verification(ctx: Context, tx: Transaction, account: Account) -> 
                "sign up, ignore this mail.\n")
 
 
+def tell_owner_of_sign_up_attempt(ctx: Context, tx: Transaction, email: str) -> None:
+    """A sign-up named an address that already has an account: the sign-up answers as usual (no account
+    enumeration) and the address's owner hears about it, with the way back in if they forgot their password."""
+    name = ctx.config.instance.name
+    mail.queue(ctx, tx, email, f"Sign-up attempt on {name}",
+               f"Someone tried to sign up on {name} with this address, which already has an account here. If it "
+               f"was you and you forgot your password, choose a new one at {ctx.url('/forgot-password')}. "
+               "Otherwise ignore this mail.\n")
+
+
 async def resend_verification(ctx: Context, account_id: int) -> None:
     async with ctx.transaction(changes_pages=False) as tx:
         account = await tx.session.get(Account, account_id)

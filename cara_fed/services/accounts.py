@@ -114,6 +114,8 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
         invite.used_by_id = account.id
     if not bypass_registration:
         await account_email.send_verification(ctx, tx, account)
+        if email_taken:
+            account_email.tell_owner_of_sign_up_attempt(ctx, tx, email)
     return account
 
 
