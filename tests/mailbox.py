@@ -48,11 +48,11 @@ class Mailbox:
     def to(self, address: str) -> list[Received]:
         return [r for r in self.received if address in r.to]
 
-    async def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[Received]:
+    async def wait_for(self, address: str, count: int = 1, within: float = 10.0) -> list[Received]:
         """Poll (the worker may send later) until `address` has `count` mails."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while len(self.to(address)) < count:
-            assert time.monotonic() < deadline, f"no mail to {address} within {timeout}s: {self.received}"
+            assert time.monotonic() < deadline, f"no mail to {address} within {within}s: {self.received}"
             await asyncio.sleep(0.05)
         return self.to(address)
 
