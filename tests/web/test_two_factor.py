@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 import time
-from http.cookies import SimpleCookie
 from html import unescape
+from http.cookies import SimpleCookie
 
 import pyotp
 import pytest
