@@ -50,7 +50,9 @@ async def _use_link(request: web.Request, purpose: str) -> web.Response:
     except ValidationError as exc:
         return render(request, "message.html", {"title": "Link expired", "message": "; ".join(exc.errors.values())},
                       status=400)
-    return render(request, "message.html", {"title": "Email confirmed", "message": message})
+    # The signed-in account was read before the change: no stale "please confirm" notice on this page.
+    return render(request, "message.html", {"title": "Email confirmed", "message": message,
+                                            "email_unconfirmed": False})
 
 
 @routes.get(r"/verify-email/{token:[A-Za-z0-9_-]{1,100}}", name="verify_email")
