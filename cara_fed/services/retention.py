@@ -1,6 +1,7 @@
 """Retention: finished federation rows are deleted after the ages in [retention], in small batches so that
 no delete holds locks for long on a busy database. Rows still waiting (received, pending, retry, paused)
-are never touched, whatever their age. Sent account mails and long-expired mailed links go too. Replaced media files go once their grace period is over, and images kept
+are never touched, whatever their age. Sent account mails and long-expired mailed links go too. Replaced media
+files go once their grace period is over, and images kept
 for a refused upload form (services/upload_drafts.py) once nobody came back for them."""
 
 from __future__ import annotations
