@@ -469,6 +469,10 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
     if config.cache.redis_url and not config.cache.redis_url.startswith(("redis://", "rediss://", "unix://")):
         problems.append(f"[cache] redis_url: '{config.cache.redis_url}' is not a redis:// URL")
     problems += _network_problems("[metrics] allowed", config.metrics.allowed)
+    mail = config.mail
+    if mail.security == "none" and mail.user and mail.host not in ("localhost", "127.0.0.1", "::1"):
+        problems.append(f"[mail] security: 'none' would send the SMTP password to {mail.host} unencrypted; use "
+                        "starttls or ssl (none is only for a server on this host)")
     if problems:
         raise ConfigError(problems)
     return config
