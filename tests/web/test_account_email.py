@@ -3,7 +3,9 @@ retries when the SMTP server is down. Links are read from the received mail and 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -215,3 +217,41 @@ async def test_without_a_mail_host_email_features_are_off_and_the_admin_is_told(
     await sign_up(client, "ada")
     # Publishing does not wait for a confirmation that cannot be sent.
     assert (await upload(client, [("a.jpg", images.jpeg(), "A ferry")])).status == 303
+
+
+class HeldMailbox(SmtpServer):
+    """An SMTP server that accepts a mail only when released: a slow server, on demand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        keep = self.mailbox.handle_DATA
+
+        async def held(server, session, envelope):  # type: ignore[no-untyped-def]
+            self.entered.set()
+            await asyncio.to_thread(self.release.wait, 60)
+            return await keep(server, session, envelope)
+
+        self.mailbox.handle_DATA = held  # type: ignore[method-assign]
+
+
+async def test_a_slow_smtp_server_never_holds_up_a_request(config, aiohttp_client):
+    """With the real queue and the embedded worker, the sign-up answers and pages keep answering while the SMTP
+    server sits on the verification mail; the mail arrives once the server lets it through."""
+    from cara_fed.app import create_app
+
+    smtp = HeldMailbox().start()
+    try:
+        use_smtp(config, smtp.port)
+        client = await aiohttp_client(create_app(config, jobs="queue", migrate=True))
+        assert (await sign_up(client, "ada")).status == 303
+        assert await asyncio.to_thread(smtp.entered.wait, 30), "the worker never reached the SMTP server"
+        page = await client.get("/settings")  # answered while the worker's SMTP conversation is stuck
+        assert page.status == 200 and smtp.mailbox.to("ada@example.org") == []
+        smtp.release.set()
+        [received] = await smtp.mailbox.wait_for("ada@example.org", within=30)
+        assert received.link_path().startswith("/verify-email/")
+    finally:
+        smtp.release.set()
+        smtp.stop()
