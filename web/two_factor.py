@@ -79,6 +79,22 @@ async def disable(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(PAGE)
 
 
+@routes.post(PAGE + "/recovery-codes", name="two_factor_new_codes")
+async def new_codes(request: web.Request) -> web.Response:
+    account = require_login(request)
+    form = await request.post()
+    try:
+        codes = await two_factor.new_recovery_codes(request.app[CTX], account.id, forms.text(form, "password"),
+                                                    forms.text(form, "code"))
+    except ValidationError as exc:
+        return await _page(request, {f"new_{k}": v for k, v in exc.errors.items()}, status=400)
+    except RateLimited as exc:
+        return await _page(request, {"new_code": str(exc)}, status=429)
+    response = render(request, "recovery_codes.html", {"codes": codes, "renewed": True})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @web.middleware
 async def admins_enrol(request: web.Request, handler: Handler) -> web.StreamResponse:
     """[security] require_admin_2fa: a signed-in admin without two-factor sees only the enrolment page."""

@@ -153,6 +153,23 @@ async def disable(ctx: Context, account_id: int, password: str, code: str) -> No
         await tx.session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account_id))
 
 
+async def new_recovery_codes(ctx: Context, account_id: int, password: str, code: str) -> list[str]:
+    """Replace every recovery code (the old ones stop working); needs the password and a current code."""
+    from cara_fed.services.accounts import password_matches
+
+    async with ctx.sessions() as session:
+        account = await session.get(Account, account_id)
+    assert account is not None
+    if not password_matches(account.password_hash, password):
+        raise ValidationError({"password": "That password is not right."})
+    await check_code(ctx, account_id, code)
+    codes = [_new_code() for _ in range(RECOVERY_CODES)]
+    async with ctx.transaction(changes_pages=False) as tx:
+        await tx.session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account_id))
+        tx.session.add_all([RecoveryCode(account_id=account_id, code_hash=_code_hash(c)) for c in codes])
+    return codes
+
+
 def _pending_signature(account: Account, payload: str) -> str:
     key = hashlib.sha256(f"cara_2fa:{account.password_hash}:{account.totp_secret}".encode()).digest()
     return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()

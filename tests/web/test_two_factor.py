@@ -208,3 +208,22 @@ async def test_the_code_flow_login_asks_for_the_code(client):
     assert done.status == 303 and done.headers["Location"].startswith("/oauth/authorize?")
     consent = await client.get(done.headers["Location"])
     assert consent.status == 200 and "Authorize Sketchbook?" in await consent.text()
+
+
+async def test_new_recovery_codes_replace_the_old_ones(client):
+    await sign_up(client, "ada", password="pass word 1")
+    totp, old_codes = await enrol(client)
+    token = await csrf_from(client, "/settings/two-factor")
+    wrong = await client.post("/settings/two-factor/recovery-codes", data={
+        "csrf_token": token, "password": "nope", "code": next_code(totp)})
+    assert wrong.status == 400 and "password is not right" in await wrong.text()
+    renewed = await client.post("/settings/two-factor/recovery-codes", data={
+        "csrf_token": token, "password": "pass word 1", "code": old_codes[0]})
+    html = await renewed.text()
+    assert renewed.status == 200 and "Your old recovery codes no longer work" in html
+    new_codes = CODE_LI_RE.findall(html)
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    client.session.cookie_jar.clear()
+    page = await (await password_step(client, "ada", "pass word 1")).text()
+    assert (await code_step(client, page, old_codes[1])).status == 401
+    assert (await code_step(client, page, new_codes[0])).status == 303
