@@ -1,7 +1,9 @@
 """Retention: finished federation rows are deleted after the ages in [retention], in small batches so that
 no delete holds locks for long on a busy database. Rows still waiting (received, pending, retry, paused)
 are never touched, whatever their age. Replaced media files go once their grace period is over, and images kept
-for a refused upload form (services/upload_drafts.py) once nobody came back for them."""
+for a refused upload form (services/upload_drafts.py) once nobody came back for them. Cached remote media nobody
+viewed for [retention] remote_media_unviewed_days loses its files (services/remote_cache.py fetches it again on
+the next view)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy import delete, exists, select
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import Delivery, InboxItem, MediaDerivative, OutgoingActivity, RetiredMedia, ScheduledRun
-from cara_fed.services import upload_drafts
+from cara_fed.services import remote_cache, upload_drafts
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -29,6 +31,7 @@ class Pruned:
     scheduled_runs: int = 0
     replaced_media: int = 0
     upload_drafts: int = 0
+    evicted_remote_media: int = 0
 
 
 async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
@@ -60,6 +63,7 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
         pruned.scheduled_runs = result.rowcount or 0
     pruned.replaced_media = await _delete_replaced_media(ctx, now)
     pruned.upload_drafts = await upload_drafts.prune(ctx, now)
+    pruned.evicted_remote_media = await remote_cache.evict_unviewed(ctx, now)
     return pruned
 
 
