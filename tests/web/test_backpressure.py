@@ -27,31 +27,32 @@ def busy_client(config, aiohttp_client):  # type: ignore[no-untyped-def]
         config.server.inflight_wait_ms = wait_ms
         config.federation.allow_private_addresses = True  # the signing peer is on loopback
         app = create_app(config, jobs="inline", migrate=True)
-        gate, entered = asyncio.Event(), []
+        gate, full, entered = asyncio.Event(), asyncio.Event(), []
 
         async def slow(request: web.Request) -> web.Response:
             entered.append(request.path)
+            if len(entered) >= LIMIT:
+                full.set()
             await gate.wait()
             return web.Response(text="finally")
 
         app.router.add_get("/test-only/slow", slow)
         client = await aiohttp_client(app)
-        client.gate, client.entered = gate, entered  # type: ignore[attr-defined]
+        client.gate, client.full, client.entered = gate, full, entered  # type: ignore[attr-defined]
         return client
 
     return make
 
 
-async def _until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
+async def _all_slots_taken(client) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(10):
+        await client.full.wait()
 
 
 async def test_over_the_limit_pages_get_503_at_once_and_the_inbox_still_accepts(busy_client):
     client = await busy_client()
     held = [asyncio.create_task(client.get("/test-only/slow")) for _ in range(LIMIT)]
-    await _until(lambda: len(client.entered) == LIMIT)
+    await _all_slots_taken(client)
 
     page = await client.get("/")
     assert page.status == 503 and page.headers["Retry-After"] == "2"
@@ -85,7 +86,7 @@ async def test_over_the_limit_pages_get_503_at_once_and_the_inbox_still_accepts(
 async def test_a_request_over_the_limit_waits_up_to_the_bound_for_a_freed_slot(busy_client):
     client = await busy_client(wait_ms=30_000)
     held = [asyncio.create_task(client.get("/test-only/slow")) for _ in range(LIMIT)]
-    await _until(lambda: len(client.entered) == LIMIT)
+    await _all_slots_taken(client)
     waiting = asyncio.create_task(client.get("/api/v1/instance"))
     await asyncio.sleep(0.3)
     assert not waiting.done()  # within its wait bound: queued, not refused
