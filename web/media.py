@@ -184,7 +184,10 @@ async def _mark_viewed(app: web.Application, asset_id: int) -> None:
     if len(viewed) >= _VIEWED_MAX:
         viewed.clear()  # bounded; the row's own hour check keeps writes rare anyway
     viewed[asset_id] = now
-    await remote_cache.mark_viewed(app[CTX], asset_id)
+    try:
+        await remote_cache.mark_viewed(app[CTX], asset_id)
+    except Exception:  # bookkeeping must never cost a visitor the image (a locked SQLite file, a failover)
+        log.warning("could not note a view of remote media %s", asset_id, exc_info=True)
 
 
 async def _fetch_again(request: web.Request, key: str, headers: dict[str, str]) -> web.StreamResponse | None:

@@ -10,12 +10,15 @@ import pytest
 from PIL import Image
 from sqlalchemy import update
 
+from cara_fed.app import create_app
+from cara_fed.config import load_config
 from cara_fed.db import utcnow
 from cara_fed.models import MediaAsset
 from cara_fed.services import remote, remote_cache, retention
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
 from tests import images
 from tests.federation.peer import running_peer
+from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
 from web.keys import CTX
 
 
@@ -152,3 +155,25 @@ async def test_a_cloaked_remote_work_keeps_the_origins_pixels_after_a_refetch(cl
     served = Image.open(io.BytesIO(await response.read())).convert("RGB")
     assert served.size == (320, 240)
     assert served.tobytes() == Image.open(io.BytesIO(origin)).convert("RGB").tobytes()
+
+
+async def test_eviction_and_refetch_on_an_object_store(seaweed: Seaweed, tmp_path, aiohttp_client, peer):  # noqa: F811
+    """The same through a real S3 server (SeaweedFS; SQLite is enough here): objects deleted, then put back."""
+    config = load_config(environ={
+        "CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data"), "CARA_FED__SERVER__DOMAIN": "test.example",
+        "CARA_FED__STORAGE__BACKEND": "s3", "CARA_FED__STORAGE__S3_ENDPOINT": seaweed.endpoint,
+        "CARA_FED__STORAGE__S3_BUCKET": seaweed.new_bucket(), "CARA_FED__STORAGE__S3_ACCESS_KEY": "test",
+        "CARA_FED__STORAGE__S3_SECRET_KEY": "test", "CARA_FED__FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true"})
+    client = await aiohttp_client(create_app(config, jobs="inline", migrate=True))
+    ctx = client.app[CTX]
+    assert ctx.storage.local_path("public", "00/" + "0" * 32 + ".jpg") is None  # really the object store
+    await ctx.storage.ensure_bucket()  # what `cara-fed media setup` does
+    asset = await _remote_asset(ctx, peer, "/media/s3.jpg", images.jpeg(800, 600), "image/jpeg")
+    key = asset.best(400).key
+    served = await (await client.get(f"/media/{key}")).read()
+    await _unviewed_for(ctx, asset.id, 31)
+    assert (await retention.prune(ctx)).evicted_remote_media == 1
+    assert await _files(ctx, asset) == [False] * len(asset.derivatives)
+    again = await client.get(f"/media/{key}")
+    assert again.status == 200 and await again.read() == served
+    assert await _files(ctx, asset) == [True] * len(asset.derivatives)
