@@ -38,8 +38,9 @@ class ServerConfig:
                                     "believed; empty = every visitor is its socket address.", item=str)
     max_inflight_requests: int = setting(128, "Back-pressure: requests one web process handles at once. Past "
                                          "it, pages and API calls wait at most inflight_wait_ms for a slot, "
-                                         "then get 503 with Retry-After; inbox POSTs, /livez, /readyz and "
-                                         "/metrics are never turned away. 0 = no limit.", minimum=0)
+                                         "then get 503 with Retry-After; inbox POSTs, /livez, /readyz, "
+                                         "/metrics and streaming connections are never turned away. 0 = no "
+                                         "limit.", minimum=0)
     inflight_wait_ms: int = setting(100, "How long a request over max_inflight_requests may wait for a slot "
                                     "before it is answered 503.", minimum=0)
 

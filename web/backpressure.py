@@ -6,7 +6,9 @@ middleware caps the requests one process handles at once (`[server] max_inflight
 cap waits at most `[server] inflight_wait_ms` for a slot, then gets 503 with `Retry-After` and a small static
 body, costing almost nothing. Never turned away: inbox POSTs (the inbox stores each activity in a durable row
 and answers 202; the workers process the backlog later, so a surge of federation traffic loses nothing) and the
-operator endpoints /livez, /readyz and /metrics (a load balancer must see the process alive, and busy).
+operator endpoints /livez, /readyz and /metrics (a load balancer must see the process alive, and busy). The
+streaming API is not counted either: its connections stay open for hours and would hold slots forever (they
+cost a socket and a share of one poller, not request work).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cara_fed import metrics
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPERATOR_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+STREAMING = "/api/v1/streaming"
 RETRY_AFTER = "2"  # seconds: a surge's peak passes quickly, and clients spread their retries
 MESSAGE = "This server is very busy right now. Please try again in a few seconds."
 _HTML = (f"<!doctype html><meta charset=utf-8><title>Busy</title><p>{MESSAGE}</p>\n").encode()
@@ -29,9 +32,9 @@ _HEADERS = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
 
 
 def exempt(request: web.Request) -> bool:
-    """Inbox deliveries and the operator endpoints always get through."""
+    """Inbox deliveries, the operator endpoints and streaming connections always get through."""
     path = request.path
-    if path in OPERATOR_PATHS:
+    if path in OPERATOR_PATHS or path.startswith(STREAMING):
         return True
     return request.method == "POST" and (path == "/inbox" or (path.startswith("/users/") and path.endswith("/inbox")))
 

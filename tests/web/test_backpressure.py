@@ -67,6 +67,7 @@ async def test_over_the_limit_pages_get_503_at_once_and_the_inbox_still_accepts(
 
     live = await client.get("/livez")
     assert live.status == 200
+    assert (await client.get("/api/v1/streaming/health")).status == 200  # long-lived streams hold no slot
     ctx = client.app[CTX]
     async with running_peer() as peer:
         carol = peer.add_actor("carol")
