@@ -54,6 +54,9 @@ LINK_CACHE = "private, max-age=86400, immutable"
 OWNER_CACHE = "private, no-store"
 # asset id -> monotonic time this process last wrote its last_viewed_at (remote media only)
 VIEWED = web.AppKey("remote_media_viewed", dict)
+# asset id -> monotonic time this process queued a fetch of its evicted files
+REFETCHING = web.AppKey("remote_media_refetching", dict)
+_REQUEUE_AFTER = 30.0  # seconds: a queued fetch not claimed by then (a lost job) is queued again
 _VIEW_EVERY = remote_cache.VIEW_EVERY.total_seconds()
 _VIEWED_MAX = 50_000
 _POLL = 0.1  # seconds between looks for a file being fetched again
@@ -197,23 +200,31 @@ async def _fetch_again(request: web.Request, key: str, headers: dict[str, str]) 
     found = await remote_cache.evicted(ctx, key)
     if found is None:
         return None
-    if found.retry_at is None:  # not in flight, not backing off
+    queued: dict[int, float] = request.app[REFETCHING]
+    last = queued.get(found.asset_id)
+    if found.retry_at is None and (last is None or time.monotonic() - last > _REQUEUE_AFTER):
+        # Not in flight, not backing off, and not queued by this process a moment ago (a burst of views of one
+        # image queues one job, not one each; a duplicate would be a no-op anyway: the job claims the row).
+        queued[found.asset_id] = time.monotonic()
+        if len(queued) > _VIEWED_MAX:
+            queued.clear()
         await remote_cache.request_refetch(ctx, found.asset_id)
         found = await remote_cache.evicted(ctx, key)  # inline jobs (and a quick worker) may be done already
         if found is None:
             return await _send(request, key, headers)
-    if not found.failed:  # queued now, or in flight for another request: wait a while for it
-        deadline = time.monotonic() + ctx.config.retention.remote_media_refetch_wait_seconds
-        while True:
-            if await ctx.storage.exists("public", key):
-                response = await _send(request, key, headers)
-                if response is not None:
-                    return response
-            if time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(_POLL)
-    wait = 5
-    if found.failed and found.retry_at is not None:  # the last try failed: back off as the row says
-        wait = max(1, min(3600, int((found.retry_at - utcnow()).total_seconds()) + 1))
-    raise web.HTTPServiceUnavailable(headers={"Retry-After": str(wait), "Cache-Control": "no-store"},
+    if found.failed:  # that try is over: once its back-off ends, the next view queues another
+        queued.pop(found.asset_id, None)
+        wait = 5 if found.retry_at is None else max(1, min(3600, int((found.retry_at - utcnow()).total_seconds()) + 1))
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": str(wait), "Cache-Control": "no-store"},
+                                         text="This image's server did not give it to us just now; try again later.")
+    deadline = time.monotonic() + ctx.config.retention.remote_media_refetch_wait_seconds
+    while True:  # queued now, or in flight for another request: wait a while for it
+        if await ctx.storage.exists("public", key):
+            response = await _send(request, key, headers)
+            if response is not None:
+                return response
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(_POLL)
+    raise web.HTTPServiceUnavailable(headers={"Retry-After": "5", "Cache-Control": "no-store"},
                                      text="This image is being fetched again from its server; try again shortly.")

@@ -41,7 +41,7 @@ STATIC = Path(__file__).parent / "static"
 def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
     app[JINJA] = make_environment()
-    app[media.VIEWED] = {}
+    app[media.VIEWED], app[media.REFETCHING] = {}, {}
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
                             limits.body_limit, middleware.csrf, edge.refuse_nul, conditional.conditional_get])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,

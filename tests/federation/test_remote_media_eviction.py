@@ -14,8 +14,9 @@ from cara_fed.app import create_app
 from cara_fed.config import load_config
 from cara_fed.db import utcnow
 from cara_fed.models import MediaAsset
-from cara_fed.services import remote, remote_cache, retention
+from cara_fed.services import media, remote, remote_cache, retention
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
+from federation import media_fetch
 from tests import images
 from tests.federation.peer import running_peer
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
@@ -177,3 +178,41 @@ async def test_eviction_and_refetch_on_an_object_store(seaweed: Seaweed, tmp_pat
     again = await client.get(f"/media/{key}")
     assert again.status == 200 and await again.read() == served
     assert await _files(ctx, asset) == [True] * len(asset.derivatives)
+
+
+async def test_with_a_real_queue_the_view_waits_then_gets_503_until_a_worker_fetches(config, aiohttp_client, peer):
+    """The queue-and-wait path: jobs go to the real (SQLite) huey queue and no worker runs, so the view waits
+    [retention] remote_media_refetch_wait_seconds and answers 503 + Retry-After; once a remote-media worker has
+    run the queued job (here: called as the consumer would), the same URL serves the file."""
+    config.jobs.embedded_worker = False
+    config.retention.remote_media_refetch_wait_seconds = 1
+    config.federation.allow_private_addresses = True
+    client = await aiohttp_client(create_app(config, jobs="queue", migrate=True))
+    ctx = client.app[CTX]
+    url = peer.serve("/media/q.jpg", images.jpeg(700, 500), "image/jpeg")
+    actor = peer.add_actor("alice")
+    account = await remote.upsert_actor(ctx, RemoteActor(
+        uri=actor.id, username="alice", domain=peer.host, inbox=actor.id + "/inbox",
+        public_key_pem=actor.public_pem, key_id=actor.key_id))
+    artwork = await remote.upsert_artwork(ctx, account, RemoteArtwork(
+        uri=f"{actor.id}/notes/q", attributed_to=actor.id, title="Queued", images=[RemoteImage(url=url)]))
+    asset_id = artwork.images[0].asset_id
+    await media_fetch.fetch_remote_media(ctx, asset_id)  # what the remote-media worker does with those jobs
+    await media.protect_media(ctx, asset_id)
+    asset = await _asset(ctx, asset_id)
+    key = asset.derivatives[0].key
+    served = await (await client.get(f"/media/{key}")).read()
+    await _unviewed_for(ctx, asset_id, 31)
+    assert (await retention.prune(ctx)).evicted_remote_media == 1
+
+    queue = ctx.jobs.hueys["remote-media"]
+    waiting = queue.pending_count()
+    busy = await client.get(f"/media/{key}")
+    assert busy.status == 503 and busy.headers["Retry-After"] == "5"
+    assert queue.pending_count() == waiting + 1  # the fetch is queued for a worker, not done in the web process
+    assert (await client.get(f"/media/{key}")).status == 503
+    assert queue.pending_count() == waiting + 1  # a second view does not queue it twice
+
+    await media_fetch.refetch_remote_media(ctx, asset_id)  # the worker runs it
+    again = await client.get(f"/media/{key}")
+    assert again.status == 200 and await again.read() == served
