@@ -29,10 +29,10 @@ async def send_move(ctx: Context, account_id: int | str) -> None:
 
     async with ctx.sessions() as session:
         account = await session.get(Account, int(account_id))
-        if account is None or not account.is_local or account.moved_to is None or account.moved_at is None:
+        if account is None or not account.is_local or account.moved_target is None or account.moved_at is None:
             return
         inboxes = await follower_inboxes(session, account.id)
-    me, target = s.actor_id(ctx, account), s.actor_id(ctx, account.moved_to)
+    me, target = s.actor_id(ctx, account), s.actor_id(ctx, account.moved_target)
     move = s.activity(ctx, "Move", account, me, to=[s.followers_id(ctx, account)],
                       id_=event_id(ctx, f"move:{account.id}:{target}:{account.moved_at.isoformat()}"))
     move["target"] = target

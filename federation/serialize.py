@@ -203,8 +203,8 @@ def actor_document(ctx: Context, account: Account) -> dict:
             doc["tag"] = bio_tags
         if account.also_known_as:  # aliases: accounts elsewhere that may move here (services/moves.py)
             doc["alsoKnownAs"] = list(account.also_known_as)
-        if account.moved_to is not None:
-            doc["movedTo"] = actor_id(ctx, account.moved_to)
+        if account.moved_target is not None:
+            doc["movedTo"] = actor_id(ctx, account.moved_target)
     if account.public_key_pem:
         doc["publicKey"] = {"id": me + "#main-key", "owner": me, "publicKeyPem": account.public_key_pem}
     if icon := _image_object(ctx, account.avatar_asset, 400):

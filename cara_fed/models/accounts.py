@@ -99,6 +99,12 @@ class Account(Base):
     def name(self) -> str:
         return self.display_name or self.username
 
+    @property
+    def moved_target(self) -> Account | None:
+        """The account this one moved to, if it was loaded along with this one (eagerly, see `moved_to`). Never
+        a lazy load: accounts are often read after their session closed (a nested one's own move reads None)."""
+        return self.__dict__.get("moved_to") if self.moved_to_id is not None else None
+
 
 class LoginSession(Base):
     """A browser login. The cookie holds a random token; only its SHA-256 is stored."""

@@ -117,8 +117,8 @@ def account(view: View, who: Account, *, credentials: bool = False, follow_reque
     }
     if who.status == "suspended":
         data["suspended"] = True
-    if who.moved_to is not None and not nested:  # Mastodon's `moved`: the account it moved to (one level deep)
-        data["moved"] = account(view, who.moved_to, nested=True)
+    if not nested and who.moved_target is not None:  # Mastodon's `moved`: the account it moved to (one level deep)
+        data["moved"] = account(view, who.moved_target, nested=True)
     if credentials:
         data["source"] = {"privacy": "public", "sensitive": False, "language": None, "note": who.bio or "",
                           "fields": [{"name": link.get("name", ""), "value": link.get("url", ""), "verified_at": None}
