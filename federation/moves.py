@@ -57,15 +57,22 @@ async def confirm_alias(ctx: Context, target: Account, of: Account) -> None:
 
 
 async def on_move(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
-    """A remote actor moved: check it, then our followers of it follow the new actor (services/moves.py)."""
-    from federation.handlers import Ignored
+    """A remote actor moved (to another server, or here): check it, then our followers of it follow the new
+    actor (services/moves.py)."""
+    from federation.handlers import Ignored, local_from
 
     target = iri(act.target)
     if act.object_id != sender.uri:
         raise Ignored("a Move may only move its own actor")
-    if not target or target == sender.uri or resolver.is_local(ctx, target):
-        raise Ignored(f"the Move's target {str(target)[:200]} is not another server's actor")
-    new, aliases = await resolver.fresh_actor(ctx, target)
+    if not target or target == sender.uri:
+        raise Ignored(f"the Move's target {str(target)[:200]} is not another actor")
+    if resolver.is_local(ctx, target):  # moving here: one of our artists added the old account as an alias
+        local = await local_from(ctx, target)
+        if local is None or local.kind == "application":
+            raise Ignored(f"the Move's target {target[:200]} is not one of our artists")
+        new, aliases = local, list(local.also_known_as or [])
+    else:
+        new, aliases = await resolver.fresh_actor(ctx, target)
     if sender.uri not in aliases:
         log.warning("refused Move of %s to %s: the target does not list it in alsoKnownAs", sender.uri, target)
         raise Ignored(f"refused: {target[:200]} does not list {sender.uri} in alsoKnownAs")

@@ -111,3 +111,25 @@ async def test_actor_document_publishes_aliases_and_moved_to(fed, peer, ada):
     assert parse.iris(compacted.get("alsoKnownAs")) == [old.id]
     assert parse.iri(compacted.get("movedTo")) == new.id
     assert ("send_move", (ada.id,)) in fed.jobs.ran
+
+
+async def test_move_onto_one_of_our_artists_needs_her_alias(fed, inbox_client, peer, ada):
+    """Moving here: the target is our own artist, whose aliases are read from our database."""
+    old = peer.add_actor("old")
+    bea = await local_artist(fed, "bea")
+    await _follow_accepted(fed, bea, old.id)
+
+    early = peer.activity(old, "Move", old.id, target=fed.url("/users/ada"))
+    assert (await signed_post(inbox_client, fed.url("/inbox"), early, key=old)).status == 202
+    assert (await _item(fed, early["id"])).state == "ignored"  # ada has not named the old account yet
+    assert (await _following(fed, bea, old.id)).state == "accepted"
+
+    await moves.add_alias(fed, ada.id, await resolver.fetch_actor(fed, old.id))
+    move = peer.activity(old, "Move", old.id, target=fed.url("/users/ada"))
+    assert (await signed_post(inbox_client, fed.url("/inbox"), move, key=old)).status == 202
+    item = await _item(fed, move["id"])
+    assert item.state == "processed", item.error
+    assert (await _following(fed, bea, old.id)).state == "cancelled"
+    async with fed.sessions() as session:
+        now = await session.scalar(select(Follow).where(Follow.follower_id == bea.id, Follow.followee_id == ada.id))
+    assert now is not None and now.state == "accepted"  # a local follow: accepted at once

@@ -30,23 +30,25 @@ async def test_artist_moves_to_another_instance_and_followers_follow(tmp_path):
         a.cli("createuser", "alice", "--email", "alice@a.example", "--password", "alice password")
         b.cli("createuser", "alina", "--email", "alina@b.example", "--password", "alina password")
         c.cli("createuser", "carol", "--email", "carol@c.example", "--password", "carol password")
+        c.cli("createuser", "dan", "--email", "dan@c.example", "--password", "dan password")
+        b.cli("createuser", "bob", "--email", "bob@b.example", "--password", "bob password")
         alice, alina, carol = Browserless(a.url), Browserless(b.url), Browserless(c.url)
+        dan, bob = Browserless(c.url), Browserless(b.url)
+        users = (alice, alina, carol, dan, bob)
         try:
             await alice.login("alice", "alice password")
             await alina.login("alina", "alina password")
             await carol.login("carol", "carol password")
+            await dan.login("dan", "dan password")
+            await bob.login("bob", "bob password")
             old_handle, new_handle = f"@alice@127.0.0.1:{a.port}", f"@alina@127.0.0.1:{b.port}"
 
-            # Carol (instance C) follows Alice on A.
-            async with carol.http.get(f"{c.url}/follow", params={"handle": old_handle},
-                                      allow_redirects=False) as found:
-                assert found.status == 303, await found.text()
-                old_profile = found.headers["Location"]
-            _, page = await carol.get(old_profile)
-            old_id = re.search(r"/accounts/(\d+)/follow", page).group(1)
-            await carol.post(f"/accounts/{old_id}/follow", {}, token_from=old_profile)
-            await eventually(lambda: _count_is(alice, f"{a.url}/users/alice/followers", 1),
-                             what="Carol's follow reaching A")
+            # Three followers on two other instances: Carol and Dan on C, Bob on B (where Alice is moving).
+            for follower, home in ((carol, c), (dan, c), (bob, b)):
+                old_profile = await _follow(follower, home.url, old_handle)
+            await eventually(lambda: _count_is(alice, f"{a.url}/users/alice/followers", 3),
+                             what="the three follows reaching A")
+            old_profile = await _follow(carol, c.url, old_handle)  # already following: just the profile path
 
             # Without the alias on B, A refuses the move and says why; nothing changes.
             refused = await alice.post("/settings/move", {"target": new_handle, "password": "alice password"},
@@ -68,11 +70,11 @@ async def test_artist_moves_to_another_instance_and_followers_follow(tmp_path):
             assert moved.status == 303, await moved.text()
             assert (await _actor(alice, f"{a.url}/users/alice"))["movedTo"] == f"{b.url}/users/alina"
 
-            # Carol's server got the Move: she now follows Alina on B, and no longer Alice on A.
-            await eventually(lambda: _count_is(alina, f"{b.url}/users/alina/followers", 1),
-                             what="Carol's new follow reaching B")
+            # C and B got the Move: all three now follow Alina on B, and no longer Alice on A.
+            await eventually(lambda: _count_is(alina, f"{b.url}/users/alina/followers", 3),
+                             what="the three new follows of Alina on B")
             await eventually(lambda: _count_is(alice, f"{a.url}/users/alice/followers", 0),
-                             what="Carol's old follow ending on A")
+                             what="the old follows ending on A")
 
             # The old portfolio says where the artist went, on A and on C's copy of the profile.
             status, portfolio = await alice.get("/@alice")
@@ -85,9 +87,20 @@ async def test_artist_moves_to_another_instance_and_followers_follow(tmp_path):
                                      token_from="/settings/move")
             assert again.status == 400 and "can move again" in await again.text()
         finally:
-            for user in (alice, alina, carol):
+            for user in users:
                 await user.close()
 
 
 async def _count_is(user: Browserless, url: str, expected: int) -> bool:
     return await _followers(user, url) == expected
+
+
+async def _follow(user: Browserless, home: str, handle: str) -> str:
+    """`user` follows `handle` from their instance `home`; returns the profile path there."""
+    async with user.http.get(f"{home}/follow", params={"handle": handle}, allow_redirects=False) as found:
+        assert found.status == 303, await found.text()
+        profile = found.headers["Location"]
+    _, page = await user.get(profile)
+    if match := re.search(r"/accounts/(\d+)/follow", page):
+        await user.post(f"/accounts/{match.group(1)}/follow", {}, token_from=profile)
+    return profile
