@@ -93,6 +93,7 @@ async def test_move_settings_forms(client, peer):  # type: ignore[no-untyped-def
     client.session.cookie_jar.clear()
     assert (await sign_up(client, "bea", "bea password 1")).status == 303
     token = await csrf_from(client, "/@ada")
+    assert f'action="/accounts/{account_id.group(1)}/follow"' not in await (await client.get("/@ada")).text()
     follow = await client.post(f"/accounts/{account_id.group(1)}/follow", data={"csrf_token": token},
                                allow_redirects=False)
     assert follow.status == 403 and "has moved" in await follow.text()
