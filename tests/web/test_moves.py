@@ -80,6 +80,7 @@ async def test_move_settings_forms(client, peer):  # type: ignore[no-untyped-def
                                                       "password": "ada password 1"}, allow_redirects=False)
     assert moved.status == 303, await moved.text()
     assert (await _actor(client))["movedTo"] == new.id
+    assert "This account has moved to" in await (await client.get("/settings/move")).text()
     portfolio = await (await client.get("/@ada")).text()
     assert "This artist has moved to" in portfolio and f"@new@{peer.host}" in portfolio
 
