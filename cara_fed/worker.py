@@ -47,7 +47,7 @@ def build_registry() -> JobRegistry:
     # Events the core emits; the federation edge replaces these placeholders with real jobs.
     for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
                   "send_reject", "send_undo_follow", "account_updated", "send_like", "send_undo_like", "send_announce",
-                  "send_undo_announce", "send_comment", "send_comment_deleted"):
+                  "send_undo_announce", "send_comment", "send_comment_deleted", "send_move"):
         registry.register(event, "delivery", _noop)
     for event in ("send_block", "send_undo_block", "send_flag"):  # blocks and reports (services/safety, reports)
         registry.register(event, "delivery", _noop)

@@ -20,7 +20,7 @@ from cara_fed.queries import local_account
 from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
-from federation import parse, resolver, social
+from federation import moves, parse, resolver, social
 from federation.net import FetchError
 from federation.parse import Activity, iri, type_of
 
@@ -206,7 +206,7 @@ async def on_flag(ctx: Context, act: Activity, sender: Account, item: Received) 
 HANDLERS: dict[str, Handler] = {
     "Follow": on_follow, "Accept": on_answer, "Reject": on_answer, "Undo": on_undo, "Create": on_create,
     "Update": on_create, "Delete": on_delete, "Block": on_block, "Like": social.on_like, "Announce": social.on_like,
-    "Flag": on_flag,
+    "Flag": on_flag, "Move": moves.on_move,
 }
 
 

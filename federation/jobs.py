@@ -27,6 +27,7 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "send_reject": ("delivery", "federation.outbox", "send_reject"),
     "send_undo_follow": ("delivery", "federation.outbox", "send_undo_follow"),
     "account_updated": ("delivery", "federation.outbox", "account_updated"),
+    "send_move": ("delivery", "federation.moves", "send_move"),
     "job_published": ("delivery", "federation.job_posts", "job_published"),
     "job_updated": ("delivery", "federation.job_posts", "job_updated"),
     "job_deleted": ("delivery", "federation.job_posts", "job_deleted"),

@@ -32,6 +32,8 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
         existing = await _pair(tx.session, follower.id, followee.id)
         if existing is not None and existing.state in ("requested", "accepted"):
             return existing
+        if followee.moved_to_id is not None:  # services/moves.py: follow the new account instead
+            raise PermissionDenied("This account has moved; follow its new account instead.")
         if existing is not None:  # cancelled or rejected earlier: start afresh
             await tx.session.delete(existing)
             await tx.session.flush()
@@ -69,8 +71,9 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
         follow = Follow(follower_id=follower.id, followee_id=followee.id, uri=activity_uri)
         tx.session.add(follow)
         await tx.session.flush()
-        if await blocked_either_way(tx.session, follower.id, followee.id):
-            transition(follow, "rejected")  # refused at once; the Reject tells their server
+        if followee.moved_to_id is not None or await blocked_either_way(tx.session, follower.id, followee.id):
+            # Refused at once (blocked, or the account moved away); the Reject tells their server.
+            transition(follow, "rejected")
             tx.after_commit(ctx.jobs.enqueue, "send_reject", follow.id)
         elif not followee.locked:
             transition(follow, "accepted")
