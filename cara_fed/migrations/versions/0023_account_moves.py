@@ -12,7 +12,7 @@ import cara_fed.db
 
 
 revision = '0023'
-down_revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
