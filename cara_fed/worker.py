@@ -25,7 +25,7 @@ from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
 from cara_fed.observe import REQUEST_ID
-from cara_fed.services import cloaking, mail, media, retention, review
+from cara_fed.services import archive_import, cloaking, follow_import, mail, media, retention, review
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ def build_registry() -> JobRegistry:
     for event in ("send_block", "send_undo_block", "send_flag"):  # blocks and reports (services/safety, reports)
         registry.register(event, "delivery", _noop)
     registry.register("fetch_remote_media", "remote-media", _noop)
+    registry.register("build_export", "media", _noop)  # federation serializes the outbox (portfolio_export)
+    registry.register(archive_import.JOB, "media", archive_import.import_archive)
+    registry.register(follow_import.JOB, "delivery", follow_import.import_follows)
     return registry
 
 

@@ -23,7 +23,7 @@ from cara_fed.models import (
     RetiredMedia,
     ScheduledRun,
 )
-from cara_fed.services import upload_drafts
+from cara_fed.services import archive_export, upload_drafts
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -41,6 +41,7 @@ class Pruned:
     upload_drafts: int = 0
     mails: int = 0
     account_tokens: int = 0
+    exports: int = 0
 
 
 async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
@@ -79,6 +80,7 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
         OutgoingMail.state_changed_at < now - timedelta(days=keep.deliveries_days))
     pruned.account_tokens = await _delete_in_batches(ctx, AccountToken,
                                                      AccountToken.expires_at < now - timedelta(days=1))
+    pruned.exports = await archive_export.prune_expired(ctx, now)  # portfolio archives past their 7 days
     return pruned
 
 
