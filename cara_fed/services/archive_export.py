@@ -109,7 +109,7 @@ async def write_archive(ctx: Context, export_id: int, outbox: dict[str, Any]) ->
     folder = exports_dir(ctx)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{export_id}-{secrets.token_hex(16)}.zip"
-    partial = folder / (name + ".part")
+    partial = folder / f"{export_id}.part"  # a restarted build overwrites it
     try:
         manifest = await _write_zip(ctx, export_id, account, ids, outbox, partial)
         partial.rename(folder / name)
@@ -150,7 +150,7 @@ async def _write_zip(ctx: Context, export_id: int, account: Account, ids: list[i
             works.append(record)
             async with ctx.transaction(changes_pages=False) as tx:
                 row = await tx.session.get(DataExport, export_id)
-                row.done = number
+                row.done, row.state_changed_at = number, utcnow()
         async with ctx.sessions() as session:
             projects = (await session.scalars(select(Project).where(Project.account_id == account.id)
                                               .order_by(Project.position, Project.id))).all()

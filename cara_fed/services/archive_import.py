@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import select
 
 from cara_fed.context import Context
+from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, DataImport
-from cara_fed.services import archive_check, projects
+from cara_fed.services import account_email, archive_check, projects
 from cara_fed.services.artworks import ImportedImage, delete_artwork, recreate_artwork
 from cara_fed.services.media import Upload, check_upload
 from cara_fed.states import transition
@@ -50,6 +51,7 @@ async def start(ctx: Context, account: Account, upload_path: Path) -> DataImport
     """Check the uploaded archive whole (in a thread: it reads every original) and queue the import. The file
     is ours from here on: moved under <data_dir>/imports, or deleted when refused."""
     try:
+        account_email.require_verified(ctx, account)  # importing publishes works, as uploading does
         checked = await asyncio.to_thread(_check, ctx, upload_path)
         async with ctx.sessions() as session:
             busy = await session.scalar(select(DataImport.id).where(
@@ -93,7 +95,7 @@ async def _recreate(ctx: Context, import_id: int, account: Account, archive: zip
         artwork = await recreate_artwork(
             ctx, tx, account, archive_check.artwork_input(work), images, import_id=import_id, dates=_dates(work),
             ai_label=work.get("ai_label"), ai_label_by=work.get("ai_label_by") or "remote")
-        row.done = index + 1
+        row.done, row.state_changed_at = index + 1, utcnow()  # progress, and the sweep's heartbeat
         row.payload = {**row.payload, "ids": {**row.payload.get("ids", {}), str(work.get("id")): artwork.id}}
     return artwork.id
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from cara_fed.context import Context
+from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied, ValidationError
 from cara_fed.models import Account, DataImport
 from cara_fed.services import data_csv, follows
@@ -67,7 +68,7 @@ async def import_follows(ctx: Context, import_id: int) -> None:
             row = await tx.session.get(DataImport, int(import_id))
             if row is None:
                 return
-            row.done = index + 1
+            row.done, row.state_changed_at = index + 1, utcnow()  # progress, and the sweep's heartbeat
             if reason:
                 row.failures = [*row.failures, {"item": handle, "reason": reason or "Could not follow."}]
     async with ctx.transaction(changes_pages=False) as tx:

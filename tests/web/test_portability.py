@@ -5,9 +5,9 @@ message and nothing created."""
 
 from __future__ import annotations
 
-import random
 import io
 import json
+import random
 import re
 import struct
 import zipfile
@@ -124,18 +124,28 @@ async def test_archive_round_trip_into_a_second_account(client, ctx):
 
 
 async def test_csv_exports_use_mastodons_headers(client, ctx):
-    await sign_up(client, "cy")
-    await sign_up(client, "ada")
-    token = await csrf_from(client, "/@cy")
-    cy_id = re.search(r"/accounts/(\d+)/follow", await (await client.get("/@cy")).text()).group(1)
-    assert (await client.post(f"/accounts/{cy_id}/follow", data={"csrf_token": token}, allow_redirects=False)).status == 303
+    for name in ("cy", "dee", "eve", "ada"):
+        await sign_up(client, name)
+    ids = {}
+    for name in ("cy", "dee", "eve"):
+        ids[name] = re.search(r"/accounts/(\d+)/follow", await (await client.get(f"/@{name}")).text()).group(1)
+    for path in (f"/accounts/{ids['cy']}/follow", f"/accounts/{ids['dee']}/mute", f"/accounts/{ids['eve']}/block"):
+        token = await csrf_from(client, "/@cy")
+        assert (await client.post(path, data={"csrf_token": token}, allow_redirects=False)).status == 303, path
     following = await client.get("/settings/data/following_accounts.csv")
     assert following.status == 200 and following.content_type == "text/csv"
-    assert await following.text() == "Account address,Show boosts,Notify on new posts,Languages\ncy@test.example,true,false,\n"
-    assert await (await client.get("/settings/data/muted_accounts.csv")).text() == "Account address,Hide notifications\n"
-    assert await (await client.get("/settings/data/blocked_accounts.csv")).text() == ""
+    assert "attachment" in following.headers["Content-Disposition"]
+    assert await following.text() == ("Account address,Show boosts,Notify on new posts,Languages\n"
+                                      "cy@test.example,true,false,\n")
+    muted = await (await client.get("/settings/data/muted_accounts.csv")).text()
+    assert muted == "Account address,Hide notifications\ndee@test.example,true\n"
+    assert await (await client.get("/settings/data/blocked_accounts.csv")).text() == "eve@test.example\n"
     assert await (await client.get("/settings/data/followers.csv")).text() == "Account address\n"
+    await login_as(client, "cy")
+    assert await (await client.get("/settings/data/followers.csv")).text() == "Account address\nada@test.example\n"
     assert (await client.get("/settings/data/passwords.csv")).status == 404
+    client.session.cookie_jar.clear()
+    assert (await client.get("/settings/data/followers.csv", allow_redirects=False)).status == 303  # to log in
 
 
 # --- bad input --------------------------------------------------------------------------------------------
