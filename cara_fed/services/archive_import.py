@@ -21,7 +21,7 @@ from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, DataImport
-from cara_fed.services import account_email, archive_check, projects
+from cara_fed.services import account_email, archive_check, cloaking, projects
 from cara_fed.services.artworks import ImportedImage, delete_artwork, recreate_artwork
 from cara_fed.services.media import Upload, check_upload
 from cara_fed.states import transition
@@ -65,8 +65,15 @@ async def start(ctx: Context, account: Account, upload_path: Path) -> DataImport
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.zip"
     await asyncio.to_thread(shutil.move, upload_path, folder / name)
+    offered, why = cloaking.offered(ctx)
+    # The artist's cloak choice is kept with the work; where the cloak cannot be made here, say so up front.
+    notes = [] if offered and not why else [
+        {"item": str(w.get("title", ""))[:200],
+         "reason": f"Asked for cloaking, which is not available here: {why or 'it is off.'} Imported without it."}
+        for w in checked.works if w.get("cloak")]
     async with ctx.transaction(changes_pages=False) as tx:
-        row = DataImport(account_id=account.id, kind="archive", total=len(checked.works), payload={"file": name})
+        row = DataImport(account_id=account.id, kind="archive", total=len(checked.works), payload={"file": name},
+                         failures=notes)
         tx.session.add(row)
         await tx.session.flush()
         tx.after_commit(ctx.jobs.enqueue, JOB, row.id)

@@ -19,14 +19,15 @@ from tests import images
 from tests.federation.sink import local_artist
 
 
-def archive(tmp_path, works: int = 2):  # type: ignore[no-untyped-def]
+def archive(tmp_path, works: int = 2, **extra):  # type: ignore[no-untyped-def]
     out = io.BytesIO()
     entries = []
     with zipfile.ZipFile(out, "w") as zf:
         for n in range(works):
             zf.writestr(f"originals/{n}.jpg", images.jpeg(160, 120, colour=(n * 40, 90, 10)))
             entries.append({"id": n, "title": f"Work {n}", "images": [{"file": f"originals/{n}.jpg", "alt_text": "x"}],
-                            "created_at": "2023-05-01T10:00:00+00:00", "published_at": "2023-05-01T10:00:00+00:00"})
+                            "created_at": "2023-05-01T10:00:00+00:00", "published_at": "2023-05-01T10:00:00+00:00",
+                            **extra})
         zf.writestr("manifest.json", json.dumps({"format": "cara-fed-portfolio", "version": 1, "works": entries}))
     path = tmp_path / "upload.zip"
     path.write_bytes(out.getvalue())
@@ -81,3 +82,14 @@ async def test_the_sweep_queues_a_lost_import_again(ctx, tmp_path):
     assert (done.state, done.done) == ("done", 2)
     assert [w.state for w in works] == ["published", "published"]
     assert all(w.published_at.year == 2023 and w.import_id == row.id for w in works)
+
+
+async def test_a_cloak_that_cannot_be_made_here_is_said_up_front(ctx, tmp_path):
+    ctx.config.cloak.engine = "none"
+    row = await archive_import.start(ctx, await local_artist(ctx), archive(tmp_path, works=1, cloak=True))
+    async with ctx.sessions() as session:
+        done = await session.get(DataImport, row.id)
+        work = await session.scalar(select(Artwork))
+    assert done.state == "done" and work.cloak is True  # the choice is kept with the work
+    assert done.failures == [{"item": "Work 0", "reason": "Asked for cloaking, which is not available here: This "
+                                                         "instance does not offer cloaking. Imported without it."}]
