@@ -138,7 +138,7 @@ def artwork_input(work: dict[str, Any]) -> ArtworkInput:
                         cloak=bool(work.get("cloak")))
 
 
-def _check_work(work: Any, names: dict[str, zipfile.ZipInfo], max_images: int) -> None:
+def _check_work(work: Any, names: dict[str, zipfile.ZipInfo], max_images: int, max_image_bytes: int) -> None:
     if not isinstance(work, dict) or not isinstance(work.get("images"), list):
         raise refuse("manifest.json: every work needs its images.")
     label = f"Work {str(work.get('id'))[:20]} (“{str(work.get('title'))[:60]}”)"
@@ -154,6 +154,9 @@ def _check_work(work: Any, names: dict[str, zipfile.ZipInfo], max_images: int) -
     for image in work["images"]:
         if not isinstance(image, dict) or not isinstance(image.get("file"), str) or image["file"] not in names:
             raise refuse(f"{label}: an original named in manifest.json is missing from the archive.")
+        if names[image["file"]].file_size > max_image_bytes:  # checked before reading: originals are read whole
+            raise refuse(f"{label}: “{image['file'][:100]}” is larger than this server's upload limit "
+                         f"({max_image_bytes // (1024 * 1024)} MiB).")
         if not isinstance(image.get("alt_text", ""), str) or len(image.get("alt_text", "")) > MAX_ALT:
             raise refuse(f"{label}: alt text must be text under {MAX_ALT} characters.")
         point = image.get("focal_point", [0, 0])
@@ -162,7 +165,7 @@ def _check_work(work: Any, names: dict[str, zipfile.ZipInfo], max_images: int) -
             raise refuse(f"{label}: a focal point must be two numbers from -1 to 1.")
 
 
-def check_archive(path: Path, limits: PortabilityConfig, max_images: int,
+def check_archive(path: Path, limits: PortabilityConfig, max_images: int, max_image_bytes: int,
                   check_image: Any = None) -> CheckedArchive:
     """Everything but the image contents, plus each original's size and checksum; `check_image(bytes, label)`
     (the upload pipeline's own check) is called on every original. Raises ValidationError({"archive": ...})."""
@@ -175,7 +178,7 @@ def check_archive(path: Path, limits: PortabilityConfig, max_images: int,
         budget = [limits.archive_max_uncompressed_mb * 1024 * 1024]
         manifest = _manifest(archive, names, budget)
         for work in manifest["works"]:
-            _check_work(work, names, max_images)
+            _check_work(work, names, max_images, max_image_bytes)
         for work in manifest["works"]:
             for image in work["images"]:
                 data = read_member(archive, names[image["file"]], budget)

@@ -43,8 +43,9 @@ def _checker(ctx: Context):  # type: ignore[no-untyped-def]
 
 
 def _check(ctx: Context, path: Path) -> archive_check.CheckedArchive:
-    return archive_check.check_archive(path, ctx.config.portability, ctx.config.media.max_images_per_artwork,
-                                       _checker(ctx))
+    media = ctx.config.media
+    return archive_check.check_archive(path, ctx.config.portability, media.max_images_per_artwork,
+                                       media.max_upload_mb * 1024 * 1024, _checker(ctx))
 
 
 async def start(ctx: Context, account: Account, upload_path: Path) -> DataImport:

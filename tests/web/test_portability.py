@@ -234,6 +234,11 @@ async def test_archive_caps_on_entries_and_unpacked_size(client, ctx, config):
                    meta=manifest())
     response = await post_file(client, "/settings/data/import/archive", "archive", big, "p.zip")
     assert response.status == 400 and "at most 1 MiB are allowed" in await response.text()
+    config.portability.archive_max_uncompressed_mb = 4096
+    config.media.max_upload_mb = 1  # an original over the upload limit is refused before it is read
+    huge = make_zip({"originals/1-0.jpg": random.Random(8).randbytes(1_200_000)}, meta=manifest())
+    response = await post_file(client, "/settings/data/import/archive", "archive", huge, "p.zip")
+    assert response.status == 400 and "larger than this server&#39;s upload limit (1 MiB)" in await response.text()
     assert await count(ctx, DataImport) == 0 and await count(ctx, Artwork) == 0
 
 
