@@ -261,3 +261,23 @@ async def test_bad_following_csvs_are_refused(client, ctx, case, data, message):
     assert response.status == 400, case
     assert message in await response.text(), case
     assert await count(ctx, DataImport) == 0
+
+
+async def test_the_page_shows_progress_while_the_archive_is_built(client):
+    from cara_fed.app import CTX_KEY
+
+    async def later(ctx, *ids):  # type: ignore[no-untyped-def]
+        return None
+    client.app[CTX_KEY].jobs.registry.register("build_export", "media", later)  # the worker has not got to it
+    await sign_up(client, "ada")
+    token = await csrf_from(client, "/settings/data")
+    assert (await client.post("/settings/data/archive", data={"csrf_token": token},
+                              allow_redirects=False)).status == 303
+    again = await client.post("/settings/data/archive", data={"csrf_token": token}, allow_redirects=False)
+    assert again.status == 400 and "An archive is being built already" in await again.text()
+    page = await (await client.get("/settings/data")).text()
+    assert '<meta http-equiv="refresh" content="5">' in page and "<progress" in page
+    export_id = re.search(r'id="export-(\d+)"', page).group(1)
+    status = await (await client.get(f"/settings/data/archive/{export_id}")).json()
+    assert status == {"state": "queued", "done": 0, "total": 0, "error": None, "download": None}
+    assert (await client.get(f"/settings/data/archive/{export_id}.zip")).status == 404
