@@ -149,7 +149,8 @@ def _check_work(work: Any, names: dict[str, zipfile.ZipInfo], max_images: int, m
         raise refuse(f"{label}: a work has 1 to {max_images} images.")
     for key in ("created_at", "published_at", "edited_at", "pinned_at"):
         _date(work.get(key), label)
-    if work.get("ai_label") not in (None, "ai_generated", "ai_assisted"):
+    if work.get("ai_label") not in (None, "ai_generated", "ai_assisted") or work.get("ai_label_by") not in (
+            None, "detection", "moderator", "remote"):
         raise refuse(f"{label}: unknown AI label.")
     for image in work["images"]:
         if not isinstance(image, dict) or not isinstance(image.get("file"), str) or image["file"] not in names:

@@ -40,7 +40,7 @@ async def counts(ctx):  # type: ignore[no-untyped-def]
                 await session.scalar(select(func.count()).select_from(MediaAsset)))
 
 
-async def queued_import(ctx, tmp_path):  # type: ignore[no-untyped-def]
+async def queued_import(ctx, tmp_path, **extra):  # type: ignore[no-untyped-def]
     """An import checked and recorded, its job not run yet (as when the worker is busy or gone)."""
     artist = await local_artist(ctx)
     real = ctx.jobs.registry.get(archive_import.JOB).function
@@ -48,7 +48,7 @@ async def queued_import(ctx, tmp_path):  # type: ignore[no-untyped-def]
     async def later(ctx, *args):  # type: ignore[no-untyped-def]
         return None
     ctx.jobs.registry.register(archive_import.JOB, "media", later)
-    row = await archive_import.start(ctx, artist, archive(tmp_path))
+    row = await archive_import.start(ctx, artist, archive(tmp_path, **extra))
     ctx.jobs.registry.register(archive_import.JOB, "media", real)
     return artist, row
 
@@ -71,7 +71,7 @@ async def test_a_failure_part_way_undoes_the_whole_import(ctx, tmp_path):
 
 
 async def test_the_sweep_queues_a_lost_import_again(ctx, tmp_path):
-    _artist, row = await queued_import(ctx, tmp_path)
+    _artist, row = await queued_import(ctx, tmp_path, ai_label="ai_assisted", ai_label_by="moderator")
     assert await data_sweep.sweep(ctx) == 0  # not overdue yet
     async with ctx.transaction() as tx:
         (await tx.session.get(DataImport, row.id)).state_changed_at = utcnow() - timedelta(minutes=11)
@@ -82,6 +82,7 @@ async def test_the_sweep_queues_a_lost_import_again(ctx, tmp_path):
     assert (done.state, done.done) == ("done", 2)
     assert [w.state for w in works] == ["published", "published"]
     assert all(w.published_at.year == 2023 and w.import_id == row.id for w in works)
+    assert {(w.ai_label, w.ai_label_by) for w in works} == {("ai_assisted", "moderator")}  # a label moves along
 
 
 async def test_a_cloak_that_cannot_be_made_here_is_said_up_front(ctx, tmp_path):
