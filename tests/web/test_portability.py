@@ -239,7 +239,11 @@ async def test_archive_caps_on_entries_and_unpacked_size(client, ctx, config):
     huge = make_zip({"originals/1-0.jpg": random.Random(8).randbytes(1_200_000)}, meta=manifest())
     response = await post_file(client, "/settings/data/import/archive", "archive", huge, "p.zip")
     assert response.status == 400 and "larger than this server&#39;s upload limit (1 MiB)" in await response.text()
+    config.portability.archive_max_mb = 1
+    response = await post_file(client, "/settings/data/import/archive", "archive", huge + bytes(600_000), "p.zip")
+    assert response.status == 400 and "This archive is larger than 1 MiB." in await response.text()
     assert await count(ctx, DataImport) == 0 and await count(ctx, Artwork) == 0
+    assert list((ctx.config.data_path / "imports").glob("*")) == []
 
 
 BAD_CSVS = [
