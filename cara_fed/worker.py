@@ -25,7 +25,7 @@ from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
 from cara_fed.observe import REQUEST_ID
-from cara_fed.services import cloaking, mail, media, retention, review
+from cara_fed.services import archive_import, cloaking, data_sweep, follow_import, mail, media, retention, review
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ def build_registry() -> JobRegistry:
         registry.register(event, "delivery", _noop)
     registry.register("fetch_remote_media", "remote-media", _noop)
     registry.register("refetch_remote_media", "remote-media", _noop)
+    registry.register("build_export", "media", _noop)  # federation serializes the outbox (portfolio_export)
+    registry.register(archive_import.JOB, "media", archive_import.import_archive)
+    registry.register(follow_import.JOB, "delivery", follow_import.import_follows)
     return registry
 
 
@@ -62,6 +65,7 @@ async def sweep_all(ctx: Context) -> None:
     if count:
         log.info("sweep re-queued %s overdue media assets", count)
     await mail.sweep(ctx)
+    await data_sweep.sweep(ctx)  # portfolio archives and imports whose job was lost
     for name in ("sweep_inbox", "sweep_deliveries"):
         try:
             spec = ctx.jobs.registry.get(name)

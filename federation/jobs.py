@@ -42,6 +42,8 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "send_block": ("delivery", "federation.safety", "send_block"),
     "send_undo_block": ("delivery", "federation.safety", "send_undo_block"),
     "send_flag": ("delivery", "federation.safety", "send_flag"),
+    # Portfolio archives (issue 18): the outbox is AS2, so the job is ours; the core writes the zip.
+    "build_export": ("media", "federation.portfolio_export", "build_export"),
     "deliver": ("delivery", "federation.delivery", "deliver"),
     # Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
     "sweep_inbox": ("inbox", "federation.handlers", "sweep_inbox"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -105,6 +106,36 @@ async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, upl
             asset = await store_original(ctx, tx, account.id, upload, content_type)
             artwork.images.append(ArtworkImage(asset=asset, position=position, alt_text=upload.alt_text.strip()))
         await tx.session.flush()
+    return artwork
+
+
+@dataclass
+class ImportedImage:
+    upload: Upload
+    content_type: str
+    focal: tuple[float, float]
+    focal_chosen: bool
+
+
+async def recreate_artwork(ctx: Context, tx, account: Account, data: ArtworkInput,  # type: ignore[no-untyped-def]
+                           images: list[ImportedImage], *, import_id: int, dates: dict[str, datetime | None],
+                           ai_label: str | None, ai_label_by: str | None) -> Artwork:
+    """A work from a portfolio archive (services/archive_import.py, which checked it whole first), inside the
+    caller's transaction: its originals go through the usual pipeline, its dates and protection choices are the
+    archive's, and `import_id` keeps it from being announced to followers as a new post (settle_artworks)."""
+    artwork = Artwork(account_id=account.id, title="", cloak=data.cloak, import_id=import_id,
+                      ai_label=ai_label, ai_label_by=ai_label_by if ai_label else None)
+    await _apply(ctx, tx.session, artwork, data)
+    artwork.created_at = dates.get("created_at") or utcnow()
+    artwork.published_at, artwork.edited_at = dates.get("published_at"), dates.get("edited_at")
+    artwork.pinned_at = dates.get("pinned_at")
+    tx.session.add(artwork)
+    for position, image in enumerate(images):
+        asset = await store_original(ctx, tx, account.id, image.upload, image.content_type)
+        asset.focal_x, asset.focal_y = image.focal
+        asset.focal_chosen = image.focal_chosen
+        artwork.images.append(ArtworkImage(asset=asset, position=position, alt_text=image.upload.alt_text.strip()))
+    await tx.session.flush()
     return artwork
 
 

@@ -220,7 +220,11 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
             elif states == {"ready"}:
                 outcome = await review.apply_policy(ctx, tx, artwork)  # published, held or rejected
                 transition(artwork, outcome)
-                if outcome == "published":
+                if outcome == "published" and artwork.import_id is not None:
+                    # Recreated from a portfolio archive: in the portfolio and outbox with its original date,
+                    # but followers are not flooded with years of works as if they were new (no Create).
+                    artwork.published_at = artwork.published_at or artwork.created_at
+                elif outcome == "published":
                     republished = artwork.published_at is not None  # its images were changed by an edit
                     artwork.published_at = artwork.published_at or utcnow()
                     tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)  # a no-op if sent

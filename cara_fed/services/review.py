@@ -251,7 +251,8 @@ def _federate_decision(ctx: Context, tx: Transaction, artwork: Artwork, before: 
     tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id, relabelled)
     if state == "published" and before != "published":
         artwork.published_at = artwork.published_at or utcnow()
-        tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+        if artwork.import_id is None:  # an imported work is never announced as new (services/media.py)
+            tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
     elif state != "published" and before == "published":
         # Taken down: the copies on followers' servers go too (a Delete, as if the artist had deleted it).
         # Other servers keep a tombstone for that id, so a later release shows it here only.
