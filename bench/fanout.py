@@ -35,6 +35,7 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from cara_fed.config import load_config  # noqa: E402
 from cara_fed.context import Context  # noqa: E402
+from cara_fed.events import ArtworkPublished  # noqa: E402
 from cara_fed.jobs import InlineJobs  # noqa: E402
 from cara_fed.migrate import upgrade  # noqa: E402
 from cara_fed.models import Account, Artwork, Delivery, Follow, OutgoingActivity  # noqa: E402
@@ -166,7 +167,7 @@ async def run(args: argparse.Namespace) -> None:
                     await asyncio.sleep(args.idle)  # the worker idles (and polls less often) before a post
                     await stats(control, ports[0], reset=True)
                     started = time.time()
-                    await ctx.jobs.enqueue("artwork_published", work_id)
+                    await ctx.jobs.publish(ArtworkPublished(work_id))
                     done = await wait_ok(control, ports[0], args.instances)
                     ours.append(done["last_ok_at"] - started)
                     assert done["bad_signatures"] == 0 and done["domains"] == args.instances, done
