@@ -8,7 +8,7 @@ Remote side: one sink process (tests/federation/sink.py) with one listening sock
 instance is a distinct domain (`127.0.0.1:PORT`) for shared-inbox dedup and the circuit breaker; every
 POST's signature is verified, and each answer waits `--latency` seconds. Our side: embedded SQLite and
 SqliteHuey, a real Worker on the delivery queue handing jobs to this process's event loop, as `serve` runs.
-Measured: enqueue `artwork_published` -> the sink's last 2xx (recipients query, serialize once, 500
+Measured: publish `ArtworkPublished` -> the sink's last 2xx (recipients query, serialize once, 500
 Delivery rows, queue, claim, fresh signature per request, POST, settle). Ceiling: the same 500 bodies,
 signed beforehand, POSTed at once with asyncio.gather through a fresh session with the same connector
 limits. Goal: <= 2 s. Always exits 0.

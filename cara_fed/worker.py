@@ -56,7 +56,7 @@ async def sweep_all(ctx: Context) -> None:
 
 
 def periodic_jobs(config: Config) -> list[scheduler.Periodic]:
-    return [scheduler.Periodic("sweep", config.jobs.sweep_seconds, sweep_all),
+    return [scheduler.Periodic(tasks.SWEEP.name, config.jobs.sweep_seconds, sweep_all),
             scheduler.Periodic("retention", config.retention.every_minutes * 60, prune_old_rows)]
 
 
@@ -109,7 +109,7 @@ class HueyJobs:
                        for queue, huey in self.hueys.items()}
         # Every minute the media consumer offers to run what is due; the slot claims (cara_fed/scheduler.py)
         # decide, so several workers serving the media queue still sweep once per slot.
-        self.hueys["media"].periodic_task(crontab(minute="*"), name="sweep")(
+        self.hueys["media"].periodic_task(crontab(minute="*"), name=tasks.SWEEP.name)(
             lambda: self._execute(tasks.RUN_PERIODIC.name, []))
 
     async def enqueue(self, task: Task, *args: JobArg) -> None:

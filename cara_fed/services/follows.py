@@ -1,5 +1,5 @@
 """Follow relationships, local and remote. Services record state; the federation edge reacts to the
-jobs named here (send_follow, send_accept, send_reject, send_undo_follow) by sending activities."""
+events emitted here (FollowRequested, FollowAccepted, FollowRejected, FollowCancelled) by sending activities."""
 
 from __future__ import annotations
 

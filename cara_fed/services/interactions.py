@@ -2,7 +2,7 @@
 
 One row per account and artwork (a unique pair), so a repeated click or a duplicated Like/Announce from
 another server is a no-op. Local likers and boosters of remote works are told to the federation edge by
-the jobs named here (send_like, send_undo_like, send_announce, send_undo_announce); bookmarks stay private.
+the events emitted here (ArtworkLiked, LikeUndone, ArtworkBoosted, BoostUndone); bookmarks stay private.
 """
 
 from __future__ import annotations

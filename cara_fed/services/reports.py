@@ -1,6 +1,6 @@
 """Reports to this instance's moderators: from local accounts (about local or remote works and accounts),
 or received from other servers as a Flag. Remote content is reported onwards to its own server by the
-federation edge (job `send_flag`, from our instance actor). Moderators resolve or dismiss each report; the
+federation edge (event `ReportForwarded`, from our instance actor). Moderators resolve or dismiss each report; the
 decision (who, which, when, note) is kept on the row and logged."""
 
 from __future__ import annotations

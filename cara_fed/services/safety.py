@@ -2,8 +2,8 @@
 
 A block ends follows both ways, refuses new ones (a remote Follow gets a Reject), hides followers-only works
 (they need an accepted follow) and hides the blocked account's works from the blocker. A local account's
-block of a remote one is federated as Block (and Undo(Block)): the federation edge reacts to the jobs named
-here (send_block, send_undo_block, send_undo_follow). Mutes are local only: they hide works, nothing else.
+block of a remote one is federated as Block (and Undo(Block)): the federation edge reacts to the events
+emitted here (AccountBlocked, AccountUnblocked, FollowCancelled). Mutes are local only: they hide works, nothing else.
 """
 
 from __future__ import annotations
