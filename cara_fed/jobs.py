@@ -69,6 +69,7 @@ class JobRegistry:
     def __init__(self) -> None:
         self._jobs: dict[str, JobSpec] = {}
         self._subscriptions: dict[type[Event], Subscribers] = {}
+        self._aliases: dict[str, str] = {}
 
     def register(self, task: Task, function: JobFunction) -> None:
         self._jobs[task.name] = JobSpec(task.name, task.queue, function)
@@ -81,13 +82,18 @@ class JobRegistry:
         self._jobs[event_type.__name__] = JobSpec(event_type.__name__, subscribers.queue,
                                                   _dispatcher(event_type, subscribers.handlers))
 
+    def alias(self, old_name: str, event_type: type[Event]) -> None:
+        """Accept messages queued under a name from before typed events (an upgrade must not drop them)."""
+        if old_name not in self._jobs:
+            self._aliases[old_name] = event_type.__name__
+
     @property
     def subscriptions(self) -> dict[type[Event], Subscribers]:
         return dict(self._subscriptions)
 
     def get(self, name: str) -> JobSpec:
         try:
-            return self._jobs[name]
+            return self._jobs[self._aliases.get(name, name)]
         except KeyError:
             raise KeyError(f"no job named {name!r} is registered") from None
 

@@ -53,3 +53,7 @@ def register_jobs(registry: JobRegistry) -> None:
         registry.register(task, function)
     for event_type, subscribers in SUBSCRIPTIONS.items():
         registry.subscribe(event_type, subscribers)
+        # Before typed events a message carried its handler's name (`send_accept`, ...) and the same ids: a
+        # message queued by the previous release still runs after an upgrade.
+        for handler in subscribers.handlers:
+            registry.alias(handler.__name__, event_type)

@@ -105,3 +105,4 @@ def test_subscriptions_are_static():
     for path in (ROOT / "federation" / "jobs.py", ROOT / "cara_fed" / "worker.py", ROOT / "cara_fed" / "jobs.py"):
         text = path.read_text()
         assert "importlib" not in text and "_noop" not in text, path
+
