@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, Follow
@@ -253,5 +254,5 @@ async def sweep_inbox(ctx: Context) -> int:
     """Periodic: re-queue received/retry items untouched for a minute (dead workers, transient failures)."""
     ids = await inbox_service.claim_overdue(ctx)
     for item_id in ids:
-        await ctx.jobs.enqueue("process_inbox", item_id)
+        await ctx.jobs.enqueue(tasks.PROCESS_INBOX, item_id)
     return len(ids)

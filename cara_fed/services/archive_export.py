@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
@@ -26,7 +27,6 @@ from cara_fed.states import transition
 
 FORMAT = "cara-fed-portfolio"
 VERSION = 1
-JOB = "build_export"
 MANIFEST = "manifest.json"
 OUTBOX = "outbox.json"
 
@@ -48,7 +48,7 @@ async def request(ctx: Context, account: Account) -> DataExport:
         row = DataExport(account_id=account.id)
         tx.session.add(row)
         await tx.session.flush()
-        tx.after_commit(ctx.jobs.enqueue, JOB, row.id)
+        tx.after_commit(ctx.jobs.enqueue, tasks.BUILD_EXPORT, row.id)
     return row
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
@@ -25,8 +26,6 @@ from cara_fed.services import account_email, archive_check, cloaking, projects
 from cara_fed.services.artworks import ImportedImage, delete_artwork, recreate_artwork
 from cara_fed.services.media import Upload, check_upload
 from cara_fed.states import transition
-
-JOB = "import_archive"
 
 
 def imports_dir(ctx: Context) -> Path:
@@ -77,7 +76,7 @@ async def start(ctx: Context, account: Account, upload_path: Path) -> DataImport
                          failures=notes)
         tx.session.add(row)
         await tx.session.flush()
-        tx.after_commit(ctx.jobs.enqueue, JOB, row.id)
+        tx.after_commit(ctx.jobs.enqueue, tasks.IMPORT_ARCHIVE, row.id)
     return row
 
 

@@ -8,9 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.events import ArtworkDeleted, ArtworkUpdated, emit
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
 from cara_fed.models.artworks import VISIBILITIES
 from cara_fed.services import account_email, artwork_history, artwork_images, mentions
@@ -180,7 +182,7 @@ async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, 
         if processed:
             # Already-made derivatives were stamped with the account's defaults: give them this work's choices,
             # and publish now if nothing is left to process.
-            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
+            tx.after_commit(ctx.jobs.enqueue, tasks.RESTAMP_ARTWORK, artwork.id)
             tx.after_commit(settle_artworks, ctx, processed[0].id)
     return artwork
 
@@ -244,7 +246,7 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
         # they have them (also when no file changed): one Update, naming the final URLs.
         restamp = (artwork.noai, artwork.license) != marked
         if restamp:
-            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id, True)
+            tx.after_commit(ctx.jobs.enqueue, tasks.RESTAMP_ARTWORK, artwork.id, True)
         for image in artwork.images:
             if alt_texts and image.id in alt_texts:
                 image.alt_text = alt_texts[image.id].strip()
@@ -252,7 +254,7 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
         if mark_edited(artwork, before, was_published):
             await artwork_history.keep(tx.session, artwork, version)  # Mastodon's edit history
         if artwork.state == "published" and not restamp:
-            tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
+            emit(ctx, tx, ArtworkUpdated(artwork.id))
     return artwork
 
 
@@ -268,7 +270,7 @@ async def delete_artwork(ctx: Context, account: Account, artwork_id: int) -> Non
         for asset in assets:
             await tx.session.delete(asset)
         if was_published:
-            tx.after_commit(ctx.jobs.enqueue, "artwork_deleted", account.id, uri)
+            emit(ctx, tx, ArtworkDeleted(account.id, uri))
 
 
 async def set_pinned(ctx: Context, account: Account, artwork_id: int, pinned: bool) -> None:

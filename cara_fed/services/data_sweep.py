@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import DataExport, DataImport
-from cara_fed.services import archive_export, archive_import, follow_import
 from cara_fed.states import transition
 
 LOST_AFTER = timedelta(minutes=10)
@@ -28,13 +28,13 @@ async def sweep(ctx: Context) -> int:
         for row in exports:
             if row.state == "building":
                 transition(row, "queued")
-            jobs.append((archive_export.JOB, row.id))
+            jobs.append((tasks.BUILD_EXPORT, row.id))
         imports = (await tx.session.scalars(select(DataImport).where(
             ((DataImport.state == "queued") & (DataImport.state_changed_at < now - LOST_AFTER))
             | ((DataImport.state == "running") & (DataImport.state_changed_at < now - STALLED_AFTER))))).all()
         for row in imports:
             row.state_changed_at = now
-            jobs.append((follow_import.JOB if row.kind == "following" else archive_import.JOB, row.id))
+            jobs.append((tasks.IMPORT_FOLLOWS if row.kind == "following" else tasks.IMPORT_ARCHIVE, row.id))
     for name, row_id in jobs:
         await ctx.jobs.enqueue(name, row_id)
     return len(jobs)

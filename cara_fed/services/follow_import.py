@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied, ValidationError
 from cara_fed.models import Account, DataImport
 from cara_fed.services import data_csv, follows
 from cara_fed.states import transition
-
-JOB = "import_follows"
 
 
 async def start(ctx: Context, account: Account, data: bytes) -> DataImport:
@@ -27,7 +26,7 @@ async def start(ctx: Context, account: Account, data: bytes) -> DataImport:
         row = DataImport(account_id=account.id, kind="following", total=len(handles), payload={"handles": handles})
         tx.session.add(row)
         await tx.session.flush()
-        tx.after_commit(ctx.jobs.enqueue, JOB, row.id)
+        tx.after_commit(ctx.jobs.enqueue, tasks.IMPORT_FOLLOWS, row.id)
     return row
 
 

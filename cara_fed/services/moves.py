@@ -17,6 +17,7 @@ from sqlalchemy import select
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.events import AccountMoved, AccountUpdated, emit
 from cara_fed.models import Account, Follow
 from cara_fed.services import follows
 from cara_fed.services.accounts import password_matches
@@ -46,7 +47,7 @@ async def add_alias(ctx: Context, account_id: int, alias: Account) -> Account:
         if len(known) >= MAX_ALIASES:
             raise ValidationError({"alias": f"You can name at most {MAX_ALIASES} other accounts."})
         account.also_known_as = [*known, alias.uri]
-        tx.after_commit(ctx.jobs.enqueue, "account_updated", account.id)
+        emit(ctx, tx, AccountUpdated(account.id))
     return account
 
 
@@ -56,7 +57,7 @@ async def remove_alias(ctx: Context, account_id: int, uri: str) -> Account:
         known = list(account.also_known_as or [])
         if uri in known:
             account.also_known_as = [u for u in known if u != uri]
-            tx.after_commit(ctx.jobs.enqueue, "account_updated", account.id)
+            emit(ctx, tx, AccountUpdated(account.id))
     return account
 
 
@@ -90,8 +91,8 @@ async def move(ctx: Context, account_id: int, target: Account) -> Account:
         if (cooldown := _cooldown_error(account)) is not None:
             raise ValidationError({"target": cooldown})
         account.moved_to_id, account.moved_at = target.id, utcnow()
-        tx.after_commit(ctx.jobs.enqueue, "send_move", account.id)
-        tx.after_commit(ctx.jobs.enqueue, "account_updated", account.id)
+        emit(ctx, tx, AccountMoved(account.id))
+        emit(ctx, tx, AccountUpdated(account.id))
     log.info("account %s moved to %s", account.username, target.uri)
     await repoint_followers(ctx, account, target)
     return account

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from cara_fed import tasks
 from cara_fed.db import utcnow
 from cara_fed.models import Artwork, DataImport, MediaAsset
 from cara_fed.services import archive_import, data_sweep
@@ -43,13 +44,13 @@ async def counts(ctx):  # type: ignore[no-untyped-def]
 async def queued_import(ctx, tmp_path, **extra):  # type: ignore[no-untyped-def]
     """An import checked and recorded, its job not run yet (as when the worker is busy or gone)."""
     artist = await local_artist(ctx)
-    real = ctx.jobs.registry.get(archive_import.JOB).function
+    real = ctx.jobs.registry.find(tasks.IMPORT_ARCHIVE).function
 
     async def later(ctx, *args):  # type: ignore[no-untyped-def]
         return None
-    ctx.jobs.registry.register(archive_import.JOB, "media", later)
+    ctx.jobs.registry.register(tasks.IMPORT_ARCHIVE, later)
     row = await archive_import.start(ctx, artist, archive(tmp_path, **extra))
-    ctx.jobs.registry.register(archive_import.JOB, "media", real)
+    ctx.jobs.registry.register(tasks.IMPORT_ARCHIVE, real)
     return artist, row
 
 

@@ -58,8 +58,8 @@ async def test_move_from_a_peer_repoints_our_followers(fed, inbox_client, peer, 
         assert ended.state == "cancelled"
         now = await _following(fed, who, new.id)
         assert now is not None and now.state == "requested"  # the Follow to the new actor is on its way
-        assert ("send_follow", (now.id,)) in fed.jobs.ran
-        assert ("send_undo_follow", (before.id,)) in fed.jobs.ran
+        assert ("FollowRequested", (now.id,)) in fed.jobs.ran
+        assert ("FollowCancelled", (before.id,)) in fed.jobs.ran
     async with fed.sessions() as session:
         moved = await session.scalar(select(Account).where(Account.uri == old.id))
         assert moved.moved_to is not None and moved.moved_to.uri == new.id
@@ -110,7 +110,7 @@ async def test_actor_document_publishes_aliases_and_moved_to(fed, peer, ada):
     compacted = parse.normalize(doc)
     assert parse.iris(compacted.get("alsoKnownAs")) == [old.id]
     assert parse.iri(compacted.get("movedTo")) == new.id
-    assert ("send_move", (ada.id,)) in fed.jobs.ran
+    assert ("AccountMoved", (ada.id,)) in fed.jobs.ran
 
 
 async def test_move_onto_one_of_our_artists_needs_her_alias(fed, inbox_client, peer, ada):

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import FormData
 from sqlalchemy import func, select
 
+from cara_fed import tasks
 from cara_fed.db import utcnow
 from cara_fed.models import Artwork, DataExport, DataImport, MediaAsset, OutgoingActivity
 from cara_fed.services import retention
@@ -272,7 +273,7 @@ async def test_the_page_shows_progress_while_the_archive_is_built(client):
 
     async def later(ctx, *ids):  # type: ignore[no-untyped-def]
         return None
-    client.app[CTX_KEY].jobs.registry.register("build_export", "media", later)  # the worker has not got to it
+    client.app[CTX_KEY].jobs.registry.register(tasks.BUILD_EXPORT, later)  # the worker has not got to it
     await sign_up(client, "ada")
     token = await csrf_from(client, "/settings/data")
     assert (await client.post("/settings/data/archive", data={"csrf_token": token},
