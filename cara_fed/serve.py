@@ -52,9 +52,12 @@ async def gunicorn_app() -> Any:
     """gunicorn's entry (`cara_fed.serve:gunicorn_app` with `-c python:cara_fed.gunicorn_conf`): the app of one
     web process. The master has migrated; the embedded worker runs only in slot 0."""
     from cara_fed.app import create_app
-    from cara_fed.web_processes import current_config, runs_embedded_worker
+    from cara_fed.web_processes import SLOT_ENV, current_config, runs_embedded_worker
 
     config = current_config()
+    if SLOT_ENV not in os.environ:  # gunicorn without our hooks: nobody migrated, no process may run the worker
+        log.warning("gunicorn was started without -c python:cara_fed.gunicorn_conf: the database is not migrated "
+                    "and no embedded worker runs (docs/deploy.md)")
     if config.jobs.embedded_worker and not runs_embedded_worker(config):
         config = replace(config, jobs=replace(config.jobs, embedded_worker=False))
     return with_quiet_gc(create_app(config, migrate=False))

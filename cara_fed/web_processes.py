@@ -64,11 +64,28 @@ def gunicorn_settings(config: Config, processes: int) -> dict[str, Any]:
         # it, and nothing of ours uses it (older versions ignore the setting).
         "control_socket_disable": True,
         "accesslog": None,  # our own access log (cara_fed.access) has the client address and request id
+        "logger_class": _logger_class(),
         "on_starting": _on_starting,
         "pre_fork": _pre_fork,
         "post_fork": _post_fork,
         "child_exit": _child_exit,
     }
+
+
+def _logger_class() -> type:
+    from gunicorn.glogging import Logger
+
+    class ThroughOurLogs(Logger):  # type: ignore[misc]
+        """gunicorn's own lines (a process booting, exiting, replaced) go through our root handlers, so they have
+        the same layout as ours: one JSON object a line with [server] log_format = "json"."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for handler in list(self.error_log.handlers):
+                self.error_log.removeHandler(handler)
+            self.error_log.propagate = True
+
+    return ThroughOurLogs
 
 
 def share_metrics(config: Config) -> None:

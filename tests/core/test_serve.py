@@ -3,6 +3,7 @@ together; /metrics adds up what every process counted."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -108,6 +109,17 @@ def test_a_dead_process_is_replaced_and_the_embedded_worker_stays_single(tmp_pat
         assert wait_until(lambda: instance.log().count("embedded worker started") == 2), instance.log()[-3000:]
         with urllib.request.urlopen(instance.url + "/about", timeout=10) as response:
             assert response.status == 200
+
+
+def test_gunicorn_lines_follow_the_json_log_format(tmp_path: Path) -> None:
+    settings = {"CARA_FED__SERVER__PROCESSES": "2", "CARA_FED__SERVER__LOG_FORMAT": "json"}
+    with running_instance(tmp_path, settings=settings) as instance:
+        with urllib.request.urlopen(instance.url + "/about", timeout=10) as response:
+            assert response.status == 200
+        lines = [line for line in instance.log().splitlines() if line.startswith("{")]
+    booted = [json.loads(line) for line in lines if "Booting worker" in line]
+    assert len(booted) == 2 and all(entry["logger"] == "gunicorn.error" for entry in booted), lines[:10]
+    assert any(json.loads(line).get("path") == "/about" for line in lines)  # our access lines beside them
 
 
 def test_second_process_dies_with_a_killed_first(tmp_path: Path) -> None:
