@@ -1,7 +1,8 @@
 """Several web processes under gunicorn (its aiohttp worker), from `cara-fed serve` or gunicorn's own command.
 
-gunicorn's master binds the port, forks the processes, restarts one that dies and stops them all together
-(SIGTERM: graceful, each finishes its requests; a killed master's processes notice within a second and exit).
+gunicorn's master forks the processes, restarts one that dies and stops them all together (SIGTERM: graceful,
+each finishes its requests; a killed master's processes notice within a second and exit). Each process binds
+the port itself with SO_REUSEPORT (TCP), so the kernel spreads connections evenly over them.
 What we add through its hooks, in the master before any fork:
 - the database is migrated once, not by N processes racing;
 - metric files are shared (PROMETHEUS_MULTIPROC_DIR) before prometheus-client is imported, so /metrics from any
@@ -57,6 +58,10 @@ def gunicorn_settings(config: Config, processes: int) -> dict[str, Any]:
         "bind": [bind_address(config)],
         "workers": processes,
         "worker_class": WORKER_CLASS,
+        # Each process listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
+        # them. On one shared socket asyncio accepts up to 128 waiting connections per wake-up, and under a burst
+        # of keep-alive clients one process took them all (5,311 requests against 1 in a wrk run).
+        "reuse_port": True,
         "preload_app": True,  # import the code once in the master; each process builds its own app after fork
         "graceful_timeout": 30,  # SIGTERM: in-flight requests get this long
         "timeout": 60,  # a process whose event loop stops answering this long is replaced
@@ -127,7 +132,13 @@ def preload() -> Any:
 # --- gunicorn hooks (master side, except post_fork) ------------------------------------------------------------
 
 def _on_starting(server: Any) -> None:
+    if any(not _is_tcp(address) for address in server.cfg.bind):
+        server.cfg.set("reuse_port", False)  # a Unix socket (--bind unix:…) is one path: it must be shared
     migrate(current_config())
+
+
+def _is_tcp(address: str) -> bool:
+    return not address.startswith(("unix:", "fd://"))
 
 
 def _pre_fork(server: Any, worker: Any) -> None:
