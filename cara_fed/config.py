@@ -28,8 +28,9 @@ class ServerConfig:
     domain: str = setting("127.0.0.1:8080", "Public host name (with port in development); part of every URL.")
     scheme: str = setting("http", "Public URL scheme; use https in production.", choices=("http", "https"))
     data_dir: str = setting("./data", "Folder for the embedded database, queue and media (relative to cwd).")
-    processes: int = setting(1, "Web processes sharing the port (SO_REUSEPORT, Linux); 0 = one per CPU core. "
-                             "The embedded worker runs in the first only.", minimum=0)
+    processes: int = setting(1, "Web processes: more than 1 runs them under gunicorn's master (aiohttp worker), "
+                             "each on its own SO_REUSEPORT socket, and restarts one that dies; 0 = one per CPU "
+                             "core. The embedded worker runs in one of them only.", minimum=0)
     log_format: str = setting("text", "Log lines as text or as one JSON object a line (with request ids and "
                               "access-log fields).", choices=("text", "json"))
     trusted_proxies: list = setting(None, "Addresses or networks (CIDR) of reverse proxies in front of us, e.g. "

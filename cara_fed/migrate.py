@@ -6,11 +6,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cara_fed.db import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x63617261  # "cara": the PostgreSQL advisory lock taken while migrating
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -31,6 +33,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
+            # Several machines' web services start at once after an upgrade, each migrating first: one migrates,
+            # the others wait for its commit (the lock ends with the transaction), then find nothing to do.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             await connection.run_sync(_upgrade)
         return
     # SQLite rebuilds tables to alter them; foreign-key enforcement must be off or the rebuild cascades deletes.

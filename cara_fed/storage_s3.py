@@ -102,6 +102,11 @@ class S3Storage:
             await s3.create_bucket(Bucket=self.bucket)
             return True
 
+    async def ready(self) -> None:
+        """/readyz: the bucket answers (raises otherwise). The local folder check does not apply to a store."""
+        s3 = await self._s3()
+        await s3.head_bucket(Bucket=self.bucket)
+
     async def put(self, area: str, key: str, data: bytes, headers: Mapping[str, str] | None = None) -> None:
         extra: dict[str, Any] = {}
         metadata: dict[str, str] = {}

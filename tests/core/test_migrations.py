@@ -1,13 +1,18 @@
 """Migrations and models must agree: a fresh database at head has exactly the models' schema."""
 
+import asyncio
 import json
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 import cara_fed.models  # noqa: F401
-from cara_fed.db import Base
+from cara_fed.db import Base, make_engine
+from cara_fed.migrate import alembic_config, upgrade
+from tests.services import fresh_postgres_database
 
 
 # SQLite reflection cannot name foreign keys added by a batch migration, nor see the PostgreSQL-only full-text
@@ -152,3 +157,19 @@ async def test_0024_adds_exports_and_imports_to_existing_accounts(config):
             assert (await session.scalar(select(DataExport))).state == "queued"
     finally:
         await ctx.close()
+
+
+async def test_concurrent_upgrades_of_a_fresh_postgres_database_both_succeed():
+    """Two machines' web services starting at once each migrate first: one waits for the other (advisory lock)
+    instead of failing on tables the other just created."""
+    async with fresh_postgres_database() as url:
+        engines = [make_engine(url), make_engine(url)]
+        try:
+            # Without the lock the two transactions block each other on the first tables: a bounded wait.
+            await asyncio.wait_for(asyncio.gather(*(upgrade(engine) for engine in engines)), 60)
+            async with engines[0].connect() as connection:
+                version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+            assert version == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        finally:
+            for engine in engines:
+                await engine.dispose()

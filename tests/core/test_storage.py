@@ -148,3 +148,27 @@ async def test_s3_read_cache_keeps_hot_public_files_and_forgets_deleted_ones(sea
     assert "ab/" + "cd" * 16 not in web._cache  # originals are read once, by workers: never cached
     await web.close()
     await other.close()
+
+
+async def test_readiness_of_an_s3_store_is_its_bucket(tmp_path: Path, seaweed: Seaweed):  # noqa: F811
+    """/readyz's storage check on S3 asks the bucket (there is no local folder to look at): not ready until
+    `cara-fed media setup` has created it."""
+    from cara_fed.config import load_config
+    from cara_fed.context import Context
+    from cara_fed.health import readiness
+    from cara_fed.migrate import upgrade
+
+    config = load_config(environ={
+        "CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data"), "CARA_FED__STORAGE__BACKEND": "s3",
+        "CARA_FED__DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
+        "CARA_FED__STORAGE__S3_ENDPOINT": seaweed.endpoint, "CARA_FED__STORAGE__S3_BUCKET": seaweed.new_bucket(),
+        "CARA_FED__STORAGE__S3_ACCESS_KEY": "test", "CARA_FED__STORAGE__S3_SECRET_KEY": "test"})
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine)
+        before = await readiness(ctx)
+        assert before["database"] == "ok" and before["storage"].startswith("error: ClientError"), before
+        assert await setup(ctx.storage) == "s3: bucket created"
+        assert (await readiness(ctx))["storage"] == "ok"
+    finally:
+        await ctx.close()
