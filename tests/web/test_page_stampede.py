@@ -1,0 +1,59 @@
+"""A preview stampede (issue 15): many anonymous fetches of one page that is not cached yet (a work just
+published, link-preview fetchers of every server its post reached) cost one render, not one each. Counted by
+the SQL statements the database receives, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from sqlalchemy import event
+
+from tests import images
+from tests.conftest import sign_up
+from tests.web.test_artworks import upload
+from web.keys import CTX
+
+FETCHERS = 40
+AGENTS = ["Mastodon/4.3.0 (http.rb/5.2.0; +https://mastodon.example/)", "Pleroma 2.7; https://pleroma.example",
+          "Misskey/2024.11 (https://misskey.example)", "facebookexternalhit/1.1", "Slackbot-LinkExpanding 1.0"]
+
+
+async def test_concurrent_misses_for_one_page_render_it_once(client):  # type: ignore[no-untyped-def]
+    await sign_up(client, "ada")
+    response = await upload(client, [("a.jpg", images.jpeg(800, 600), "A ferry at night")])
+    assert response.status == 303
+    page_url = client.make_url(response.headers["Location"])
+    ctx = client.server.app[CTX]
+    statements: list[str] = []
+    event.listen(ctx.engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
+
+    async def fetch(http: aiohttp.ClientSession, n: int) -> tuple[int, bytes]:
+        async with http.get(page_url, headers={"User-Agent": AGENTS[n % len(AGENTS)], "Accept": "text/html"}) as r:
+            return r.status, await r.read()
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:  # anonymous
+        ctx.cache.clear()
+        alone = await fetch(http, 0)
+        one_render = len(statements)
+        ctx.cache.clear()  # as a write does: the next fetches all miss together
+        statements.clear()
+        answers = await asyncio.gather(*(fetch(http, n) for n in range(FETCHERS)))
+        after_stampede = len(statements)
+        async with http.get(page_url, headers={"Accept": "text/html"}) as cached:  # and now it is cached
+            assert cached.status == 200 and "public, max-age=" in cached.headers["Cache-Control"]
+
+    assert alone[0] == 200 and one_render > 0
+    assert all(status == 200 for status, _ in answers)
+    assert {body for _, body in answers} == {alone[1]}
+    # One render's statements, not FETCHERS renders' (without single-flight: dozens of times as many).
+    assert len(statements) <= one_render, (len(statements), one_render)
+    assert len(statements) == after_stampede  # the cached answer needed no query
+
+
+async def test_a_stampede_for_a_missing_page_is_404_for_everyone(client):  # type: ignore[no-untyped-def]
+    await sign_up(client, "ada")
+    client.session.cookie_jar.clear()
+    answers = await asyncio.gather(*(client.get("/@ada/999999") for _ in range(20)))
+    assert [response.status for response in answers] == [404] * 20
