@@ -1,9 +1,10 @@
 """wrk with a Lua script that counts answers by status and prints one JSON summary (latency percentiles in ms,
 requests, socket errors), for the benches that need more than wrk's text report: login_storm, stampede, surge.
 
-`script` is Lua that may define `request()` (and read `wrk.thread` state); the counting `response()`, `setup()`
-and `done()` are appended here. wrk must be installed (Debian: apt-get install -y wrk); the benches refuse to
-run without it, since a Python load generator would be the bottleneck.
+`script` is Lua that may define `init()`, `request()`, `delay()` and `after_response(status, headers, body)`
+(called after each answer is counted); the counting `response()`, `setup()` and `done()` are appended here.
+wrk must be installed (Debian: apt-get install -y wrk); the benches refuse to run without it, since a Python
+load generator would be the bottleneck.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ counts = {}
 function response(status, headers, body)
   local key = tostring(status)
   counts[key] = (counts[key] or 0) + 1
+  if after_response then after_response(status, headers, body) end
 end
 function done(summary, latency, requests)
   local total = {}
