@@ -16,7 +16,7 @@ Per step: req/s, p50/p99, non-2xx and socket errors; the knee is the first step 
 best rate below it is the capacity figure. RSS of every serve process after the last step. Medians of
 `--rounds` rounds per step. The machine is shared: compare only figures from one run. Usage:
     .venv/bin/python bench/surge.py [--accounts 30000 --artworks 100000 --follows 500000]
-                                    [--steps 4,8,16,32,64,128] [--seconds 5] [--rounds 2]
+                                    [--steps 1,2,4,8,16,32,64] [--seconds 5] [--rounds 2]
 Full size (issue 15): --accounts 300000 --artworks 1000000 --follows 5000000 (seeding takes a while).
 """
 
@@ -283,7 +283,7 @@ def main() -> None:
     parser.add_argument("--remote-actors", type=int, default=20)
     parser.add_argument("--signed", type=int, default=3000, help="pre-signed inbox POSTs (then repeated)")
     parser.add_argument("--media-kb", type=int, default=60)
-    parser.add_argument("--steps", default="4,8,16,32,64,128")
+    parser.add_argument("--steps", default="1,2,4,8,16,32,64")
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--processes", default="1,2")
