@@ -43,16 +43,20 @@ def cached_page(handler: PageHandler) -> PageHandler:
     return wrapper
 
 
-# Renders in progress, per cache (one per web process) and page key: the page they produced, or None when it
-# could not be shared (not a 200, or a write landed meanwhile); waiters then render for themselves.
-_flights: dict[tuple[int, str], asyncio.Future[CachedPage | None]] = {}
+# Renders in progress, per cache (one per web process), page key and cache generation (it counts the writes
+# that emptied the cache): the page each produced, or None when it failed or was not a 200 (waiters then render
+# for themselves). A request joins only a render that began since the latest write, so whatever it gets is at
+# least as fresh as the moment it arrived, even when a write lands during the render (that page is then shared
+# with those waiters but not stored).
+_flights: dict[tuple[int, str, int], asyncio.Future[CachedPage | None]] = {}
 
 
 async def _single_flight(cache: PageCache, key: str, handler: PageHandler,
                          request: web.Request) -> tuple[CachedPage, None] | tuple[None, web.Response]:
-    """(page, None) when another request's render (or the cache) gave us the page; (None, response) when this
-    request rendered it."""
-    flight = (id(cache), key)
+    """(page, None) when another request's render gave us the page; (None, response) when this request
+    rendered it."""
+    generation = cache.generation
+    flight = (id(cache), key, generation)
     leader = _flights.get(flight)
     if leader is not None:
         page = await asyncio.shield(leader)
@@ -63,17 +67,16 @@ async def _single_flight(cache: PageCache, key: str, handler: PageHandler,
     _flights[flight] = future
     page = None
     try:
-        generation = cache.generation
         response = await handler(request)
-        # Only share and store if no write landed while we rendered (else we might cache a stale page).
-        if response.status == 200 and generation == cache.generation and isinstance(response.body, bytes):
+        if response.status == 200 and isinstance(response.body, bytes):
             headers = {k: v for k, v in response.headers.items() if k in CACHEABLE_HEADERS}
-            cache.put(key, response.body, response.content_type, response.status, headers)
             page = CachedPage(response.body, response.content_type, response.status, tuple(headers.items()), 0.0)
+            if generation == cache.generation:  # stored only if no write landed while we rendered
+                cache.put(key, response.body, response.content_type, response.status, headers)
         return None, response
     finally:
         del _flights[flight]
-        future.set_result(page)  # waiters of a failed render get None and render (or fail) themselves
+        future.set_result(page)
 
 
 def _shareable(response: web.Response, ttl: int) -> web.Response:

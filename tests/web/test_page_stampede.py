@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from sqlalchemy import event
+from sqlalchemy import event, update
 
+from cara_fed.models import Artwork
 from tests import images
 from tests.conftest import sign_up
 from tests.web.test_artworks import upload
@@ -57,3 +58,37 @@ async def test_a_stampede_for_a_missing_page_is_404_for_everyone(client):  # typ
     client.session.cookie_jar.clear()
     answers = await asyncio.gather(*(client.get("/@ada/999999") for _ in range(20)))
     assert [response.status for response in answers] == [404] * 20
+
+
+async def test_a_write_during_the_render_gives_later_visitors_a_fresh_page(client):  # type: ignore[no-untyped-def]
+    await sign_up(client, "ada")
+    response = await upload(client, [("a.jpg", images.jpeg(800, 600), "A ferry at night")], title="Night ferry")
+    location = response.headers["Location"]
+    page_url = client.make_url(location)
+    ctx = client.server.app[CTX]
+    statements: list[str] = []
+    event.listen(ctx.engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
+
+    async def fetch(http: aiohttp.ClientSession) -> str:
+        async with http.get(page_url, headers={"Accept": "text/html"}) as r:
+            assert r.status == 200
+            return await r.text()
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        await fetch(http)
+        one_render = len(statements)
+        ctx.cache.clear()
+        statements.clear()
+        before = [asyncio.create_task(fetch(http)) for _ in range(FETCHERS)]
+        await asyncio.sleep(0)
+        async with ctx.transaction() as tx:  # a committed write (it empties the cache, as every write does)
+            await tx.session.execute(update(Artwork).where(Artwork.id == int(location.rsplit("/", 1)[1]))
+                                     .values(title="Morning ferry"))
+        after = await asyncio.gather(*(fetch(http) for _ in range(FETCHERS)))
+        earlier = await asyncio.gather(*before)
+
+    assert all("Morning ferry" in html for html in after)  # nobody who came after the write sees the old title
+    assert all("Night ferry" in html or "Morning ferry" in html for html in earlier)
+    # At most one render before the write and one after (plus the write's own statement).
+    assert len(statements) <= 2 * one_render + 1, (len(statements), one_render)
