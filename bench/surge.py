@@ -13,7 +13,8 @@ concurrency is the rising load and latency percentiles come from wrk) with a Lua
   10 % inbox POSTs      signed Create activities from remote actors to ada (pre-signed; repeats are 202 no-ops)
   10 % media            /media/<key> (one derivative of --media-kb)
 Per step: req/s, p50/p99, non-2xx and socket errors; the knee is the first step whose p99 >= 100 ms, and the
-best rate below it is the capacity figure. RSS of every serve process after the last step. Medians of
+best rate below it is the capacity figure. RSS of every serve process after the last step; then each request
+type alone (`--breakdown` connections) shows where the time goes. Medians of
 `--rounds` rounds per step. The machine is shared: compare only figures from one run. Usage:
     .venv/bin/python bench/surge.py [--accounts 30000 --artworks 100000 --follows 500000]
                                     [--steps 1,2,4,8,16,32,64] [--seconds 5] [--rounds 2]
@@ -47,6 +48,7 @@ from tests.instance import free_port, running_instance  # noqa: E402
 from tests.services import fresh_postgres_database  # noqa: E402
 
 KNEE_MS = 100.0
+KINDS = ("portfolio", "artwork", "home feed", "inbox", "media")  # the order of --mix
 STATIC_SERVER = """
 import sys
 from aiohttp import web
@@ -287,6 +289,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--processes", default="1,2")
+    parser.add_argument("--breakdown", type=int, default=8,
+                        help="also load each request type alone at this many connections (0 = skip)")
     parser.add_argument("--mix", default="30,35,15,10,10",
                         help="weights of portfolio, artwork, home feed, inbox, media requests")
     args = parser.parse_args()
@@ -326,6 +330,7 @@ async def _main(args: argparse.Namespace, steps: list[int]) -> None:
 def run_modes(args: argparse.Namespace, steps: list[int], root: Path, settings: dict[str, str],
               keys: list, remote: str, media_key: str) -> None:
     results: dict[str, tuple[list[dict], list[float] | None]] = {}
+    breakdown: dict[str, dict[int, dict]] = {}
     page_html = b""
     for processes in [int(p) for p in args.processes.split(",")]:
         mode_settings = {**settings, "CARA_FED__SERVER__PROCESSES": str(processes)}
@@ -341,6 +346,12 @@ def run_modes(args: argparse.Namespace, steps: list[int], root: Path, settings: 
             wrk_lua.run(cara.url, 3, 8, MIX_LUA, threads=2, **options)  # warm-up: key fetches, pools
             rounds = [ladder(cara.url, steps, args.seconds, MIX_LUA, options) for _ in range(args.rounds)]
             rss = rss_mb(serve_pids())
+            if args.breakdown:
+                for index, kind in enumerate(KINDS):
+                    alone = ",".join("1" if i == index else "0" for i in range(len(KINDS)))
+                    only = {**options, "args": (*options["args"][:-1], alone)}
+                    breakdown.setdefault(kind, {})[processes] = wrk_lua.run(cara.url, args.seconds, args.breakdown,
+                                                                            MIX_LUA, threads=2, **only)
         results[f"cara-fed serve, {processes} web process{'es' if processes > 1 else ''} "
                 f"(embedded worker in the first)"] = (summarize(rounds, steps), rss)
     (root / "page.html").write_bytes(page_html)
@@ -363,6 +374,12 @@ def run_modes(args: argparse.Namespace, steps: list[int], root: Path, settings: 
            summarize(rounds, steps))
     for name, (rows, rss) in results.items():
         report(name, rows, rss)
+    if breakdown:
+        print(f"\neach request type alone, {args.breakdown} connections, one round (req/s, p99 ms) by web processes:")
+        for kind, by_processes in breakdown.items():
+            cells = "   ".join(f"{n} proc: {r['rate']:7,.0f} req/s  p99 {r['p99_ms']:6.0f} ms  answers {r['statuses']}"
+                               for n, r in by_processes.items())
+            print(f"  {kind:10} {cells}")
     ceiling_best, _ = knee(summarize(rounds, steps))
     for name, (rows, _rss) in results.items():
         below, _ = knee(rows)
