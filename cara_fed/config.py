@@ -155,9 +155,41 @@ class SecurityConfig:
                                             minimum=8192)
     password_hash_time_cost: int = setting(2, "argon2id iterations of new password hashes.", minimum=1)
     password_hash_parallelism: int = setting(1, "argon2id lanes of new password hashes.", minimum=1)
+    require_admin_2fa: bool = setting(False, "Admins must use two-factor authentication (TOTP): an admin without "
+                                      "it is sent to enrolment before any other page (docs/accounts.md).")
     remote_lookups_per_minute: int = setting(20, "“Follow from your server” lookups (WebFinger requests we make "
                                              "for a visitor) allowed per client address per minute; 0 = no limit.",
                                              minimum=0)
+
+
+@dataclass
+class MailConfig:
+    host: str = setting("", "SMTP server that sends account emails (address verification, password reset, email "
+                        "change); empty = no email: those features are off and the admin page says so.")
+    port: int = setting(587, "SMTP port (587 with starttls, 465 with ssl, 25 plain).", minimum=1)
+    security: str = setting("starttls", "How the connection is encrypted: starttls (upgrade after connecting), "
+                            "ssl (TLS from the start) or none (only for a server on this host).",
+                            choices=("starttls", "ssl", "none"))
+    user: str = setting("", "SMTP login; empty = send without logging in.")
+    password: str = setting("", "SMTP password (prefer CARA_FED__MAIL__PASSWORD).")
+    from_address: str = setting("", "Sender address, e.g. \"Cara <noreply@example.org>\"; empty = "
+                                "noreply@<server domain without port>.")
+    timeout_seconds: int = setting(30, "Give up on one SMTP attempt after this long (it is retried later).",
+                                   minimum=1)
+    attempts: int = setting(6, "Tries per email before it is given up (waits 1, 4, 16, 64... minutes between "
+                            "them).", minimum=1)
+    require_verified_email: bool = setting(True, "New accounts must confirm their email address (a link is sent on "
+                                           "sign-up) before they can publish works or job posts or comment "
+                                           "(they can still sign in, edit their profile and follow). Only applies "
+                                           "when a mail host is set.")
+    token_minutes: int = setting(60, "Password-reset and email-change links expire after this many minutes "
+                                 "(sign-up verification links after 7 days). Each link works once.", minimum=5)
+    reset_requests: int = setting(5, "Password-reset requests allowed per client address per 15 minutes (and 3 "
+                                  "per email address asked about); more answer 429.", minimum=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
 
 
 @dataclass
@@ -304,6 +336,7 @@ SECTIONS: dict[str, type] = {
     "instance": InstanceConfig,
     "federation": FederationConfig,
     "security": SecurityConfig,
+    "mail": MailConfig,
     "cache": CacheConfig,
     "protection": ProtectionConfig,
     "detection": DetectionConfig,
@@ -324,6 +357,7 @@ class Config:
     instance: InstanceConfig = field(default_factory=InstanceConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     protection: ProtectionConfig = field(default_factory=ProtectionConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
@@ -446,6 +480,10 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
     if config.cache.redis_url and not config.cache.redis_url.startswith(("redis://", "rediss://", "unix://")):
         problems.append(f"[cache] redis_url: '{config.cache.redis_url}' is not a redis:// URL")
     problems += _network_problems("[metrics] allowed", config.metrics.allowed)
+    mail = config.mail
+    if mail.security == "none" and mail.user and mail.host not in ("localhost", "127.0.0.1", "::1"):
+        problems.append(f"[mail] security: 'none' would send the SMTP password to {mail.host} unencrypted; use "
+                        "starttls or ssl (none is only for a server on this host)")
     if problems:
         raise ConfigError(problems)
     return config

@@ -53,6 +53,12 @@ MACHINES: dict[str, dict[str, frozenset[str]]] = {
         "gone": frozenset(),
         "failed": frozenset(),
     },
+    # Account emails: queued (waiting or between tries) -> sent, or failed after [mail] attempts.
+    "OutgoingMail": {
+        "queued": frozenset({"sent", "failed", "queued"}),
+        "sent": frozenset(),
+        "failed": frozenset(),
+    },
     "Follow": {
         "requested": frozenset({"accepted", "rejected", "cancelled"}),
         "accepted": frozenset({"cancelled"}),

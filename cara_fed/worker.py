@@ -25,7 +25,7 @@ from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.jobs import QUEUES, JobRegistry
 from cara_fed.observe import REQUEST_ID
-from cara_fed.services import cloaking, media, retention, review
+from cara_fed.services import cloaking, mail, media, retention, review
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def build_registry() -> JobRegistry:
     registry.register("protect_remote_media", "remote-media", media.protect_media)
     registry.register("restamp_artwork", "media", media.restamp_artwork)
     registry.register("cloak_media", "cloak", cloaking.cloak_media)
+    registry.register(mail.JOB, "delivery", mail.send_mail)  # outgoing work, like federation deliveries
     registry.register("sweep", "media", sweep_all)
     registry.register("run_periodic", "media", run_periodic)
     # Events the core emits; the federation edge replaces these placeholders with real jobs.
@@ -59,6 +60,7 @@ async def sweep_all(ctx: Context) -> None:
     count = await media.sweep(ctx) + await cloaking.sweep(ctx)
     if count:
         log.info("sweep re-queued %s overdue media assets", count)
+    await mail.sweep(ctx)
     for name in ("sweep_inbox", "sweep_deliveries"):
         try:
             spec = ctx.jobs.registry.get(name)

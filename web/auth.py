@@ -9,18 +9,26 @@ from aiohttp import web
 
 from cara_fed.errors import Overloaded, RateLimited, ValidationError
 from cara_fed.observe import client_address
-from cara_fed.services import accounts, login_throttle
-from web.keys import ACCOUNT, CTX, SESSION_COOKIE
+from cara_fed.services import accounts, login_throttle, two_factor
+from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE
 from web.links import safe_next
 from web.render import render
 
 routes = web.RouteTableDef()
 ANON_CSRF = "cara_csrf"
 KNOWN_DAYS = 365
+PENDING_COOKIE = "cara_2fa"  # password checked, two-factor code due (services/two_factor.py)
 
 
 def render_form(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
-    """Anonymous forms use a double-submit token: the same random value in a cookie and a hidden field."""
+    """Anonymous forms use a double-submit token: the same random value in a cookie and a hidden field. A signed-in
+    visitor (a mailed link opened in a signed-in browser) gets the session's token, which is what the CSRF
+    middleware then expects."""
+    login = request.get(LOGIN)
+    if login is not None:
+        response = render(request, template, {**context, "csrf_token": login.csrf_token}, status=status)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     token = request.cookies.get(ANON_CSRF) or secrets.token_urlsafe(24)
     response = render(request, template, {**context, "csrf_token": token}, status=status)
     response.set_cookie(ANON_CSRF, token, httponly=True, samesite="Lax", secure=_secure(request), path="/")
@@ -103,7 +111,43 @@ async def login(request: web.Request) -> web.Response:
     except Overloaded as exc:  # the hashing pool is full: say so at once rather than queue (cara_fed/hashing.py)
         return _busy(render_form(request, "login.html", {"form": {"login": login_name, "next": target},
                                                          "errors": {"form": str(exc)}}, status=503), exc)
+    if two_factor.is_enabled(account):
+        return code_step(request, account, target)
     return await _log_in(request, account, target)
+
+
+def code_step(request: web.Request, account, target: str, errors: dict | None = None,  # type: ignore[no-untyped-def]
+              status: int = 200) -> web.Response:
+    """Password accepted, code still due: a short-lived signed cookie (not a session) and the code form."""
+    response = render_form(request, "login_code.html", {"form": {"next": target}, "errors": errors or {}},
+                           status=status)
+    response.set_cookie(PENDING_COOKIE, two_factor.pending_login(account), httponly=True, samesite="Lax",
+                        secure=_secure(request), path="/login", max_age=two_factor.PENDING_SECONDS)
+    return response
+
+
+@routes.post("/login/code", name="login_code")
+async def login_code(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    form = await request.post()
+    target = str(form.get("next", "") or "/feed")
+    account = await two_factor.pending_account(ctx, request.cookies.get(PENDING_COOKIE))
+    if account is None:
+        return render_form(request, "login.html", {"form": {"next": target}, "errors": {
+            "form": "That took too long (or the sign-in was already finished); log in again."}}, status=401)
+    try:
+        await two_factor.check_code(ctx, account.id, str(form.get("code", "")))
+    except ValidationError as exc:
+        return code_step(request, account, target, exc.errors, status=401)
+    except RateLimited as exc:
+        response = code_step(request, account, target, {"code": str(exc)}, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    try:
+        return await _log_in(request, account, target)
+    except web.HTTPSeeOther as done:
+        done.del_cookie(PENDING_COOKIE, path="/login")
+        raise
 
 
 def _busy(response: web.Response, exc: Overloaded) -> web.Response:

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
+from cara_fed.services import account_email
 from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
 from web.focus import focus_cells
@@ -94,6 +95,8 @@ def render_html(request: web.Request, template: str, context: dict[str, Any]) ->
         "tdm_policy": ctx.config.protection.tdm_policy_url,
         "domain": ctx.config.server.domain,
         "base_url": ctx.config.base_url,
+        "mail_enabled": ctx.config.mail.enabled,
+        "email_unconfirmed": account_email.needs_verification(ctx.config, request.get(ACCOUNT)),
         **context,
     }
     return request.app[JINJA].get_template(template).render(full)

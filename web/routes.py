@@ -8,6 +8,7 @@ from aiohttp import web
 
 from cara_fed.context import Context
 from web import (
+    account_email,
     admin,
     auth,
     conditional,
@@ -26,6 +27,7 @@ from web import (
     social,
     static_assets,
     studio,
+    two_factor,
 )
 from web import discovery as discovery_pages
 from web import jobs as job_pages
@@ -42,10 +44,12 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
     app[JINJA] = make_environment()
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
-                            limits.body_limit, middleware.csrf, edge.refuse_nul, conditional.conditional_get])
+                            two_factor.admins_enrol, limits.body_limit, middleware.csrf, edge.refuse_nul,
+                            conditional.conditional_get])
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
-                  safety_pages.routes, interactions.routes, notifications.routes, ops.routes):
+                  safety_pages.routes, interactions.routes, notifications.routes, ops.routes, account_email.routes,
+                  two_factor.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction

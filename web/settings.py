@@ -22,7 +22,9 @@ def _settings(request: web.Request, account, form=None, errors=None, status=200,
     links = list(account.links) + [{"name": "", "url": ""}] * LINK_SLOTS
     return render(request, "settings.html", {"account": account, "form": form, "errors": errors or {},
                                              "links": links[:LINK_SLOTS], "saved": saved,
-                                             "sign_in_errors": sign_in_errors or {}}, status=status)
+                                             "sign_in_errors": sign_in_errors or {},
+                                             "email_requested": "email_requested" in request.query,
+                                             "resent": "resent" in request.query}, status=status)
 
 
 @routes.get("/settings", name="settings")
@@ -67,4 +69,7 @@ async def change_sign_in(request: web.Request) -> web.Response:
                                  keep_session=request.cookies.get(SESSION_COOKIE))
     except ValidationError as exc:
         return _settings(request, account, sign_in_errors=exc.errors, status=400)
-    raise web.HTTPSeeOther("/settings?saved=1#sign-in-h")
+    # With a mail host a new address is only requested: say a link went to it (services/account_email.py).
+    requested = "&email_requested=1" if forms.text(form, "new_email").strip() and request.app[CTX].config.mail.enabled \
+        else ""
+    raise web.HTTPSeeOther(f"/settings?saved=1{requested}#sign-in-h")

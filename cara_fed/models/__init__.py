@@ -1,6 +1,14 @@
 """Plain data models. No wire formats here: serialisation lives at the edges."""
 
-from cara_fed.models.accounts import Account, Invite, LoginFailure, LoginSession
+from cara_fed.models.accounts import (
+                                     Account,
+                                     AccountToken,
+                                     Invite,
+                                     LoginFailure,
+                                     LoginSession,
+                                     OutgoingMail,
+                                     RecoveryCode,
+)
 from cara_fed.models.artworks import Artwork, ArtworkEdit, ArtworkImage, ArtworkTag, Project, ProjectItem
 from cara_fed.models.clients import IdempotencyKey, Marker, OAuthApp, OAuthCode, OAuthToken
 from cara_fed.models.discovery import TagFollow
@@ -20,3 +28,4 @@ __all__ += ["Block", "Mute", "Report", "TagFollow"]  # discovery and safety (iss
 __all__ += ["IdempotencyKey", "Marker", "OAuthApp", "OAuthCode", "OAuthToken"]  # client API (issue 13)
 __all__ += ["ScheduledRun"]  # operations (issue 15)
 __all__ += ["ArtworkEdit"]  # edit history (issue 16)
+__all__ += ["AccountToken", "OutgoingMail", "RecoveryCode"]  # email and two-factor (issue 18)

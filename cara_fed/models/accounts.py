@@ -30,6 +30,13 @@ class Account(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     email: Mapped[str | None] = mapped_column(String(320), unique=True, default=None)  # stored lowercase
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Set when the owner followed the link mailed to `email` (or an admin tool created the account).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Two-factor (services/two_factor.py): the TOTP secret is set at enrolment and counts once confirmed
+    # (totp_enabled_at); the last accepted time step refuses a code replayed within its 30 seconds.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
 
     display_name: Mapped[str] = mapped_column(String(100), default="")
     bio: Mapped[str] = mapped_column(Text, default="")  # Markdown source
@@ -114,3 +121,52 @@ class Invite(Base):
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+TOKEN_PURPOSES = ("verify", "reset", "email")
+
+
+class AccountToken(Base):
+    """A single-use link mailed to an account: address verification, password reset or email change. Only the
+    token's SHA-256 is stored; `email` is the address the link confirms (verify, email change)."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class RecoveryCode(Base):
+    """A one-time two-factor recovery code; only its SHA-256 is stored (the codes carry 80 random bits)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OutgoingMail(Base):
+    """An email waiting for the SMTP server (services/mail.py). The body (it may hold a link) is blanked once the
+    mail is sent or given up."""
+
+    __tablename__ = "outgoing_mails"
+    __table_args__ = (Index("ix_outgoing_mails_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,7 +21,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import Overloaded, ValidationError
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
-from cara_fed.services import login_throttle, mentions
+from cara_fed.services import account_email, login_throttle, mentions
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.text import render_markdown, username_problem
 
@@ -88,10 +88,16 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
                       is_admin=is_admin, display_name=display_name.strip()[:100] or username,
                       status="pending" if (mode == "approval" and not bypass_registration) else "active",
                       request_note=request_note[:1000], private_key_pem=private_pem, public_key_pem=public_pem)
+    if bypass_registration and account.email:
+        account.email_verified_at = utcnow()  # an admin tool vouches for the address
     session.add(account)
     await session.flush()
     if invite is not None:
         invite.used_by_id = account.id
+    if not bypass_registration:
+        await account_email.send_verification(ctx, tx, account)
+        if email_taken:
+            account_email.tell_owner_of_sign_up_attempt(ctx, tx, email)
     return account
 
 

@@ -12,7 +12,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
 from cara_fed.models.artworks import VISIBILITIES
-from cara_fed.services import artwork_history, artwork_images, mentions
+from cara_fed.services import account_email, artwork_history, artwork_images, mentions
 from cara_fed.services.artwork_images import ImageEdit
 from cara_fed.services.edits import content_of, mark_edited
 from cara_fed.services.media import Upload, check_upload, delete_asset_files, settle_artworks, store_original
@@ -77,6 +77,7 @@ async def _apply(ctx: Context, session, artwork: Artwork, data: ArtworkInput) ->
 
 async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, uploads: list[Upload]) -> Artwork:
     """Validate everything first, then store originals and queue processing: nothing is half-written."""
+    account_email.require_verified(ctx, account)
     errors = validate(data)
     limit = ctx.config.media.max_images_per_artwork
     if not uploads:
@@ -111,6 +112,7 @@ async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, 
     """An artwork from images uploaded earlier (the client API's media_ids): each must be the account's own,
     not yet in any artwork, and not refused by the pipeline. Published once every image is processed (at once
     when they already are)."""
+    account_email.require_verified(ctx, account)
     from cara_fed.models import JobImage
     from cara_fed.services.media import settle_artworks
 

@@ -25,6 +25,7 @@ from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationE
 from cara_fed.models import Account, Artwork, Comment, Notification
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries_safety import blocked_either_way
+from cara_fed.services import account_email
 from cara_fed.services.interactions import visible_artwork
 from cara_fed.services.notifications import notify
 from cara_fed.text import MENTION_RE, normalize_tag, sanitize_html
@@ -141,6 +142,7 @@ async def _check_rate(ctx: Context, session, account: Account) -> None:  # type:
 
 async def post(ctx: Context, author: Account, artwork_id: int, text: str, parent_id: int | None = None) -> Comment:
     """A local account comments on an artwork (or replies to a comment on it)."""
+    account_email.require_verified(ctx, author)
     text = text.strip()
     if not text:
         raise ValidationError({"content": "Write something first."})

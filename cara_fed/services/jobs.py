@@ -15,6 +15,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, JobImage, JobPost
 from cara_fed.models.jobs import APPLY_METHODS, EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
+from cara_fed.services import account_email
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.services.remote import RemoteImage, remote_asset
 from cara_fed.taxonomy import FIELDS
@@ -153,6 +154,7 @@ def _apply(job: JobPost, data: JobInput, parsed: Parsed, studio: Account) -> Non
 async def create_job(ctx: Context, account: Account, data: JobInput, uploads: list[Upload] | None = None) -> JobPost:
     if not account.is_local:
         raise PermissionDenied("Only accounts on this server can post jobs here.")
+    account_email.require_verified(ctx, account)
     parsed = validate(data)
     uploads = uploads or []
     if len(uploads) > MAX_IMAGES:

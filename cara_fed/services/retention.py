@@ -1,6 +1,7 @@
 """Retention: finished federation rows are deleted after the ages in [retention], in small batches so that
 no delete holds locks for long on a busy database. Rows still waiting (received, pending, retry, paused)
-are never touched, whatever their age. Replaced media files go once their grace period is over, and images kept
+are never touched, whatever their age. Sent account mails and long-expired mailed links go too. Replaced media
+files go once their grace period is over, and images kept
 for a refused upload form (services/upload_drafts.py) once nobody came back for them."""
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from sqlalchemy import delete, exists, select
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
-from cara_fed.models import Delivery, InboxItem, MediaDerivative, OutgoingActivity, RetiredMedia, ScheduledRun
+from cara_fed.models import (
+    AccountToken,
+    Delivery,
+    InboxItem,
+    MediaDerivative,
+    OutgoingActivity,
+    OutgoingMail,
+    RetiredMedia,
+    ScheduledRun,
+)
 from cara_fed.services import upload_drafts
 
 BATCH = 2000
@@ -29,6 +39,8 @@ class Pruned:
     scheduled_runs: int = 0
     replaced_media: int = 0
     upload_drafts: int = 0
+    mails: int = 0
+    account_tokens: int = 0
 
 
 async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
@@ -60,6 +72,13 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
         pruned.scheduled_runs = result.rowcount or 0
     pruned.replaced_media = await _delete_replaced_media(ctx, now)
     pruned.upload_drafts = await upload_drafts.prune(ctx, now)
+    # Sent or given-up account mails (their bodies are blank already) age like deliveries; mailed links that
+    # expired a day ago can only answer "expired" either way.
+    pruned.mails = await _delete_in_batches(
+        ctx, OutgoingMail, OutgoingMail.state.in_(("sent", "failed")),
+        OutgoingMail.state_changed_at < now - timedelta(days=keep.deliveries_days))
+    pruned.account_tokens = await _delete_in_batches(ctx, AccountToken,
+                                                     AccountToken.expires_at < now - timedelta(days=1))
     return pruned
 
 

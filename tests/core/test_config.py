@@ -58,3 +58,17 @@ def test_check_command_names_the_bad_key(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "cara_fed.cli", "check"], capture_output=True, text=True,
                         env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert ok.returncode == 0 and "configuration OK" in ok.stdout
+
+
+def test_mail_settings_load_and_refuse_a_cleartext_password_to_another_host():
+    config = load_config(environ={"CARA_FED__MAIL__HOST": "smtp.example.org", "CARA_FED__MAIL__PORT": "465",
+                                  "CARA_FED__MAIL__SECURITY": "ssl", "CARA_FED__MAIL__USER": "cara",
+                                  "CARA_FED__MAIL__REQUIRE_VERIFIED_EMAIL": "false"})
+    assert config.mail.enabled and config.mail.port == 465 and not config.mail.require_verified_email
+    assert not load_config(environ={}).mail.enabled  # no host: email features are off
+    with pytest.raises(ConfigError, match=r"\[mail\] security: 'none' would send the SMTP password"):
+        load_config(environ={"CARA_FED__MAIL__HOST": "smtp.example.org", "CARA_FED__MAIL__SECURITY": "none",
+                             "CARA_FED__MAIL__USER": "cara"})
+    local = load_config(environ={"CARA_FED__MAIL__HOST": "127.0.0.1", "CARA_FED__MAIL__SECURITY": "none",
+                                 "CARA_FED__MAIL__USER": "cara"})
+    assert local.mail.security == "none"

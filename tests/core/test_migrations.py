@@ -69,3 +69,27 @@ async def test_upgrading_keeps_existing_data(config):
         await artworks.create_artwork(ctx, artist, ArtworkInput(title="After"), [Upload(images.jpeg(), "a.jpg", "")])
     finally:
         await ctx.close()
+
+
+async def test_0022_treats_existing_addresses_as_confirmed(config):
+    """Accounts from before email verification keep everything they could do: their address counts as confirmed."""
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine, "0020")
+        async with ctx.engine.begin() as connection:
+            for username, email in (("old", "'old@example.org'"), ("noaddress", "NULL")):
+                await connection.exec_driver_sql(
+                    "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
+                    " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
+                    f" created_at, updated_at) VALUES ('{username}', {email}, 'artist', 'active', false, 'Old', '',"
+                    " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await upgrade(ctx.engine, "0022")
+        async with ctx.engine.connect() as connection:
+            rows = dict((await connection.exec_driver_sql(
+                "SELECT username, email_verified_at IS NOT NULL FROM accounts ORDER BY username")).all())
+        assert rows == {"noaddress": False, "old": True}
+    finally:
+        await ctx.close()

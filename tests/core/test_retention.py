@@ -72,3 +72,24 @@ async def test_ages_come_from_config(ctx):
                                  activity_type="Like", payload={}, state="processed",
                                  state_changed_at=utcnow() - timedelta(days=2)))
     assert (await retention.prune(ctx)).inbox_items == 1
+
+
+async def test_sent_mails_and_expired_links_are_pruned_but_queued_mail_stays(ctx):
+    from cara_fed.models import AccountToken, OutgoingMail
+
+    now = utcnow()
+    old = now - timedelta(days=ctx.config.retention.deliveries_days + 1)
+    async with ctx.transaction() as tx:
+        ada = await accounts.create_account(ctx, tx, "ada", "ada@example.org", "password123")
+        tx.session.add_all([
+            OutgoingMail(to_address="a@example.org", subject="sent", state="sent", state_changed_at=old),
+            OutgoingMail(to_address="a@example.org", subject="waiting", state="queued", state_changed_at=old),
+            OutgoingMail(to_address="a@example.org", subject="recent", state="sent", state_changed_at=now),
+            AccountToken(account_id=ada.id, purpose="reset", token_hash="a" * 64, expires_at=now - timedelta(days=2)),
+            AccountToken(account_id=ada.id, purpose="reset", token_hash="b" * 64, expires_at=now + timedelta(hours=1)),
+        ])
+    pruned = await retention.prune(ctx)
+    assert (pruned.mails, pruned.account_tokens) == (1, 1)
+    async with ctx.sessions() as session:
+        assert set((await session.scalars(select(OutgoingMail.subject))).all()) == {"waiting", "recent"}
+        assert (await session.scalars(select(AccountToken.token_hash))).all() == ["b" * 64]

@@ -265,6 +265,7 @@ def test_join_upload_and_see_the_portfolio(browser: Any, site: Instance, tmp_pat
                                "&& img.naturalWidth > 0)", arg=ALT, timeout=TIMEOUT_MS)
         expect(page.get_by_alt_text(ALT).first).to_be_visible()
         expect(page.locator(".placeholder")).to_have_count(0)
+        expect(page.locator("[data-status-url]")).to_have_count(0)  # settled: no reload pending
         assert page.evaluate("sessionStorage.getItem('saw-processing')") == "Processing…", \
             "the Processing… placeholder was never shown in the browser"
         expect(page.locator('meta[name="robots"]')).to_have_attribute("content", NOAI)

@@ -95,6 +95,9 @@ def test_many_image_work_viewer_nav_and_portfolio_on_a_phone(browser: Any, tmp_p
             page.wait_for_url(re.compile(r"/@ada/\d+$"))
             expect(page.get_by_alt_text(ALTS[2])).to_have_count(1)  # app.js reloads once processed
             expect(page.locator(".placeholder")).to_have_count(0)
+            # Settled: the work itself left "processing", so app.js polls no more and cannot reload the page
+            # under the screenshots and axe below (images can be ready a moment before the work is).
+            expect(page.locator("[data-status-url]")).to_have_count(0)
             expect(page.locator(".alt-reminder")).to_contain_text("1 of 3 images have no description")
 
             # Item 11: on a phone the title is in the first screen; the strip jumps; the viewer opens full size.

@@ -109,6 +109,7 @@ def test_reorder_and_remove_before_upload_and_unreadable_file(browser: Any, tmp_
             page.get_by_role("button", name="Publish").click()
             page.wait_for_url(re.compile(r"/@ada/\d+$"))
             expect(page.locator("a.zoom")).to_have_count(2)  # app.js reloads once processed
+            expect(page.locator("[data-status-url]")).to_have_count(0)  # settled: no reload pending
             assert stored_alts(page, site, 2) == [ALTS["heron2.png"], ALTS["heron0.png"]]
 
             # The edit page's "Add images" uses the same list; its plain (non-XHR) submit sends the shown order.
@@ -122,6 +123,7 @@ def test_reorder_and_remove_before_upload_and_unreadable_file(browser: Any, tmp_
             page.get_by_role("button", name="Save changes").click()
             page.wait_for_url(re.compile(r"/@ada/\d+$"))
             expect(page.locator("a.zoom")).to_have_count(4)  # app.js reloads once processed
+            expect(page.locator("[data-status-url]")).to_have_count(0)  # settled: no reload pending
             assert stored_alts(page, site, 4) == [ALTS["heron2.png"], ALTS["heron0.png"], "Added second",
                                                   "Added first"]
         finally:

@@ -24,7 +24,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from cara_fed.context import Context
 from cara_fed.errors import RateLimited, ValidationError
 from cara_fed.models import Account, OAuthApp, OAuthCode, OAuthToken
-from cara_fed.services import accounts, oauth
+from cara_fed.services import accounts, oauth, two_factor
 
 T = TypeVar("T")
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -122,6 +122,12 @@ class Request(OAuth2Request):
     @property
     def args(self) -> dict[str, str]:
         return self._pairs
+
+
+class TwoFactorRequired(OAuth2Error):
+    error = "invalid_grant"
+    description = ("This account uses two-factor authentication, which the password grant cannot ask for. Sign in "
+                   "through the browser instead (the authorization code flow).")
 
 
 class TooManyAttempts(OAuth2Error):
@@ -254,11 +260,14 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
     def authenticate_user(self, username: str, password: str) -> Account | None:
         address = getattr(self.request, "client_address", "") or "unknown"
         try:
-            return self.server.run(accounts.authenticate(self.server.ctx, username, password, address))
+            account = self.server.run(accounts.authenticate(self.server.ctx, username, password, address))
         except ValidationError:
             return None
         except RateLimited as exc:
             raise TooManyAttempts(description=str(exc)) from None
+        if two_factor.is_enabled(account):  # a password alone must not open a two-factor account (issue 18)
+            raise TwoFactorRequired()
+        return account
 
 
 class Revocation(RevocationEndpoint):
