@@ -15,6 +15,7 @@ from cara_fed.migrate import upgrade
 from cara_fed.worker import Worker, build_full_registry, recover_after_restart, wire_jobs, worker_name
 from federation.directory import FederationDirectory
 from federation.routes import setup_federation
+from web import backpressure
 from web.routes import setup_web
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
     ctx.directory = FederationDirectory(ctx)
     # Outermost of all: every later layer (limits, logs, error pages) sees the real client and request id.
     app.middlewares.insert(0, observe.middleware(observe.parse_networks(config.server.trusted_proxies)))
+    # Next: a request over the in-flight cap is answered 503 before it costs a session lookup or a query.
+    shed = backpressure.middleware(config.server.max_inflight_requests, config.server.inflight_wait_ms)
+    if shed is not None:
+        app.middlewares.insert(1, shed)
     should_migrate = config.database_url.startswith("sqlite") if migrate is None else migrate
 
     async def on_startup(app: web.Application) -> None:

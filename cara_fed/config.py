@@ -36,6 +36,13 @@ class ServerConfig:
                                     "[\"127.0.0.1\", \"::1\"] for nginx on this host; add \"unix\" for a Unix "
                                     "socket. Only from these are X-Forwarded-For / Forwarded / X-Forwarded-Proto "
                                     "believed; empty = every visitor is its socket address.", item=str)
+    max_inflight_requests: int = setting(128, "Back-pressure: requests one web process handles at once. Past "
+                                         "it, pages and API calls wait at most inflight_wait_ms for a slot, "
+                                         "then get 503 with Retry-After; inbox POSTs, /livez, /readyz, "
+                                         "/metrics and streaming connections are never turned away. 0 = no "
+                                         "limit.", minimum=0)
+    inflight_wait_ms: int = setting(100, "How long a request over max_inflight_requests may wait for a slot "
+                                    "before it is answered 503.", minimum=0)
 
     def __post_init__(self) -> None:
         if self.trusted_proxies is None:
@@ -211,6 +218,13 @@ class RetentionConfig:
     replaced_media_hours: int = setting(24, "Files replaced by a re-stamp (NoAI, licence or label changed) or a "
                                         "re-cloak stay served this long for the pages, caches and followers' "
                                         "servers that still name them; then they are deleted.", minimum=0)
+    remote_media_unviewed_days: int = setting(30, "Cached copies of other servers' images that nobody viewed "
+                                              "for this many days are deleted (the rows and URLs stay); the next "
+                                              "view fetches the image again from its origin. 0 = keep them "
+                                              "forever.", minimum=0)
+    remote_media_refetch_wait_seconds: int = setting(10, "How long a request for an evicted remote image waits "
+                                                     "for the remote-media worker to fetch it again before it "
+                                                     "answers 503 with Retry-After.", minimum=0)
     every_minutes: int = setting(60, "How often the pruning runs.", minimum=1)
 
 

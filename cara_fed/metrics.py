@@ -29,6 +29,8 @@ REQUEST_SECONDS = Histogram("cara_fed_http_request_duration_seconds", "Time to a
                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 DELIVERIES = Counter("cara_fed_deliveries", "Delivery attempts by outcome (sent, gone, failed, retry) and "
                      "receiving instance.", ["outcome", "instance"])
+REQUESTS_SHED = Counter("cara_fed_requests_shed", "Requests answered 503 at once because the process was at "
+                        "[server] max_inflight_requests (back-pressure).")
 INBOX_ACCEPTED = Counter("cara_fed_inbox_accepted", "Signed activities accepted into the inbox (202).")
 JOB_SECONDS = Histogram("cara_fed_job_duration_seconds", "Time a job took, by job name (media, detection and "
                         "cloak timings among them).", ["job"],

@@ -16,11 +16,12 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
+
+from cara_fed.request_context import REQUEST_ID  # lives there (no aiohttp) so services can read it too
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,8 +31,6 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _FORWARDED_FOR_RE = re.compile(r'(?:^|[;,\s])for=(?:"([^"]*)"|([^;,\s]*))', re.IGNORECASE)
 _FORWARDED_PROTO_RE = re.compile(r'(?:^|[;,\s])proto=(?:"([^"]*)"|([^;,\s]*))', re.IGNORECASE)
 access_log = logging.getLogger("cara_fed.access")
-# The id of the request being served, or of the request that queued the job being run (cara_fed/worker.py).
-REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def build_registry() -> JobRegistry:
     for event in ("send_block", "send_undo_block", "send_flag"):  # blocks and reports (services/safety, reports)
         registry.register(event, "delivery", _noop)
     registry.register("fetch_remote_media", "remote-media", _noop)
+    registry.register("refetch_remote_media", "remote-media", _noop)
     return registry
 
 

@@ -8,6 +8,10 @@ cara_fed/services/deliveries.py; this module only does the HTTP.
 A job may carry many delivery ids (record_outgoing queues batches): huey worker threads block while a
 job runs, so one job per inbox would cap a fan-out at (threads) requests in flight. A batch is sent
 concurrently on the shared event loop, and its outcomes are written in one transaction.
+
+Each POST carries `X-Request-Id`: the id of the request that caused the activity (kept on its row, so retries
+from the sweep carry it too), and each outcome is logged under that id, so an admin can follow one upload from
+the form post through processing to every delivery (docs/operations.md, Logs).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import aiohttp
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.numbers import parse_whole
+from cara_fed.observe import REQUEST_ID_HEADER
 from cara_fed.services import deliveries
 from cara_fed.services.deliveries import Attempt, Outcome
 from federation.http import BlockedAddress, check_url, session
@@ -62,6 +67,8 @@ async def attempt(ctx: Context, a: Attempt) -> Outcome:
         # Signed now, not when queued: Date must be fresh on every attempt (peers allow about an hour of skew).
         signed = sign_request("POST", a.inbox_url, {}, body, key_id(ctx, a), a.actor.private_key_pem, clock())
         headers = {"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE, **signed}
+        if a.request_id:  # not signed: a trace for both sides' logs, not a claim
+            headers[REQUEST_ID_HEADER] = a.request_id
         async with session(ctx).post(a.inbox_url, data=body, headers=headers, allow_redirects=False,
                                      timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as response:
             status = response.status
@@ -112,7 +119,18 @@ async def deliver(ctx: Context, delivery_id: int | str, *more: int | str) -> Non
             log.error("delivery %s crashed", claimed[index].delivery_id, exc_info=outcome)
             a = claimed[index]
             outcomes[index] = Outcome(a.delivery_id, a.domain, "retry", a.attempt, error=f"internal error: {outcome!r}")
+    for a, outcome in zip(claimed, outcomes, strict=True):
+        _log_outcome(a, outcome)  # type: ignore[arg-type]
     await deliveries.settle(ctx, outcomes)  # type: ignore[arg-type]
+
+
+def _log_outcome(a: Attempt, outcome: Outcome) -> None:
+    """One line per attempt, under the id of the request that caused it (a job's own id otherwise)."""
+    level = logging.INFO if outcome.state in ("sent", "gone") else logging.WARNING
+    extra = {"request_id": a.request_id} if a.request_id else {}
+    log.log(level, "delivery %s to %s (attempt %s): %s%s%s", a.delivery_id, a.inbox_url, a.attempt, outcome.state,
+            f" HTTP {outcome.status}" if outcome.status else "", f": {outcome.error[:200]}" if outcome.error else "",
+            extra=extra)
 
 
 async def sweep_deliveries(ctx: Context) -> None:

@@ -18,6 +18,7 @@ JOBS: dict[str, tuple[str, str, str]] = {
     "process_inbox": ("inbox", "federation.handlers", "process_inbox"),
     "process_inbox_batch": ("inbox", "federation.inbox_jobs", "process_inbox_batch"),
     "fetch_remote_media": ("remote-media", "federation.media_fetch", "fetch_remote_media"),
+    "refetch_remote_media": ("remote-media", "federation.media_fetch", "refetch_remote_media"),
     "artwork_published": ("delivery", "federation.outbox", "artwork_published"),
     "artwork_updated": ("delivery", "federation.outbox", "artwork_updated"),
     "artwork_deleted": ("delivery", "federation.outbox", "artwork_deleted"),

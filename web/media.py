@@ -9,10 +9,17 @@ replaced by a re-stamp or re-cloak keeps its URL, under the same rules, until re
 Every derivative of a NoAI work (local, or our cached copy of a remote one) carries `X-Robots-Tag` and
 `tdm-reservation` (web/noai.py adds `tdm-policy`); listed AI crawlers get 403 and every client address is
 rate limited (web/noai.py holds both).
+
+Our cached copies of other servers' images note when they were last served (at most once an hour per asset,
+so serving stays cheap); retention evicts the files of ones nobody viewed for a while. A request for an
+evicted file queues a fetch from the origin on the remote-media queue (cara_fed/services/remote_cache.py) and
+waits up to [retention] remote_media_refetch_wait_seconds for it, then serves it; if the origin is slow or
+down, 503 with Retry-After (the URL stays, and a later request gets the file).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -22,7 +29,9 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cara_fed.context import Context
+from cara_fed.db import utcnow
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
+from cara_fed.services import remote_cache
 from cara_fed.storage import MediaMissing
 from web import noai
 from web.keys import ACCOUNT, CTX
@@ -43,6 +52,14 @@ PUBLIC_CACHE = "public, max-age=31536000, immutable"
 # so shared caches must not keep a copy for everyone.
 LINK_CACHE = "private, max-age=86400, immutable"
 OWNER_CACHE = "private, no-store"
+# asset id -> monotonic time this process last wrote its last_viewed_at (remote media only)
+VIEWED = web.AppKey("remote_media_viewed", dict)
+# asset id -> monotonic time this process queued a fetch of its evicted files
+REFETCHING = web.AppKey("remote_media_refetching", dict)
+_REQUEUE_AFTER = 30.0  # seconds: a queued fetch not claimed by then (a lost job) is queued again
+_VIEW_EVERY = remote_cache.VIEW_EVERY.total_seconds()
+_VIEWED_MAX = 50_000
+_POLL = 0.1  # seconds between looks for a file being fetched again
 
 
 @dataclass(frozen=True)
@@ -54,11 +71,13 @@ class MediaAccess:
     audience: str
     noai: bool
     owner_id: int | None = None
+    asset_id: int | None = None
+    remote: bool = False  # our cached copy of another server's image
 
 
 async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
     columns = (select(Artwork.noai, Artwork.state, Artwork.visibility, Account.noai_default, Account.status,
-                      Account.id, MediaAsset.purpose)
+                      Account.id, MediaAsset.purpose, MediaAsset.id, MediaAsset.remote_url.is_not(None))
                .select_from(MediaAsset)
                .join(Account, Account.id == MediaAsset.account_id)
                .outerjoin(ArtworkImage, ArtworkImage.asset_id == MediaAsset.id)
@@ -75,17 +94,18 @@ async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
     if row is None:
         # A file we no longer know (e.g. a deleted row): owner-only means nobody, and NoAI is never dropped.
         return MediaAccess("owner", True)
-    work_noai, state, visibility, account_default, status, owner_id, purpose = row
+    work_noai, state, visibility, account_default, status, owner_id, purpose, asset_id, remote = row
     noai = bool(work_noai if work_noai is not None else account_default)
+    asset = {"owner_id": owner_id, "asset_id": asset_id, "remote": bool(remote)}
     if status != "active":
-        return MediaAccess("owner", noai, owner_id)
+        return MediaAccess("owner", noai, **asset)
     if state is None and purpose == "artwork":  # uploaded from an app, not posted yet: unpublished
-        return MediaAccess("owner", noai, owner_id)
+        return MediaAccess("owner", noai, **asset)
     if state is None:  # an avatar, banner or job image: as public as the profile or the job
-        return MediaAccess("public", noai, owner_id)
+        return MediaAccess("public", noai, **asset)
     if state != "published":  # processing, held for review, rejected, failed
-        return MediaAccess("owner", noai, owner_id)
-    return MediaAccess("public" if visibility in ("public", "unlisted") else "link", noai, owner_id)
+        return MediaAccess("owner", noai, **asset)
+    return MediaAccess("public" if visibility in ("public", "unlisted") else "link", noai, **asset)
 
 
 async def media_access(app: web.Application, key: str) -> MediaAccess:
@@ -129,17 +149,82 @@ async def media(request: web.Request) -> web.StreamResponse:
         headers.update({"X-Robots-Tag": NOAI_ROBOTS, "tdm-reservation": "1"})
     if access.audience != "public":
         headers["X-Robots-Tag"] = ", ".join(filter(None, [headers.get("X-Robots-Tag"), "noindex"]))
+    if access.remote and access.asset_id is not None:
+        await _mark_viewed(request.app, access.asset_id)
+    response = await _send(request, key, headers)
+    if response is None and access.remote:  # evicted for lack of views? then fetch it again from the origin
+        response = await _fetch_again(request, key, headers)
+    if response is None:
+        raise web.HTTPNotFound()
+    return response
+
+
+async def _send(request: web.Request, key: str, headers: dict[str, str]) -> web.StreamResponse | None:
+    """The stored file, or None when the store has no such file."""
     store = request.app[CTX].storage
     path = store.local_path("public", key)
     if path is not None:  # local disk: sendfile, with Range and conditional requests
         if not path.is_file():
-            raise web.HTTPNotFound()
+            return None
         return web.FileResponse(path, headers=headers)
     try:  # an object store: the bucket stays private, so the file comes through us
         data = await store.get("public", key)
     except MediaMissing:
-        raise web.HTTPNotFound() from None
+        return None
     except Exception:
         log.exception("media store failed reading %s", key)
         raise web.HTTPServiceUnavailable(headers={"Retry-After": "5"}) from None
     return web.Response(body=data, headers=headers)
+
+
+async def _mark_viewed(app: web.Application, asset_id: int) -> None:
+    """At most one database write per asset an hour from this process (and the row itself refuses more)."""
+    viewed: dict[int, float] = app[VIEWED]
+    now = time.monotonic()
+    last = viewed.get(asset_id)
+    if last is not None and now - last < _VIEW_EVERY:
+        return
+    if len(viewed) >= _VIEWED_MAX:
+        viewed.clear()  # bounded; the row's own hour check keeps writes rare anyway
+    viewed[asset_id] = now
+    try:
+        await remote_cache.mark_viewed(app[CTX], asset_id)
+    except Exception:  # bookkeeping must never cost a visitor the image (a locked SQLite file, a failover)
+        log.warning("could not note a view of remote media %s", asset_id, exc_info=True)
+
+
+async def _fetch_again(request: web.Request, key: str, headers: dict[str, str]) -> web.StreamResponse | None:
+    """An evicted remote file: queue the fetch and wait a bounded time for it; 503 + Retry-After if it is not
+    back by then. None when the file is not evicted but truly missing (404)."""
+    ctx = request.app[CTX]
+    found = await remote_cache.evicted(ctx, key)
+    if found is None:
+        return None
+    queued: dict[int, float] = request.app[REFETCHING]
+    last = queued.get(found.asset_id)
+    if found.retry_at is None and (last is None or time.monotonic() - last > _REQUEUE_AFTER):
+        # Not in flight, not backing off, and not queued by this process a moment ago (a burst of views of one
+        # image queues one job, not one each; a duplicate would be a no-op anyway: the job claims the row).
+        queued[found.asset_id] = time.monotonic()
+        if len(queued) > _VIEWED_MAX:
+            queued.clear()
+        await remote_cache.request_refetch(ctx, found.asset_id)
+        found = await remote_cache.evicted(ctx, key)  # inline jobs (and a quick worker) may be done already
+        if found is None:
+            return await _send(request, key, headers)
+    if found.failed:  # that try is over: once its back-off ends, the next view queues another
+        queued.pop(found.asset_id, None)
+        wait = 5 if found.retry_at is None else max(1, min(3600, int((found.retry_at - utcnow()).total_seconds()) + 1))
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": str(wait), "Cache-Control": "no-store"},
+                                         text="This image's server did not give it to us just now; try again later.")
+    deadline = time.monotonic() + ctx.config.retention.remote_media_refetch_wait_seconds
+    while True:  # queued now, or in flight for another request: wait a while for it
+        if await ctx.storage.exists("public", key):
+            response = await _send(request, key, headers)
+            if response is not None:
+                return response
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(_POLL)
+    raise web.HTTPServiceUnavailable(headers={"Retry-After": "5", "Cache-Control": "no-store"},
+                                     text="This image is being fetched again from its server; try again shortly.")

@@ -43,6 +43,7 @@ STATIC = Path(__file__).parent / "static"
 def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
     app[JINJA] = make_environment()
+    app[media.VIEWED], app[media.REFETCHING] = {}, {}
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
                             two_factor.admins_enrol, limits.body_limit, middleware.csrf, edge.refuse_nul,
                             conditional.conditional_get])

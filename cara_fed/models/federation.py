@@ -64,6 +64,9 @@ class OutgoingActivity(Base):
     actor_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     artwork_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)  # kept after a delete
     body: Mapped[str] = mapped_column(Text)  # the exact JSON we sign and send
+    # The id of the request that caused it (cara_fed/request_context.py): sent as X-Request-Id with every
+    # delivery and logged with each outcome, retries included.
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -47,6 +47,10 @@ class MediaAsset(Base):
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     verdict: Mapped[dict | None] = mapped_column(JSON, default=None)  # AI-provenance detection on the original
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Remote media only: when one of its files was last served (coarse: written at most once an hour), and when
+    # retention deleted its files for lack of views (rows and URLs stay; the next view fetches it again).
+    last_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    evicted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     derivatives: Mapped[list[MediaDerivative]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", lazy="selectin",

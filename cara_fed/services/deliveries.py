@@ -25,6 +25,7 @@ from cara_fed import metrics
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Delivery, Instance, OutgoingActivity
+from cara_fed.request_context import current_request_id
 from cara_fed.services.remote import domain_of
 from cara_fed.states import MACHINES
 
@@ -100,7 +101,8 @@ async def record_outgoing(ctx: Context, tx: Transaction, actor: Account, activit
     row_id = await tx.session.scalar(
         _insert_ignore(ctx, OutgoingActivity).values(
             uri=activity["id"], activity_type=str(activity.get("type", "")), actor_id=actor.id, artwork_id=artwork_id,
-            body=serialize(activity), created_at=now).on_conflict_do_nothing(index_elements=["uri"])
+            body=serialize(activity), created_at=now, request_id=current_request_id())
+        .on_conflict_do_nothing(index_elements=["uri"])
         .returning(OutgoingActivity.id))
     if row_id is None:
         return None  # recorded before: this is a repeated job
@@ -125,6 +127,7 @@ class Attempt:
     body: str
     attempt: int  # 1 for the first try
     actor: Account
+    request_id: str | None = None  # the request that caused the activity (sent as X-Request-Id, logged)
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,8 @@ async def claim(ctx: Context, ids: list[int], lease: timedelta = LEASE) -> list[
         actors = {a.id: a for a in (await session.scalars(select(Account).where(
             Account.id.in_({a.actor_id for a in activities.values()})))).all()}
     return [Attempt(row.id, row.inbox_url, row.domain, activities[row.activity_id].body, row.attempts,
-                    actors[activities[row.activity_id].actor_id]) for row in rows]
+                    actors[activities[row.activity_id].actor_id], activities[row.activity_id].request_id)
+            for row in rows]
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> timedelta:
@@ -333,3 +337,4 @@ async def delivery_log(ctx: Context, artwork_id: int) -> list[LogEntry]:
             .where(OutgoingActivity.artwork_id == artwork_id)
             .order_by(OutgoingActivity.id, Delivery.domain, Delivery.inbox_url))).all()
     return [LogEntry(*row[:-1], row.next_attempt_at if row.state == "retry" else None) for row in rows]
+

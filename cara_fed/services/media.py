@@ -66,7 +66,7 @@ async def store_original(ctx: Context, tx: Transaction, account_id: int, upload:
     return asset
 
 
-async def _policy_for(ctx: Context, asset: MediaAsset, session) -> MediaPolicy:  # type: ignore[no-untyped-def]
+async def policy_for(ctx: Context, asset: MediaAsset, session) -> MediaPolicy:  # type: ignore[no-untyped-def]
     account = await session.get(Account, asset.account_id)
     artwork = await session.scalar(select(Artwork).join(ArtworkImage).where(ArtworkImage.asset_id == asset.id))
     noai = artwork.noai if artwork is not None else account.noai_default
@@ -120,7 +120,7 @@ async def protect_media(ctx: Context, asset_id: int, cloak: CloakHook | None = N
                 transition(asset, "processing")
             asset.attempts += 1
             asset.claimed_by = ctx.worker_name
-            policy = await _policy_for(ctx, asset, tx.session)
+            policy = await policy_for(ctx, asset, tx.session)
         try:
             await _process(ctx, asset_id, data, purpose, policy, cloak)
         finally:
@@ -265,7 +265,7 @@ async def restamp_artwork(ctx: Context, artwork_id: int, edited: bool = False) -
             asset = image.asset
             if asset.state != "ready" or not asset.derivatives:
                 continue
-            policy = await _policy_for(ctx, asset, session)
+            policy = await policy_for(ctx, asset, session)
             policy = await review.derivative_source_type(session, ctx.config, artwork, policy, asset.verdict)
             plans.append((build_xmp(policy), policy.noai,
                           [(d.id, d.key, asset.id, d.long_edge) for d in asset.derivatives]))

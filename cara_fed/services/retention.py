@@ -1,8 +1,9 @@
 """Retention: finished federation rows are deleted after the ages in [retention], in small batches so that
 no delete holds locks for long on a busy database. Rows still waiting (received, pending, retry, paused)
 are never touched, whatever their age. Sent account mails and long-expired mailed links go too. Replaced media
-files go once their grace period is over, and images kept
-for a refused upload form (services/upload_drafts.py) once nobody came back for them."""
+files go once their grace period is over, and images kept for a refused upload form (services/upload_drafts.py)
+once nobody came back for them. Cached remote media nobody viewed for [retention] remote_media_unviewed_days
+loses its files (services/remote_cache.py fetches it again on the next view)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from cara_fed.models import (
     RetiredMedia,
     ScheduledRun,
 )
-from cara_fed.services import upload_drafts
+from cara_fed.services import remote_cache, upload_drafts
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -41,6 +42,7 @@ class Pruned:
     upload_drafts: int = 0
     mails: int = 0
     account_tokens: int = 0
+    evicted_remote_media: int = 0
 
 
 async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
@@ -79,6 +81,7 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
         OutgoingMail.state_changed_at < now - timedelta(days=keep.deliveries_days))
     pruned.account_tokens = await _delete_in_batches(ctx, AccountToken,
                                                      AccountToken.expires_at < now - timedelta(days=1))
+    pruned.evicted_remote_media = await remote_cache.evict_unviewed(ctx, now)
     return pruned
 
 
