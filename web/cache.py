@@ -30,7 +30,7 @@ def cached_page(handler: PageHandler) -> PageHandler:
         cache = request.app[CTX].cache
         if cache.ttl <= 0:  # caching off ([cache] page_seconds = 0): every request renders
             return await handler(request)
-        key = f"{request.headers.get('Accept', '')[:40]}|{request.path_qs}"
+        key = page_key(request)
         page = cache.get(key)
         if page is None:
             page, response = await _single_flight(cache, key, handler, request)
@@ -41,6 +41,17 @@ def cached_page(handler: PageHandler) -> PageHandler:
                                        headers=dict(page.headers)), cache.ttl)
 
     return wrapper
+
+
+def page_key(request: web.Request) -> str:
+    return f"{request.headers.get('Accept', '')[:40]}|{request.path_qs}"
+
+
+def answerable(request: web.Request) -> bool:
+    """An anonymous GET whose page is in the cache now: answering it costs about what a 503 would, so
+    back-pressure lets it through (web/backpressure.py) and a preview stampede gets pages, not 503s."""
+    return (request.method == "GET" and SESSION_COOKIE not in request.cookies
+            and request.app[CTX].cache.get(page_key(request)) is not None)
 
 
 # Renders in progress, per cache (one per web process), page key and cache generation (it counts the writes

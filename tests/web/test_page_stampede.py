@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+from aiohttp import web
 from sqlalchemy import event, update
 
 from cara_fed.models import Artwork
@@ -92,3 +93,35 @@ async def test_a_write_during_the_render_gives_later_visitors_a_fresh_page(clien
     assert all("Night ferry" in html or "Morning ferry" in html for html in earlier)
     # At most one render before the write and one after (plus the write's own statement).
     assert len(statements) <= 2 * one_render + 1, (len(statements), one_render)
+
+
+async def test_back_pressure_lets_cached_pages_through_and_sheds_the_rest(config, aiohttp_client):  # type: ignore[no-untyped-def]
+    """With every in-flight slot taken, an anonymous view of a cached page is still answered (it costs what the
+    503 would); an uncached page and a signed-in view get the 503."""
+    from cara_fed.app import create_app
+
+    config.server.max_inflight_requests, config.server.inflight_wait_ms = 1, 50
+    app = create_app(config, jobs="inline", migrate=True)
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:  # holds the only slot until the test opens the gate
+        entered.set()
+        await gate.wait()
+        return web.Response(text="finally")
+
+    app.router.add_get("/test-only/slow", slow)
+    client = await aiohttp_client(app)
+    assert (await sign_up(client, "ada")).status == 303
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as anonymous:
+        async with anonymous.get(client.make_url("/@ada")) as first:  # renders and fills the cache
+            assert first.status == 200
+        held = asyncio.create_task(anonymous.get(client.make_url("/test-only/slow")))
+        await asyncio.wait_for(entered.wait(), 10)
+        async with anonymous.get(client.make_url("/@ada")) as cached:
+            assert cached.status == 200 and "public, max-age=" in cached.headers["Cache-Control"]
+        async with anonymous.get(client.make_url("/about")) as uncached:
+            assert uncached.status == 503 and uncached.headers["Retry-After"]
+        signed_in = await client.get("/@ada")  # ada's own session: never the anonymous copy
+        assert signed_in.status == 503
+        gate.set()
+        assert (await held).status == 200
