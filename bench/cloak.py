@@ -79,11 +79,20 @@ def photo(size: int, seed: int) -> np.ndarray:
     return np.clip(np.asarray(im) + rng.normal(0, 4, (size, size, 3)), 0, 255).astype(np.uint8)
 
 
+SHARED_PALETTES = 3
+
+
 def artist_work(artist: int, work: int, size: int) -> np.ndarray:
-    """Artist = palette + mark (dabs, strokes, blocks, rings) + softness + grain; work = composition."""
+    """Artist = mark (dabs, strokes, blocks, rings) + mark size + softness + grain; work = composition.
+
+    Colour is not the artist's signature: the artists share SHARED_PALETTES palettes (artist % 3), and each
+    work shifts its palette a little, so attribution has to go by mark-making, the thing style mimicry copies.
+    Palette and mark together still tell the 10 artists apart (artist % 3, artist % 4 repeat only every 12).
+    """
     style = np.random.default_rng(1000 + artist)
     rng = np.random.default_rng(artist * 100 + work)
-    palette = style.integers(0, 255, (4, 3))
+    base = np.random.default_rng(500 + artist % SHARED_PALETTES).integers(30, 225, (4, 3))
+    palette = np.clip(base + rng.integers(-25, 26, (4, 3)), 0, 255)
     mark, blur, grain = artist % 4, style.uniform(0, 2.5), style.uniform(0, 14)
     im = Image.new("RGB", (size, size), tuple(int(v) for v in palette[0]))
     d = ImageDraw.Draw(im)

@@ -8,7 +8,7 @@ Remote side: one sink process (tests/federation/sink.py) with one listening sock
 instance is a distinct domain (`127.0.0.1:PORT`) for shared-inbox dedup and the circuit breaker; every
 POST's signature is verified, and each answer waits `--latency` seconds. Our side: embedded SQLite and
 SqliteHuey, a real Worker on the delivery queue handing jobs to this process's event loop, as `serve` runs.
-Measured: enqueue `artwork_published` -> the sink's last 2xx (recipients query, serialize once, 500
+Measured: publish `ArtworkPublished` -> the sink's last 2xx (recipients query, serialize once, 500
 Delivery rows, queue, claim, fresh signature per request, POST, settle). Ceiling: the same 500 bodies,
 signed beforehand, POSTed at once with asyncio.gather through a fresh session with the same connector
 limits. Goal: <= 2 s. Always exits 0.
@@ -35,6 +35,7 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from cara_fed.config import load_config  # noqa: E402
 from cara_fed.context import Context  # noqa: E402
+from cara_fed.events import ArtworkPublished  # noqa: E402
 from cara_fed.jobs import InlineJobs  # noqa: E402
 from cara_fed.migrate import upgrade  # noqa: E402
 from cara_fed.models import Account, Artwork, Delivery, Follow, OutgoingActivity  # noqa: E402
@@ -166,7 +167,7 @@ async def run(args: argparse.Namespace) -> None:
                     await asyncio.sleep(args.idle)  # the worker idles (and polls less often) before a post
                     await stats(control, ports[0], reset=True)
                     started = time.time()
-                    await ctx.jobs.enqueue("artwork_published", work_id)
+                    await ctx.jobs.publish(ArtworkPublished(work_id))
                     done = await wait_ok(control, ports[0], args.instances)
                     ours.append(done["last_ok_at"] - started)
                     assert done["bad_signatures"] == 0 and done["domains"] == args.instances, done

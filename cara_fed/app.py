@@ -28,8 +28,9 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
     right after its transaction commits (tests, demo)."""
     ctx = Context.create(config)
     http_log.quiet_client_errors()  # a 400 for an 8 KB+ URL is the client's error, not a traceback of ours
-    app = web.Application(client_max_size=(config.media.max_upload_mb * config.media.max_images_per_artwork + 2)
-                          * 1024 * 1024)
+    uploads = (config.media.max_upload_mb * config.media.max_images_per_artwork + 2) * 1024 * 1024
+    # A portfolio archive import (web/portability.py) may be larger than a full artwork upload.
+    app = web.Application(client_max_size=max(uploads, (config.portability.archive_max_mb + 1) * 1024 * 1024))
     app[CTX_KEY] = ctx
     setup_web(app, ctx)
     setup_federation(app, ctx)

@@ -208,6 +208,20 @@ class CacheConfig:
 
 
 @dataclass
+class PortabilityConfig:
+    export_days: int = setting(7, "A portfolio archive can be downloaded this long; retention then deletes it.",
+                               minimum=1)
+    archive_max_mb: int = setting(400, "Largest portfolio archive (zip) an artist may upload to import.", minimum=1)
+    archive_max_uncompressed_mb: int = setting(4096, "Total size an imported archive may unpack to; an archive "
+                                               "that claims or unpacks to more is refused (zip bombs).", minimum=1)
+    archive_max_entries: int = setting(10000, "Most files an imported archive may hold.", minimum=1)
+    archive_max_ratio: int = setting(100, "Highest compression ratio allowed for any file of an imported archive "
+                                     "(images barely compress; a huge ratio is a zip bomb).", minimum=1)
+    csv_max_rows: int = setting(5000, "Most accounts one following CSV may list.", minimum=1)
+    csv_max_kb: int = setting(1024, "Largest following CSV accepted.", minimum=1)
+
+
+@dataclass
 class RetentionConfig:
     inbox_days: int = setting(14, "Received activities that are done (processed, ignored, failed) are deleted "
                               "this many days after they finished.", minimum=1)
@@ -357,6 +371,7 @@ SECTIONS: dict[str, type] = {
     "api": ApiConfig,
     "cloak": CloakConfig,
     "retention": RetentionConfig,
+    "portability": PortabilityConfig,
     "metrics": MetricsConfig,
 }
 
@@ -378,6 +393,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     cloak: CloakConfig = field(default_factory=CloakConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    portability: PortabilityConfig = field(default_factory=PortabilityConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "built-in defaults"
 

@@ -53,6 +53,11 @@ class Directory(Protocol):
         fetched if need be. Raises LookupFailed."""
         ...
 
+    async def confirm_alias(self, target: Account, of: Account) -> None:
+        """Read `target`'s actor afresh and check that its `alsoKnownAs` names `of` (our local account), as a
+        move from `of` to `target` needs. Raises LookupFailed saying what to do otherwise."""
+        ...
+
     async def interaction_url(self, home: HomeServer, intent: Intent, target: Account | Artwork) -> str:
         """The page on the visitor's home server where they can do `intent` to our `target` (its subscribe
         template or FEP-3b86 intent, filled in). Raises LookupFailed."""

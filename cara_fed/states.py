@@ -59,6 +59,19 @@ MACHINES: dict[str, dict[str, frozenset[str]]] = {
         "sent": frozenset(),
         "failed": frozenset(),
     },
+    # Portfolio archives (services/archive_export.py) and imports (services/imports.py, archive_import.py).
+    "DataExport": {
+        "queued": frozenset({"building", "failed"}),
+        "building": frozenset({"ready", "failed", "queued"}),  # -> queued: the sweep retries a dead build
+        "ready": frozenset(),
+        "failed": frozenset(),
+    },
+    "DataImport": {
+        "queued": frozenset({"running", "failed"}),
+        "running": frozenset({"done", "failed", "queued"}),
+        "done": frozenset(),
+        "failed": frozenset(),
+    },
     "Follow": {
         "requested": frozenset({"accepted", "rejected", "cancelled"}),
         "accepted": frozenset({"cancelled"}),

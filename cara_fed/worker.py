@@ -20,39 +20,30 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
 
-from cara_fed import memory, metrics, scheduler
+from cara_fed import memory, metrics, scheduler, tasks
 from cara_fed.config import Config
 from cara_fed.context import Context
-from cara_fed.jobs import QUEUES, JobRegistry
+from cara_fed.events import Event
+from cara_fed.jobs import QUEUES, JobArg, JobRegistry, JobSpec, Task
 from cara_fed.observe import REQUEST_ID
-from cara_fed.services import cloaking, mail, media, retention, review
+from cara_fed.services import archive_import, cloaking, data_sweep, follow_import, mail, media, retention, review
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
 
 
-async def _noop(ctx: Context, *args: Any) -> None:
-    """Placeholder for events no edge has subscribed to yet."""
-
-
 def build_registry() -> JobRegistry:
+    """The core's own tasks. Events have no subscribers here: the edges bring theirs (build_full_registry)."""
     registry = JobRegistry()
-    registry.register("protect_media", "media", media.protect_media)
-    registry.register("protect_remote_media", "remote-media", media.protect_media)
-    registry.register("restamp_artwork", "media", media.restamp_artwork)
-    registry.register("cloak_media", "cloak", cloaking.cloak_media)
-    registry.register(mail.JOB, "delivery", mail.send_mail)  # outgoing work, like federation deliveries
-    registry.register("sweep", "media", sweep_all)
-    registry.register("run_periodic", "media", run_periodic)
-    # Events the core emits; the federation edge replaces these placeholders with real jobs.
-    for event in ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
-                  "send_reject", "send_undo_follow", "account_updated", "send_like", "send_undo_like", "send_announce",
-                  "send_undo_announce", "send_comment", "send_comment_deleted"):
-        registry.register(event, "delivery", _noop)
-    for event in ("send_block", "send_undo_block", "send_flag"):  # blocks and reports (services/safety, reports)
-        registry.register(event, "delivery", _noop)
-    registry.register("fetch_remote_media", "remote-media", _noop)
-    registry.register("refetch_remote_media", "remote-media", _noop)
+    registry.register(tasks.PROTECT_MEDIA, media.protect_media)
+    registry.register(tasks.PROTECT_REMOTE_MEDIA, media.protect_media)
+    registry.register(tasks.RESTAMP_ARTWORK, media.restamp_artwork)
+    registry.register(tasks.CLOAK_MEDIA, cloaking.cloak_media)
+    registry.register(tasks.SWEEP, sweep_all)
+    registry.register(tasks.RUN_PERIODIC, run_periodic)
+    registry.register(tasks.SEND_MAIL, mail.send_mail)
+    registry.register(tasks.IMPORT_ARCHIVE, archive_import.import_archive)
+    registry.register(tasks.IMPORT_FOLLOWS, follow_import.import_follows)
     return registry
 
 
@@ -62,16 +53,15 @@ async def sweep_all(ctx: Context) -> None:
     if count:
         log.info("sweep re-queued %s overdue media assets", count)
     await mail.sweep(ctx)
-    for name in ("sweep_inbox", "sweep_deliveries"):
-        try:
-            spec = ctx.jobs.registry.get(name)
-        except KeyError:  # that edge is not wired in this process
-            continue
-        await spec.function(ctx)
+    await data_sweep.sweep(ctx)  # portfolio archives and imports whose job was lost
+    for task in (tasks.SWEEP_INBOX, tasks.SWEEP_DELIVERIES):
+        spec = ctx.jobs.registry.find(task)
+        if spec is not None:  # None: that edge is not wired in this process
+            await spec.function(ctx)
 
 
 def periodic_jobs(config: Config) -> list[scheduler.Periodic]:
-    return [scheduler.Periodic("sweep", config.jobs.sweep_seconds, sweep_all),
+    return [scheduler.Periodic(tasks.SWEEP.name, config.jobs.sweep_seconds, sweep_all),
             scheduler.Periodic("retention", config.retention.every_minutes * 60, prune_old_rows)]
 
 
@@ -124,14 +114,22 @@ class HueyJobs:
                        for queue, huey in self.hueys.items()}
         # Every minute the media consumer offers to run what is due; the slot claims (cara_fed/scheduler.py)
         # decide, so several workers serving the media queue still sweep once per slot.
-        self.hueys["media"].periodic_task(crontab(minute="*"), name="sweep")(
-            lambda: self._execute("run_periodic", []))
+        self.hueys["media"].periodic_task(crontab(minute="*"), name=tasks.SWEEP.name)(
+            lambda: self._execute(tasks.RUN_PERIODIC.name, []))
 
-    async def enqueue(self, name: str, *args: int | str) -> None:
-        spec = self.registry.get(name)
+    async def enqueue(self, task: Task, *args: JobArg) -> None:
+        await self._send(self.registry.get(task.name), args)
+
+    async def publish(self, event: Event) -> None:
+        """The queue carries the event's class name and ids; the consumer runs its subscribers."""
+        spec = self.registry.for_event(type(event))
+        if spec is not None:  # no subscriber: nothing to do
+            await self._send(spec, event.ids())
+
+    async def _send(self, spec: JobSpec, args: tuple[JobArg, ...]) -> None:
         task = self._tasks[spec.queue]
         # The request id rides along, so the job's log lines name the request that queued it.
-        await asyncio.to_thread(task, name, list(args), REQUEST_ID.get())  # storage write: off the event loop
+        await asyncio.to_thread(task, spec.name, list(args), REQUEST_ID.get())  # storage write: off the event loop
 
     def _execute(self, name: str, args: list, request_id: str = "-") -> None:
         if self._runner is None:

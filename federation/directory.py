@@ -36,6 +36,11 @@ class FederationDirectory:
 
         return await resolve_uri(self.ctx, uri)
 
+    async def confirm_alias(self, target: Account, of: Account) -> None:
+        from federation.moves import confirm_alias
+
+        await confirm_alias(self.ctx, target, of)
+
     async def interaction_url(self, home: HomeServer, intent: Intent, target: Account | Artwork) -> str:
         from federation.remote_interaction import interaction_url
         from federation.serialize import actor_id, artwork_id, profile_url

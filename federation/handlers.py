@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, Follow
@@ -20,7 +21,7 @@ from cara_fed.queries import local_account
 from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
-from federation import parse, resolver, social
+from federation import moves, parse, resolver, social
 from federation.net import FetchError
 from federation.parse import Activity, iri, type_of
 
@@ -206,7 +207,7 @@ async def on_flag(ctx: Context, act: Activity, sender: Account, item: Received) 
 HANDLERS: dict[str, Handler] = {
     "Follow": on_follow, "Accept": on_answer, "Reject": on_answer, "Undo": on_undo, "Create": on_create,
     "Update": on_create, "Delete": on_delete, "Block": on_block, "Like": social.on_like, "Announce": social.on_like,
-    "Flag": on_flag,
+    "Flag": on_flag, "Move": moves.on_move,
 }
 
 
@@ -253,5 +254,5 @@ async def sweep_inbox(ctx: Context) -> int:
     """Periodic: re-queue received/retry items untouched for a minute (dead workers, transient failures)."""
     ids = await inbox_service.claim_overdue(ctx)
     for item_id in ids:
-        await ctx.jobs.enqueue("process_inbox", item_id)
+        await ctx.jobs.enqueue(tasks.PROCESS_INBOX, item_id)
     return len(ids)

@@ -1,63 +1,73 @@
-"""Federation's background jobs, registered into the worker's registry by the composition root.
+"""Federation's subscriptions and tasks: the one place that says what the edge does about each core event.
 
-Each edge module is imported lazily and only if present, so the registry can be built while parts of the
-federation edge are still missing (the core then keeps its no-op placeholders for those event names).
+Static imports only, so the import graph shows every path from a core event to what federation sends.
+The composition roots (cara_fed/worker.py, and through it cara_fed/app.py) call `register_jobs`.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
+from cara_fed import events as ev
+from cara_fed import tasks
+from cara_fed.jobs import JobFunction, JobRegistry, Subscribers, Task, on
+from federation import (
+    delivery,
+    handlers,
+    inbox_jobs,
+    job_posts,
+    media_fetch,
+    moves,
+    outbox,
+    portfolio_export,
+    safety,
+    social_outbox,
+)
 
-from cara_fed.jobs import JobRegistry
+# Every core event -> the handlers that turn it into activities (each `(ctx, *event ids)`).
+SUBSCRIPTIONS: dict[type[ev.Event], Subscribers] = {
+    ev.ArtworkPublished: on("delivery", outbox.artwork_published),
+    ev.ArtworkUpdated: on("delivery", outbox.artwork_updated),
+    ev.ArtworkDeleted: on("delivery", outbox.artwork_deleted),
+    ev.AccountUpdated: on("delivery", outbox.account_updated),
+    ev.AccountMoved: on("delivery", moves.send_move),
+    ev.FollowRequested: on("delivery", outbox.send_follow),
+    ev.FollowAccepted: on("delivery", outbox.send_accept),
+    ev.FollowRejected: on("delivery", outbox.send_reject),
+    ev.FollowCancelled: on("delivery", outbox.send_undo_follow),
+    ev.JobPublished: on("delivery", job_posts.job_published),
+    ev.JobUpdated: on("delivery", job_posts.job_updated),
+    ev.JobDeleted: on("delivery", job_posts.job_deleted),
+    ev.JobApplicationSubmitted: on("delivery", job_posts.send_job_application),
+    ev.JobApplicationStatusChanged: on("delivery", job_posts.send_application_status),
+    ev.ArtworkLiked: on("delivery", social_outbox.send_like),
+    ev.LikeUndone: on("delivery", social_outbox.send_undo_like),
+    ev.ArtworkBoosted: on("delivery", social_outbox.send_announce),
+    ev.BoostUndone: on("delivery", social_outbox.send_undo_announce),
+    ev.CommentPosted: on("delivery", social_outbox.send_comment),
+    ev.CommentDeleted: on("delivery", social_outbox.send_comment_deleted),
+    ev.AccountBlocked: on("delivery", safety.send_block),
+    ev.AccountUnblocked: on("delivery", safety.send_undo_block),
+    ev.ReportForwarded: on("delivery", safety.send_flag),
+}
 
-log = logging.getLogger(__name__)
-
-# job name -> (queue, module, function)
-JOBS: dict[str, tuple[str, str, str]] = {
-    "process_inbox": ("inbox", "federation.handlers", "process_inbox"),
-    "process_inbox_batch": ("inbox", "federation.inbox_jobs", "process_inbox_batch"),
-    "fetch_remote_media": ("remote-media", "federation.media_fetch", "fetch_remote_media"),
-    "refetch_remote_media": ("remote-media", "federation.media_fetch", "refetch_remote_media"),
-    "artwork_published": ("delivery", "federation.outbox", "artwork_published"),
-    "artwork_updated": ("delivery", "federation.outbox", "artwork_updated"),
-    "artwork_deleted": ("delivery", "federation.outbox", "artwork_deleted"),
-    "send_follow": ("delivery", "federation.outbox", "send_follow"),
-    "send_accept": ("delivery", "federation.outbox", "send_accept"),
-    "send_reject": ("delivery", "federation.outbox", "send_reject"),
-    "send_undo_follow": ("delivery", "federation.outbox", "send_undo_follow"),
-    "account_updated": ("delivery", "federation.outbox", "account_updated"),
-    "job_published": ("delivery", "federation.job_posts", "job_published"),
-    "job_updated": ("delivery", "federation.job_posts", "job_updated"),
-    "job_deleted": ("delivery", "federation.job_posts", "job_deleted"),
-    "send_job_application": ("delivery", "federation.job_posts", "send_job_application"),
-    "send_like": ("delivery", "federation.social_outbox", "send_like"),
-    "send_undo_like": ("delivery", "federation.social_outbox", "send_undo_like"),
-    "send_announce": ("delivery", "federation.social_outbox", "send_announce"),
-    "send_undo_announce": ("delivery", "federation.social_outbox", "send_undo_announce"),
-    "send_comment": ("delivery", "federation.social_outbox", "send_comment"),
-    "send_comment_deleted": ("delivery", "federation.social_outbox", "send_comment_deleted"),
-    "send_application_status": ("delivery", "federation.job_posts", "send_application_status"),
-    "send_block": ("delivery", "federation.safety", "send_block"),
-    "send_undo_block": ("delivery", "federation.safety", "send_undo_block"),
-    "send_flag": ("delivery", "federation.safety", "send_flag"),
-    "deliver": ("delivery", "federation.delivery", "deliver"),
-    # Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
-    "sweep_inbox": ("inbox", "federation.handlers", "sweep_inbox"),
-    "sweep_deliveries": ("delivery", "federation.delivery", "sweep_deliveries"),
+# Tasks the core queues and this edge performs.
+TASKS: dict[Task, JobFunction] = {
+    tasks.PROCESS_INBOX: handlers.process_inbox,
+    tasks.PROCESS_INBOX_BATCH: inbox_jobs.process_inbox_batch,
+    tasks.FETCH_REMOTE_MEDIA: media_fetch.fetch_remote_media,
+    tasks.REFETCH_REMOTE_MEDIA: media_fetch.refetch_remote_media,
+    tasks.BUILD_EXPORT: portfolio_export.build_export,  # the core writes the zip; its outbox.json is AS2
+    tasks.DELIVER: delivery.deliver,
+    tasks.SWEEP_INBOX: handlers.sweep_inbox,
+    tasks.SWEEP_DELIVERIES: delivery.sweep_deliveries,
 }
 
 
-def register_jobs(registry: JobRegistry) -> list[str]:
-    """Register every federation job whose module exists; returns the names registered."""
-    registered = []
-    for name, (queue, module_name, function_name) in JOBS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        registry.register(name, queue, getattr(module, function_name))
-        registered.append(name)
-    return registered
+def register_jobs(registry: JobRegistry) -> None:
+    for task, function in TASKS.items():
+        registry.register(task, function)
+    for event_type, subscribers in SUBSCRIPTIONS.items():
+        registry.subscribe(event_type, subscribers)
+        # Before typed events a message carried its handler's name (`send_accept`, ...) and the same ids: a
+        # message queued by the previous release still runs after an upgrade.
+        for handler in subscribers.handlers:
+            registry.alias(handler.__name__, event_type)

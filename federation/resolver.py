@@ -104,6 +104,12 @@ async def fetch_actor(ctx: Context, uri: str, *, refresh: bool = False, key_id: 
         account = await _stored(ctx, uri=uri)
         if account is not None and account.fetched_at and utcnow() - account.fetched_at < ACTOR_TTL:
             return account
+    return (await fresh_actor(ctx, uri, key_id=key_id))[0]
+
+
+async def fresh_actor(ctx: Context, uri: str, *, key_id: str | None = None) -> tuple[Account, list[str]]:
+    """The remote actor at `uri`, fetched now and stored, with the `alsoKnownAs` its document lists (a move
+    is allowed only onto an actor that names the old one there, and that must not come from a stale copy)."""
     final, raw = await fetch_document(ctx, uri)
     doc = _normalize(uri, raw)
     doc_id = parse.iri(doc.get("id"))
@@ -116,7 +122,7 @@ async def fetch_actor(ctx: Context, uri: str, *, refresh: bool = False, key_id: 
         remote = parse.actor(doc, key_id)
     except parse.ParseError as exc:
         raise ResolveError("bad_document", f"{uri[:200]}: {exc.reason}") from None
-    return await _upsert(ctx, remote)
+    return await _upsert(ctx, remote), parse.iris(doc.get("alsoKnownAs"))[:100]
 
 
 async def key_for(ctx: Context, key_id: str, *, refresh: bool = False) -> Account:

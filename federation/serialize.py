@@ -60,6 +60,8 @@ CONTEXT: list[Any] = [
         "commentsEnabled": PIXELFED_COMMENTS,
         "license": {"@id": DCTERMS_LICENSE, "@type": "@id"},
         "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
+        # Account moves, as Mastodon names it (alsoKnownAs comes with the ActivityStreams context).
+        "movedTo": {"@id": "as:movedTo", "@type": "@id"},
     },
 ]
 
@@ -199,6 +201,10 @@ def actor_document(ctx: Context, account: Account) -> dict:
             doc["xRobotsTag"] = NOAI_ROBOTS
         if bio_tags := bio_tags + mention_tags(account.bio_mentions):
             doc["tag"] = bio_tags
+        if account.also_known_as:  # aliases: accounts elsewhere that may move here (services/moves.py)
+            doc["alsoKnownAs"] = list(account.also_known_as)
+        if account.moved_target is not None:
+            doc["movedTo"] = actor_id(ctx, account.moved_target)
     if account.public_key_pem:
         doc["publicKey"] = {"id": me + "#main-key", "owner": me, "publicKeyPem": account.public_key_pem}
     if icon := _image_object(ctx, account.avatar_asset, 400):

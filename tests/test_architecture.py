@@ -17,7 +17,7 @@ def _tool(name: str) -> str:
 def test_import_rules_hold():
     result = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    assert "Contracts: 4 kept, 0 broken." in result.stdout
 
 
 def test_ruff_clean():
@@ -31,3 +31,78 @@ def test_protection_is_pure():
                  if any(f"import {pkg}" in p.read_text() or f"from {pkg}" in p.read_text()
                         for pkg in ("cara_fed", "federation", "web"))]
     assert offenders == []
+
+
+# --- typed events and task handles (DESIGN §2): no job is named by a string typed at a call site -------
+
+def _job_name_literals(path: Path) -> list[str]:
+    """Strings, f-strings or conditional strings passed as the job of `enqueue(...)` or
+    `after_commit(<...>.enqueue, ...)`, plus any string equal to a registered job's name."""
+    import ast
+
+    from cara_fed.worker import build_full_registry
+
+    registered = {spec.name for spec in build_full_registry()}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in registered:
+            found.append(f"{path.name}:{node.lineno} {node.value!r}")
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        job = None
+        if node.func.attr == "enqueue" and node.args:
+            job = node.args[0]
+        elif (node.func.attr == "after_commit" and len(node.args) > 1 and isinstance(node.args[0], ast.Attribute)
+              and node.args[0].attr == "enqueue"):
+            job = node.args[1]
+        if job is not None and any(isinstance(sub, ast.JoinedStr)
+                                   or (isinstance(sub, ast.Constant) and isinstance(sub.value, str))
+                                   for sub in ast.walk(job)):
+            found.append(f"{path.name}:{node.lineno} {ast.unparse(job)}")
+    return found
+
+
+def test_no_string_job_names_outside_the_queue_adapter():
+    adapter = {ROOT / "cara_fed" / "tasks.py"}  # where each task's queue name is written, once
+    offenders = [hit for package in ("cara_fed", "federation", "web") for path in (ROOT / package).rglob("*.py")
+                 if path not in adapter for hit in _job_name_literals(path)]
+    assert offenders == []
+
+
+def test_the_scan_finds_a_string_job_name(tmp_path):
+    """The scan above is not vacuous: the shapes services used before typed events are caught."""
+    sample = tmp_path / "sample.py"
+    sample.write_text('tx.after_commit(ctx.jobs.enqueue, "send_like" if like else "send_announce", 1)\n'
+                      'await ctx.jobs.enqueue(f"send_undo_{kind}", 1)\nBATCH = "process_inbox_batch"\n')
+    assert len(_job_name_literals(sample)) == 3
+
+
+def test_every_event_has_one_subscriber_list_of_real_handlers():
+    import inspect
+
+    from cara_fed import events, tasks
+    from cara_fed.worker import build_full_registry
+
+    registry = build_full_registry()
+    subscriptions = registry.subscriptions
+    defined = events.all_events()
+    assert len(defined) >= 20 and all(t.__dataclass_params__.frozen for t in defined)  # type: ignore[attr-defined]
+    assert sorted(t.__name__ for t in defined) == sorted(t.__name__ for t in subscriptions)
+    for event_type, subscribers in subscriptions.items():
+        assert subscribers.handlers, event_type
+        ids = [0] * len(event_type.__dataclass_fields__)
+        for handler in subscribers.handlers:
+            assert inspect.iscoroutinefunction(handler), handler
+            inspect.signature(handler).bind(None, *ids)  # a handler takes (ctx, *the event's ids)
+        assert registry.get(event_type.__name__).queue == subscribers.queue
+    for task in tasks.all_tasks():  # every task handle the core can queue has a function in the full wiring
+        assert registry.find(task) is not None, task
+        assert inspect.iscoroutinefunction(registry.get(task.name).function), task
+
+
+def test_subscriptions_are_static():
+    """The edge's wiring is plain imports: no importlib, no placeholders for unwired names."""
+    for path in (ROOT / "federation" / "jobs.py", ROOT / "cara_fed" / "worker.py", ROOT / "cara_fed" / "jobs.py"):
+        text = path.read_text()
+        assert "importlib" not in text and "_noop" not in text, path
+

@@ -18,10 +18,12 @@ from web import (
     limits,
     media,
     middleware,
+    moves,
     noai,
     notifications,
     ops,
     pages,
+    portability,
     review,
     settings,
     social,
@@ -50,7 +52,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes, ops.routes, account_email.routes,
-                  two_factor.routes):
+                  two_factor.routes, moves.routes, portability.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction

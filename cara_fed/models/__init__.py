@@ -16,6 +16,7 @@ from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, Ou
 from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
 from cara_fed.models.media import MediaAsset, MediaDerivative, RetiredMedia
 from cara_fed.models.ops import ScheduledRun
+from cara_fed.models.portability import DataExport, DataImport
 from cara_fed.models.protection import ModerationEvent, ReviewCase
 from cara_fed.models.safety import Block, Mute, Report
 from cara_fed.models.social import Bookmark, Boost, Comment, Like
@@ -29,3 +30,4 @@ __all__ += ["IdempotencyKey", "Marker", "OAuthApp", "OAuthCode", "OAuthToken"]  
 __all__ += ["ScheduledRun"]  # operations (issue 15)
 __all__ += ["ArtworkEdit"]  # edit history (issue 16)
 __all__ += ["AccountToken", "OutgoingMail", "RecoveryCode"]  # email and two-factor (issue 18)
+__all__ += ["DataExport", "DataImport"]  # export and import (issue 18)

@@ -73,6 +73,14 @@ class Account(Base):
     remote_avatar_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     remote_banner_url: Mapped[str | None] = mapped_column(String(2048), default=None)
 
+    # Moving (services/moves.py): the actor URIs this account also goes by (`alsoKnownAs`: for a local account
+    # the aliases its owner added, so an old account elsewhere may move here), and where it went (`movedTo`:
+    # ours after a move; a remote actor's after its Move reached us).
+    also_known_as: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    moved_to_id: Mapped[int | None] = mapped_column(ForeignKey(
+        "accounts.id", use_alter=True, ondelete="SET NULL", name="fk_accounts_moved_to"), default=None)
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -80,6 +88,8 @@ class Account(Base):
                                                            post_update=True)
     banner_asset: Mapped[MediaAsset | None] = relationship(foreign_keys=[banner_asset_id], lazy="selectin",
                                                            post_update=True)
+    moved_to: Mapped[Account | None] = relationship(foreign_keys=[moved_to_id], remote_side=[id], lazy="selectin",
+                                                    post_update=True, join_depth=1)
 
     @property
     def is_local(self) -> bool:
@@ -88,6 +98,12 @@ class Account(Base):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def moved_target(self) -> Account | None:
+        """The account this one moved to, if it was loaded along with this one (eagerly, see `moved_to`). Never
+        a lazy load: accounts are often read after their session closed (a nested one's own move reads None)."""
+        return self.__dict__.get("moved_to") if self.moved_to_id is not None else None
 
 
 class LoginSession(Base):

@@ -64,6 +64,10 @@ class Artwork(Base):
     # [{"href": actor id, "name": "@name@domain", "url": profile page, "account_id"}]: the Note's Mention tags
     # and the client API's `mentions`.
     mentions: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # Recreated from a portfolio archive (services/archive_import.py): shown with its original dates, but never
+    # announced to followers as a new post (no Create is delivered when it settles).
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("data_imports.id", ondelete="SET NULL"), default=None,
+                                                  index=True)
 
     account: Mapped[Account] = relationship(lazy="joined")
     images: Mapped[list[ArtworkImage]] = relationship(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import Overloaded, ValidationError
+from cara_fed.events import AccountUpdated, emit
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
 from cara_fed.services import account_email, login_throttle, mentions
@@ -242,7 +243,7 @@ async def update_profile(ctx: Context, account_id: int, *, display_name: str, bi
             account.indexable = indexable
         if cloak_default is not None:
             account.cloak_default = cloak_default
-        tx.after_commit(ctx.jobs.enqueue, "account_updated", account.id)  # followers elsewhere see the change
+        emit(ctx, tx, AccountUpdated(account.id))  # followers elsewhere see the change
     return account
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import datetime
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.events import ArtworkDeleted, ArtworkUpdated, emit
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
 from cara_fed.models.artworks import VISIBILITIES
 from cara_fed.services import account_email, artwork_history, artwork_images, mentions
@@ -108,6 +111,36 @@ async def create_artwork(ctx: Context, account: Account, data: ArtworkInput, upl
     return artwork
 
 
+@dataclass
+class ImportedImage:
+    upload: Upload
+    content_type: str
+    focal: tuple[float, float]
+    focal_chosen: bool
+
+
+async def recreate_artwork(ctx: Context, tx, account: Account, data: ArtworkInput,  # type: ignore[no-untyped-def]
+                           images: list[ImportedImage], *, import_id: int, dates: dict[str, datetime | None],
+                           ai_label: str | None, ai_label_by: str | None) -> Artwork:
+    """A work from a portfolio archive (services/archive_import.py, which checked it whole first), inside the
+    caller's transaction: its originals go through the usual pipeline, its dates and protection choices are the
+    archive's, and `import_id` keeps it from being announced to followers as a new post (settle_artworks)."""
+    artwork = Artwork(account_id=account.id, title="", cloak=data.cloak, import_id=import_id,
+                      ai_label=ai_label, ai_label_by=ai_label_by if ai_label else None)
+    await _apply(ctx, tx.session, artwork, data)
+    artwork.created_at = dates.get("created_at") or utcnow()
+    artwork.published_at, artwork.edited_at = dates.get("published_at"), dates.get("edited_at")
+    artwork.pinned_at = dates.get("pinned_at")
+    tx.session.add(artwork)
+    for position, image in enumerate(images):
+        asset = await store_original(ctx, tx, account.id, image.upload, image.content_type)
+        asset.focal_x, asset.focal_y = image.focal
+        asset.focal_chosen = image.focal_chosen
+        artwork.images.append(ArtworkImage(asset=asset, position=position, alt_text=image.upload.alt_text.strip()))
+    await tx.session.flush()
+    return artwork
+
+
 async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, asset_ids: list[int]) -> Artwork:
     """An artwork from images uploaded earlier (the client API's media_ids): each must be the account's own,
     not yet in any artwork, and not refused by the pipeline. Published once every image is processed (at once
@@ -149,7 +182,7 @@ async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, 
         if processed:
             # Already-made derivatives were stamped with the account's defaults: give them this work's choices,
             # and publish now if nothing is left to process.
-            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id)
+            tx.after_commit(ctx.jobs.enqueue, tasks.RESTAMP_ARTWORK, artwork.id)
             tx.after_commit(settle_artworks, ctx, processed[0].id)
     return artwork
 
@@ -213,7 +246,7 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
         # they have them (also when no file changed): one Update, naming the final URLs.
         restamp = (artwork.noai, artwork.license) != marked
         if restamp:
-            tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id, True)
+            tx.after_commit(ctx.jobs.enqueue, tasks.RESTAMP_ARTWORK, artwork.id, True)
         for image in artwork.images:
             if alt_texts and image.id in alt_texts:
                 image.alt_text = alt_texts[image.id].strip()
@@ -221,7 +254,7 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
         if mark_edited(artwork, before, was_published):
             await artwork_history.keep(tx.session, artwork, version)  # Mastodon's edit history
         if artwork.state == "published" and not restamp:
-            tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
+            emit(ctx, tx, ArtworkUpdated(artwork.id))
     return artwork
 
 
@@ -237,7 +270,7 @@ async def delete_artwork(ctx: Context, account: Account, artwork_id: int) -> Non
         for asset in assets:
             await tx.session.delete(asset)
         if was_published:
-            tx.after_commit(ctx.jobs.enqueue, "artwork_deleted", account.id, uri)
+            emit(ctx, tx, ArtworkDeleted(account.id, uri))
 
 
 async def set_pinned(ctx: Context, account: Account, artwork_id: int, pinned: bool) -> None:

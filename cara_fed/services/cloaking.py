@@ -16,6 +16,7 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
@@ -168,7 +169,7 @@ async def retry(ctx: Context, account: Account, artwork_id: int) -> int:
                 asset.progress, asset.eta_seconds = 0, None
                 ids.append(asset.id)
         for asset_id in ids:
-            tx.after_commit(ctx.jobs.enqueue, "cloak_media", asset_id)
+            tx.after_commit(ctx.jobs.enqueue, tasks.CLOAK_MEDIA, asset_id)
     if not ids:
         raise ValidationError({"cloak": "There is no stopped cloaking to retry."})
     return len(ids)
@@ -185,7 +186,7 @@ async def publish_uncloaked(ctx: Context, account: Account, artwork_id: int) -> 
         for asset in stopped_assets:
             transition(asset, "uploaded")
             asset.error_code = asset.error_message = None
-            tx.after_commit(ctx.jobs.enqueue, "protect_media", asset.id)
+            tx.after_commit(ctx.jobs.enqueue, tasks.PROTECT_MEDIA, asset.id)
     return len(stopped_assets)
 
 
@@ -195,5 +196,5 @@ async def sweep(ctx: Context) -> int:
         ids = list((await session.scalars(select(MediaAsset.id).where(
             MediaAsset.state == "cloaking", MediaAsset.state_changed_at < utcnow() - STUCK_AFTER).limit(100))).all())
     for asset_id in ids:
-        await ctx.jobs.enqueue("cloak_media", asset_id)
+        await ctx.jobs.enqueue(tasks.CLOAK_MEDIA, asset_id)
     return len(ids)

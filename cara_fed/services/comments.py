@@ -1,7 +1,7 @@
 """Comments on artworks (threaded replies), local and federated, with the artwork's comment setting
 (everyone / followers only / off), a per-account rate limit against spam, mentions and hashtags.
 
-Local comments are federated by the `send_comment` / `send_comment_deleted` jobs. Remote replies arrive
+Local comments are federated through the `CommentPosted` / `CommentDeleted` events. Remote replies arrive
 as RemoteComment (built by the federation edge, HTML already sanitized and sanitized again here); a reply
 the artwork's setting does not allow is kept as `rejected` (never shown, never counted), so the decision
 can be seen and nothing is lost.
@@ -22,6 +22,7 @@ from cara_fed import queries
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.events import ArtworkUpdated, CommentDeleted, CommentPosted, emit
 from cara_fed.models import Account, Artwork, Comment, Notification
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries_safety import blocked_either_way
@@ -174,7 +175,7 @@ async def post(ctx: Context, author: Account, artwork_id: int, text: str, parent
         # SQLite may reuse a deleted row's id; the random part keeps every Note (and Create) id unique.
         comment.uri = ctx.url(f"/comments/{comment.id}-{secrets.token_hex(4)}")
         _notify_all(tx, comment, artwork, author, parent, [m.account for m in mentioned])
-        tx.after_commit(ctx.jobs.enqueue, "send_comment", comment.id)
+        emit(ctx, tx, CommentPosted(comment.id))
     return comment
 
 
@@ -199,7 +200,7 @@ async def delete(ctx: Context, account: Account, comment_id: int) -> None:
         if account.id not in (comment.account_id, artwork.account_id):
             raise PermissionDenied("Only its author or the artist can remove a comment.")
         if comment.account.is_local and comment.uri:
-            tx.after_commit(ctx.jobs.enqueue, "send_comment_deleted", comment.account_id, artwork.id, comment.uri)
+            emit(ctx, tx, CommentDeleted(comment.account_id, artwork.id, comment.uri))
         await _remove(tx.session, comment)
 
 
@@ -213,7 +214,7 @@ async def set_policy(ctx: Context, owner: Account, artwork_id: int, policy: str)
         if artwork.comment_policy != policy:
             artwork.comment_policy = policy
             if artwork.state == "published":  # servers that read interactionPolicy learn the new setting
-                tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
+                emit(ctx, tx, ArtworkUpdated(artwork.id))
     return artwork
 
 

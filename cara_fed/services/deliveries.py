@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
-from cara_fed import metrics
+from cara_fed import metrics, tasks
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Delivery, Instance, OutgoingActivity
@@ -63,7 +63,7 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 def _enqueue_after(ctx: Context, tx: Transaction, ids: list[int]) -> None:
     for chunk in _chunks(ids):
-        tx.after_commit(ctx.jobs.enqueue, "deliver", *chunk)
+        tx.after_commit(ctx.jobs.enqueue, tasks.DELIVER, *chunk)
 
 
 def _insert_ignore(ctx: Context, model: type) -> Any:
@@ -306,7 +306,7 @@ async def sweep(ctx: Context) -> tuple[int, int]:
         if probe is not None:
             probes.append(probe)
     for chunk in _chunks(due + probes):
-        await ctx.jobs.enqueue("deliver", *chunk)
+        await ctx.jobs.enqueue(tasks.DELIVER, *chunk)
     return len(due), len(probes)
 
 

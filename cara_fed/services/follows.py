@@ -1,5 +1,5 @@
 """Follow relationships, local and remote. Services record state; the federation edge reacts to the
-jobs named here (send_follow, send_accept, send_reject, send_undo_follow) by sending activities."""
+events emitted here (FollowRequested, FollowAccepted, FollowRejected, FollowCancelled) by sending activities."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.events import FollowAccepted, FollowCancelled, FollowRejected, FollowRequested, emit
 from cara_fed.models import Account, Follow
 from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services.notifications import notify
@@ -32,6 +33,8 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
         existing = await _pair(tx.session, follower.id, followee.id)
         if existing is not None and existing.state in ("requested", "accepted"):
             return existing
+        if followee.moved_to_id is not None:  # services/moves.py: follow the new account instead
+            raise PermissionDenied("This account has moved; follow its new account instead.")
         if existing is not None:  # cancelled or rejected earlier: start afresh
             await tx.session.delete(existing)
             await tx.session.flush()
@@ -46,7 +49,7 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
             notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
                    object_type="follow", object_id=follow.id)
         else:
-            tx.after_commit(ctx.jobs.enqueue, "send_follow", follow.id)
+            emit(ctx, tx, FollowRequested(follow.id))
     return follow
 
 
@@ -59,7 +62,7 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
         if existing is not None and existing.state == "accepted":
             # They may have missed our Accept: answer this new Follow (by its id) once more.
             existing.uri = activity_uri
-            tx.after_commit(ctx.jobs.enqueue, "send_accept", existing.id)
+            emit(ctx, tx, FollowAccepted(existing.id))
             return existing
         if existing is not None and existing.state == "requested":
             return existing
@@ -69,12 +72,13 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
         follow = Follow(follower_id=follower.id, followee_id=followee.id, uri=activity_uri)
         tx.session.add(follow)
         await tx.session.flush()
-        if await blocked_either_way(tx.session, follower.id, followee.id):
-            transition(follow, "rejected")  # refused at once; the Reject tells their server
-            tx.after_commit(ctx.jobs.enqueue, "send_reject", follow.id)
+        if followee.moved_to_id is not None or await blocked_either_way(tx.session, follower.id, followee.id):
+            # Refused at once (blocked, or the account moved away); the Reject tells their server.
+            transition(follow, "rejected")
+            emit(ctx, tx, FollowRejected(follow.id))
         elif not followee.locked:
             transition(follow, "accepted")
-            tx.after_commit(ctx.jobs.enqueue, "send_accept", follow.id)
+            emit(ctx, tx, FollowAccepted(follow.id))
         if follow.state != "rejected":  # a blocked account's request is refused silently
             notify(tx, followee, "follow" if follow.state == "accepted" else "follow_request", actor=follower,
                    object_type="follow", object_id=follow.id)
@@ -91,7 +95,7 @@ async def decide_request(ctx: Context, owner: Account, follow_id: int, approve: 
             raise PermissionDenied("This request was not sent to you.")
         transition(follow, "accepted" if approve else "rejected")
         if not follow.follower.is_local:
-            tx.after_commit(ctx.jobs.enqueue, "send_accept" if approve else "send_reject", follow.id)
+            emit(ctx, tx, (FollowAccepted if approve else FollowRejected)(follow.id))
     return follow
 
 
@@ -113,7 +117,7 @@ async def unfollow(ctx: Context, follower: Account, followee: Account) -> None:
             return
         transition(follow, "cancelled")
         if not followee.is_local:
-            tx.after_commit(ctx.jobs.enqueue, "send_undo_follow", follow.id)
+            emit(ctx, tx, FollowCancelled(follow.id))
 
 
 async def remote_unfollowed(ctx: Context, follower: Account, followee: Account) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import InboxItem
@@ -31,7 +32,6 @@ MAX_ITEMS = 200
 MAX_DELAY = 0.005
 MAX_WRITERS = 4  # batches in the database at once: under load a write waits on the busy event loop between
 #                  its round trips, so one writer alone would leave requests waiting while the loop has time
-BATCH_JOB = "process_inbox_batch"
 RESOURCE = "inbox.batcher"
 
 
@@ -203,13 +203,11 @@ async def enqueue_batch(ctx: Context, ids: list[int]) -> None:
     if not ids:
         return
     try:
-        try:
-            ctx.jobs.registry.get(BATCH_JOB)
-        except KeyError:
+        if ctx.jobs.registry.find(tasks.PROCESS_INBOX_BATCH) is None:
             for item_id in ids:
-                await ctx.jobs.enqueue("process_inbox", item_id)
+                await ctx.jobs.enqueue(tasks.PROCESS_INBOX, item_id)
         else:
-            await ctx.jobs.enqueue(BATCH_JOB, *ids)
+            await ctx.jobs.enqueue(tasks.PROCESS_INBOX_BATCH, *ids)
     except Exception:
         log.exception("could not queue inbox items %s..%s; the sweep will pick them up", ids[0], ids[-1])
 

@@ -2,7 +2,7 @@
 
 One row per account and artwork (a unique pair), so a repeated click or a duplicated Like/Announce from
 another server is a no-op. Local likers and boosters of remote works are told to the federation edge by
-the jobs named here (send_like, send_undo_like, send_announce, send_undo_announce); bookmarks stay private.
+the events emitted here (ArtworkLiked, LikeUndone, ArtworkBoosted, BoostUndone); bookmarks stay private.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from cara_fed import queries
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied
+from cara_fed.events import ArtworkBoosted, ArtworkLiked, BoostUndone, LikeUndone, emit
 from cara_fed.models import Account, Artwork, Bookmark, Boost, Like, Notification
 from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services.notifications import notify
@@ -53,14 +54,14 @@ async def add(ctx: Context, kind: Kind, account: Account, artwork_id: int) -> bo
                 notify(tx, artwork.account, kind, actor=account, object_type="artwork", object_id=artwork.id)
             # Likes of remote works go to their author; boosts go to our followers (and the remote author).
             if kind == "boost" or not artwork.account.is_local:
-                tx.after_commit(ctx.jobs.enqueue, "send_like" if kind == "like" else "send_announce", row.id)
+                emit(ctx, tx, ArtworkLiked(row.id) if kind == "like" else ArtworkBoosted(row.id))
     except IntegrityError:  # a double click raced us: the pair exists, which is what was asked
         return False
     return True
 
 
 async def remove(ctx: Context, kind: Kind, account: Account, artwork_id: int) -> bool:
-    """Unlike / unboost. The activity id travels with the Undo job, since the row is gone."""
+    """Unlike / unboost. The activity id travels with the event, since the row is gone."""
     model = MODELS[kind]
     async with ctx.transaction() as tx:
         row = await tx.session.scalar(select(model).where(model.account_id == account.id,
@@ -71,8 +72,7 @@ async def remove(ctx: Context, kind: Kind, account: Account, artwork_id: int) ->
         await tx.session.delete(row)
         await _forget_notification(tx.session, kind, account.id, artwork_id)
         if row.uri and artwork is not None and (kind == "boost" or not artwork.account.is_local):
-            tx.after_commit(ctx.jobs.enqueue, f"send_undo_{'like' if kind == 'like' else 'announce'}",
-                            account.id, artwork_id, row.uri)
+            emit(ctx, tx, (LikeUndone if kind == "like" else BoostUndone)(account.id, artwork_id, row.uri))
     return True
 
 

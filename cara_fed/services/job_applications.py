@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cara_fed.context import Context, Transaction
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.events import JobApplicationStatusChanged, JobApplicationSubmitted, emit
 from cara_fed.models import Account, Artwork, JobApplication, JobPost
 from cara_fed.models.jobs import APPLICATION_STATUSES
 from cara_fed.numbers import parse_id
@@ -70,7 +71,7 @@ async def apply(ctx: Context, applicant: Account, job_id: int, message: str, wor
         notify(tx, job.account, "job_application", actor=applicant, object_type="job_application",
                object_id=application.id)
         if not job.is_local:
-            tx.after_commit(ctx.jobs.enqueue, "send_job_application", application.id)
+            emit(ctx, tx, JobApplicationSubmitted(application.id))
     return application
 
 
@@ -134,7 +135,7 @@ async def set_status(ctx: Context, account: Account, application_id: int, status
         if application is None:
             raise NotFound("No such application.")
         if _change_status(tx, application, status, account) and not application.applicant.is_local:
-            tx.after_commit(ctx.jobs.enqueue, "send_application_status", application.id)  # their server shows it
+            emit(ctx, tx, JobApplicationStatusChanged(application.id))  # their server shows it
     return application
 
 

@@ -10,9 +10,11 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.events import JobDeleted, JobPublished, JobUpdated, emit
 from cara_fed.models import Account, JobImage, JobPost
 from cara_fed.models.jobs import APPLY_METHODS, EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
 from cara_fed.services import account_email
@@ -168,7 +170,7 @@ async def create_job(ctx: Context, account: Account, data: JobInput, uploads: li
             asset = await store_original(ctx, tx, account.id, upload, content_type, "job")
             job.images.append(JobImage(asset=asset, position=position, alt_text=upload.alt_text.strip()[:1500]))
         await tx.session.flush()
-        tx.after_commit(ctx.jobs.enqueue, "job_published", job.id)
+        emit(ctx, tx, JobPublished(job.id))
     return job
 
 
@@ -187,7 +189,7 @@ async def update_job(ctx: Context, account: Account, job_id: int, data: JobInput
         parsed = validate(data, keep_deadline=job.deadline)
         _apply(job, data, parsed, account)
         job.updated_at = utcnow()
-        tx.after_commit(ctx.jobs.enqueue, "job_updated", job.id)
+        emit(ctx, tx, JobUpdated(job.id))
     return job
 
 
@@ -202,7 +204,7 @@ async def set_open(ctx: Context, account: Account, job_id: int, open_: bool) -> 
         job.status = "open" if open_ else "closed"
         job.closed_at = None if open_ else utcnow()
         job.updated_at = utcnow()
-        tx.after_commit(ctx.jobs.enqueue, "job_updated", job.id)
+        emit(ctx, tx, JobUpdated(job.id))
     return job
 
 
@@ -217,7 +219,7 @@ async def delete_job(ctx: Context, account: Account, job_id: int) -> None:
             await tx.session.delete(asset)
         for area, key in keys:
             tx.after_commit(ctx.storage.delete, area, key)
-        tx.after_commit(ctx.jobs.enqueue, "job_deleted", account.id, job_id)
+        emit(ctx, tx, JobDeleted(account.id, job_id))
 
 
 # --- federated jobs (written by the federation edge's handlers) -------------------------------------
@@ -292,7 +294,7 @@ async def upsert_remote_job(ctx: Context, author: Account, data: RemoteJob) -> J
                           for i, image in enumerate(wanted)]
             await tx.session.flush()
             for image in job.images:
-                tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", image.asset.id)
+                tx.after_commit(ctx.jobs.enqueue, tasks.FETCH_REMOTE_MEDIA, image.asset.id)
         await tx.session.flush()
     return job
 

@@ -15,6 +15,7 @@ from email.utils import make_msgid
 
 from sqlalchemy import select, update
 
+from cara_fed import tasks
 from cara_fed.config import MailConfig
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
@@ -22,7 +23,6 @@ from cara_fed.models import OutgoingMail
 from cara_fed.states import transition
 
 log = logging.getLogger(__name__)
-JOB = "send_mail"
 
 
 def sender(ctx: Context) -> str:
@@ -37,7 +37,7 @@ def queue(ctx: Context, tx: Transaction, to_address: str, subject: str, body: st
     tx.session.add(mail)
 
     async def enqueue() -> None:
-        await ctx.jobs.enqueue(JOB, mail.id)
+        await ctx.jobs.enqueue(tasks.SEND_MAIL, mail.id)
 
     tx.after_commit(enqueue)
 
@@ -112,5 +112,5 @@ async def sweep(ctx: Context) -> int:
         due = (await session.scalars(select(OutgoingMail.id).where(
             OutgoingMail.state == "queued", OutgoingMail.next_attempt_at <= utcnow()).limit(200))).all()
     for mail_id in due:
-        await ctx.jobs.enqueue(JOB, mail_id)
+        await ctx.jobs.enqueue(tasks.SEND_MAIL, mail_id)
     return len(due)

@@ -9,10 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cara_fed import memory
+from cara_fed import memory, tasks
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
+from cara_fed.events import ArtworkPublished, ArtworkUpdated, emit
+from cara_fed.jobs import Task
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
 from cara_fed.services import artwork_history, review
 from cara_fed.services.edits import content_of, mark_edited
@@ -62,7 +64,7 @@ async def store_original(ctx: Context, tx: Transaction, account_id: int, upload:
     asset = MediaAsset(account_id=account_id, purpose=purpose, original_key=key, original_type=content_type,
                        original_size=len(upload.data), original_name=upload.filename[:255])
     tx.session.add(asset)
-    tx.after_commit(lambda: ctx.jobs.enqueue("protect_media", asset.id))
+    tx.after_commit(lambda: ctx.jobs.enqueue(tasks.PROTECT_MEDIA, asset.id))
     return asset
 
 
@@ -81,9 +83,9 @@ async def policy_for(ctx: Context, asset: MediaAsset, session) -> MediaPolicy:  
                        keep_pixels=keep)
 
 
-def protect_job(asset: MediaAsset) -> str:
+def protect_job(asset: MediaAsset) -> Task:
     """Remote media is processed on its own queue, so federated images never delay local uploads."""
-    return "protect_remote_media" if asset.remote_url else "protect_media"
+    return tasks.PROTECT_REMOTE_MEDIA if asset.remote_url else tasks.PROTECT_MEDIA
 
 
 async def protect_media(ctx: Context, asset_id: int, cloak: CloakHook | None = None) -> None:
@@ -101,12 +103,12 @@ async def protect_media(ctx: Context, asset_id: int, cloak: CloakHook | None = N
             return
         if asset.original_key is None:  # remote media not fetched yet: the fetch job queues us again
             if asset.remote_url:
-                tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", asset_id)
+                tx.after_commit(ctx.jobs.enqueue, tasks.FETCH_REMOTE_MEDIA, asset_id)
             return
         if cloak is None and await cloaking.wanted(ctx, tx.session, asset):
             transition(asset, "cloaking")  # its own queue: minutes of CPU must not hold up other uploads
             asset.progress, asset.eta_seconds = 0, None
-            tx.after_commit(ctx.jobs.enqueue, "cloak_media", asset_id)
+            tx.after_commit(ctx.jobs.enqueue, tasks.CLOAK_MEDIA, asset_id)
             return
         key, purpose, remote = asset.original_key, asset.purpose, asset.remote_url is not None
     data = await ctx.storage.get("private", key)
@@ -220,12 +222,16 @@ async def settle_artworks(ctx: Context, asset_id: int) -> None:
             elif states == {"ready"}:
                 outcome = await review.apply_policy(ctx, tx, artwork)  # published, held or rejected
                 transition(artwork, outcome)
-                if outcome == "published":
+                if outcome == "published" and artwork.import_id is not None:
+                    # Recreated from a portfolio archive: in the portfolio and outbox with its original date,
+                    # but followers are not flooded with years of works as if they were new (no Create).
+                    artwork.published_at = artwork.published_at or artwork.created_at
+                elif outcome == "published":
                     republished = artwork.published_at is not None  # its images were changed by an edit
                     artwork.published_at = artwork.published_at or utcnow()
-                    tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)  # a no-op if sent
+                    emit(ctx, tx, ArtworkPublished(artwork.id))  # a no-op if sent
                     if republished and artwork.uri is None:  # followers hold the old Note: update it
-                        tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
+                        emit(ctx, tx, ArtworkUpdated(artwork.id))
 
 
 async def retire_public_file(ctx: Context, tx: Transaction, asset_id: int, key: str) -> None:
@@ -300,7 +306,7 @@ async def restamp_artwork(ctx: Context, artwork_id: int, edited: bool = False) -
             await retire_public_file(ctx, tx, row.asset_id, old)
         artwork = await tx.session.get(Artwork, artwork_id)
         if artwork is not None and artwork.state == "published":
-            tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork_id)
+            emit(ctx, tx, ArtworkUpdated(artwork_id))
     return len(changed)
 
 
@@ -318,20 +324,20 @@ async def sweep(ctx: Context, *, where=None) -> int:  # type: ignore[no-untyped-
     """Periodic job: re-queue uploads nobody picked up and reset ones a dead worker left behind.
     `where` replaces the overdue test (recover_after_restart)."""
     now = utcnow()
-    requeue: list[tuple[str, int]] = []
+    requeue: list[tuple[Task, int]] = []
     async with ctx.transaction() as tx:
         stale = (await tx.session.scalars(select(MediaAsset).where(_due(now) if where is None else where)
                                           .limit(500))).all()
         for asset in stale:
             asset.claimed_by = None
             if asset.state == "cloaking":  # only on recovery: the cloak job picks up its own state
-                requeue.append(("cloak_media", asset.id))
+                requeue.append((tasks.CLOAK_MEDIA, asset.id))
                 continue
             if asset.state == "processing":
                 transition(asset, "uploaded")
             if asset.original_key is None and asset.remote_url:
                 asset.next_attempt_at = None  # the fetch job claims it again
-                requeue.append(("fetch_remote_media", asset.id))
+                requeue.append((tasks.FETCH_REMOTE_MEDIA, asset.id))
             elif asset.attempts >= MAX_ATTEMPTS:
                 transition(asset, "rejected")
                 asset.error_code = "processing_failed"
@@ -422,5 +428,5 @@ async def describe(ctx: Context, account: Account, asset_id: int, description: s
                 image.alt_text = asset.description
                 if mark_edited(artwork, before, artwork.state == "published"):  # alt text is content
                     await artwork_history.keep(tx.session, artwork, version)
-                    tx.after_commit(ctx.jobs.enqueue, "artwork_updated", artwork.id)
+                    emit(ctx, tx, ArtworkUpdated(artwork.id))
     return asset

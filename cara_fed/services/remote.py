@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied
@@ -169,7 +170,7 @@ async def upsert_artwork(ctx: Context, account: Account, data: RemoteArtwork) ->
                 transition(artwork, "processing")
             await tx.session.flush()
             for image in artwork.images:
-                tx.after_commit(ctx.jobs.enqueue, "fetch_remote_media", image.asset.id)
+                tx.after_commit(ctx.jobs.enqueue, tasks.FETCH_REMOTE_MEDIA, image.asset.id)
         if not data.images and artwork.state == "processing":
             transition(artwork, "published")
     return artwork
@@ -239,7 +240,7 @@ async def store_fetched_original(ctx: Context, asset_id: int, data: bytes, conte
         asset.next_attempt_at, asset.claimed_by = None, None
         asset.error_code = asset.error_message = None  # an earlier failed try is history now
         asset.state_changed_at = utcnow()  # waiting for processing from now on (the sweep's clock)
-        tx.after_commit(ctx.jobs.enqueue, "protect_remote_media", asset_id)
+        tx.after_commit(ctx.jobs.enqueue, tasks.PROTECT_REMOTE_MEDIA, asset_id)
 
 
 async def fetch_failed(ctx: Context, asset_id: int, code: str, message: str) -> None:

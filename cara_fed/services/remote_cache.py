@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import MediaAsset, MediaDerivative
@@ -103,7 +104,7 @@ async def evicted(ctx: Context, key: str) -> Evicted | None:
 
 async def request_refetch(ctx: Context, asset_id: int) -> None:
     """Queue the fetch on the remote-media queue (duplicates are harmless: the job claims the row)."""
-    await ctx.jobs.enqueue("refetch_remote_media", asset_id)
+    await ctx.jobs.enqueue(tasks.REFETCH_REMOTE_MEDIA, asset_id)
 
 
 async def claim_refetch(ctx: Context, asset_id: int) -> str | None:

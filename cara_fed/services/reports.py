@@ -1,6 +1,6 @@
 """Reports to this instance's moderators: from local accounts (about local or remote works and accounts),
 or received from other servers as a Flag. Remote content is reported onwards to its own server by the
-federation edge (job `send_flag`, from our instance actor). Moderators resolve or dismiss each report; the
+federation edge (event `ReportForwarded`, from our instance actor). Moderators resolve or dismiss each report; the
 decision (who, which, when, note) is kept on the row and logged."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, ValidationError
+from cara_fed.events import ReportForwarded, emit
 from cara_fed.models import Account, Artwork, Report
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ async def report(ctx: Context, reporter: Account, target: Account, artwork: Artw
         await tx.session.flush()
         row.uri = ctx.url(f"/reports/{row.id}-{secrets.token_hex(4)}")
         if forward and not target.is_local:
-            tx.after_commit(ctx.jobs.enqueue, "send_flag", row.id)
+            emit(ctx, tx, ReportForwarded(row.id))
     log.info("report %s by @%s about account %s (artwork %s)", row.id, reporter.username, target.id, row.artwork_id)
     return row
 

@@ -24,7 +24,7 @@ from cara_fed.models import (
     RetiredMedia,
     ScheduledRun,
 )
-from cara_fed.services import remote_cache, upload_drafts
+from cara_fed.services import archive_export, remote_cache, upload_drafts
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -43,6 +43,7 @@ class Pruned:
     mails: int = 0
     account_tokens: int = 0
     evicted_remote_media: int = 0
+    exports: int = 0
 
 
 async def _delete_in_batches(ctx: Context, model: type, *where: object) -> int:
@@ -82,6 +83,7 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
     pruned.account_tokens = await _delete_in_batches(ctx, AccountToken,
                                                      AccountToken.expires_at < now - timedelta(days=1))
     pruned.evicted_remote_media = await remote_cache.evict_unviewed(ctx, now)
+    pruned.exports = await archive_export.prune_expired(ctx, now)  # portfolio archives past their 7 days
     return pruned
 
 

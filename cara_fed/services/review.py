@@ -16,10 +16,12 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from cara_fed import tasks
 from cara_fed.config import Config
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
+from cara_fed.events import ArtworkDeleted, ArtworkPublished, emit
 from cara_fed.models import Account, Artwork, ModerationEvent, ReviewCase
 from cara_fed.states import transition
 from protection import MediaPolicy
@@ -248,15 +250,16 @@ def _federate_decision(ctx: Context, tx: Transaction, artwork: Artwork, before: 
     # A published work relabelled: the re-stamp sends the Update once the files carry the new label under their
     # new keys (one Update, naming the final URLs; also when no file changed).
     relabelled = state == before == "published"
-    tx.after_commit(ctx.jobs.enqueue, "restamp_artwork", artwork.id, relabelled)
+    tx.after_commit(ctx.jobs.enqueue, tasks.RESTAMP_ARTWORK, artwork.id, relabelled)
     if state == "published" and before != "published":
         artwork.published_at = artwork.published_at or utcnow()
-        tx.after_commit(ctx.jobs.enqueue, "artwork_published", artwork.id)
+        if artwork.import_id is None:  # an imported work is never announced as new (services/media.py)
+            emit(ctx, tx, ArtworkPublished(artwork.id))
     elif state != "published" and before == "published":
         # Taken down: the copies on followers' servers go too (a Delete, as if the artist had deleted it).
         # Other servers keep a tombstone for that id, so a later release shows it here only.
         uri = ctx.url(f"/@{artwork.account.username}/{artwork.id}")
-        tx.after_commit(ctx.jobs.enqueue, "artwork_deleted", artwork.account_id, uri)
+        emit(ctx, tx, ArtworkDeleted(artwork.account_id, uri))
 
 
 async def decide(ctx: Context, moderator: Account, case_id: int, action: str, note: str = "") -> ReviewCase:

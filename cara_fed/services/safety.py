@@ -2,8 +2,8 @@
 
 A block ends follows both ways, refuses new ones (a remote Follow gets a Reject), hides followers-only works
 (they need an accepted follow) and hides the blocked account's works from the blocker. A local account's
-block of a remote one is federated as Block (and Undo(Block)): the federation edge reacts to the jobs named
-here (send_block, send_undo_block, send_undo_follow). Mutes are local only: they hide works, nothing else.
+block of a remote one is federated as Block (and Undo(Block)): the federation edge reacts to the events
+emitted here (AccountBlocked, AccountUnblocked, FollowCancelled). Mutes are local only: they hide works, nothing else.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_, select
 
 from cara_fed.context import Context, Transaction
 from cara_fed.errors import ValidationError
+from cara_fed.events import AccountBlocked, AccountUnblocked, FollowCancelled, emit
 from cara_fed.models import Account, Block, Follow, Mute
 from cara_fed.states import transition
 
@@ -27,7 +28,7 @@ async def _end_follows(tx: Transaction, ctx: Context, a: Account, b: Account) ->
     for follow in rows.unique().all():
         transition(follow, "cancelled")
         if follow.follower.is_local and not follow.followee.is_local:
-            tx.after_commit(ctx.jobs.enqueue, "send_undo_follow", follow.id)
+            emit(ctx, tx, FollowCancelled(follow.id))
 
 
 def _check_pair(account: Account, target: Account, what: str) -> None:
@@ -52,7 +53,7 @@ async def block(ctx: Context, account: Account, target: Account) -> Block:
         row.uri = ctx.url(f"/blocks/{row.id}-{secrets.token_hex(4)}")
         await _end_follows(tx, ctx, account, target)
         if not target.is_local:
-            tx.after_commit(ctx.jobs.enqueue, "send_block", row.id)
+            emit(ctx, tx, AccountBlocked(row.id))
     return row
 
 
@@ -66,7 +67,7 @@ async def unblock(ctx: Context, account: Account, target: Account) -> None:
         await tx.session.delete(row)
         if not target.is_local and uri:
             # The row is gone by the time the job runs: it gets what the Undo needs.
-            tx.after_commit(ctx.jobs.enqueue, "send_undo_block", account.id, target.id, uri)
+            emit(ctx, tx, AccountUnblocked(account.id, target.id, uri))
 
 
 async def receive_block(ctx: Context, sender: Account, target: Account, activity_uri: str) -> None:

@@ -48,6 +48,7 @@ class CloakSettings:
     target_psnr: float = 33.0  # dB: the perturbation is scaled down until the image is at least this close
     epsilon: float = 24 / 255  # largest change of one channel of one pixel, in textured areas
     work_edge: int = 512  # short edge of the working copy the perturbation is optimised on
+    feature_weight: float = 0.5  # weight of each of CLIP's mid-level feature terms beside the embedding's
     threads: int = 2  # torch threads for this job
     measure: bool = True  # compute the protection panel's figures after cloaking
     served_quality: int = 85  # our own JPEG derivative quality, the first transformation a served image sees
@@ -59,6 +60,8 @@ class CloakSettings:
             raise ValueError("target_psnr must be within 20..60 dB")
         if not 0.0 < self.epsilon <= 0.25:
             raise ValueError("epsilon must be within (0, 0.25]")
+        if not 0.0 <= self.feature_weight <= 4.0:
+            raise ValueError("feature_weight must be within [0, 4]")
         if self.work_edge < 64:
             raise ValueError("work_edge must be at least 64 px")
 

@@ -27,6 +27,9 @@ MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 INPUT_SIZE = 224
 WIDTH, LAYERS, HEADS, PATCH, EMBED = 768, 12, 12, 16, 512
+# Blocks (0-based) whose pooled tokens the cloak pushes besides the embedding: mid-level features carry over
+# to encoders the cloak never sees far better than the final embedding does (bench/cloak.py, docs/cloaking.md).
+FEATURE_BLOCKS = (2, 4, 6)
 
 
 class QuantLinear(nn.Module):
@@ -107,12 +110,21 @@ class ClipVision(nn.Module):
                 module.int8_exact = on
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_features(pixels, ())[0]
+
+    def forward_with_features(self, pixels: torch.Tensor, blocks: tuple[int, ...] = FEATURE_BLOCKS
+                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The embedding, and for each of `blocks` the mean of that block's patch tokens (N, 768): mid-level
+        features, position-free like a CNN's pooled features, which the cloak also pushes (attack.py)."""
         x = self.patch((pixels - self.mean) / self.std).flatten(2).transpose(1, 2)
         x = torch.cat([self.cls.expand(x.shape[0], 1, WIDTH), x], dim=1) + self.pos
         x = self.pre_ln(x)
-        for block in self.blocks:
+        pooled = []
+        for index, block in enumerate(self.blocks):
             x = block(x)
-        return self.proj(self.post_ln(x[:, 0]))
+            if index in blocks:
+                pooled.append(x[:, 1:].mean(dim=1))
+        return self.proj(self.post_ln(x[:, 0])), pooled
 
 
 def _read_onnx(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, QuantLinear]]:

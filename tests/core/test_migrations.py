@@ -1,5 +1,7 @@
 """Migrations and models must agree: a fresh database at head has exactly the models' schema."""
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -91,5 +93,62 @@ async def test_0022_treats_existing_addresses_as_confirmed(config):
             rows = dict((await connection.exec_driver_sql(
                 "SELECT username, email_verified_at IS NOT NULL FROM accounts ORDER BY username")).all())
         assert rows == {"noaddress": False, "old": True}
+    finally:
+        await ctx.close()
+
+
+async def test_0023_existing_accounts_have_no_aliases_and_have_not_moved(config):
+    """Accounts from before moves existed read as never moved, with an empty alias list (not NULL)."""
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine, "0022")
+        async with ctx.engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
+                " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
+                " created_at, updated_at) VALUES ('old', 'old@example.org', 'artist', 'active', false, 'Old', '',"
+                " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await upgrade(ctx.engine, "0023")
+        async with ctx.engine.connect() as connection:
+            row = (await connection.exec_driver_sql(
+                "SELECT also_known_as, moved_to_id, moved_at FROM accounts WHERE username = 'old'")).one()
+        assert (row[0] if isinstance(row[0], list) else json.loads(row[0])) == []
+        assert row[1] is None and row[2] is None
+    finally:
+        await ctx.close()
+
+
+async def test_0024_adds_exports_and_imports_to_existing_accounts(config):
+    """Accounts from before 0024 can build archives and import; their works stay not-imported (import_id NULL)."""
+    from sqlalchemy import select
+
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+    from cara_fed.models import Account, Artwork, DataExport, DataImport
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine, "0022")
+        async with ctx.engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
+                " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
+                " created_at, updated_at) VALUES ('old', 'old@example.org', 'artist', 'active', false, 'Old', '',"
+                " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await upgrade(ctx.engine, "0024")
+        async with ctx.transaction() as tx:
+            old = await tx.session.scalar(select(Account).where(Account.username == "old"))
+            tx.session.add(DataExport(account_id=old.id))
+            imported = DataImport(account_id=old.id, kind="archive", payload={"file": "x.zip"})
+            tx.session.add(imported)
+            await tx.session.flush()
+            tx.session.add(Artwork(account_id=old.id, title="Kept", import_id=imported.id))
+        async with ctx.sessions() as session:
+            work = await session.scalar(select(Artwork))
+            assert (work.title, work.import_id, work.state) == ("Kept", imported.id, "processing")
+            assert (await session.scalar(select(DataExport))).state == "queued"
     finally:
         await ctx.close()

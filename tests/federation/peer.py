@@ -23,14 +23,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from cara_fed import events as ev
+from cara_fed import tasks
 from cara_fed.context import Context
 from federation.signatures import generate_key_pair, sign_request
 
 AP = "application/activity+json"
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = AS + "#Public"
-OUTBOUND_JOBS = ("artwork_published", "artwork_updated", "artwork_deleted", "send_follow", "send_accept",
-                 "send_reject", "send_undo_follow", "account_updated", "deliver")
+OUTBOUND_EVENTS = (ev.ArtworkPublished, ev.ArtworkUpdated, ev.ArtworkDeleted, ev.FollowRequested, ev.FollowAccepted,
+                   ev.FollowRejected, ev.FollowCancelled, ev.AccountUpdated)
 
 
 @functools.cache
@@ -197,14 +199,19 @@ async def _noop(ctx: Context, *args: Any) -> None:
 
 
 def enable_federation(ctx: Context, *, allow_private: bool = True) -> Context:
-    """Inline jobs for the inbound side; outbound jobs become no-ops so these tests talk to no one else."""
-    from federation import handlers, media_fetch
+    """Inline jobs for the inbound side; outbound events have no subscribers and deliveries are no-ops, so
+    these tests talk to no one else."""
+    from cara_fed.worker import build_registry
+    from federation.jobs import SUBSCRIPTIONS, TASKS
 
     ctx.config.federation.allow_private_addresses = allow_private
-    ctx.jobs.registry.register("process_inbox", "inbox", handlers.process_inbox)
-    ctx.jobs.registry.register("fetch_remote_media", "remote-media", media_fetch.fetch_remote_media)
-    for name in OUTBOUND_JOBS:
-        ctx.jobs.registry.register(name, "delivery", _noop)
+    registry = build_registry()
+    for task, function in TASKS.items():
+        registry.register(task, _noop if task == tasks.DELIVER else function)
+    for event_type, subscribers in SUBSCRIPTIONS.items():
+        if event_type not in OUTBOUND_EVENTS:
+            registry.subscribe(event_type, subscribers)
+    ctx.jobs.registry = registry
     return ctx
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from cara_fed import tasks
 from cara_fed.config import load_config
 from cara_fed.context import Context
 from cara_fed.db import utcnow
@@ -236,14 +237,14 @@ async def test_deliver_is_a_no_op_for_settled_and_unknown_rows(fed, sink):
 
 async def test_sweep_recovers_deliveries_whose_job_was_lost(fed, sink):
     artist = await with_followers(fed, sink, (1, 1))
-    real = fed.jobs.registry.get("deliver")
+    real = fed.jobs.registry.get(tasks.DELIVER.name)
 
     async def lost(ctx, *ids):  # type: ignore[no-untyped-def]
         """The queue lost the job (a worker died before taking it)."""
 
-    fed.jobs.registry.register("deliver", "delivery", lost)
+    fed.jobs.registry.register(tasks.DELIVER, lost)
     await publish(fed, artist)
-    fed.jobs.registry.register("deliver", real.queue, real.function)
+    fed.jobs.registry.register(tasks.DELIVER, real.function)
     assert {d.state for d in await posts(fed)} == {"pending"} and sink.received == []
     assert await deliveries.sweep(fed) == (0, 0)  # a fresh row's job may just be queued: not yet
     async with fed.transaction() as tx:

@@ -24,6 +24,8 @@ from pyld import jsonld as pyld
 from sqlalchemy import select
 
 from cara_fed.config import load_config
+from cara_fed.events import Event
+from cara_fed.jobs import Task
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset, MediaDerivative
 from cara_fed.services import accounts, follows, remote
 from cara_fed.services.accounts import create_account, update_profile
@@ -72,8 +74,11 @@ class RecordingJobs:
     def __init__(self) -> None:
         self.ran: list[tuple] = []
 
-    async def enqueue(self, name: str, *args: object) -> None:
-        self.ran.append((name, args))
+    async def enqueue(self, task: Task, *args: object) -> None:
+        self.ran.append((task.name, args))
+
+    async def publish(self, event: Event) -> None:
+        self.ran.append((type(event).__name__, event.ids()))
 
 
 # --- Accept parsing --------------------------------------------------------------------------------

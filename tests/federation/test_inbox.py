@@ -52,7 +52,7 @@ async def test_signed_follow_is_accepted_processed_and_idempotent(fed, inbox_cli
         row = await session.scalar(select(Follow))
     assert row.state == "accepted" and row.uri == follow["id"] and row.followee_id == ada.id
     assert row.follower.uri == alice.id
-    assert ("send_accept", (row.id,)) in fed.jobs.ran
+    assert ("FollowAccepted", (row.id,)) in fed.jobs.ran
 
     again = await signed_post(inbox_client, fed.url("/users/ada/inbox"), follow, key=alice)
     assert again.status == 202 and (await again.json())["status"] == "duplicate"

@@ -75,7 +75,7 @@ async def test_a_licence_change_sends_one_update_naming_the_restamped_files(fed,
     assert len(await outgoing(fed, "Update")) == 1
     # One Update job: inline, the re-stamp runs first and a second job would find nothing new to send, but a
     # worker may run that one before the re-stamp, and it would name the replaced files.
-    assert [name for name, _ in fed.jobs.ran].count("artwork_updated") == 1
+    assert [name for name, _ in fed.jobs.ran].count("ArtworkUpdated") == 1
     [image] = [a for a in update.json["object"]["attachment"] if a.get("type") == "Document"]
     assert image["url"].rsplit("/", 1)[-1] in {k.rsplit("/", 1)[-1] for k in new_keys}
     assert update.json["object"]["license"] == cc_by
@@ -91,7 +91,7 @@ async def test_a_noai_change_still_updates_followers_when_no_file_can_be_restamp
     assert await public_keys(fed, work) == keys
     [update] = activities(sink, "Update")
     assert len(await outgoing(fed, "Update")) == 1 and update.json["object"]["cara:noAI"] is False
-    assert [name for name, _ in fed.jobs.ran].count("artwork_updated") == 1
+    assert [name for name, _ in fed.jobs.ran].count("ArtworkUpdated") == 1
 
 
 async def test_delete_sends_a_tombstone_to_the_same_audience(fed, sink):
@@ -214,7 +214,7 @@ async def test_a_moderators_relabel_of_a_published_work_sends_one_update(fed, si
     new_keys = await public_keys(fed, labelled)
     assert new_keys.isdisjoint(old_keys)  # the files no longer carry the AI label, so they have new keys
     # One Update, sent by the re-stamp once the files carry the decision (not one before it and one after).
-    assert [name for name, _ in fed.jobs.ran].count("artwork_updated") == 1
+    assert [name for name, _ in fed.jobs.ran].count("ArtworkUpdated") == 1
     [update] = activities(sink, "Update")
     [image] = [a for a in update.json["object"]["attachment"] if a.get("type") == "Document"]
     assert image["url"].rsplit("/", 1)[-1] in {k.rsplit("/", 1)[-1] for k in new_keys}

@@ -39,7 +39,7 @@ async def test_follow_from_a_blocked_account_is_rejected(fed, inbox_client, peer
     async with fed.sessions() as session:
         row = await session.scalar(select(Follow))
     assert row.state == "rejected" and row.uri == follow["id"]
-    assert ("send_reject", (row.id,)) in fed.jobs.ran
+    assert ("FollowRejected", (row.id,)) in fed.jobs.ran
     assert await count(fed, Follow, Follow.state == "accepted") == 0
 
     await safety.unblock(fed, ada, remote_alice)

@@ -192,6 +192,10 @@ class FedifyPeer:
         entry {id, type, inReplyTo, attributedTo, content}; `thread` walks `replies` from the root down."""
         return self.call("POST", "/_control/thread", self._with_actor({"uri": note_uri}, actor))
 
+    def set_aliases(self, aliases: list[str], *, moved_to: str | None = None, actor: str | None = None) -> None:
+        """Publish `alsoKnownAs` (and `movedTo`) on the actor's document."""
+        self.call("POST", "/_control/aliases", self._with_actor({"aliases": aliases, "moved_to": moved_to}, actor))
+
     def follow(self, actor_uri: str, *, actor: str | None = None) -> dict[str, Any]:
         return self.call("POST", "/_control/follow", self._with_actor({"target": actor_uri}, actor))
 

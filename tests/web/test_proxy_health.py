@@ -171,7 +171,7 @@ async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
     import asyncio
 
     from cara_fed.context import Context
-    from cara_fed.jobs import JobRegistry
+    from cara_fed.jobs import JobRegistry, Task
     from cara_fed.observe import REQUEST_ID
     from cara_fed.worker import HueyJobs
 
@@ -181,7 +181,7 @@ async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
         seen.append(REQUEST_ID.get())
 
     registry = JobRegistry()
-    registry.register("probe", "inbox", probe)
+    registry.register(PROBE := Task("probe", "inbox"), probe)
     config = load_config(environ={"CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data")})
     ctx = Context.create(config)
     try:
@@ -191,10 +191,10 @@ async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
         jobs.attach(ctx, asyncio.get_running_loop())
         token = REQUEST_ID.set("req-42")
         try:
-            await jobs.enqueue("probe")
+            await jobs.enqueue(PROBE)
         finally:
             REQUEST_ID.reset(token)
-        await jobs.enqueue("probe")  # queued outside any request
+        await jobs.enqueue(PROBE)  # queued outside any request
         assert seen == ["req-42", "-"]
     finally:
         await ctx.close()

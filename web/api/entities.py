@@ -95,7 +95,8 @@ def _field(link: dict[str, str]) -> dict[str, Any]:
             "value": f'<a href="{url}" target="_blank" rel="nofollow noopener noreferrer me">{shown}</a>'}
 
 
-def account(view: View, who: Account, *, credentials: bool = False, follow_requests: int = 0) -> dict[str, Any]:
+def account(view: View, who: Account, *, credentials: bool = False, follow_requests: int = 0,
+            nested: bool = False) -> dict[str, Any]:
     facts = view.accounts
     avatar = _asset_url(view, facts.assets.get(who.avatar_asset_id or 0), 400) or view.url("/static/avatar-missing.png")
     header = _asset_url(view, facts.assets.get(who.banner_asset_id or 0), 1280) \
@@ -116,6 +117,8 @@ def account(view: View, who: Account, *, credentials: bool = False, follow_reque
     }
     if who.status == "suspended":
         data["suspended"] = True
+    if not nested and who.moved_target is not None:  # Mastodon's `moved`: the account it moved to (one level deep)
+        data["moved"] = account(view, who.moved_target, nested=True)
     if credentials:
         data["source"] = {"privacy": "public", "sensitive": False, "language": None, "note": who.bio or "",
                           "fields": [{"name": link.get("name", ""), "value": link.get("url", ""), "verified_at": None}

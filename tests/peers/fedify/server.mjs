@@ -141,6 +141,8 @@ function addActor(username, { name, summary } = {}) {
       pendingFollowers: new Map(), // actor id -> { id, inbox, sharedInbox, followId, follow }
       following: new Map(), // actor id -> { id, inbox, followId, state: pending | accepted | rejected }
       notes: new Map(), // note local id -> { note, create }
+      aliases: [], // alsoKnownAs (actor IRIs), set by POST /_control/aliases
+      movedTo: null, // movedTo (an actor IRI)
     });
   }
   return actors.get(username);
@@ -188,6 +190,8 @@ federation
       discoverable: true,
       publicKey: keys[0].cryptographicKey,
       assertionMethods: keys.map((key) => key.multikey),
+      aliases: actor.aliases.map((uri) => new URL(uri)), // alsoKnownAs
+      successor: actor.movedTo ? new URL(actor.movedTo) : null, // movedTo
     });
   })
   .setKeyPairsDispatcher(async (_ctx, identifier) => {
@@ -322,9 +326,13 @@ federation
   .on(Undo, (ctx, undo) => {
     record(ctx, undo);
     const objectId = undo.objectId?.href;
+    // By the Follow's id first: a follower of several of our actors ends only the follow it names. Only when
+    // no id matches, an Undo of a Follow ends that sender's follows.
+    const byId = (follower) => follower.followId === objectId;
+    const anyById = [...actors.values()].some((actor) => [...actor.followers.values()].some(byId));
     for (const actor of actors.values()) {
       for (const [id, follower] of actor.followers) {
-        if (follower.followId === objectId || (id === undo.actorId?.href && objectIsFollow(undo))) {
+        if (anyById ? byId(follower) : id === undo.actorId?.href && objectIsFollow(undo)) {
           actor.followers.delete(id);
           log(`${id} stopped following ${actor.username}`);
         }
@@ -458,6 +466,14 @@ const routes = {
     addActor(body.username, body);
     keyPairs(body.username);
     return { actor_id: `${origin}/users/${body.username}`, handle: `${body.username}@${new URL(origin).host}` };
+  },
+
+  "POST /_control/aliases": (body) => {
+    // The actor's alsoKnownAs (and movedTo), as a server shows them once its user set an alias or moved.
+    const actor = actorState(body.actor);
+    actor.aliases = [...(body.aliases ?? [])];
+    actor.movedTo = body.moved_to ?? null;
+    return { aliases: actor.aliases, moved_to: actor.movedTo };
   },
 
   "POST /_control/follow": async (body) => {
