@@ -231,7 +231,8 @@ def rss_mb(pids: list[int]) -> list[float]:
 def ladder(url: str, steps: list[int], seconds: int, script: str, options: dict) -> dict[int, dict]:
     results = {}
     for connections in steps:
-        results[connections] = wrk_lua.run(url, seconds, connections, script, threads=2, **options)
+        results[connections] = wrk_lua.run(url, seconds, connections, script, threads=min(2, connections),
+                                           **options)
     return results
 
 
@@ -350,8 +351,8 @@ def run_modes(args: argparse.Namespace, steps: list[int], root: Path, settings: 
                 for index, kind in enumerate(KINDS):
                     alone = ",".join("1" if i == index else "0" for i in range(len(KINDS)))
                     only = {**options, "args": (*options["args"][:-1], alone)}
-                    breakdown.setdefault(kind, {})[processes] = wrk_lua.run(cara.url, args.seconds, args.breakdown,
-                                                                            MIX_LUA, threads=2, **only)
+                    breakdown.setdefault(kind, {})[processes] = wrk_lua.run(
+                        cara.url, args.seconds, args.breakdown, MIX_LUA, threads=min(2, args.breakdown), **only)
         results[f"cara-fed serve, {processes} web process{'es' if processes > 1 else ''} "
                 f"(embedded worker in the first)"] = (summarize(rounds, steps), rss)
     (root / "page.html").write_bytes(page_html)

@@ -48,10 +48,13 @@ def page_key(request: web.Request) -> str:
 
 
 def answerable(request: web.Request) -> bool:
-    """An anonymous GET whose page is in the cache now: answering it costs about what a 503 would, so
-    back-pressure lets it through (web/backpressure.py) and a preview stampede gets pages, not 503s."""
-    return (request.method == "GET" and SESSION_COOKIE not in request.cookies
-            and request.app[CTX].cache.get(page_key(request)) is not None)
+    """An anonymous GET whose page is in the cache now, or being rendered by another request it will wait for
+    (single-flight): answering it costs about what a 503 would, so back-pressure lets it through
+    (web/backpressure.py) and a preview stampede gets pages, not 503s."""
+    if request.method != "GET" or SESSION_COOKIE in request.cookies:
+        return False
+    cache, key = request.app[CTX].cache, page_key(request)
+    return cache.get(key) is not None or (id(cache), key, cache.generation) in _flights
 
 
 # Renders in progress, per cache (one per web process), page key and cache generation (it counts the writes
