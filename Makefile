@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install cloak-weights test-embedder run test lint bench config-example clean
+.PHONY: install cloak-weights test-embedder run test lint bench bench-surge config-example clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/portfolio_page.py
 	$(BIN)/python bench/media_pipeline.py
 	$(BIN)/python bench/media_store.py
+	$(BIN)/python bench/login_storm.py
+	$(BIN)/python bench/stampede.py
+
+## The surge bench needs PostgreSQL on 127.0.0.1:5432 and takes a few minutes (docs/operations.md).
+bench-surge: $(STAMP)
+	$(BIN)/python bench/surge.py
 
 config-example: $(STAMP)
 	$(BIN)/python -c "from cara_fed.config import example_toml; open('config.example.toml', 'w').write(example_toml())"

@@ -152,6 +152,17 @@ class SecurityConfig:
                                      "image.", minimum=1)
     comments_per_hour: int = setting(30, "Comments one local account may post per hour (429 past it, against "
                                      "comment spam); 0 = no limit.", minimum=0)
+    password_hash_workers: int = setting(0, "Threads per process that hash and check passwords (argon2, off the "
+                                         "event loop); 0 = one per CPU core.", minimum=0)
+    password_hash_queue: int = setting(32, "Log-ins and sign-ups per process that may wait for a hashing thread; "
+                                       "past it they answer 503 with Retry-After at once instead of queueing.",
+                                       minimum=0)
+    password_hash_memory_kib: int = setting(19456, "argon2id memory cost (KiB) of new password hashes. The default "
+                                            "is OWASP's recommended minimum (19 MiB, with time cost 2, parallelism "
+                                            "1); raise it on a big box. Older hashes are upgraded at log-in.",
+                                            minimum=8192)
+    password_hash_time_cost: int = setting(2, "argon2id iterations of new password hashes.", minimum=1)
+    password_hash_parallelism: int = setting(1, "argon2id lanes of new password hashes.", minimum=1)
     require_admin_2fa: bool = setting(False, "Admins must use two-factor authentication (TOTP): an admin without "
                                       "it is sent to enrolment before any other page (docs/accounts.md).")
     remote_lookups_per_minute: int = setting(20, "“Follow from your server” lookups (WebFinger requests we make "

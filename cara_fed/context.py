@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cara_fed.cache import PageCache
 from cara_fed.config import Config
 from cara_fed.db import make_engine, make_sessionmaker
+from cara_fed.hashing import HashingPool
 from cara_fed.jobs import Jobs
 from cara_fed.media_budget import MemoryBudget
 from cara_fed.storage import MediaStore, make_store
@@ -36,6 +37,7 @@ class Context:
     storage: MediaStore
     cache: PageCache
     media_budget: MemoryBudget
+    hashing: HashingPool = field(default_factory=HashingPool)  # passwords, off the event loop and bounded
     jobs: Jobs = None  # type: ignore[assignment]  # set by the composition root
     directory: Any = None  # cara_fed.directory.Directory, installed by the composition root
     # The name of the worker running jobs in this process (stamped on what it claims, so its next start can
@@ -52,9 +54,14 @@ class Context:
                              pool_recycle=database.pool_recycle_seconds)
         config.data_path.mkdir(parents=True, exist_ok=True)
         budget = MemoryBudget(config.media.memory_budget_mb * 1024 * 1024, config.media.remote_share_percent / 100)
+        security = config.security
+        hashing = HashingPool(security.password_hash_workers, security.password_hash_queue,
+                              memory_kib=security.password_hash_memory_kib,
+                              time_cost=security.password_hash_time_cost,
+                              parallelism=security.password_hash_parallelism)
         return cls(config=config, engine=engine, sessions=make_sessionmaker(engine),
                    storage=make_store(config), cache=PageCache(config.cache.page_seconds),
-                   media_budget=budget)
+                   media_budget=budget, hashing=hashing)
 
     @asynccontextmanager
     async def transaction(self, *, changes_pages: bool = True) -> AsyncIterator[Transaction]:
@@ -82,5 +89,6 @@ class Context:
                 if inspect.isawaitable(result):
                     await result
         self.resources.clear()
+        self.hashing.close()
         await self.storage.close()
         await self.engine.dispose()

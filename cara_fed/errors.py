@@ -23,3 +23,12 @@ class RateLimited(RuntimeError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Overloaded(RuntimeError):
+    """A bounded resource is full (e.g. the password-hashing pool): answer 503 with Retry-After at once rather
+    than queueing without end."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

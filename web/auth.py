@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from cara_fed.errors import RateLimited, ValidationError
+from cara_fed.errors import Overloaded, RateLimited, ValidationError
 from cara_fed.observe import client_address
 from cara_fed.services import accounts, login_throttle, two_factor
 from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE
@@ -76,6 +76,9 @@ async def signup(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return render_form(request, "signup.html", {"mode": ctx.config.instance.registration, "form": fields,
                                                     "errors": exc.errors}, status=400)
+    except Overloaded as exc:
+        return _busy(render_form(request, "signup.html", {"mode": ctx.config.instance.registration, "form": fields,
+                                                          "errors": {"form": str(exc)}}, status=503), exc)
     if account.status == "pending":
         return render(request, "message.html", {"title": "Thanks for signing up", "message":
                       "A moderator will review your request; you can log in once it is approved."})
@@ -105,6 +108,9 @@ async def login(request: web.Request) -> web.Response:
                                                        "errors": {"form": str(exc)}}, status=429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    except Overloaded as exc:  # the hashing pool is full: say so at once rather than queue (cara_fed/hashing.py)
+        return _busy(render_form(request, "login.html", {"form": {"login": login_name, "next": target},
+                                                         "errors": {"form": str(exc)}}, status=503), exc)
     if two_factor.is_enabled(account):
         return code_step(request, account, target)
     return await _log_in(request, account, target)
@@ -142,6 +148,11 @@ async def login_code(request: web.Request) -> web.Response:
     except web.HTTPSeeOther as done:
         done.del_cookie(PENDING_COOKIE, path="/login")
         raise
+
+
+def _busy(response: web.Response, exc: Overloaded) -> web.Response:
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @routes.post("/logout", name="logout")

@@ -6,9 +6,10 @@ middleware caps the requests one process handles at once (`[server] max_inflight
 cap waits at most `[server] inflight_wait_ms` for a slot, then gets 503 with `Retry-After` and a small static
 body, costing almost nothing. Never turned away: inbox POSTs (the inbox stores each activity in a durable row
 and answers 202; the workers process the backlog later, so a surge of federation traffic loses nothing) and the
-operator endpoints /livez, /readyz and /metrics (a load balancer must see the process alive, and busy). The
-streaming API is not counted either: its connections stay open for hours and would hold slots forever (they
-cost a socket and a share of one poller, not request work).
+operator endpoints /livez, /readyz and /metrics (a load balancer must see the process alive, and busy), nor
+anonymous page views the page cache holds (web/cache.py: as cheap as the 503, and a link-preview stampede
+must get pages). The streaming API is not counted either: its connections stay open for hours and would hold
+slots forever (they cost a socket and a share of one poller, not request work).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cara_fed import metrics
+from web import cache
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPERATOR_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
@@ -78,9 +80,11 @@ def middleware(limit: int, wait_ms: int) -> Callable[..., Awaitable[web.StreamRe
 
     @web.middleware
     async def backpressure(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if exempt(request):
+        if exempt(request) or cache.answerable(request):
             return await handler(request)
         if not await slots.acquire():
+            if cache.answerable(request):  # rendered while it waited (a stampede's first render): serve it
+                return await handler(request)
             metrics.REQUESTS_SHED.inc()
             return busy(request)
         try:

@@ -1,14 +1,20 @@
 """Serve anonymous GETs of public pages from the rendered-page cache (cleared on every committed write), and
 let browsers and shared caches keep them as long as we do ([cache] page_seconds): the answer varies with the
-session cookie, so a signed-in visitor never gets a cached anonymous page."""
+session cookie, so a signed-in visitor never gets a cached anonymous page.
+
+Misses are single-flight: when many anonymous requests for one uncached page arrive together (link-preview
+fetchers right after a work is published, everyone after a write emptied the cache), one renders and the
+others wait for its page instead of rendering it again each (issue 15, preview stampede)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from cara_fed.cache import CachedPage, PageCache
 from web.conditional import add_vary
 from web.keys import ACCOUNT, CTX, SESSION_COOKIE
 
@@ -22,20 +28,69 @@ def cached_page(handler: PageHandler) -> PageHandler:
         if request.method != "GET" or request.get(ACCOUNT) is not None or SESSION_COOKIE in request.cookies:
             return await handler(request)
         cache = request.app[CTX].cache
-        key = f"{request.headers.get('Accept', '')[:40]}|{request.path_qs}"
+        if cache.ttl <= 0:  # caching off ([cache] page_seconds = 0): every request renders
+            return await handler(request)
+        key = page_key(request)
         page = cache.get(key)
-        if page is not None:
-            return _shareable(web.Response(body=page.body, status=page.status, content_type=page.content_type,
-                                           headers=dict(page.headers)), cache.ttl)
-        generation = cache.generation
-        response = await handler(request)
-        # Only store if no write landed while we rendered (else we might cache a stale page).
-        if response.status == 200 and generation == cache.generation and isinstance(response.body, bytes):
-            headers = {k: v for k, v in response.headers.items() if k in CACHEABLE_HEADERS}
-            cache.put(key, response.body, response.content_type, response.status, headers)
-        return _shareable(response, cache.ttl)
+        if page is None:
+            page, response = await _single_flight(cache, key, handler, request)
+            if response is not None:
+                return _shareable(response, cache.ttl)
+        assert page is not None
+        return _shareable(web.Response(body=page.body, status=page.status, content_type=page.content_type,
+                                       headers=dict(page.headers)), cache.ttl)
 
     return wrapper
+
+
+def page_key(request: web.Request) -> str:
+    return f"{request.headers.get('Accept', '')[:40]}|{request.path_qs}"
+
+
+def answerable(request: web.Request) -> bool:
+    """An anonymous GET whose page is in the cache now, or being rendered by another request it will wait for
+    (single-flight): answering it costs about what a 503 would, so back-pressure lets it through
+    (web/backpressure.py) and a preview stampede gets pages, not 503s."""
+    if request.method != "GET" or SESSION_COOKIE in request.cookies:
+        return False
+    cache, key = request.app[CTX].cache, page_key(request)
+    return cache.get(key) is not None or (id(cache), key, cache.generation) in _flights
+
+
+# Renders in progress, per cache (one per web process), page key and cache generation (it counts the writes
+# that emptied the cache): the page each produced, or None when it failed or was not a 200 (waiters then render
+# for themselves). A request joins only a render that began since the latest write, so whatever it gets is at
+# least as fresh as the moment it arrived, even when a write lands during the render (that page is then shared
+# with those waiters but not stored).
+_flights: dict[tuple[int, str, int], asyncio.Future[CachedPage | None]] = {}
+
+
+async def _single_flight(cache: PageCache, key: str, handler: PageHandler,
+                         request: web.Request) -> tuple[CachedPage, None] | tuple[None, web.Response]:
+    """(page, None) when another request's render gave us the page; (None, response) when this request
+    rendered it."""
+    generation = cache.generation
+    flight = (id(cache), key, generation)
+    leader = _flights.get(flight)
+    if leader is not None:
+        page = await asyncio.shield(leader)
+        if page is not None:
+            return page, None
+        return None, await handler(request)
+    future: asyncio.Future[CachedPage | None] = asyncio.get_running_loop().create_future()
+    _flights[flight] = future
+    page = None
+    try:
+        response = await handler(request)
+        if response.status == 200 and isinstance(response.body, bytes):
+            headers = {k: v for k, v in response.headers.items() if k in CACHEABLE_HEADERS}
+            page = CachedPage(response.body, response.content_type, response.status, tuple(headers.items()), 0.0)
+            if generation == cache.generation:  # stored only if no write landed while we rendered
+                cache.put(key, response.body, response.content_type, response.status, headers)
+        return None, response
+    finally:
+        del _flights[flight]
+        future.set_result(page)
 
 
 def _shareable(response: web.Response, ttl: int) -> web.Response:

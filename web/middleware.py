@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries_social
 from cara_fed.db import is_unavailable
-from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.errors import NotFound, Overloaded, PermissionDenied, RateLimited, ValidationError
 from cara_fed.models import Account
 from cara_fed.services import accounts
 from web import edge
@@ -46,6 +46,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return render(request, "error.html", {"status": 403, "message": str(exc)}, status=403)
     except RateLimited as exc:
         return render(request, "error.html", {"status": 429, "message": str(exc)}, status=429,
+                      headers={"Retry-After": str(exc.retry_after)})
+    except Overloaded as exc:
+        return render(request, "error.html", {"status": 503, "message": str(exc)}, status=503,
                       headers={"Retry-After": str(exc.retry_after)})
     except ValidationError as exc:
         return render(request, "error.html", {"status": 400, "message": "; ".join(exc.errors.values())},

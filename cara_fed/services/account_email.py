@@ -151,13 +151,14 @@ async def request_reset(ctx: Context, email: str, client_address: str) -> None:
 
 async def reset_password(ctx: Context, token: str, password: str) -> Account:
     """Set a new password from a reset link; every login session of the account ends."""
-    from cara_fed.services.accounts import MIN_PASSWORD, hash_password
+    from cara_fed.services.accounts import MIN_PASSWORD
 
     if len(password) < MIN_PASSWORD:
         raise ValidationError({"password": f"Use at least {MIN_PASSWORD} characters."})
+    fresh = await ctx.hashing.hash(password)  # before the transaction: no connection held while argon2 runs
     async with ctx.transaction() as tx:
         row, account = await _consume(tx, token, "reset")
-        account.password_hash = hash_password(password)
+        account.password_hash = fresh
         if row.email == account.email and account.email_verified_at is None:
             account.email_verified_at = utcnow()  # the link reached that inbox
         await tx.session.execute(delete(LoginSession).where(LoginSession.account_id == account.id))

@@ -10,17 +10,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
-from cara_fed.errors import ValidationError
+from cara_fed.errors import Overloaded, ValidationError
 from cara_fed.events import AccountUpdated, emit
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
@@ -28,30 +26,12 @@ from cara_fed.services import account_email, login_throttle, mentions
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.text import render_markdown, username_problem
 
-_hasher = PasswordHasher()
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 SIGN_UP_TRIES = 3  # a rerun sees the racing winner; only a stream of racers could need more
 
 log = logging.getLogger(__name__)
 FAILURE_WINDOW = login_throttle.WINDOW
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def _password_matches(stored: str | None, password: str) -> bool:
-    if not stored:
-        _hasher.hash(password)  # same cost either way: no user-enumeration by timing
-        return False
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-password_matches = _password_matches  # for services that re-check a password (email change, two-factor)
 
 
 def generate_keys() -> tuple[str, str]:
@@ -67,8 +47,10 @@ def generate_keys() -> tuple[str, str]:
 async def create_account(ctx: Context, tx: Transaction, username: str, email: str, password: str, *,
                          kind: str = "artist", is_admin: bool = False, display_name: str = "",
                          invite_code: str | None = None, request_note: str = "",
-                         bypass_registration: bool = False) -> Account:
-    """Create a local account. Sign-ups obey the registration mode unless an admin tool bypasses it."""
+                         bypass_registration: bool = False, password_hash: str | None = None) -> Account:
+    """Create a local account. Sign-ups obey the registration mode unless an admin tool bypasses it.
+    `password_hash`: `password` hashed already (sign_up does it before its transaction, so a sign-up storm
+    does not hold database connections while argon2 runs)."""
     session = tx.session
     username = username.strip().lower()
     email = email.strip().lower()
@@ -101,9 +83,9 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
     if errors:
         raise ValidationError(errors)
 
-    private_pem, public_pem = generate_keys()
+    private_pem, public_pem = await ctx.hashing.run(generate_keys)  # RSA key generation: CPU, off the loop too
     account = Account(username=username, email=None if email_taken else email,
-                      password_hash=hash_password(password), kind=kind,
+                      password_hash=password_hash or await ctx.hashing.hash(password), kind=kind,
                       is_admin=is_admin, display_name=display_name.strip()[:100] or username,
                       status="pending" if (mode == "approval" and not bypass_registration) else "active",
                       request_note=request_note[:1000], private_key_pem=private_pem, public_key_pem=public_pem)
@@ -125,6 +107,8 @@ async def sign_up(ctx: Context, username: str, email: str, password: str, **opti
     moment for one name or email both pass its checks; the database's unique indexes refuse the later insert,
     and a rerun, whose checks now see the winner, answers as if it had come second: "already taken" for the
     name, for the email what any registered address gets. Never a 500, never two accounts with one name."""
+    if len(password) >= MIN_PASSWORD:  # else create_account explains; no hashing for a refused form
+        options["password_hash"] = await ctx.hashing.hash(password)
     for attempt in range(SIGN_UP_TRIES):
         try:
             async with ctx.transaction() as tx:
@@ -140,18 +124,22 @@ async def authenticate(ctx: Context, login: str, password: str, client_address: 
     per client address, and per account only against guessing from many addresses; `known_cookie` is the
     browser's `cara_known` cookie, which exempts the account's own browsers from the per-account back-off)."""
     login = login.strip().lower()
-    async with ctx.transaction() as tx:
+    # Read and check the throttle, then hash with no database connection held (argon2 takes tens of ms in the
+    # hashing pool; a storm must not empty the connection pool), then record a failure in a short write.
+    async with ctx.sessions() as session:
         column = Account.email if "@" in login else Account.username
-        account = await tx.session.scalar(select(Account).where(column == login, Account.domain.is_(None)))
+        account = await session.scalar(select(Account).where(column == login, Account.domain.is_(None)))
         subject = login_throttle.subject_for(login, account)
-        await login_throttle.check(tx.session, address=client_address, subject=subject,
+        await login_throttle.check(session, address=client_address, subject=subject,
                                    limit=ctx.config.security.login_attempts,
                                    known=login_throttle.is_known(account, known_cookie))
-        if not _password_matches(account.password_hash if account else None, password):
+    stored = account.password_hash if account else None
+    failed = not await ctx.hashing.verify(stored, password)
+    if failed:
+        async with ctx.transaction(changes_pages=False) as tx:  # no page shows login failures
             login_throttle.record_failure(tx.session, address=client_address, subject=subject)
-            failed = True
-        else:
-            failed = False
+    elif stored and ctx.hashing.needs_rehash(stored):
+        await _rehash(ctx, account, password)  # type: ignore[arg-type]
     if failed:
         raise ValidationError({"form": "That name or password is not right."})
     assert account is not None
@@ -160,6 +148,22 @@ async def authenticate(ctx: Context, login: str, password: str, client_address: 
     if account.status == "suspended":
         raise ValidationError({"form": "This account is suspended."})
     return account
+
+
+async def _rehash(ctx: Context, account: Account, password: str) -> None:
+    """Upgrade a hash made with other costs (e.g. before [security] password_hash_* changed) to the configured
+    ones, unless the password changed meanwhile. The `cara_known` cookies of the account's other browsers are
+    signed with the old hash and stop exempting them once (login_throttle); this login's cookie is signed anew."""
+    try:
+        fresh = await ctx.hashing.hash(password)
+    except Overloaded:
+        return  # next time
+    async with ctx.transaction(changes_pages=False) as tx:
+        result = await tx.session.execute(update(Account).where(Account.id == account.id,
+                                                                Account.password_hash == account.password_hash)
+                                          .values(password_hash=fresh))
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        account.password_hash = fresh
 
 
 def _token_id(token: str) -> str:
@@ -171,7 +175,7 @@ async def start_session(ctx: Context, account: Account) -> tuple[str, LoginSessi
     token = secrets.token_urlsafe(32)
     row = LoginSession(id=_token_id(token), account_id=account.id, csrf_token=secrets.token_urlsafe(24),
                        expires_at=utcnow() + timedelta(days=ctx.config.security.session_days))
-    async with ctx.transaction() as tx:
+    async with ctx.transaction(changes_pages=False) as tx:  # no anonymous page shows who is logged in
         tx.session.add(row)
         # Housekeeping: expired sessions and old failures go.
         await tx.session.execute(delete(LoginSession).where(LoginSession.expires_at < utcnow()))
@@ -197,7 +201,7 @@ async def resolve_session(ctx: Context, token: str,
 
 
 async def end_session(ctx: Context, token: str) -> None:
-    async with ctx.transaction() as tx:
+    async with ctx.transaction(changes_pages=False) as tx:
         await tx.session.execute(delete(LoginSession).where(LoginSession.id == _token_id(token)))
 
 

@@ -12,7 +12,7 @@ from cara_fed.errors import ValidationError
 from cara_fed.models import Account
 from cara_fed.models.accounts import LoginSession
 from cara_fed.services import account_email
-from cara_fed.services.accounts import EMAIL_RE, MIN_PASSWORD, _password_matches, hash_password
+from cara_fed.services.accounts import EMAIL_RE, MIN_PASSWORD
 
 
 async def change(ctx: Context, account_id: int, current: str, *, new_password: str = "", new_email: str = "",
@@ -28,9 +28,10 @@ async def change(ctx: Context, account_id: int, current: str, *, new_password: s
         errors["new_password"] = f"Use at least {MIN_PASSWORD} characters."
     if new_email and not EMAIL_RE.match(new_email):
         errors["new_email"] = "That does not look like an email address."
+    fresh = await ctx.hashing.hash(new_password) if new_password and not errors else ""
     async with ctx.transaction() as tx:
         account = await tx.session.get(Account, account_id)
-        if account is None or not _password_matches(account.password_hash, current):
+        if account is None or not await ctx.hashing.verify(account.password_hash, current):
             errors["current_password"] = "Your current password is not right."
         confirm_by_mail = ctx.config.mail.enabled and bool(new_email)
         if new_email and not errors and not confirm_by_mail and new_email != account.email and await tx.session.scalar(  # type: ignore[union-attr]
@@ -45,7 +46,7 @@ async def change(ctx: Context, account_id: int, current: str, *, new_password: s
         elif new_email:
             account.email = new_email
         if new_password:
-            account.password_hash = hash_password(new_password)
+            account.password_hash = fresh
             kept = hashlib.sha256(keep_session.encode()).hexdigest() if keep_session else ""
             await tx.session.execute(delete(LoginSession).where(LoginSession.account_id == account_id,
                                                                 LoginSession.id != kept))

@@ -20,7 +20,6 @@ from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import AccountMoved, AccountUpdated, emit
 from cara_fed.models import Account, Follow
 from cara_fed.services import follows
-from cara_fed.services.accounts import password_matches
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ async def check_move(ctx: Context, account_id: int, password: str) -> None:
     async with ctx.sessions() as session:
         account = await _local(session, account_id)
     errors = {}
-    if not password_matches(account.password_hash, password):
+    if not await ctx.hashing.verify(account.password_hash, password):
         errors["password"] = "Your password is not right."
     elif (cooldown := _cooldown_error(account)) is not None:
         errors["target"] = cooldown

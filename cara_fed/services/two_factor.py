@@ -136,12 +136,10 @@ async def recovery_codes_left(ctx: Context, account_id: int) -> int:
 
 async def disable(ctx: Context, account_id: int, password: str, code: str) -> None:
     """Turn two-factor off: needs the password and a current (or recovery) code."""
-    from cara_fed.services.accounts import password_matches
-
     async with ctx.sessions() as session:
         account = await session.get(Account, account_id)
     assert account is not None
-    if not password_matches(account.password_hash, password):
+    if not await ctx.hashing.verify(account.password_hash, password):
         raise ValidationError({"password": "That password is not right."})
     await check_code(ctx, account_id, code)
     async with ctx.transaction(changes_pages=False) as tx:
@@ -155,12 +153,10 @@ async def disable(ctx: Context, account_id: int, password: str, code: str) -> No
 
 async def new_recovery_codes(ctx: Context, account_id: int, password: str, code: str) -> list[str]:
     """Replace every recovery code (the old ones stop working); needs the password and a current code."""
-    from cara_fed.services.accounts import password_matches
-
     async with ctx.sessions() as session:
         account = await session.get(Account, account_id)
     assert account is not None
-    if not password_matches(account.password_hash, password):
+    if not await ctx.hashing.verify(account.password_hash, password):
         raise ValidationError({"password": "That password is not right."})
     await check_code(ctx, account_id, code)
     codes = [_new_code() for _ in range(RECOVERY_CODES)]

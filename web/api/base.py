@@ -19,7 +19,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from cara_fed import json_limits
 from cara_fed.db import is_unavailable
-from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from cara_fed.errors import NotFound, Overloaded, PermissionDenied, RateLimited, ValidationError
 from cara_fed.numbers import INT4_MAX, INT8_MAX, clamp, parse_id, parse_whole
 from cara_fed.observe import client_address
 from cara_fed.queries_api import Window
@@ -144,6 +144,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = error_body(422, "Validation failed: " + "; ".join(exc.errors.values()))
     except RateLimited as exc:
         response = error_body(429, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+    except Overloaded as exc:
+        response = error_body(503, str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
     except web.HTTPException as exc:
         if exc.status < 400:
