@@ -14,6 +14,7 @@ from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.federation.sink import activities, remote_actor, trust_local
 from tests.web.test_artworks import upload
+from tests.web.test_two_factor import enrol
 
 AP = {"Accept": "application/activity+json"}
 PASSWORD = "correct horse 1"
@@ -151,3 +152,25 @@ async def test_admin_suspension_is_reversible_within_the_grace_period(client, ct
     assert (await _log_in(client, "bea")).status == 303
     async with ctx.sessions() as session:
         assert len((await session.scalars(select(Follow).where(Follow.followee_id == bea.id))).all()) == 3
+
+
+async def test_an_account_with_two_factor_needs_a_code_to_delete_and_to_cancel(client, ctx):
+    assert (await sign_up(client, "cy")).status == 303
+    totp, recovery = await enrol(client)
+
+    no_code = await _ask_deletion(client)
+    assert no_code.status == 400
+    assert (await client.get("/@cy")).status == 200  # nothing happened
+    asked = await client.post("/settings/delete", data={
+        "csrf_token": await csrf_from(client, "/settings/delete"), "password": PASSWORD, "code": recovery[0]})
+    assert asked.status == 200, await asked.text()
+    assert (await client.get("/@cy")).status == 410
+
+    assert (await _cancel(client, "cy")).status == 400  # the password alone does not bring it back
+    assert (await client.get("/@cy")).status == 410
+    client.session.cookie_jar.clear()
+    back = await client.post("/account/cancel-deletion", data={
+        "csrf_token": await csrf_from(client, "/account/cancel-deletion"), "login": "cy", "password": PASSWORD,
+        "code": recovery[1]})
+    assert back.status == 200, await back.text()
+    assert (await client.get("/@cy")).status == 200
