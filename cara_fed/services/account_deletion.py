@@ -6,8 +6,9 @@ period: status "suspended" (so pages, API, actor and media hide it everywhere su
 owner may cancel (self-service) or an admin may unsuspend; both restore the account as it was.
 
 When the period is over, `finish_due` (a periodic job) purges the works, the media rows and their files
-(originals and derivatives), the profile and the credentials, and keeps the row as a tombstone: the username
-stays taken (the unique index) and the actor URL answers 410; the keys stay so the Delete we send is signed.
+(originals and derivatives), portfolio archives, everything else in PURGED, the profile and the credentials,
+and keeps the row as a tombstone: the username stays taken (the unique index) and the actor URL answers 410;
+the keys stay so the Delete we send is signed.
 It emits AccountDeleted; the federation edge sends Delete(actor) to every server that knew the account and then
 calls `forget_relations` to drop the follows both ways.
 """
@@ -15,17 +16,29 @@ calls `forget_relations` to drop the follows both ways.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, or_, select
 
 from cara_fed.context import Context, Transaction
-from cara_fed.db import utcnow
+from cara_fed.db import Base, utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import AccountDeleted, emit
-from cara_fed.models import Account, Artwork, Follow, LoginSession, MediaAsset
-from cara_fed.services import accounts, media, two_factor
+from cara_fed.models import Account, DataExport, Follow, LoginSession, MediaAsset
+from cara_fed.services import accounts, archive_export, media, two_factor
 
 SELF, ADMIN = "self", "admin"
+# Everything the account made or holds, as (table, column naming it). Kept: the row itself (the tombstone), its
+# outgoing activities and follows (the Delete goes out through them; follows are dropped after it), and reports
+# about it (the moderation record).
+PURGED = (("artworks", "account_id"), ("projects", "account_id"), ("job_posts", "account_id"),
+          ("job_applications", "applicant_id"), ("comments", "account_id"), ("likes", "account_id"),
+          ("boosts", "account_id"), ("bookmarks", "account_id"), ("blocks", "account_id"), ("blocks", "target_id"),
+          ("mutes", "account_id"), ("mutes", "target_id"), ("notifications", "account_id"),
+          ("notifications", "actor_id"), ("tag_follows", "account_id"), ("markers", "account_id"),
+          ("data_imports", "account_id"), ("idempotency_keys", "account_id"), ("account_tokens", "account_id"),
+          ("oauth_codes", "account_id"), ("oauth_tokens", "account_id"), ("recovery_codes", "account_id"),
+          ("login_sessions", "account_id"))
 
 
 def is_pending(account: Account) -> bool:
@@ -125,17 +138,26 @@ async def _tombstone(ctx: Context, account_id: int, now: datetime) -> None:
             return  # cancelled meanwhile, or another process got here first
         account.avatar_asset_id = account.banner_asset_id = None
         await tx.session.flush()
-        await tx.session.execute(delete(Artwork).where(Artwork.account_id == account_id))
+        for name, column in PURGED:
+            table = Base.metadata.tables[name]
+            await tx.session.execute(table.delete().where(table.c[column] == account_id))
         for asset in await tx.session.scalars(select(MediaAsset).where(MediaAsset.account_id == account_id)):
             await media.delete_asset_files(ctx, tx, asset)
             await tx.session.delete(asset)
-        await _end_sessions(tx, account_id)
+        for export in await tx.session.scalars(select(DataExport).where(DataExport.account_id == account_id)):
+            if export.file_name:
+                tx.after_commit(_unlink, archive_export.exports_dir(ctx) / export.file_name)
+            await tx.session.delete(export)
         account.deleted_at = now
         account.email = account.password_hash = account.totp_secret = None
         account.totp_enabled_at = account.email_verified_at = None
         account.display_name = account.bio = account.bio_html = account.location = account.request_note = ""
         account.links, account.skills, account.bio_mentions, account.also_known_as = [], [], [], []
         emit(ctx, tx, AccountDeleted(account_id))
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
 async def forget_relations(ctx: Context, account_id: int) -> None:

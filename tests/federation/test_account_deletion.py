@@ -6,11 +6,12 @@ account and, lifted within the grace period, restores it with its works."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from cara_fed import scheduler
-from cara_fed.models import Account, Follow, MediaAsset
-from cara_fed.services import account_deletion, follows
+from cara_fed.db import Base
+from cara_fed.models import Account, Artwork, Follow, MediaAsset
+from cara_fed.services import account_deletion, follows, interactions, projects
 from cara_fed.worker import periodic_jobs
 from tests import images
 from tests.conftest import csrf_from, sign_up
@@ -47,6 +48,18 @@ async def _files(ctx, account_id: int) -> list[tuple[str, str]]:  # type: ignore
         assets = (await session.scalars(select(MediaAsset).where(MediaAsset.account_id == account_id))).all()
         keys = [("private", a.original_key) for a in assets if a.original_key]
         return keys + [("public", d.key) for a in assets for d in a.derivatives]
+
+
+async def _left_behind(ctx, account_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Rows of the tables a deletion purges that still name the account."""
+    found: dict[str, int] = {}
+    async with ctx.sessions() as session:
+        for name, column in account_deletion.PURGED:
+            table = Base.metadata.tables[name]
+            count = await session.scalar(select(func.count()).select_from(table).where(table.c[column] == account_id))
+            if count:
+                found[name] = found.get(name, 0) + count
+    return found
 
 
 async def _ask_deletion(client, password: str = PASSWORD):  # type: ignore[no-untyped-def]
@@ -97,6 +110,12 @@ async def test_after_the_grace_period_peers_get_a_signed_delete_and_everything_i
     ada = await _artist_with_work_and_followers(client, ctx, sink)
     files = await _files(ctx, ada.id)
     assert files and all([await ctx.storage.exists(area, key) for area, key in files])
+    async with ctx.sessions() as session:
+        work_id = await session.scalar(select(Artwork.id).where(Artwork.account_id == ada.id))
+    await projects.save_project(ctx, ada, "Ferries", "", [work_id])
+    await interactions.bookmark(ctx, ada, work_id, True)
+    assert await _left_behind(ctx, ada.id) == {"artworks": 1, "projects": 1, "bookmarks": 1,
+                                                   "notifications": 3, "login_sessions": 1}  # 3 new followers
     ctx.config.accounts.deletion_grace_days = 0
 
     assert (await _ask_deletion(client)).status == 200
@@ -115,6 +134,7 @@ async def test_after_the_grace_period_peers_get_a_signed_delete_and_everything_i
     async with ctx.sessions() as session:
         assert (await session.scalars(select(MediaAsset).where(MediaAsset.account_id == ada.id))).all() == []
         assert (await session.scalars(select(Follow).where(Follow.followee_id == ada.id))).all() == []
+    assert await _left_behind(ctx, ada.id) == {}
     tomb = await _account(ctx, "ada")
     assert tomb.deleted_at is not None and tomb.email is None and tomb.password_hash is None
     assert (await client.get("/users/ada", headers=AP)).status == 410
