@@ -91,7 +91,7 @@ async def admin_page(request: web.Request, errors: dict | None = None, status: i
 
 @routes.post(ADMIN + "/suspend")
 async def admin_suspend(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin = require_admin(request)
     form = await request.post()
     from cara_fed import queries
 
@@ -100,7 +100,7 @@ async def admin_suspend(request: web.Request) -> web.Response:
     try:
         if target is None:
             raise NotFound("There is no such account here.")
-        await account_deletion.suspend(request.app[CTX], target.id)
+        await account_deletion.suspend(request.app[CTX], target.id, admin.id)
     except (NotFound, ValidationError) as exc:
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         return await admin_page(request, {"username": message}, status=400)
@@ -109,9 +109,9 @@ async def admin_suspend(request: web.Request) -> web.Response:
 
 @routes.post(ADMIN + r"/{account_id:\d+}/unsuspend")
 async def admin_unsuspend(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin = require_admin(request)
     try:
-        await account_deletion.unsuspend(request.app[CTX], forms.path_id(request, "account_id"))
+        await account_deletion.unsuspend(request.app[CTX], forms.path_id(request, "account_id"), admin.id)
     except (NotFound, ValidationError) as exc:
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         return await admin_page(request, {"form": message}, status=400)

@@ -15,6 +15,7 @@ calls `forget_relations` to drop the follows both ways.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from cara_fed.events import AccountDeleted, emit
 from cara_fed.models import Account, DataExport, Follow, LoginSession, MediaAsset
 from cara_fed.services import accounts, archive_export, media, two_factor
 
+log = logging.getLogger(__name__)
 SELF, ADMIN = "self", "admin"
 # Everything the account made or holds, as (table, column naming it). Kept: the row itself (the tombstone), its
 # outgoing activities and follows (the Delete goes out through them; follows are dropped after it), and reports
@@ -102,22 +104,29 @@ async def _restore(ctx: Context, account_id: int) -> Account:
     return account
 
 
-async def suspend(ctx: Context, account_id: int) -> datetime:
-    """An admin suspends a local account: hidden at once, deleted when the grace period ends."""
+async def suspend(ctx: Context, account_id: int, admin_id: int | None = None) -> datetime:
+    """An admin suspends a local account: hidden at once, deleted when the grace period ends. Only an active
+    one: restoring it makes it active again, which must not skip a sign-up's approval."""
     async with ctx.transaction() as tx:
         account = await _local(tx, account_id)
         if is_pending(account):
-            raise ValidationError({"form": "This account is already suspended."})
+            raise ValidationError({"username": "This account is already suspended."})
+        if account.status != "active":
+            raise ValidationError({"username": "Only an active account can be suspended here (reject a sign-up "
+                                              "on the administration page)."})
         _enter_grace(ctx, tx, account, ADMIN)
+        log.info("admin %s suspended local account %s (@%s) for deletion", admin_id, account.id, account.username)
         await _end_sessions(tx, account_id)
         due = account.deletion_due_at
     assert due is not None
     return due
 
 
-async def unsuspend(ctx: Context, account_id: int) -> Account:
+async def unsuspend(ctx: Context, account_id: int, admin_id: int | None = None) -> Account:
     """An admin lifts a suspension (or a self-service deletion) before the grace period ends."""
-    return await _restore(ctx, account_id)
+    account = await _restore(ctx, account_id)
+    log.info("admin %s restored local account %s (@%s)", admin_id, account.id, account.username)
+    return account
 
 
 async def finish_due(ctx: Context, now: datetime | None = None) -> int:

@@ -163,6 +163,10 @@ async def test_admin_suspension_is_reversible_within_the_grace_period(client, ct
     assert (await client.get("/@bea")).status == 410
     assert (await client.get("/users/bea", headers=AP)).status == 410
     assert (await account_deletion.finish_due(ctx)) == 0  # 30 days are not over
+    twice = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "bea"})
+    assert twice.status == 400 and "already suspended" in await twice.text()
+    assert (await client.post("/admin/deletions/99999/unsuspend", data={"csrf_token": token})).status == 400
+    assert (await client.post("/admin/deletions/99999999999/unsuspend", data={"csrf_token": token})).status == 404
 
     restored = await client.post(f"/admin/deletions/{bea.id}/unsuspend",
                                  data={"csrf_token": await csrf_from(client, "/admin/deletions")})
