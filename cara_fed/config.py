@@ -223,6 +223,14 @@ class PortabilityConfig:
 
 
 @dataclass
+class AccountsConfig:
+    deletion_grace_days: int = setting(30, "An account whose owner asked to delete it (or that an admin suspended) "
+                                       "stays restorable this many days; then its works and files are purged, "
+                                       "Delete is sent to every server that knew it, and the name stays "
+                                       "reserved. 0 = at the next run of the deletion job.", minimum=0)
+
+
+@dataclass
 class RetentionConfig:
     inbox_days: int = setting(14, "Received activities that are done (processed, ignored, failed) are deleted "
                               "this many days after they finished.", minimum=1)
@@ -373,6 +381,7 @@ SECTIONS: dict[str, type] = {
     "cloak": CloakConfig,
     "retention": RetentionConfig,
     "portability": PortabilityConfig,
+    "accounts": AccountsConfig,
     "metrics": MetricsConfig,
 }
 
@@ -395,6 +404,7 @@ class Config:
     cloak: CloakConfig = field(default_factory=CloakConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     portability: PortabilityConfig = field(default_factory=PortabilityConfig)
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "built-in defaults"
 

@@ -48,6 +48,13 @@ class AccountUpdated(Event):
 
 
 @dataclass(frozen=True)
+class AccountDeleted(Event):
+    """The grace period ended: the account is a tombstone now; everyone who knew it gets Delete(actor)."""
+
+    account_id: int
+
+
+@dataclass(frozen=True)
 class AccountMoved(Event):
     """The account moved to its `moved_to` actor: its followers are told with a Move."""
 

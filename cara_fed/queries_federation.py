@@ -21,6 +21,13 @@ async def active_local_actor(session: AsyncSession, username: str) -> Account | 
         Account.kind != "application"))
 
 
+async def deleted_local_actor(session: AsyncSession, username: str) -> bool:
+    """A local account deleted, or in its deletion grace period (self-service or admin suspension): 410."""
+    return await session.scalar(select(Account.id).where(
+        Account.username == username.lower(), Account.domain.is_(None), Account.deletion_due_at.is_not(None))) \
+        is not None
+
+
 async def count_public_works(session: AsyncSession, account: Account) -> int:
     """Published works anyone may see (public and unlisted): the outbox's totalItems."""
     return await session.scalar(select(func.count()).select_from(Artwork).where(

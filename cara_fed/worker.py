@@ -26,7 +26,17 @@ from cara_fed.context import Context
 from cara_fed.events import Event
 from cara_fed.jobs import QUEUES, JobArg, JobRegistry, JobSpec, Task
 from cara_fed.observe import REQUEST_ID
-from cara_fed.services import archive_import, cloaking, data_sweep, follow_import, mail, media, retention, review
+from cara_fed.services import (
+    account_deletion,
+    archive_import,
+    cloaking,
+    data_sweep,
+    follow_import,
+    mail,
+    media,
+    retention,
+    review,
+)
 from federation.jobs import register_jobs as register_federation_jobs
 
 log = logging.getLogger(__name__)
@@ -62,7 +72,15 @@ async def sweep_all(ctx: Context) -> None:
 
 def periodic_jobs(config: Config) -> list[scheduler.Periodic]:
     return [scheduler.Periodic(tasks.SWEEP.name, config.jobs.sweep_seconds, sweep_all),
-            scheduler.Periodic("retention", config.retention.every_minutes * 60, prune_old_rows)]
+            scheduler.Periodic("retention", config.retention.every_minutes * 60, prune_old_rows),
+            scheduler.Periodic("account_deletion", config.jobs.sweep_seconds, finish_deletions)]
+
+
+async def finish_deletions(ctx: Context) -> None:
+    """Periodic: accounts whose deletion grace period ended become tombstones (services/account_deletion.py)."""
+    done = await account_deletion.finish_due(ctx)
+    if done:
+        log.info("deleted %s accounts whose grace period ended", done)
 
 
 async def prune_old_rows(ctx: Context) -> None:

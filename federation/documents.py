@@ -75,6 +75,8 @@ async def actor(request: web.Request) -> web.Response:
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, username)
             if account is None:
+                if await fq.deleted_local_actor(session, username):
+                    return ap_error(410, "This account is deleted (or being deleted).")
                 return ap_error(404, NO_ACTOR)
             if account.username != username:
                 return ap_redirect(s.actor_id(ctx, account))  # the fetched URL must equal the id

@@ -10,6 +10,7 @@ from cara_fed import events as ev
 from cara_fed import tasks
 from cara_fed.jobs import JobFunction, JobRegistry, Subscribers, Task, on
 from federation import (
+    deletions,
     delivery,
     handlers,
     inbox_jobs,
@@ -29,6 +30,7 @@ SUBSCRIPTIONS: dict[type[ev.Event], Subscribers] = {
     ev.ArtworkDeleted: on("delivery", outbox.artwork_deleted),
     ev.AccountUpdated: on("delivery", outbox.account_updated),
     ev.AccountMoved: on("delivery", moves.send_move),
+    ev.AccountDeleted: on("delivery", deletions.account_deleted),
     ev.FollowRequested: on("delivery", outbox.send_follow),
     ev.FollowAccepted: on("delivery", outbox.send_accept),
     ev.FollowRejected: on("delivery", outbox.send_reject),

@@ -51,6 +51,8 @@ async def home(request: web.Request) -> web.Response:
 
 async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped-def]
     account = await queries.local_account(session, username)
+    if account is not None and account.deletion_due_at is not None:
+        raise web.HTTPGone(text=f"@{username} is deleted (or being deleted).")
     if account is None or account.status == "suspended" or account.kind == "application":
         raise web.HTTPNotFound(text=f"There is no artist called @{username} here.")
     return account

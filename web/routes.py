@@ -8,6 +8,7 @@ from aiohttp import web
 
 from cara_fed.context import Context
 from web import (
+    account_deletion,
     account_email,
     admin,
     auth,
@@ -52,7 +53,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes, ops.routes, account_email.routes,
-                  two_factor.routes, moves.routes, portability.routes):
+                  two_factor.routes, moves.routes, portability.routes, account_deletion.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction

@@ -81,6 +81,13 @@ class Account(Base):
         "accounts.id", use_alter=True, ondelete="SET NULL", name="fk_accounts_moved_to"), default=None)
     moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
+    # Deletion (services/account_deletion.py): while deletion_due_at is set the account is suspended and may be
+    # restored; `deletion_by` says who asked ("self" or "admin"). Once done, deleted_at marks the tombstone that
+    # keeps the username reserved and the actor key for the Delete we sign.
+    deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    deletion_by: Mapped[str | None] = mapped_column(String(16), default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -119,7 +119,7 @@ async def sign_up(ctx: Context, username: str, email: str, password: str, **opti
 
 
 async def authenticate(ctx: Context, login: str, password: str, client_address: str,
-                       known_cookie: str | None = None) -> Account:
+                       known_cookie: str | None = None, deletion_pending_ok: bool = False) -> Account:
     """Check a username-or-email and password. Raises ValidationError or RateLimited (see login_throttle:
     per client address, and per account only against guessing from many addresses; `known_cookie` is the
     browser's `cara_known` cookie, which exempts the account's own browsers from the per-account back-off)."""
@@ -146,6 +146,11 @@ async def authenticate(ctx: Context, login: str, password: str, client_address: 
     if account.status == "pending":
         raise ValidationError({"form": "Your account is waiting for a moderator's approval."})
     if account.status == "suspended":
+        if account.deletion_by == "self" and account.deleted_at is None:
+            if deletion_pending_ok:  # signing in to cancel the deletion (services/account_deletion.py)
+                return account
+            raise ValidationError({"form": "This account is being deleted. You can still cancel that on the "
+                                           "“Cancel deletion” page."})
         raise ValidationError({"form": "This account is suspended."})
     return account
 

@@ -132,7 +132,7 @@ async def test_0024_adds_exports_and_imports_to_existing_accounts(config):
 
     from cara_fed.context import Context
     from cara_fed.migrate import upgrade
-    from cara_fed.models import Account, Artwork, DataExport, DataImport
+    from cara_fed.models import Artwork, DataExport, DataImport
 
     ctx = Context.create(config)
     try:
@@ -144,16 +144,17 @@ async def test_0024_adds_exports_and_imports_to_existing_accounts(config):
                 " created_at, updated_at) VALUES ('old', 'old@example.org', 'artist', 'active', false, 'Old', '',"
                 " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         await upgrade(ctx.engine, "0024")
+        async with ctx.engine.connect() as connection:  # not the ORM: later migrations add account columns
+            old_id = (await connection.exec_driver_sql("SELECT id FROM accounts WHERE username = 'old'")).scalar()
         async with ctx.transaction() as tx:
-            old = await tx.session.scalar(select(Account).where(Account.username == "old"))
-            tx.session.add(DataExport(account_id=old.id))
-            imported = DataImport(account_id=old.id, kind="archive", payload={"file": "x.zip"})
+            tx.session.add(DataExport(account_id=old_id))
+            imported = DataImport(account_id=old_id, kind="archive", payload={"file": "x.zip"})
             tx.session.add(imported)
             await tx.session.flush()
-            tx.session.add(Artwork(account_id=old.id, title="Kept", import_id=imported.id))
+            tx.session.add(Artwork(account_id=old_id, title="Kept", import_id=imported.id))
         async with ctx.sessions() as session:
-            work = await session.scalar(select(Artwork))
-            assert (work.title, work.import_id, work.state) == ("Kept", imported.id, "processing")
+            work = (await session.execute(select(Artwork.title, Artwork.import_id, Artwork.state))).one()
+            assert tuple(work) == ("Kept", imported.id, "processing")
             assert (await session.scalar(select(DataExport))).state == "queued"
     finally:
         await ctx.close()
@@ -173,3 +174,26 @@ async def test_concurrent_upgrades_of_a_fresh_postgres_database_both_succeed():
         finally:
             for engine in engines:
                 await engine.dispose()
+
+
+async def test_0025_existing_accounts_are_not_being_deleted(config):
+    """Accounts from before 0025 have no deletion due and are no tombstones; the name stays unique either way."""
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine, "0024")
+        async with ctx.engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
+                " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
+                " created_at, updated_at) VALUES ('old', 'old@example.org', 'artist', 'active', false, 'Old', '',"
+                " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await upgrade(ctx.engine, "0025")
+        async with ctx.engine.connect() as connection:
+            row = (await connection.exec_driver_sql(
+                "SELECT status, deletion_due_at, deletion_by, deleted_at FROM accounts WHERE username = 'old'")).one()
+        assert tuple(row) == ("active", None, None, None)
+    finally:
+        await ctx.close()
