@@ -78,6 +78,16 @@ async def test_upgrading_keeps_existing_data(config):
         await ctx.close()
 
 
+async def insert_old_account(engine, email_sql: str, username: str = "old") -> None:  # type: ignore[no-untyped-def]
+    """An account row as the schema from 0020 on knows it, written in SQL (the ORM knows later columns)."""
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
+            " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
+            f" created_at, updated_at) VALUES ('{username}', {email_sql}, 'artist', 'active', false, 'Old', '',"
+            " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+
+
 async def test_0022_treats_existing_addresses_as_confirmed(config):
     """Accounts from before email verification keep everything they could do: their address counts as confirmed."""
     from cara_fed.context import Context
@@ -86,13 +96,8 @@ async def test_0022_treats_existing_addresses_as_confirmed(config):
     ctx = Context.create(config)
     try:
         await upgrade(ctx.engine, "0020")
-        async with ctx.engine.begin() as connection:
-            for username, email in (("old", "'old@example.org'"), ("noaddress", "NULL")):
-                await connection.exec_driver_sql(
-                    "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
-                    " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
-                    f" created_at, updated_at) VALUES ('{username}', {email}, 'artist', 'active', false, 'Old', '',"
-                    " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await insert_old_account(ctx.engine, "'old@example.org'")
+        await insert_old_account(ctx.engine, "NULL", username="noaddress")
         await upgrade(ctx.engine, "0022")
         async with ctx.engine.connect() as connection:
             rows = dict((await connection.exec_driver_sql(
@@ -110,12 +115,7 @@ async def test_0023_existing_accounts_have_no_aliases_and_have_not_moved(config)
     ctx = Context.create(config)
     try:
         await upgrade(ctx.engine, "0022")
-        async with ctx.engine.begin() as connection:
-            await connection.exec_driver_sql(
-                "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
-                " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
-                " created_at, updated_at) VALUES ('old', 'old@example.org', 'artist', 'active', false, 'Old', '',"
-                " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await insert_old_account(ctx.engine, "'old@example.org'")
         await upgrade(ctx.engine, "0023")
         async with ctx.engine.connect() as connection:
             row = (await connection.exec_driver_sql(
@@ -137,12 +137,7 @@ async def test_0024_adds_exports_and_imports_to_existing_accounts(config):
     ctx = Context.create(config)
     try:
         await upgrade(ctx.engine, "0022")
-        async with ctx.engine.begin() as connection:
-            await connection.exec_driver_sql(
-                "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
-                " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
-                " created_at, updated_at) VALUES ('old', 'old@example.org', 'artist', 'active', false, 'Old', '',"
-                " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await insert_old_account(ctx.engine, "'old@example.org'")
         await upgrade(ctx.engine, "0024")
         async with ctx.engine.connect() as connection:  # not the ORM: later migrations add account columns
             old_id = (await connection.exec_driver_sql("SELECT id FROM accounts WHERE username = 'old'")).scalar()
@@ -184,12 +179,7 @@ async def test_0025_existing_accounts_are_not_being_deleted(config):
     ctx = Context.create(config)
     try:
         await upgrade(ctx.engine, "0024")
-        async with ctx.engine.begin() as connection:
-            await connection.exec_driver_sql(
-                "INSERT INTO accounts (username, email, kind, status, is_admin, display_name, bio, bio_html,"
-                " location, links, skills, open_to_work, noai_default, locked, discoverable, request_note,"
-                " created_at, updated_at) VALUES ('old', 'old@example.org', 'artist', 'active', false, 'Old', '',"
-                " '', '', '[]', '[]', false, true, false, true, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        await insert_old_account(ctx.engine, "'old@example.org'")
         await upgrade(ctx.engine, "0025")
         async with ctx.engine.connect() as connection:
             row = (await connection.exec_driver_sql(
