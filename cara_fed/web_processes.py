@@ -124,7 +124,7 @@ def migrate(config: Config) -> None:
 def preload() -> Any:
     """In the master (preload_app): import the code once, so the forked processes share it and start quickly."""
     import cara_fed.app  # noqa: F401
-    from cara_fed.serve import gunicorn_app
+    from cara_fed.serve import gunicorn_app  # late: cara_fed.serve imports this module
 
     return gunicorn_app
 

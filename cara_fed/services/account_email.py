@@ -19,6 +19,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied, RateLimited, ValidationError
 from cara_fed.models import Account, AccountToken, LoginFailure, LoginSession
 from cara_fed.services import mail
+from cara_fed.services.password_rules import password_problem
 
 VERIFY_DAYS = 7
 RESET_WINDOW = timedelta(minutes=15)  # login_failures rows older than this are pruned at each login
@@ -151,10 +152,8 @@ async def request_reset(ctx: Context, email: str, client_address: str) -> None:
 
 async def reset_password(ctx: Context, token: str, password: str) -> Account:
     """Set a new password from a reset link; every login session of the account ends."""
-    from cara_fed.services.accounts import MIN_PASSWORD
-
-    if len(password) < MIN_PASSWORD:
-        raise ValidationError({"password": f"Use at least {MIN_PASSWORD} characters."})
+    if problem := password_problem(password):
+        raise ValidationError({"password": problem})
     fresh = await ctx.hashing.hash(password)  # before the transaction: no connection held while argon2 runs
     async with ctx.transaction() as tx:
         row, account = await _consume(tx, token, "reset")

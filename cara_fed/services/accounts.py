@@ -24,10 +24,10 @@ from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
 from cara_fed.services import account_email, login_throttle, mentions
 from cara_fed.services.media import Upload, check_upload, store_original
+from cara_fed.services.password_rules import MIN_PASSWORD, password_problem
 from cara_fed.text import render_markdown, username_problem
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 8
 SIGN_UP_TRIES = 3  # a rerun sees the racing winner; only a stream of racers could need more
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
         errors["username"] = problem
     if not EMAIL_RE.match(email):
         errors["email"] = "Enter an email address like name@example.org."
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    if problem := password_problem(password):
+        errors["password"] = problem
     if kind not in ACCOUNT_KINDS:
         errors["kind"] = f"Choose one of: {', '.join(ACCOUNT_KINDS)}."
     if "username" not in errors and await session.scalar(

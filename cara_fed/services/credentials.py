@@ -12,7 +12,8 @@ from cara_fed.errors import ValidationError
 from cara_fed.models import Account
 from cara_fed.models.accounts import LoginSession
 from cara_fed.services import account_email
-from cara_fed.services.accounts import EMAIL_RE, MIN_PASSWORD
+from cara_fed.services.accounts import EMAIL_RE
+from cara_fed.services.password_rules import password_problem
 
 
 async def change(ctx: Context, account_id: int, current: str, *, new_password: str = "", new_email: str = "",
@@ -24,8 +25,8 @@ async def change(ctx: Context, account_id: int, current: str, *, new_password: s
     new_email = new_email.strip().lower()
     if not new_password and not new_email:
         errors["new_password"] = "Enter a new password or a new email address."
-    if new_password and len(new_password) < MIN_PASSWORD:
-        errors["new_password"] = f"Use at least {MIN_PASSWORD} characters."
+    if new_password and (problem := password_problem(new_password)):
+        errors["new_password"] = problem
     if new_email and not EMAIL_RE.match(new_email):
         errors["new_email"] = "That does not look like an email address."
     fresh = await ctx.hashing.hash(new_password) if new_password and not errors else ""
