@@ -25,6 +25,7 @@ from web import (
     pages,
     portability,
     review,
+    rules,
     settings,
     social,
     static_assets,
@@ -52,7 +53,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes, ops.routes, account_email.routes,
-                  two_factor.routes, moves.routes, portability.routes):
+                  two_factor.routes, moves.routes, portability.routes, rules.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction
