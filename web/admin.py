@@ -41,9 +41,11 @@ async def admin(request: web.Request) -> web.Response:
 
 @routes.post(r"/admin/accounts/{account_id:\d+}/{decision:approve|reject}", name="admin_decide")
 async def decide(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin_account = require_admin(request)
     status = "active" if request.match_info["decision"] == "approve" else "suspended"
-    await accounts.set_status(request.app[CTX], forms.path_id(request, "account_id"), status)
+    form = await request.post()
+    await accounts.set_status(request.app[CTX], forms.path_id(request, "account_id"), status, actor=admin_account,
+                              reason=forms.text(form, "reason"))
     raise web.HTTPSeeOther("/admin")
 
 
@@ -57,16 +59,15 @@ async def invite(request: web.Request) -> web.Response:
 
 @routes.post("/admin/instances", name="admin_instances")
 async def instance_policy(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin_account = require_admin(request)
     form = await request.post()
+    ctx, domain, reason = request.app[CTX], forms.text(form, "domain"), forms.text(form, "reason")
     try:
-        if forms.text(form, "action") == "allow":
-            await instances.set_allowed(request.app[CTX], forms.text(form, "domain"), True)
-        elif forms.text(form, "action") == "disallow":
-            await instances.set_allowed(request.app[CTX], forms.text(form, "domain"), False)
+        if forms.text(form, "action") in ("allow", "disallow"):
+            await instances.set_allowed(ctx, domain, forms.text(form, "action") == "allow", actor=admin_account,
+                                        reason=reason)
         else:
-            await instances.set_policy(request.app[CTX], forms.text(form, "domain"), forms.text(form, "policy"),
-                                       forms.text(form, "reason"))
+            await instances.set_policy(ctx, domain, forms.text(form, "policy"), reason, actor=admin_account)
     except ValidationError as exc:
         return await _page(request, errors=exc.errors, status=400)
     raise web.HTTPSeeOther("/admin#instances")

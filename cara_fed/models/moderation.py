@@ -1,10 +1,11 @@
-"""Instance rules that admins write: shown at sign-up, on /about and to Mastodon apps (issue 18)."""
+"""Instance rules that admins write (shown at sign-up, on /about and to Mastodon apps) and the moderation audit
+log (issue 18)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cara_fed.db import Base, UTCDateTime, utcnow
@@ -21,3 +22,21 @@ class InstanceRule(Base):
     hint: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """One moderation action: who did what to which target, and why. Append-only; `target` is a readable key
+    (`@user`, `@user@domain`, `example.social`, `artwork:12`) that the admin log filters on exactly."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target_id", "target", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), default=None)
+    actor_name: Mapped[str] = mapped_column(String(64), default="")  # kept if the actor's account goes
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(300))
+    target_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
+                                                          default=None, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

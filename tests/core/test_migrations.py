@@ -154,13 +154,13 @@ async def test_0024_adds_exports_and_imports_to_existing_accounts(config):
         await ctx.close()
 
 
-async def test_0026_adds_an_empty_rule_list(config):
-    """An instance upgraded to 0026 has no rules (nothing is invented for it) and can store ordered ones."""
+async def test_0026_adds_an_empty_rule_list_and_audit_log(config):
+    """An instance upgraded to 0026 has no rules (nothing is invented for it) and an empty audit log."""
     from sqlalchemy import select
 
     from cara_fed.context import Context
     from cara_fed.migrate import upgrade
-    from cara_fed.models import InstanceRule
+    from cara_fed.models import AuditEntry, InstanceRule
 
     ctx = Context.create(config)
     try:
@@ -168,6 +168,7 @@ async def test_0026_adds_an_empty_rule_list(config):
         await upgrade(ctx.engine, "0026")
         async with ctx.sessions() as session:
             assert (await session.scalars(select(InstanceRule))).all() == []
+            assert (await session.scalars(select(AuditEntry))).all() == []
         async with ctx.transaction() as tx:
             tx.session.add_all([InstanceRule(text="Second", position=2), InstanceRule(text="First", position=1)])
         async with ctx.sessions() as session:
