@@ -10,6 +10,7 @@ from cara_fed.context import Context
 from web import (
     account_email,
     admin,
+    appeals,
     audit_log,
     auth,
     conditional,
@@ -55,7 +56,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes, ops.routes, account_email.routes,
                   two_factor.routes, moves.routes, portability.routes, rules.routes,
-                  audit_log.routes):
+                  audit_log.routes, appeals.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction

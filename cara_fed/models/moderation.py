@@ -40,3 +40,11 @@ class AuditEntry(Base):
                                                           default=None, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The affected artist's one appeal: state "" (none) | pending | upheld | reversed.
+    appeal_state: Mapped[str] = mapped_column(String(16), default="", index=True)
+    appeal_text: Mapped[str] = mapped_column(Text, default="")
+    appealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    appeal_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
+                                                             default=None)
+    appeal_note: Mapped[str] = mapped_column(Text, default="")
+    appeal_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -6,10 +6,18 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed.models import Account, AuditEntry
+from cara_fed.models import Account, AuditEntry, Notification
 
 PAGE_SIZE = 50
 REASON_MAX = 2000
+# Decisions against a local artist that they are told about and may appeal once (services/appeals.py).
+APPEALABLE = ("review.label_ai_generated", "review.label_ai_assisted", "review.hold", "review.reject",
+              "report.resolve")
+DECISIONS_PATH = "/settings/decisions"
+
+
+def appealable(entry: AuditEntry) -> bool:
+    return entry.action in APPEALABLE and entry.target_account_id is not None
 
 
 def account_key(account: Account) -> str:
@@ -24,6 +32,9 @@ def record(session: AsyncSession, actor: Account | None, action: str, target: st
                        action=action, target=target[:300], reason=reason.strip()[:REASON_MAX],
                        target_account_id=target_account.id if target_account else None)
     session.add(entry)
+    if target_account is not None and target_account.is_local and appealable(entry):
+        session.add(Notification(account_id=target_account.id, kind="moderation_decision",
+                                 object_uri=DECISIONS_PATH))
     return entry
 
 

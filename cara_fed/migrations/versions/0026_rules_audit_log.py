@@ -39,12 +39,20 @@ def upgrade() -> None:
         sa.Column('target_account_id', sa.Integer(), nullable=True),
         sa.Column('reason', sa.Text(), nullable=False),
         sa.Column('created_at', cara_fed.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('appeal_state', sa.String(length=16), nullable=False),
+        sa.Column('appeal_text', sa.Text(), nullable=False),
+        sa.Column('appealed_at', cara_fed.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('appeal_decided_by_id', sa.Integer(), nullable=True),
+        sa.Column('appeal_note', sa.Text(), nullable=False),
+        sa.Column('appeal_decided_at', cara_fed.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['actor_id'], ['accounts.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['appeal_decided_by_id'], ['accounts.id'], ondelete='SET NULL'),
         sa.ForeignKeyConstraint(['target_account_id'], ['accounts.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_audit_log_target_id', 'audit_log', ['target', 'id'])
     op.create_index('ix_audit_log_target_account_id', 'audit_log', ['target_account_id'])
+    op.create_index('ix_audit_log_appeal_state', 'audit_log', ['appeal_state'])
 
 
 def downgrade() -> None:
