@@ -1,4 +1,4 @@
-"""Admin pages: sign-up approvals, invites, instance policy (domain blocks, allowlist)."""
+"""Admin pages: sign-up approvals, invites, instance policy (domain blocks, allowlist, Mastodon CSV)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account
-from cara_fed.services import accounts, instances
+from cara_fed.services import accounts, domain_blocks_csv, instances
 from web import forms
 from web.auth import require_login
 from web.keys import CTX
+from web.limits import accepts_uploads
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -23,14 +24,16 @@ def require_admin(request: web.Request) -> Account:
     return account
 
 
-async def _page(request: web.Request, errors: dict | None = None, invite: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+async def _page(request: web.Request, errors: dict | None = None, invite: str = "", status: int = 200,  # type: ignore[no-untyped-def]
+                notice: str = ""):
     ctx = request.app[CTX]
     async with ctx.sessions() as session:
         pending = (await session.scalars(select(Account).where(Account.status == "pending", Account.domain.is_(None))
                                          .order_by(Account.created_at))).all()
         blocks = await instances.policies(session)
     return render(request, "admin.html", {"pending": pending, "blocks": blocks, "errors": errors or {},
-                                          "new_invite": invite, "config": ctx.config}, status=status)
+                                          "new_invite": invite, "config": ctx.config, "notice": notice},
+                  status=status)
 
 
 @routes.get("/admin", name="admin")
@@ -41,9 +44,11 @@ async def admin(request: web.Request) -> web.Response:
 
 @routes.post(r"/admin/accounts/{account_id:\d+}/{decision:approve|reject}", name="admin_decide")
 async def decide(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin_account = require_admin(request)
     status = "active" if request.match_info["decision"] == "approve" else "suspended"
-    await accounts.set_status(request.app[CTX], forms.path_id(request, "account_id"), status)
+    form = await request.post()
+    await accounts.set_status(request.app[CTX], forms.path_id(request, "account_id"), status, actor=admin_account,
+                              reason=forms.text(form, "reason"))
     raise web.HTTPSeeOther("/admin")
 
 
@@ -57,16 +62,39 @@ async def invite(request: web.Request) -> web.Response:
 
 @routes.post("/admin/instances", name="admin_instances")
 async def instance_policy(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin_account = require_admin(request)
     form = await request.post()
+    ctx, domain, reason = request.app[CTX], forms.text(form, "domain"), forms.text(form, "reason")
     try:
-        if forms.text(form, "action") == "allow":
-            await instances.set_allowed(request.app[CTX], forms.text(form, "domain"), True)
-        elif forms.text(form, "action") == "disallow":
-            await instances.set_allowed(request.app[CTX], forms.text(form, "domain"), False)
+        if forms.text(form, "action") in ("allow", "disallow"):
+            await instances.set_allowed(ctx, domain, forms.text(form, "action") == "allow", actor=admin_account,
+                                        reason=reason)
         else:
-            await instances.set_policy(request.app[CTX], forms.text(form, "domain"), forms.text(form, "policy"),
-                                       forms.text(form, "reason"))
+            await instances.set_policy(ctx, domain, forms.text(form, "policy"), reason, actor=admin_account)
     except ValidationError as exc:
         return await _page(request, errors=exc.errors, status=400)
     raise web.HTTPSeeOther("/admin#instances")
+
+
+@routes.get("/admin/domain_blocks.csv", name="admin_domain_blocks_export")
+async def export_domain_blocks(request: web.Request) -> web.Response:
+    require_admin(request)
+    body = await domain_blocks_csv.export_csv(request.app[CTX])
+    return web.Response(text=body, content_type="text/csv", charset="utf-8", headers={
+        "Content-Disposition": 'attachment; filename="domain_blocks.csv"', "Cache-Control": "private, no-store"})
+
+
+@routes.post("/admin/domain_blocks/import", name="admin_domain_blocks_import")
+@accepts_uploads
+async def import_domain_blocks(request: web.Request) -> web.Response:
+    admin_account = require_admin(request)
+    form = await request.post()
+    field = form.get("csv")
+    try:
+        if not isinstance(field, web.FileField) or not field.filename:
+            raise ValidationError({"csv": "Choose a CSV file to import."})
+        data = field.file.read(domain_blocks_csv.MAX_BYTES + 1)
+        count = await domain_blocks_csv.import_csv(request.app[CTX], admin_account, data)
+    except ValidationError as exc:
+        return await _page(request, errors=exc.errors, status=400)
+    return await _page(request, notice=f"Imported {count} domain{'s' if count != 1 else ''}.")

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from cara_fed.errors import Overloaded, RateLimited, ValidationError
 from cara_fed.observe import client_address
-from cara_fed.services import accounts, login_throttle, two_factor
+from cara_fed.services import accounts, login_throttle, rules, two_factor
 from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE
 from web.links import safe_next
 from web.render import render
@@ -57,10 +57,16 @@ async def _log_in(request: web.Request, account, target: str) -> web.Response:  
 async def signup_form(request: web.Request) -> web.Response:
     if request[ACCOUNT] is not None:
         raise web.HTTPSeeOther("/")
-    mode = request.app[CTX].config.instance.registration
     form = {"invite": request.query.get("invite", ""),  # ?kind=studio: the job board's "Join as a studio"
             "kind": "studio" if request.query.get("kind") == "studio" else "artist"}
-    return render_form(request, "signup.html", {"mode": mode, "form": form, "errors": {}})
+    return await _signup_page(request, form, {})
+
+
+async def _signup_page(request: web.Request, form: dict, errors: dict, status: int = 200) -> web.Response:
+    async with request.app[CTX].sessions() as session:
+        listed = await rules.listed(session)
+    return render_form(request, "signup.html", {"mode": request.app[CTX].config.instance.registration, "form": form,
+                                                "errors": errors, "rules": listed}, status=status)
 
 
 @routes.post("/signup")
@@ -68,17 +74,19 @@ async def signup(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     form = await request.post()
     fields = {k: str(form.get(k, "")) for k in ("username", "email", "display_name", "kind", "invite", "note")}
+    fields["agree_rules"] = str(form.get("agree_rules", ""))
     try:
+        async with ctx.sessions() as session:
+            if await rules.listed(session) and fields["agree_rules"] != "on":
+                raise ValidationError({"agree_rules": "Read the rules and tick the box to agree to them."})
         account = await accounts.sign_up(
             ctx, fields["username"], fields["email"], str(form.get("password", "")),
             kind=fields["kind"] or "artist", display_name=fields["display_name"],
             invite_code=fields["invite"] or None, request_note=fields["note"])
     except ValidationError as exc:
-        return render_form(request, "signup.html", {"mode": ctx.config.instance.registration, "form": fields,
-                                                    "errors": exc.errors}, status=400)
+        return await _signup_page(request, fields, exc.errors, status=400)
     except Overloaded as exc:
-        return _busy(render_form(request, "signup.html", {"mode": ctx.config.instance.registration, "form": fields,
-                                                          "errors": {"form": str(exc)}}, status=503), exc)
+        return _busy(await _signup_page(request, fields, {"form": str(exc)}, status=503), exc)
     if account.status == "pending":
         return render(request, "message.html", {"title": "Thanks for signing up", "message":
                       "A moderator will review your request; you can log in once it is approved."})

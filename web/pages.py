@@ -7,6 +7,7 @@ from aiohttp import web
 from cara_fed import queries, queries_jobs, queries_safety, queries_social
 from cara_fed.models import Account, Artwork, Project
 from cara_fed.numbers import INT4_MAX, parse_whole
+from cara_fed.services import rules
 from web import forms
 from web.cache import cached_page
 from web.keys import ACCOUNT, CTX
@@ -132,4 +133,5 @@ async def tag(request: web.Request) -> web.Response:
 async def about(request: web.Request) -> web.Response:
     async with request.app[CTX].sessions() as session:
         users, works = await queries.count_local(session)
-    return render(request, "about.html", {"users": users, "works": works})
+        listed = await rules.listed(session)
+    return render(request, "about.html", {"users": users, "works": works, "rules": listed})

@@ -11,6 +11,8 @@ from web import (
     account_deletion,
     account_email,
     admin,
+    appeals,
+    audit_log,
     auth,
     conditional,
     edge,
@@ -26,6 +28,7 @@ from web import (
     pages,
     portability,
     review,
+    rules,
     settings,
     social,
     static_assets,
@@ -53,7 +56,8 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     for table in (pages.routes, auth.routes, studio.routes, settings.routes, media.routes, social.routes, admin.routes,
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes, ops.routes, account_email.routes,
-                  two_factor.routes, moves.routes, portability.routes, account_deletion.routes):
+                  two_factor.routes, moves.routes, portability.routes, account_deletion.routes, rules.routes,
+                  audit_log.routes, appeals.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction

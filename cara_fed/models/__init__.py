@@ -15,6 +15,7 @@ from cara_fed.models.discovery import TagFollow
 from cara_fed.models.federation import Delivery, Follow, InboxItem, Instance, OutgoingActivity
 from cara_fed.models.jobs import JobApplication, JobImage, JobPost, Notification
 from cara_fed.models.media import MediaAsset, MediaDerivative, RetiredMedia
+from cara_fed.models.moderation import AuditEntry, InstanceRule
 from cara_fed.models.ops import ScheduledRun
 from cara_fed.models.portability import DataExport, DataImport
 from cara_fed.models.protection import ModerationEvent, ReviewCase
@@ -31,3 +32,4 @@ __all__ += ["ScheduledRun"]  # operations (issue 15)
 __all__ += ["ArtworkEdit"]  # edit history (issue 16)
 __all__ += ["AccountToken", "OutgoingMail", "RecoveryCode"]  # email and two-factor (issue 18)
 __all__ += ["DataExport", "DataImport"]  # export and import (issue 18)
+__all__ += ["AuditEntry", "InstanceRule"]  # instance rules and the moderation audit log (issue 18)

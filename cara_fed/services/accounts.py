@@ -22,7 +22,7 @@ from cara_fed.errors import Overloaded, ValidationError
 from cara_fed.events import AccountUpdated, emit
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
-from cara_fed.services import account_email, login_throttle, mentions
+from cara_fed.services import account_email, audit, login_throttle, mentions
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.services.password_rules import MIN_PASSWORD, password_problem
 from cara_fed.text import render_markdown, username_problem
@@ -259,12 +259,16 @@ async def create_invite(ctx: Context, created_by_id: int | None, days: int = 7) 
     return code
 
 
-async def set_status(ctx: Context, account_id: int, status: str) -> None:
+async def set_status(ctx: Context, account_id: int, status: str, actor: Account | None = None,
+                     reason: str = "") -> None:
+    """An admin's decision on an account (approve, reject, suspend); written to the audit log."""
     async with ctx.transaction() as tx:
         account = await tx.session.get(Account, account_id)
         if account is None:
             raise ValidationError({"account": "No such account."})
-        account.status = status
+        before, account.status = account.status, status
+        audit.record(tx.session, actor, f"account.{status}", audit.account_key(account),
+                     reason or f"was {before}", target_account=account)
 
 
 async def set_profile_image(ctx: Context, account_id: int, upload: Upload, purpose: str) -> None:

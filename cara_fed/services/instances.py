@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cara_fed.config import Config
 from cara_fed.context import Context
 from cara_fed.errors import ValidationError
-from cara_fed.models import Instance
+from cara_fed.models import Account, Instance
 from cara_fed.models.federation import INSTANCE_POLICIES
+from cara_fed.services import audit
 
 DOMAIN_RE = re.compile(r"^(?=.{1,255}$)[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?)*"
                        r"(:\d{1,5})?$")
@@ -24,7 +25,9 @@ def normalize_domain(raw: str) -> str:
     return domain
 
 
-async def set_policy(ctx: Context, raw_domain: str, policy: str, reason: str = "") -> Instance:
+async def set_policy(ctx: Context, raw_domain: str, policy: str, reason: str = "",
+                     actor: Account | None = None) -> Instance:
+    """Silence, suspend or lift (`none`) a domain; written to the audit log with who and why."""
     if policy not in INSTANCE_POLICIES:
         raise ValidationError({"policy": f"Choose one of: {', '.join(INSTANCE_POLICIES)}."})
     domain = normalize_domain(raw_domain)
@@ -34,10 +37,12 @@ async def set_policy(ctx: Context, raw_domain: str, policy: str, reason: str = "
             instance = Instance(domain=domain)
             tx.session.add(instance)
         instance.policy, instance.reason = policy, reason.strip()[:1000]
+        audit.record(tx.session, actor, f"domain.{policy}", domain, reason)
     return instance
 
 
-async def set_allowed(ctx: Context, raw_domain: str, allowed: bool) -> Instance:
+async def set_allowed(ctx: Context, raw_domain: str, allowed: bool, actor: Account | None = None,
+                      reason: str = "") -> Instance:
     domain = normalize_domain(raw_domain)
     async with ctx.transaction() as tx:
         instance = await tx.session.get(Instance, domain)
@@ -45,6 +50,7 @@ async def set_allowed(ctx: Context, raw_domain: str, allowed: bool) -> Instance:
             instance = Instance(domain=domain)
             tx.session.add(instance)
         instance.allowed = allowed
+        audit.record(tx.session, actor, "domain.allow" if allowed else "domain.disallow", domain, reason)
     return instance
 
 

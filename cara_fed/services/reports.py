@@ -15,6 +15,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, ValidationError
 from cara_fed.events import ReportForwarded, emit
 from cara_fed.models import Account, Artwork, Report
+from cara_fed.services import audit
 
 log = logging.getLogger(__name__)
 REASON_MAX = 1000
@@ -77,5 +78,7 @@ async def decide(ctx: Context, moderator: Account, report_id: int, decision: str
         row.state = DECISIONS[decision]
         row.decided_by_id, row.decided_at = moderator.id, utcnow()
         row.decision_note = note.strip()[:REASON_MAX]
+        audit.record(tx.session, moderator, f"report.{decision}", audit.account_key(row.target),
+                     f"report {row.id}: {row.decision_note}".rstrip(": "), target_account=row.target)
     log.info("report %s %s by @%s: %s", report_id, row.state, moderator.username, row.decision_note)
     return row

@@ -23,6 +23,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import ArtworkDeleted, ArtworkPublished, emit
 from cara_fed.models import Account, Artwork, ModerationEvent, ReviewCase
+from cara_fed.services import audit
 from cara_fed.states import transition
 from protection import MediaPolicy
 from protection.detect import (
@@ -281,6 +282,8 @@ async def decide(ctx: Context, moderator: Account, case_id: int, action: str, no
             transition(artwork, state)
         artwork.ai_label, artwork.ai_label_by = (label, "moderator") if label else (None, None)
         case.events.append(ModerationEvent(actor_id=moderator.id, action=action, note=note.strip()[:2000]))
+        audit.record(tx.session, moderator, f"review.{action}", f"artwork:{artwork.id}", note,
+                     target_account=artwork.account)
         case.state, case.decided_at = ("open", None) if state == "held" else ("decided", utcnow())
         if artwork.account.is_local:
             _federate_decision(ctx, tx, artwork, before, state)

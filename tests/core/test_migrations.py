@@ -187,3 +187,27 @@ async def test_0025_existing_accounts_are_not_being_deleted(config):
         assert tuple(row) == ("active", None, None, None)
     finally:
         await ctx.close()
+
+
+async def test_0026_adds_an_empty_rule_list_and_audit_log(config):
+    """An instance upgraded to 0026 has no rules (nothing is invented for it) and an empty audit log."""
+    from sqlalchemy import select
+
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+    from cara_fed.models import AuditEntry, InstanceRule
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine, "0024")
+        await upgrade(ctx.engine, "0026")
+        async with ctx.sessions() as session:
+            assert (await session.scalars(select(InstanceRule))).all() == []
+            assert (await session.scalars(select(AuditEntry))).all() == []
+        async with ctx.transaction() as tx:
+            tx.session.add_all([InstanceRule(text="Second", position=2), InstanceRule(text="First", position=1)])
+        async with ctx.sessions() as session:
+            rows = (await session.scalars(select(InstanceRule).order_by(InstanceRule.position))).all()
+            assert [(r.text, r.hint) for r in rows] == [("First", ""), ("Second", "")]
+    finally:
+        await ctx.close()

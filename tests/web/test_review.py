@@ -10,7 +10,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from sqlalchemy import select
 
-from cara_fed.models import Artwork, ModerationEvent, ReviewCase
+from cara_fed.models import Artwork, AuditEntry, ModerationEvent, ReviewCase
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_admin import make_admin
@@ -112,6 +112,10 @@ async def test_hold_appeal_and_moderator_decision_are_logged(client, ctx):
             ("held", "policy (automatic)"), ("appealed", "@ada"), ("label_ai_assisted", "@boss")]
         case = await session.scalar(select(ReviewCase))
         assert case.state == "decided" and case.decided_at is not None
+        logged = (await session.scalars(select(AuditEntry))).all()  # the moderator's decision is in the audit log
+        assert [(e.actor_name, e.action, e.target, e.reason) for e in logged] == [
+            ("@boss", "review.label_ai_assisted", f"artwork:{work.id}", "Hybrid process")]
+        assert logged[0].target_account_id == work.account_id
     await log_in(client, "ada", "correct horse 1")
     panel = await (await client.get(f"/artworks/{work.id}/protection")).text()
     assert "Hybrid process" in panel and "set by a moderator" in panel

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, Comment, Marker, MediaAsset, Notification, OAuthApp
 from cara_fed.models.artworks import ArtworkEdit
+from cara_fed.models.moderation import InstanceRule
 from cara_fed.numbers import parse_whole
 from cara_fed.queries_api import TYPE_OF_KIND, AccountFacts, Relation, StatusFacts
 from cara_fed.services import oauth
@@ -360,14 +361,14 @@ class InstanceFacts:
     contact: Account | None
     version: str
     contact_json: dict[str, Any] | None = None
+    rules: list[dict[str, str]] = field(default_factory=list)
 
 
-RULES = [
-    "Post only work you made or have the right to share; credit collaborators.",
-    "Label AI-generated or AI-assisted work honestly; the server may hold or label it.",
-    "No harassment, hate or threats; respect other artists' NoAI and licence choices.",
-    "Mark sensitive work with a content warning.",
-]
+def rule(row: InstanceRule) -> dict[str, str]:
+    """Mastodon's Rule entity: id (a string), text, hint (4.3+; empty when there is none)."""
+    return {"id": str(row.id), "text": row.text, "hint": row.hint}
+
+
 MIME_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic", "image/heif"]
 
 
@@ -405,7 +406,7 @@ def instance_v1(ctx: Context, facts: InstanceFacts, max_characters: int) -> dict
         "thumbnail": None, "languages": ["en"], "registrations": mode in ("open", "approval"),
         "approval_required": mode == "approval", "invites_enabled": mode == "invite",
         "configuration": _limits(ctx, max_characters), "contact_account": facts.contact_json,
-        "rules": [{"id": str(i + 1), "text": text, "hint": ""} for i, text in enumerate(RULES)],
+        "rules": facts.rules,
     }
 
 
@@ -426,7 +427,7 @@ def instance_v2(ctx: Context, facts: InstanceFacts, max_characters: int) -> dict
                           "message": None, "url": None, "min_age": None, "reason_required": mode == "approval"},
         "api_versions": {"mastodon": API_VERSION},
         "contact": {"email": config.instance.admin_email, "account": facts.contact_json},
-        "rules": [{"id": str(i + 1), "text": text, "hint": ""} for i, text in enumerate(RULES)],
+        "rules": facts.rules,
         "cara": {"streaming": True, "noai_default": True,
                  "extensions": ctx.url("/api/cara/v1"), "features": ["portfolios", "projects", "jobs", "noai"]},
     }

@@ -10,6 +10,7 @@ from sqlalchemy import distinct, func, select
 
 from cara_fed import queries
 from cara_fed.models import Account
+from cara_fed.services import rules as instance_rules
 from cara_fed.services.artworks import MAX_TEXT
 from web.api import entities
 from web.api.base import endpoint, reply
@@ -38,7 +39,8 @@ async def _facts(request: web.Request) -> entities.InstanceFacts:
         if contact is not None:
             view = await view_for(request, session, accounts=[contact])
             contact_json = entities.account(view, contact)
-    return entities.InstanceFacts(users, works, domains, contact, cara_version(), contact_json)
+        listed = [entities.rule(rule) for rule in await instance_rules.listed(session)]
+    return entities.InstanceFacts(users, works, domains, contact, cara_version(), contact_json, listed)
 
 
 @routes.get("/api/v1/instance")
@@ -63,7 +65,8 @@ async def peers(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/instance/rules")
 async def rules(request: web.Request) -> web.Response:
-    return reply([{"id": str(i + 1), "text": text, "hint": ""} for i, text in enumerate(entities.RULES)])
+    async with request.app[CTX].sessions() as session:
+        return reply([entities.rule(rule) for rule in await instance_rules.listed(session)])
 
 
 @routes.get("/api/v1/instance/activity")
