@@ -34,7 +34,7 @@ async def _link_form(request: web.Request, purpose: str) -> web.Response:
     if not await account_email.check_token(request.app[CTX], token, purpose):
         return render(request, "message.html", {"title": "Link expired", "message": account_email.EXPIRED},
                       status=400)
-    return render_form(request, "confirm_link.html", {"title": title, "button": button, "action": prefix + token})
+    return render_form(request, "confirm_link.html", {"title": title, "button": button, "here": prefix + token})
 
 
 async def _use_link(request: web.Request, purpose: str) -> web.Response:
@@ -113,7 +113,7 @@ async def reset_form(request: web.Request) -> web.Response:
     if not await account_email.check_token(request.app[CTX], request.match_info["token"], "reset"):
         return render(request, "message.html", {"title": "Link expired", "message": account_email.EXPIRED},
                       status=400)
-    return render_form(request, "reset_password.html", {"action": request.path, "errors": {}})
+    return render_form(request, "reset_password.html", {"here": request.path, "errors": {}})
 
 
 @routes.post(r"/reset-password/{token:[A-Za-z0-9_-]{1,100}}")
@@ -127,7 +127,7 @@ async def reset(request: web.Request) -> web.Response:
         if "token" in exc.errors:
             return render(request, "message.html", {"title": "Link expired", "message": exc.errors["token"]},
                           status=400)
-        return render_form(request, "reset_password.html", {"action": request.path, "errors": exc.errors},
+        return render_form(request, "reset_password.html", {"here": request.path, "errors": exc.errors},
                            status=400)
     return render(request, "message.html", {"title": "Password changed", "message":
                   "Your new password is set, and every browser signed in to your account was signed out. "

@@ -69,7 +69,7 @@ async def request_deletion(ctx: Context, account_id: int, password: str, code: s
     """The owner asks to delete their account; returns when it will be deleted. Wrong password or code: 400."""
     async with ctx.sessions() as session:
         account = await session.get(Account, account_id)
-    if account is None or not accounts.password_matches(account.password_hash, password):
+    if account is None or not await ctx.hashing.verify(account.password_hash, password):
         raise ValidationError({"password": "That password is not right."})
     if two_factor.is_enabled(account):
         await two_factor.check_code(ctx, account_id, code)
