@@ -17,6 +17,7 @@ from aiohttp import web
 
 from cara_fed.context import Context
 from cara_fed.db import is_unavailable
+from cara_fed.http_headers import add_vary
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +148,6 @@ async def require_signed_fetch(request: web.Request) -> web.Response | None:
 # --- middleware ----------------------------------------------------------------------------------
 
 
-def _vary_accept(headers: Any) -> None:
-    vary = headers.get("Vary", "")
-    if "accept" not in vary.lower():
-        headers["Vary"] = f"{vary}, Accept" if vary else "Accept"
-
-
 @web.middleware
 async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                      ) -> web.StreamResponse:
@@ -179,7 +174,7 @@ async def middleware(request: web.Request, handler: Callable[[web.Request], Awai
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        _vary_accept(exc.headers)
+        add_vary(exc.headers, "Accept")
         raise
-    _vary_accept(response.headers)
+    add_vary(response.headers, "Accept")
     return response

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from cara_fed.http_headers import add_vary as add_vary_header
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What a 304 must repeat from the 200 it stands for (RFC 9110 15.4.5), plus our NoAI signals.
 KEPT_ON_304 = ("Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Vary", "X-Robots-Tag",
@@ -17,10 +19,8 @@ KEPT_ON_304 = ("Cache-Control", "Content-Location", "Date", "ETag", "Expires", "
 
 
 def add_vary(response: web.StreamResponse, name: str) -> None:
-    """Name a request header the answer depends on, in the one Vary header (some caches read only the first)."""
-    vary = response.headers.get("Vary", "")
-    if name.lower() not in vary.lower():
-        response.headers["Vary"] = f"{vary}, {name}" if vary else name
+    """Name a request header the answer depends on, in the one Vary header (cara_fed/http_headers.py)."""
+    add_vary_header(response.headers, name)
 
 
 def weak_etag(body: bytes) -> str:

@@ -15,6 +15,7 @@ from cara_fed.errors import NotFound, Overloaded, PermissionDenied, RateLimited,
 from cara_fed.models import Account
 from cara_fed.services import accounts
 from web import edge
+from web.conditional import add_vary
 from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE, UNREAD
 from web.render import render
 
@@ -106,4 +107,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     if response.content_type == "text/html":
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if SESSION_COOKIE in request.cookies:
+            # A signed-in page names its reader (and holds CSRF tokens): no shared cache may keep it (an nginx
+            # proxy_cache_valid would otherwise serve it to strangers); the browser revalidates with the ETag.
+            response.headers.setdefault("Cache-Control", "private, no-cache")
+            add_vary(response, "Cookie")
     return response

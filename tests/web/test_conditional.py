@@ -65,3 +65,25 @@ async def test_actor_documents_revalidate(client):
     assert "public" not in actor.headers.get("Cache-Control", "")  # what a signer may see is not for shared caches
     again = await client.get("/users/ada", headers={"Accept": AP, "If-None-Match": etag})
     assert again.status == 304 and "accept" in again.headers["Vary"].lower()
+
+
+def vary_tokens(response) -> set[str]:
+    return {token.strip().lower() for token in response.headers.get("Vary", "").split(",") if token.strip()}
+
+
+async def test_vary_names_accept_and_accept_encoding_as_separate_tokens(client):
+    """A shared cache keys the stored copy by every header Vary names: a page sent gzip-compressed must still name
+    Accept (HTML and ActivityStreams share the URL), not only Accept-Encoding, which merely contains the word."""
+    await sign_up(client, "ada")
+    for signed_in in (True, False):
+        if not signed_in:
+            await anonymous(client)
+        for _ in range(2):  # rendered, then from the page cache
+            page = await client.get("/@ada", headers={"Accept": "text/html", "Accept-Encoding": "gzip"})
+            assert page.status == 200 and page.headers.get("Content-Encoding") == "gzip"
+            assert {"accept", "accept-encoding", "cookie"} <= vary_tokens(page), page.headers.get("Vary")
+            assert len(page.headers.getall("Vary")) == 1
+            if signed_in:  # names its reader: kept by the browser only, revalidated with the ETag
+                assert page.headers["Cache-Control"] == "private, no-cache" and "ETag" in page.headers
+    document = await client.get("/users/ada", headers={"Accept": AP, "Accept-Encoding": "gzip"})
+    assert "accept" in vary_tokens(document), document.headers.get("Vary")
