@@ -93,13 +93,22 @@ async def create_account(ctx: Context, tx: Transaction, username: str, email: st
         account.email_verified_at = utcnow()  # an admin tool vouches for the address
     session.add(account)
     await session.flush()
-    if invite is not None:
-        invite.used_by_id = account.id
+    if invite is not None and not await _claim_invite(session, invite.code, account.id):
+        # Another sign-up used the code between our check and now: this one is refused and rolled back.
+        raise ValidationError({"invite": "This invite code has just been used by another sign-up."})
     if not bypass_registration:
         await account_email.send_verification(ctx, tx, account)
         if email_taken:
             account_email.tell_owner_of_sign_up_attempt(ctx, tx, email)
     return account
+
+
+async def _claim_invite(session: AsyncSession, code: str, account_id: int) -> bool:
+    """Mark the invite used by `account_id` only if it is still unused (compare-and-set): two sign-ups with one
+    code at the same moment both pass the check above, and only one of them may take it."""
+    result = await session.execute(update(Invite).where(Invite.code == code, Invite.used_by_id.is_(None))
+                                   .values(used_by_id=account_id).execution_options(synchronize_session=False))
+    return result.rowcount == 1
 
 
 async def sign_up(ctx: Context, username: str, email: str, password: str, **options: Any) -> Account:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from cara_fed.errors import ValidationError
-from cara_fed.models import Account
+from cara_fed.models import Account, Invite
 from cara_fed.services import accounts
 from tests.conftest import csrf_from
 
@@ -96,3 +96,19 @@ async def test_the_migration_refuses_while_two_local_accounts_share_a_name(confi
         await upgrade(ctx.engine, "0020")
     finally:
         await ctx.close()
+
+
+async def test_one_invite_code_used_by_two_sign_ups_at_once_makes_one_account(ctx):
+    ctx.config.instance.registration = "invite"
+    code = await accounts.create_invite(ctx, None)
+    results = await asyncio.gather(*(accounts.sign_up(ctx, f"inv{n}", f"inv{n}@example.org", PASSWORD,
+                                                      invite_code=code) for n in range(3)),
+                                   return_exceptions=True)
+    made = [r for r in results if isinstance(r, Account)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(made) == 1 and len(refused) == 2, results
+    assert all("invite" in e.errors for e in refused), [e.errors for e in refused]
+    assert [a.username for a in await local_accounts(ctx)] == [made[0].username]  # the losers left nothing
+    async with ctx.sessions() as session:
+        invite = await session.get(Invite, code)
+        assert invite is not None and invite.used_by_id == made[0].id
