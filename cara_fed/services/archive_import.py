@@ -24,6 +24,7 @@ from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, DataImport
 from cara_fed.services import account_email, archive_check, cloaking, projects
 from cara_fed.services.artworks import ImportedImage, delete_artwork, recreate_artwork
+from cara_fed.services.import_claim import claim_import
 from cara_fed.services.media import Upload, check_upload
 from cara_fed.states import transition
 
@@ -120,14 +121,10 @@ async def _projects(ctx: Context, account: Account, manifest: dict[str, Any], id
 
 async def import_archive(ctx: Context, import_id: int) -> None:
     """Job: recreate the works from where the last run stopped; on any failure undo the whole import."""
-    async with ctx.transaction(changes_pages=False) as tx:
-        row = await tx.session.get(DataImport, int(import_id))
-        if row is None or row.kind != "archive" or row.state not in ("queued", "running"):
-            return
-        if row.state == "queued":
-            transition(row, "running")
-        account = await tx.session.get(Account, row.account_id)
-        path, start_at = imports_dir(ctx) / row.payload["file"], row.done
+    claimed = await claim_import(ctx, import_id, "archive")
+    if claimed is None:
+        return
+    account, path, start_at = claimed.account, imports_dir(ctx) / claimed.payload["file"], claimed.done
     try:
         checked = await asyncio.to_thread(_check, ctx, path)  # the same checks again: the file is ours, but cheap
         with zipfile.ZipFile(path) as archive:

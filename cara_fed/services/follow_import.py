@@ -13,6 +13,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import PermissionDenied, ValidationError
 from cara_fed.models import Account, DataImport
 from cara_fed.services import data_csv, follows
+from cara_fed.services.import_claim import claim_import
 from cara_fed.states import transition
 
 
@@ -49,14 +50,10 @@ async def _follow_one(ctx: Context, account: Account, handle: str) -> None:
 
 async def import_follows(ctx: Context, import_id: int) -> None:
     """Job: follow every address from where the last run stopped."""
-    async with ctx.transaction(changes_pages=False) as tx:
-        row = await tx.session.get(DataImport, int(import_id))
-        if row is None or row.kind != "following" or row.state not in ("queued", "running"):
-            return
-        if row.state == "queued":
-            transition(row, "running")
-        account = await tx.session.get(Account, row.account_id)
-        handles, start_at = list(row.payload.get("handles", [])), row.done
+    claimed = await claim_import(ctx, import_id, "following")
+    if claimed is None:
+        return
+    account, handles, start_at = claimed.account, list(claimed.payload.get("handles", [])), claimed.done
     for index in range(start_at, len(handles)):
         handle, reason = handles[index], None
         try:
