@@ -211,3 +211,23 @@ async def test_0026_adds_an_empty_rule_list_and_audit_log(config):
             assert [(r.text, r.hint) for r in rows] == [("First", ""), ("Second", "")]
     finally:
         await ctx.close()
+
+
+async def test_0029_indexes_the_login_housekeeping_deletes(config):
+    """Every login deletes expired sessions and old failures: both columns are indexed after 0029."""
+    from sqlalchemy import inspect
+
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine, "0026")
+        await upgrade(ctx.engine, "0029")
+        async with ctx.engine.connect() as connection:
+            def indexed(sync_connection, table: str) -> list[list[str]]:
+                return [index["column_names"] for index in inspect(sync_connection).get_indexes(table)]
+            assert ["expires_at"] in await connection.run_sync(indexed, "login_sessions")
+            assert ["created_at"] in await connection.run_sync(indexed, "login_failures")
+    finally:
+        await ctx.close()
