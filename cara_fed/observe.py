@@ -139,10 +139,6 @@ def client_address(request: RequestLike) -> str:
     return client(request).address
 
 
-def client_scheme(request: RequestLike) -> str:
-    return client(request).scheme
-
-
 def request_id(request: RequestLike) -> str:
     return client(request).request_id
 

@@ -28,13 +28,6 @@ async def deleted_local_actor(session: AsyncSession, username: str) -> bool:
         is not None
 
 
-async def count_public_works(session: AsyncSession, account: Account) -> int:
-    """Published works anyone may see (public and unlisted): the outbox's totalItems."""
-    return await session.scalar(select(func.count()).select_from(Artwork).where(
-        Artwork.account_id == account.id, Artwork.state == "published",
-        Artwork.visibility.in_(PUBLICLY_VISIBLE))) or 0
-
-
 async def first_projects(session: AsyncSession, artwork_ids: list[int]) -> dict[int, int]:
     """artwork id -> id of the first project (in portfolio order) that holds it."""
     if not artwork_ids:

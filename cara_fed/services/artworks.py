@@ -284,8 +284,3 @@ async def set_pinned(ctx: Context, account: Account, artwork_id: int, pinned: bo
             artwork.pinned_at = utcnow()
         elif not pinned:
             artwork.pinned_at = None
-
-
-async def asset_state(ctx: Context, asset_id: int) -> MediaAsset | None:
-    async with ctx.sessions() as session:
-        return await session.get(MediaAsset, asset_id)

@@ -254,26 +254,11 @@ async def pause_instance(tx: Transaction, domain: str, until: datetime, now: dat
     await tx.session.execute(_move("paused", now, Delivery.domain == domain))
 
 
-# --- single-row conveniences (the batch path above is what the deliver job uses) ---------------
+# --- a single-row convenience (the batch path above is what the deliver job uses) ----------------
 
 
 async def mark_sent(ctx: Context, delivery_id: int, domain: str, status: int, attempt: int) -> None:
     await settle(ctx, [Outcome(delivery_id, domain, "sent", attempt, status, health="up")])
-
-
-async def mark_gone(ctx: Context, delivery_id: int, domain: str, status: int, attempt: int) -> None:
-    await settle(ctx, [Outcome(delivery_id, domain, "gone", attempt, status, f"the inbox is gone (HTTP {status})",
-                               health="up")])
-
-
-async def mark_failed(ctx: Context, delivery_id: int, domain: str, attempt: int, status: int | None,
-                      error: str) -> None:
-    await settle(ctx, [Outcome(delivery_id, domain, "failed", attempt, status, error, health="up" if status else "")])
-
-
-async def schedule_retry(ctx: Context, delivery_id: int, domain: str, attempt: int, status: int | None,
-                         error: str) -> None:
-    await settle(ctx, [Outcome(delivery_id, domain, "retry", attempt, status, error, health="down")])
 
 
 # --- the sweep -----------------------------------------------------------------------------------
@@ -337,4 +322,3 @@ async def delivery_log(ctx: Context, artwork_id: int) -> list[LogEntry]:
             .where(OutgoingActivity.artwork_id == artwork_id)
             .order_by(OutgoingActivity.id, Delivery.domain, Delivery.inbox_url))).all()
     return [LogEntry(*row[:-1], row.next_attempt_at if row.state == "retry" else None) for row in rows]
-

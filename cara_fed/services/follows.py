@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
@@ -126,10 +126,3 @@ async def remote_unfollowed(ctx: Context, follower: Account, followee: Account) 
         follow = await _pair(tx.session, follower.id, followee.id)
         if follow is not None and follow.state in ("requested", "accepted"):
             transition(follow, "cancelled")
-
-
-async def remove_all_of(ctx: Context, account: Account) -> None:
-    """A remote account was deleted: drop its relationships entirely."""
-    async with ctx.transaction() as tx:
-        await tx.session.execute(delete(Follow).where((Follow.follower_id == account.id)
-                                                      | (Follow.followee_id == account.id)))

@@ -48,10 +48,6 @@ async def domain_policy(ctx: Context, domain: str) -> str:
         return await domain_verdict(session, ctx.config, domain)
 
 
-async def is_suspended(ctx: Context, domain: str) -> bool:
-    return await domain_policy(ctx, domain) == "suspend"
-
-
 async def record(ctx: Context, *, activity_id: str, recipient: str, actor_uri: str, activity_type: str,
                  payload: dict) -> int | None:
     """Store a verified activity and queue it. Returns the row id, or None for a duplicate.

@@ -359,11 +359,6 @@ async def recover_after_restart(ctx: Context) -> int:
                        & MediaAsset.state.in_(("processing", "uploaded", "cloaking")))
 
 
-async def on_artwork_published(ctx: Context, artwork_id: int) -> None:
-    """Job hook: federation registers its own handler under the same name in the composition root."""
-    log.info("artwork %s published", artwork_id)
-
-
 # --- client-API uploads: the image first, the artwork later (Mastodon's media_ids flow) ------------------
 
 MAX_DESCRIPTION = 1500  # alt text, as ArtworkImage's

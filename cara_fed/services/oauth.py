@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.context import Context
@@ -296,8 +296,3 @@ async def revoke_app(ctx: Context, account: Account, app_id: int) -> int:
             OAuthToken.account_id == account.id, OAuthToken.app_id == app_id, OAuthToken.revoked_at.is_(None))
             .values(revoked_at=utcnow()))
     return result.rowcount or 0
-
-
-async def count_live_tokens(session: AsyncSession, account_id: int) -> int:
-    return await session.scalar(select(func.count()).select_from(OAuthToken).where(
-        OAuthToken.account_id == account_id, OAuthToken.revoked_at.is_(None))) or 0

@@ -83,7 +83,3 @@ class Engine(Protocol):
         """None when the engine can run here, else why not (in words an admin can act on)."""
 
     def cloak(self, data: bytes, settings: CloakSettings, progress: Progress | None = None) -> CloakResult: ...
-
-
-def no_progress(fraction: float, eta: float | None) -> None:
-    pass

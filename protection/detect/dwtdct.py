@@ -132,10 +132,6 @@ def bits_of_u(u: np.ndarray) -> np.ndarray:
     return bits
 
 
-def first_block_bits(view: PixelView, mode: str, order: str = "bgr", max_blocks: int = MAX_BLOCKS) -> np.ndarray:
-    return first_block_bits_orders(view, mode, (order,), max_blocks)[order]
-
-
 def first_block_bits_orders(view: PixelView, mode: str, orders: tuple[str, ...] = ORDERS,
                             max_blocks: int = MAX_BLOCKS) -> dict[str, np.ndarray]:
     """block_bits of the first `max_blocks` blocks (rounded up to whole block rows) for each channel order,
