@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from cara_fed import scheduler
 from cara_fed.db import Base
-from cara_fed.models import Account, Artwork, Follow, MediaAsset
+from cara_fed.models import Account, Artwork, AuditEntry, Follow, MediaAsset
 from cara_fed.services import account_deletion, follows, interactions, projects
 from cara_fed.worker import periodic_jobs
 from tests import images
@@ -158,7 +158,8 @@ async def test_admin_suspension_is_reversible_within_the_grace_period(client, ct
     token = await csrf_from(client, "/admin/deletions")
     unknown = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "nobody"})
     assert unknown.status == 400 and "no such account" in await unknown.text()
-    response = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "@bea"})
+    response = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "@bea",
+                                                                   "reason": "Spam portfolio, report 12"})
     assert response.status == 200 and "@bea" in await response.text()  # followed the redirect to the list
     assert (await client.get("/@bea")).status == 410
     assert (await client.get("/users/bea", headers=AP)).status == 410
@@ -169,8 +170,19 @@ async def test_admin_suspension_is_reversible_within_the_grace_period(client, ct
     assert (await client.post("/admin/deletions/99999999999/unsuspend", data={"csrf_token": token})).status == 404
 
     restored = await client.post(f"/admin/deletions/{bea.id}/unsuspend",
-                                 data={"csrf_token": await csrf_from(client, "/admin/deletions")})
+                                 data={"csrf_token": await csrf_from(client, "/admin/deletions"),
+                                       "reason": "Appeal upheld"})
     assert restored.status == 200
+    # Both decisions are in the moderation log with who and why, newest first, as the admin page shows them.
+    async with ctx.sessions() as session:
+        entries = (await session.scalars(select(AuditEntry).where(AuditEntry.target == "@bea")
+                                         .order_by(AuditEntry.id))).all()
+    assert [(e.action, e.actor_name, e.reason, e.target_account_id) for e in entries] == [
+        ("account.suspend_delete", "@moda", "Spam portfolio, report 12", bea.id),
+        ("account.restore", "@moda", "Appeal upheld", bea.id)]
+    log_page = await client.get("/admin/log", params={"target": "@bea"})
+    text = await log_page.text()
+    assert log_page.status == 200 and "Spam portfolio, report 12" in text and "Appeal upheld" in text
     page = await client.get("/@bea")
     assert page.status == 200 and "Night ferry" in await page.text()
     assert (await client.get("/users/bea", headers=AP)).status == 200
