@@ -40,7 +40,7 @@ PURGED = (("artworks", "account_id"), ("projects", "account_id"), ("job_posts", 
           ("notifications", "actor_id"), ("tag_follows", "account_id"), ("markers", "account_id"),
           ("data_imports", "account_id"), ("idempotency_keys", "account_id"), ("account_tokens", "account_id"),
           ("oauth_codes", "account_id"), ("oauth_tokens", "account_id"), ("recovery_codes", "account_id"),
-          ("login_sessions", "account_id"))
+          ("login_sessions", "account_id"), ("mail_digests", "account_id"))
 
 
 def is_pending(account: Account) -> bool:
