@@ -192,6 +192,9 @@ class MailConfig:
                                            "when a mail host is set.")
     token_minutes: int = setting(60, "Password-reset and email-change links expire after this many minutes "
                                  "(sign-up verification links after 7 days). Each link works once.", minimum=5)
+    digest_hour: int = setting(8, "Hour of the day (UTC, 0-23) from which the daily digest email goes to the "
+                               "artists who asked for it in Settings (once a day, only when there are unread "
+                               "notifications).", minimum=0)
     reset_requests: int = setting(5, "Password-reset requests allowed per client address per 15 minutes (and 3 "
                                   "per email address asked about); more answer 429.", minimum=1)
 
@@ -525,6 +528,8 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
     if mail.security == "none" and mail.user and mail.host not in ("localhost", "127.0.0.1", "::1"):
         problems.append(f"[mail] security: 'none' would send the SMTP password to {mail.host} unencrypted; use "
                         "starttls or ssl (none is only for a server on this host)")
+    if not 0 <= mail.digest_hour <= 23:
+        problems.append(f"[mail] digest_hour: {mail.digest_hour} is not an hour of the day (0-23, UTC)")
     if problems:
         raise ConfigError(problems)
     return config

@@ -21,10 +21,18 @@ async def active_local_actor(session: AsyncSession, username: str) -> Account | 
         Account.kind != "application"))
 
 
-async def deleted_local_actor(session: AsyncSession, username: str) -> bool:
-    """A local account deleted, or in its deletion grace period (self-service or admin suspension): 410."""
+async def grace_period_local_actor(session: AsyncSession, username: str) -> Account | None:
+    """A local account in its deletion grace period (self-service or admin suspension), not yet a tombstone: its
+    actor is served with `suspended: true`, as Mastodon serves a suspended account that may come back."""
+    return await session.scalar(select(Account).where(
+        Account.username == username.lower(), Account.domain.is_(None), Account.deletion_due_at.is_not(None),
+        Account.deleted_at.is_(None), Account.kind != "application"))
+
+
+async def tombstoned_local_actor(session: AsyncSession, username: str) -> bool:
+    """A local account whose deletion is done (the row stays as a tombstone): 410 everywhere, WebFinger too."""
     return await session.scalar(select(Account.id).where(
-        Account.username == username.lower(), Account.domain.is_(None), Account.deletion_due_at.is_not(None))) \
+        Account.username == username.lower(), Account.domain.is_(None), Account.deleted_at.is_not(None))) \
         is not None
 
 

@@ -33,6 +33,7 @@ from cara_fed.services import (
     data_sweep,
     follow_import,
     mail,
+    mail_digest,
     media,
     retention,
     review,
@@ -73,7 +74,15 @@ async def sweep_all(ctx: Context) -> None:
 def periodic_jobs(config: Config) -> list[scheduler.Periodic]:
     return [scheduler.Periodic(tasks.SWEEP.name, config.jobs.sweep_seconds, sweep_all),
             scheduler.Periodic("retention", config.retention.every_minutes * 60, prune_old_rows),
-            scheduler.Periodic("account_deletion", config.jobs.sweep_seconds, finish_deletions)]
+            scheduler.Periodic("account_deletion", config.jobs.sweep_seconds, finish_deletions),
+            scheduler.Periodic("mail_digest", config.jobs.sweep_seconds, send_digests)]
+
+
+async def send_digests(ctx: Context) -> None:
+    """Periodic: the daily digest emails that are due (services/mail_digest.py; once a day per account)."""
+    queued = await mail_digest.send_due(ctx)
+    if queued:
+        log.info("queued %s daily digest emails", queued)
 
 
 async def finish_deletions(ctx: Context) -> None:

@@ -75,8 +75,12 @@ async def actor(request: web.Request) -> web.Response:
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, username)
             if account is None:
-                if await fq.deleted_local_actor(session, username):
-                    return ap_error(410, "This account is deleted (or being deleted).")
+                if (leaving := await fq.grace_period_local_actor(session, username)) is not None:
+                    if leaving.username != username:
+                        return ap_redirect(s.actor_id(ctx, leaving))
+                    return ap_response(s.suspended_actor_document(ctx, leaving))
+                if await fq.tombstoned_local_actor(session, username):
+                    return ap_error(410, "This account is deleted.")
                 return ap_error(404, NO_ACTOR)
             if account.username != username:
                 return ap_redirect(s.actor_id(ctx, account))  # the fetched URL must equal the id

@@ -41,6 +41,7 @@ CONTEXT: list[Any] = [
         "toot": "http://joinmastodon.org/ns#",
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "discoverable": "toot:discoverable",
+        "suspended": "toot:suspended",
         "indexable": "toot:indexable",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
@@ -166,6 +167,23 @@ def _link_field(link: dict[str, str]) -> dict:
     shown = url.split("://", 1)[-1].rstrip("/")
     value = f'<a href="{escape(url)}" target="_blank" rel="me nofollow noopener" translate="no">{escape(shown)}</a>'
     return {"type": "PropertyValue", "name": link.get("name") or shown, "value": value}
+
+
+def suspended_actor_document(ctx: Context, account: Account) -> dict:
+    """A local account in its deletion grace period, as Mastodon serves a suspended one: `suspended: true` and
+    only what keeps the account addressable (ids, collections, key) — no name, bio, fields or images. Other
+    servers hide it and can show it again if the account is restored; the tombstone afterwards answers 410."""
+    me = actor_id(ctx, account)
+    doc: dict[str, Any] = {
+        "@context": CONTEXT, "id": me, "type": ACTOR_TYPES.get(account.kind, "Person"),
+        "preferredUsername": account.username, "name": "", "summary": "", "url": profile_url(ctx, account),
+        "inbox": me + "/inbox", "outbox": me + "/outbox", "followers": me + "/followers",
+        "following": me + "/following", "featured": me + "/featured", "endpoints": {"sharedInbox": ctx.url("/inbox")},
+        "manuallyApprovesFollowers": account.locked, "discoverable": False, "indexable": False,
+        "published": iso(account.created_at), "suspended": True, "attachment": [], "tag": []}
+    if account.public_key_pem:  # other servers still verify what we sign for it (e.g. the Delete at the end)
+        doc["publicKey"] = {"id": me + "#main-key", "owner": me, "publicKeyPem": account.public_key_pem}
+    return doc
 
 
 def actor_document(ctx: Context, account: Account) -> dict:

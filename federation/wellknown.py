@@ -110,6 +110,12 @@ async def webfinger(request: web.Request) -> web.Response:
     elif username:
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, username)
+            # In the deletion grace period the account still answers (its actor says suspended: true); once it
+            # is a tombstone it is gone for good: 410, as Mastodon answers for a deleted account.
+            if account is None:
+                account = await fq.grace_period_local_actor(session, username)
+            if account is None and await fq.tombstoned_local_actor(session, username):
+                return _jrd_error(410, f"The account {resource} was deleted.")
     if account is None:
         return _jrd_error(404, f"No account here answers to {resource}.")
     return web.json_response(jrd(ctx, account), content_type="application/jrd+json", headers=CORS)

@@ -100,7 +100,7 @@ async def admin_suspend(request: web.Request) -> web.Response:
     try:
         if target is None:
             raise NotFound("There is no such account here.")
-        await account_deletion.suspend(request.app[CTX], target.id, admin.id)
+        await account_deletion.suspend(request.app[CTX], target.id, admin, forms.text(form, "reason"))
     except (NotFound, ValidationError) as exc:
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         return await admin_page(request, {"username": message}, status=400)
@@ -110,8 +110,10 @@ async def admin_suspend(request: web.Request) -> web.Response:
 @routes.post(ADMIN + r"/{account_id:\d+}/unsuspend")
 async def admin_unsuspend(request: web.Request) -> web.Response:
     admin = require_admin(request)
+    form = await request.post()
     try:
-        await account_deletion.unsuspend(request.app[CTX], forms.path_id(request, "account_id"), admin.id)
+        await account_deletion.unsuspend(request.app[CTX], forms.path_id(request, "account_id"), admin,
+                                         forms.text(form, "reason"))
     except (NotFound, ValidationError) as exc:
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         return await admin_page(request, {"form": message}, status=400)

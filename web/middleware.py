@@ -85,7 +85,9 @@ async def unread_for_badge(session: AsyncSession, account: Account) -> int:
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Cookie-authenticated form posts must carry the session's token (double-checked in constant time).
     Anonymous forms (sign-up, login) are protected by a pre-session token cookie instead."""
-    if request.method in UNSAFE and not request.path.startswith(("/api/", "/oauth/", "/inbox", "/users/")):
+    # /unsubscribe/: a mailed one-click link (RFC 8058) whose signature is its authority; mail clients POST it.
+    if request.method in UNSAFE and not request.path.startswith(("/api/", "/oauth/", "/inbox", "/users/",
+                                                                 "/unsubscribe/")):
         sent = request.headers.get("X-CSRF-Token", "")
         if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             # Reading the form here caches it on the request for the handler.

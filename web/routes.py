@@ -19,6 +19,7 @@ from web import (
     interactions,
     jobs_studio,
     limits,
+    mail_digest,
     media,
     middleware,
     moves,
@@ -57,7 +58,7 @@ def setup_web(app: web.Application, ctx: Context) -> None:
                   jobs_studio.routes, job_pages.routes, review.routes, discovery_pages.routes,
                   safety_pages.routes, interactions.routes, notifications.routes, ops.routes, account_email.routes,
                   two_factor.routes, moves.routes, portability.routes, account_deletion.routes, rules.routes,
-                  audit_log.routes, appeals.routes):
+                  audit_log.routes, appeals.routes, mail_digest.routes):
         app.router.add_routes(table)
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction

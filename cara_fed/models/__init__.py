@@ -6,6 +6,7 @@ from cara_fed.models.accounts import (
                                      Invite,
                                      LoginFailure,
                                      LoginSession,
+                                     MailDigest,
                                      OutgoingMail,
                                      RecoveryCode,
 )
@@ -33,3 +34,4 @@ __all__ += ["ArtworkEdit"]  # edit history (issue 16)
 __all__ += ["AccountToken", "OutgoingMail", "RecoveryCode"]  # email and two-factor (issue 18)
 __all__ += ["DataExport", "DataImport"]  # export and import (issue 18)
 __all__ += ["AuditEntry", "InstanceRule"]  # instance rules and the moderation audit log (issue 18)
+__all__ += ["MailDigest"]  # the daily digest email (issue 18)

@@ -193,3 +193,18 @@ class OutgoingMail(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A mailing an account may leave with one click (the daily digest): sent as List-Unsubscribe (RFC 8058).
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+
+
+class MailDigest(Base):
+    """An account's opt-in to the daily digest email (services/mail_digest.py); no row = off (the default).
+    `key` signs the one-click unsubscribe link (a new one at each opt-in, so old links stop working)."""
+
+    __tablename__ = "mail_digests"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    enabled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # the last digest mailed
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # once a day, sent or not

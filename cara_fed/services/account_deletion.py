@@ -26,7 +26,7 @@ from cara_fed.db import Base, utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import AccountDeleted, emit
 from cara_fed.models import Account, DataExport, Follow, LoginSession, MediaAsset
-from cara_fed.services import accounts, archive_export, media, two_factor
+from cara_fed.services import accounts, archive_export, audit, media, two_factor
 
 log = logging.getLogger(__name__)
 SELF, ADMIN = "self", "admin"
@@ -40,7 +40,7 @@ PURGED = (("artworks", "account_id"), ("projects", "account_id"), ("job_posts", 
           ("notifications", "actor_id"), ("tag_follows", "account_id"), ("markers", "account_id"),
           ("data_imports", "account_id"), ("idempotency_keys", "account_id"), ("account_tokens", "account_id"),
           ("oauth_codes", "account_id"), ("oauth_tokens", "account_id"), ("recovery_codes", "account_id"),
-          ("login_sessions", "account_id"))
+          ("login_sessions", "account_id"), ("mail_digests", "account_id"))
 
 
 def is_pending(account: Account) -> bool:
@@ -95,16 +95,21 @@ async def cancel_deletion(ctx: Context, login: str, password: str, code: str, cl
     return await _restore(ctx, account.id)
 
 
-async def _restore(ctx: Context, account_id: int) -> Account:
+async def _restore(ctx: Context, account_id: int, admin: Account | None = None, reason: str = "") -> Account:
     async with ctx.transaction() as tx:
         account = await _local(tx, account_id)
         if not is_pending(account):
             raise ValidationError({"form": "This account is not waiting to be deleted."})
+        by_admin = account.deletion_by == ADMIN
         account.status, account.deletion_by, account.deletion_due_at = "active", None, None
+        if admin is not None:  # an admin's restore is a moderation action: its record commits with it
+            audit.record(tx.session, admin, "account.restore", audit.account_key(account),
+                         reason or ("lifted a suspension" if by_admin else "cancelled the owner's deletion"),
+                         target_account=account)
     return account
 
 
-async def suspend(ctx: Context, account_id: int, admin_id: int | None = None) -> datetime:
+async def suspend(ctx: Context, account_id: int, admin: Account | None = None, reason: str = "") -> datetime:
     """An admin suspends a local account: hidden at once, deleted when the grace period ends. Only an active
     one: restoring it makes it active again, which must not skip a sign-up's approval."""
     async with ctx.transaction() as tx:
@@ -115,17 +120,22 @@ async def suspend(ctx: Context, account_id: int, admin_id: int | None = None) ->
             raise ValidationError({"username": "Only an active account can be suspended here (reject a sign-up "
                                               "on the administration page)."})
         _enter_grace(ctx, tx, account, ADMIN)
-        log.info("admin %s suspended local account %s (@%s) for deletion", admin_id, account.id, account.username)
+        # Written in the same transaction as the suspension (services/audit.py): who and why.
+        audit.record(tx.session, admin, "account.suspend_delete", audit.account_key(account), reason,
+                     target_account=account)
+        log.info("admin %s suspended local account %s (@%s) for deletion", admin.id if admin else None,
+                 account.id, account.username)
         await _end_sessions(tx, account_id)
         due = account.deletion_due_at
     assert due is not None
     return due
 
 
-async def unsuspend(ctx: Context, account_id: int, admin_id: int | None = None) -> Account:
+async def unsuspend(ctx: Context, account_id: int, admin: Account | None = None, reason: str = "") -> Account:
     """An admin lifts a suspension (or a self-service deletion) before the grace period ends."""
-    account = await _restore(ctx, account_id)
-    log.info("admin %s restored local account %s (@%s)", admin_id, account.id, account.username)
+    account = await _restore(ctx, account_id, admin, reason)
+    log.info("admin %s restored local account %s (@%s)", admin.id if admin else None, account.id,
+             account.username)
     return account
 
 

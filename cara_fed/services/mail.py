@@ -6,6 +6,7 @@ mail is sent or given up."""
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -29,11 +30,13 @@ def sender(ctx: Context) -> str:
     return ctx.config.mail.from_address or f"noreply@{ctx.config.server.domain.rsplit(':', 1)[0]}"
 
 
-def queue(ctx: Context, tx: Transaction, to_address: str, subject: str, body: str) -> None:
-    """Write the mail in the caller's transaction; the job is queued once it commits. No-op without a mail host."""
+def queue(ctx: Context, tx: Transaction, to_address: str, subject: str, body: str,
+          unsubscribe: str | None = None) -> None:
+    """Write the mail in the caller's transaction; the job is queued once it commits. No-op without a mail host.
+    `unsubscribe`: a link that stops this kind of mail with one POST (sent as List-Unsubscribe, RFC 8058)."""
     if not ctx.config.mail.enabled:
         return
-    mail = OutgoingMail(to_address=to_address, subject=subject[:200], body=body)
+    mail = OutgoingMail(to_address=to_address, subject=subject[:200], body=body, unsubscribe_url=unsubscribe)
     tx.session.add(mail)
 
     async def enqueue() -> None:
@@ -42,12 +45,20 @@ def queue(ctx: Context, tx: Transaction, to_address: str, subject: str, body: st
     tx.after_commit(enqueue)
 
 
+# A List-Unsubscribe URL is one long word: with the default 78-column folding it would be sent RFC 2047-encoded,
+# which mail clients do not read as a link. RFC 5322 allows 998.
+LONG_HEADERS = email.policy.default.clone(max_line_length=998)
+
+
 def _message(mail: OutgoingMail, from_address: str, domain: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=LONG_HEADERS) if mail.unsubscribe_url else EmailMessage()
     message["From"] = from_address
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(domain=domain.rsplit(":", 1)[0] or None)
+    if mail.unsubscribe_url:  # mail clients show an "unsubscribe" button that POSTs to it (no login, no page)
+        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(mail.body)
     return message
 
@@ -94,11 +105,11 @@ async def send_mail(ctx: Context, mail_id: int) -> None:
         mail.last_error = error
         if not error:
             transition(mail, "sent")
-            mail.body = ""
+            mail.body, mail.unsubscribe_url = "", None
         elif attempts >= config.attempts:
             log.warning("gave up on mail %s to %s after %s tries: %s", mail_id, mail.to_address, attempts, error)
             transition(mail, "failed")
-            mail.body = ""
+            mail.body, mail.unsubscribe_url = "", None
         else:
             log.info("mail %s: try %s failed (%s); retrying later", mail_id, attempts, error)
             mail.next_attempt_at = utcnow() + timedelta(minutes=4 ** (attempts - 1))

@@ -1,8 +1,9 @@
 """Deleting an account (issue 18) over real HTTP, on SQLite and PostgreSQL: the owner asks in Settings with
 their password and cancels within the grace period; when the period is over a signed Delete(actor) reaches
 every server that knew the account (one per shared inbox, on the loopback sink), the media files are gone from
-storage, the name cannot be registered again and the actor URL answers 410; an admin's suspension hides the
-account and, lifted within the grace period, restores it with its works."""
+storage, the name cannot be registered again and the actor URL and WebFinger answer 410 (in the grace period the
+actor says suspended: true); an admin's suspension hides the account and, lifted within the grace period,
+restores it with its works — both written to the moderation audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from cara_fed import scheduler
 from cara_fed.db import Base
-from cara_fed.models import Account, Artwork, Follow, MediaAsset
+from cara_fed.models import Account, Artwork, AuditEntry, Follow, MediaAsset
 from cara_fed.services import account_deletion, follows, interactions, projects
 from cara_fed.worker import periodic_jobs
 from tests import images
@@ -89,7 +90,7 @@ async def test_deletion_can_be_cancelled_within_the_grace_period(client, ctx, si
     asked = await _ask_deletion(client)
     assert asked.status == 200 and "will be deleted" in await asked.text()
     assert (await client.get("/@ada")).status == 410
-    assert (await client.get("/users/ada", headers=AP)).status == 410
+    await _served_as_suspended(client, ctx, "ada")
     refused = await _log_in(client, "ada")  # sessions ended; logging in only works on the cancel page
     assert refused.status == 401 and "being deleted" in await refused.text()
     assert sink.received == []  # nothing is sent during the grace period
@@ -139,12 +140,28 @@ async def test_after_the_grace_period_peers_get_a_signed_delete_and_everything_i
     assert tomb.deleted_at is not None and tomb.email is None and tomb.password_hash is None
     assert (await client.get("/users/ada", headers=AP)).status == 410
     assert (await client.get("/@ada")).status == 410
+    gone = await client.get("/.well-known/webfinger", params={"resource": "acct:ada@test.example"})
+    assert gone.status == 410 and "deleted" in (await gone.json())["error"]
 
     client.session.cookie_jar.clear()
     again = await sign_up(client, "ada")
     assert again.status == 400 and "taken" in (await again.text()).lower()
     assert (await _cancel(client, "ada")).status in (400, 401)  # too late: no password any more
     assert await account_deletion.finish_due(ctx) == 0 and len(sink.received) == 2  # done once
+
+
+async def _served_as_suspended(client, ctx, name: str) -> None:  # type: ignore[no-untyped-def]
+    """In the grace period the actor answers as Mastodon's suspended ones do (the account may come back): ids,
+    collections and key, `suspended: true`, nothing of the profile; WebFinger still finds it."""
+    response = await client.get(f"/users/{name}", headers=AP)
+    assert response.status == 200
+    actor = await response.json(content_type=None)
+    assert actor["id"] == ctx.url(f"/users/{name}") and actor["suspended"] is True
+    assert actor["inbox"] == ctx.url(f"/users/{name}/inbox") and "publicKeyPem" in actor["publicKey"]
+    assert actor["name"] == actor["summary"] == "" and "icon" not in actor and actor["attachment"] == []
+    assert {"suspended": "toot:suspended"}.items() <= actor["@context"][-1].items()
+    finger = await client.get("/.well-known/webfinger", params={"resource": f"acct:{name}@test.example"})
+    assert finger.status == 200
 
 
 async def test_admin_suspension_is_reversible_within_the_grace_period(client, ctx, sink):
@@ -158,10 +175,11 @@ async def test_admin_suspension_is_reversible_within_the_grace_period(client, ct
     token = await csrf_from(client, "/admin/deletions")
     unknown = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "nobody"})
     assert unknown.status == 400 and "no such account" in await unknown.text()
-    response = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "@bea"})
+    response = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "@bea",
+                                                                   "reason": "Spam portfolio, report 12"})
     assert response.status == 200 and "@bea" in await response.text()  # followed the redirect to the list
     assert (await client.get("/@bea")).status == 410
-    assert (await client.get("/users/bea", headers=AP)).status == 410
+    await _served_as_suspended(client, ctx, "bea")
     assert (await account_deletion.finish_due(ctx)) == 0  # 30 days are not over
     twice = await client.post("/admin/deletions/suspend", data={"csrf_token": token, "username": "bea"})
     assert twice.status == 400 and "already suspended" in await twice.text()
@@ -169,11 +187,23 @@ async def test_admin_suspension_is_reversible_within_the_grace_period(client, ct
     assert (await client.post("/admin/deletions/99999999999/unsuspend", data={"csrf_token": token})).status == 404
 
     restored = await client.post(f"/admin/deletions/{bea.id}/unsuspend",
-                                 data={"csrf_token": await csrf_from(client, "/admin/deletions")})
+                                 data={"csrf_token": await csrf_from(client, "/admin/deletions"),
+                                       "reason": "Appeal upheld"})
     assert restored.status == 200
+    # Both decisions are in the moderation log with who and why, newest first, as the admin page shows them.
+    async with ctx.sessions() as session:
+        entries = (await session.scalars(select(AuditEntry).where(AuditEntry.target == "@bea")
+                                         .order_by(AuditEntry.id))).all()
+    assert [(e.action, e.actor_name, e.reason, e.target_account_id) for e in entries] == [
+        ("account.suspend_delete", "@moda", "Spam portfolio, report 12", bea.id),
+        ("account.restore", "@moda", "Appeal upheld", bea.id)]
+    log_page = await client.get("/admin/log", params={"target": "@bea"})
+    text = await log_page.text()
+    assert log_page.status == 200 and "Spam portfolio, report 12" in text and "Appeal upheld" in text
     page = await client.get("/@bea")
     assert page.status == 200 and "Night ferry" in await page.text()
-    assert (await client.get("/users/bea", headers=AP)).status == 200
+    back = await client.get("/users/bea", headers=AP)
+    assert back.status == 200 and "suspended" not in await back.json(content_type=None)  # no stale cached copy
     assert all([await ctx.storage.exists(area, key) for area, key in files])
     assert sink.received == []
     assert (await _log_in(client, "bea")).status == 303
