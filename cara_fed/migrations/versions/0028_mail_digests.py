@@ -1,7 +1,7 @@
 """the daily digest email: an account's opt-in (mail_digests) and a mail's one-click unsubscribe link (issue 18)
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0029
 Create Date: 2026-12-06 20:00:00
 """
 
@@ -12,7 +12,7 @@ import cara_fed.db
 
 
 revision = '0028'
-down_revision = '0026'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
