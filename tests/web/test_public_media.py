@@ -162,3 +162,24 @@ def test_public_base_url_must_be_an_http_url(tmp_path: Path):
     good = load_config(environ={"CARA_FED__SERVER__DATA_DIR": str(tmp_path),
                                 "CARA_FED__STORAGE__PUBLIC_BASE_URL": "https://cdn.example/media/"})
     assert good.storage.public_base_url == "https://cdn.example/media"
+
+
+async def test_client_api_names_the_store_and_a_suspension_removes_the_copies(client, ctx, seaweed,  # noqa: F811
+                                                                               bucket):
+    from cara_fed.services import accounts
+    from tests.web.api_support import account_with_token, auth, post_work
+
+    await ctx.storage.ensure_bucket()
+    base = f"{seaweed.endpoint}/{bucket}/published"
+    ada, token = await account_with_token(client, "ada")
+    posted = await post_work(client, token, "A ferry", visibility="public")
+    shown = await (await client.get(f"/api/v1/statuses/{posted['id']}", headers=auth(token))).json()
+    urls = [m[name] for m in shown["media_attachments"] for name in ("url", "preview_url")]
+    assert urls and all(url.startswith(base + "/") for url in urls)
+    assert all(fetch(url)[0] == 200 for url in urls)
+
+    await accounts.set_status(ctx, ada.id, "suspended", reason="test")
+    assert all(fetch(url)[0] == 404 for url in urls)
+    assert [key async for key in ctx.storage.keys("published")] == []
+    await accounts.set_status(ctx, ada.id, "active", reason="test")  # reinstated: public again, copies back
+    assert all(fetch(url)[0] == 200 for url in urls)
