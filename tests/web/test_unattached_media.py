@@ -57,6 +57,9 @@ async def test_unused_client_uploads_are_deleted_after_the_window(client):
         remaining = set((await session.scalars(select(MediaAsset.id))).all())
     assert remaining == {used_id, *web_ids}
     assert all([await ctx.storage.exists(*f) for f in kept_files])
+    late_post = await client.post("/api/v1/statuses", json={"status": "Late", "media_ids": [left["id"]]},
+                                  headers=auth(token))
+    assert late_post.status == 422  # the app must upload it again
     # The post that used its image still shows it.
     shown = await client.get(f"/api/v1/statuses/{posted['id']}", headers=auth(token))
     assert shown.status == 200 and (await shown.json())["media_attachments"][0]["url"]
