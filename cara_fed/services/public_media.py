@@ -115,6 +115,18 @@ async def sync_all(ctx: Context) -> Synced:
     return total
 
 
+async def sync_now(ctx: Context, artwork_id: int) -> None:
+    """Right after an edit or a moderator's decision commits, in that request: a work that stopped being public
+    loses its copies at once, not when the worker gets to the event. Best effort: the event's subscriber does it
+    again (and is retried if the store was down), so a failure here is only logged."""
+    if not ctx.config.storage.public_base_url:
+        return
+    try:
+        await sync_artwork(ctx, artwork_id)
+    except Exception:
+        log.warning("public copies of artwork %s not synced now; the worker will", artwork_id, exc_info=True)
+
+
 # Event subscribers (federation/jobs.py lists them first, so a Create or Update already names the new URLs).
 async def artwork_changed(ctx: Context, artwork_id: int) -> None:
     """ArtworkPublished / ArtworkUpdated: visibility, NoAI or the files themselves may have changed."""
