@@ -1,6 +1,8 @@
 """Serving one ~200 KB derivative: from local disk through us, from SeaweedFS (S3) through us (with the default
-read cache, and with it off: every request a signed S3 GET), and straight from SeaweedFS (the ceiling for the S3
-path: the store's own GET), measured in the same run.
+read cache, and with it off: every request a signed S3 GET), straight from SeaweedFS (the ceiling for the S3
+path: the store's own GET), and, when nginx is installed, its public copy through the documented media site
+(docs/deploy.md: nginx in front of the bucket's published/ area, with its short cache) — what
+[storage] public_base_url hands out — measured in the same run.
 
 Seeds one public derivative (an avatar-like asset: public, NoAI) into a local-disk instance and an S3 instance,
 starts `cara-fed serve` for each (media rate limit off), and loads each URL with wrk (Debian package; this bench
@@ -19,11 +21,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.flows.test_deploy import NGINX  # noqa: E402
 from tests.instance import running_instance  # noqa: E402
 from tests.seaweed import run_seaweed  # noqa: E402
 
@@ -63,6 +68,7 @@ async def seed(settings: dict[str, str], data: bytes) -> str:
             await ensure()
         key = content_key(data, ".jpg", salt="bench")
         await ctx.storage.put("public", key, data, object_headers(key, noai=True))
+        await ctx.storage.put("published", key, data, object_headers(key, noai=True))  # as sync-public writes
         async with ctx.transaction() as tx:
             account = await create_account(ctx, tx, "bench", "bench@example.test", "correct horse 1")
             asset = MediaAsset(account_id=account.id, purpose="avatar", state="ready", original_type="image/jpeg",
@@ -73,6 +79,17 @@ async def seed(settings: dict[str, str], data: bytes) -> str:
         return key
     finally:
         await ctx.close()
+
+
+@contextmanager
+def media_site(root: Path, store: str) -> Iterator[str]:
+    """docs/deploy.md's media site (the tested block) on a free port, in front of the bench bucket."""
+    from tests.flows.test_media_cdn import media_site as site
+    from tests.instance import free_port
+
+    port = free_port()
+    with site(root / "nginx", port, store, "bench-media"):
+        yield f"http://127.0.0.1:{port}"
 
 
 def wrk(url: str, seconds: int, connections: int) -> float:
@@ -109,10 +126,13 @@ def main() -> None:
         direct = f"{seaweed.endpoint}/bench-media/public/{key}"
         with running_instance(root / "local", settings=local) as ours_local, \
                 running_instance(root / "s3", settings=s3) as ours_s3, \
-                running_instance(root / "s3-uncached", settings=uncached) as ours_uncached:
+                running_instance(root / "s3-uncached", settings=uncached) as ours_uncached, ExitStack() as stack:
             urls = {"local disk via us": f"{ours_local.url}/media/{key}",
                     "SeaweedFS via us": f"{ours_s3.url}/media/{key}",
                     "  same, no cache": f"{ours_uncached.url}/media/{key}", "SeaweedFS direct": direct}
+            cdn = stack.enter_context(media_site(root, seaweed.endpoint)) if Path(NGINX).exists() else None
+            if cdn is not None:
+                urls["published via nginx"] = f"{cdn}/{key}"
             results: dict[str, list[float]] = {name: [] for name in urls}
             for url in urls.values():
                 wrk(url, 1, args.connections)  # warm-up (access cache, connection pools)
@@ -122,12 +142,14 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in results.items()}
     print(f"derivative: {len(data):,} bytes; wrk -t2 -c{args.connections}, {args.rounds} rounds x {args.seconds}s")
     for name, values in results.items():
-        print(f"{name:18} {medians[name]:8,.0f} req/s  (rounds: {', '.join(f'{v:,.0f}' for v in values)})")
+        print(f"{name:20} {medians[name]:8,.0f} req/s  (rounds: {', '.join(f'{v:,.0f}' for v in values)})")
     via_local, via_s3 = medians["local disk via us"], medians["SeaweedFS via us"]
     direct_s3 = medians["SeaweedFS direct"]
     print(f"S3 via us / S3 direct (the store's own ceiling): {via_s3 / direct_s3:.2f} with the read cache, "
           f"{medians['  same, no cache'] / direct_s3:.2f} without")
     print(f"S3 via us / local disk via us: {via_s3 / via_local:.2f}")
+    if "published via nginx" in medians:
+        print(f"published via nginx / local disk via us: {medians['published via nginx'] / via_local:.2f}")
 
 
 if __name__ == "__main__":

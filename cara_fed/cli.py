@@ -129,6 +129,13 @@ def cmd_media(config: Config, args: argparse.Namespace) -> int:
         if args.media_command == "setup":
             print(await media_admin.setup(ctx.storage))
             return 0
+        if args.media_command == "sync-public":
+            from cara_fed.services import public_media
+
+            done = await public_media.sync_all(ctx)
+            where = config.storage.public_base_url or "nowhere ([storage] public_base_url is empty)"
+            print(f"public media at {where}: {done}")
+            return 0
         if args.source == args.target:
             print("--from and --to name the same backend; nothing to do", file=sys.stderr)
             return 2
@@ -168,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     media = sub.add_parser("media", help="media store: set it up, or move media between backends")
     media_sub = media.add_subparsers(dest="media_command", required=True)
     media_sub.add_parser("setup", help="create the configured S3 bucket if it is missing")
+    media_sub.add_parser("sync-public", help="copy public works' files to the store's published area for "
+                         "[storage] public_base_url, and remove copies that should not be there (idempotent)")
     migrate = media_sub.add_parser("migrate", help="copy all media from one backend to the other (idempotent)")
     migrate.add_argument("--from", dest="source", choices=("local", "s3"), default="local")
     migrate.add_argument("--to", dest="target", choices=("local", "s3"), default="s3")

@@ -118,6 +118,12 @@ class StorageConfig:
     s3_prefix: str = setting("", "Key prefix inside the bucket, for sharing one bucket.")
     s3_read_cache_mb: int = setting(64, "Per-process memory for recently served public files (their keys never "
                                     "change content, so it is never stale); 0 = off.", minimum=0)
+    public_base_url: str = setting("", "Where the store or a CDN serves public derivatives itself, e.g. "
+                                   "https://media.example.org (a bucket policy or proxy exposing only the "
+                                   "`published/` area). Public works' files are then linked there, with our NoAI "
+                                   "headers as object metadata; followers-only, held and unpublished files are "
+                                   "always served through us. Empty = every file through us. Backfill or clean up "
+                                   "with `cara-fed media sync-public`.")
 
 
 @dataclass
@@ -251,6 +257,9 @@ class RetentionConfig:
     remote_media_refetch_wait_seconds: int = setting(10, "How long a request for an evicted remote image waits "
                                                      "for the remote-media worker to fetch it again before it "
                                                      "answers 503 with Retry-After.", minimum=0)
+    unattached_media_hours: int = setting(24, "Images uploaded by a client app (POST /api/v1|v2/media) that no "
+                                          "post used within this many hours are deleted with their files.",
+                                          minimum=1)
     every_minutes: int = setting(60, "How often the pruning runs.", minimum=1)
 
 
@@ -518,6 +527,7 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         problems.append("[media] sizes: every size must be a whole number of pixels, at least 16")
     if config.storage.backend == "s3" and not config.storage.s3_bucket:
         problems.append("[storage] s3_bucket: required when backend = s3")
+    problems += _public_base_problems(config.storage)
     problems += _protection_problems(config.protection)
     problems += _detection_problems(config.detection)
     problems += _network_problems("[server] trusted_proxies", config.server.trusted_proxies)
@@ -533,6 +543,21 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _public_base_problems(storage: StorageConfig) -> list[str]:
+    """An http(s) origin with an optional path and no query: the CSP names its origin, and keys are appended."""
+    from urllib.parse import urlsplit
+
+    storage.public_base_url = storage.public_base_url.strip().rstrip("/")
+    if not storage.public_base_url:
+        return []
+    parts = urlsplit(storage.public_base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or any(c in storage.public_base_url for c in " ;,'\""):
+        return [f"[storage] public_base_url: '{storage.public_base_url}' is not an http(s) URL such as "
+                "https://media.example.org/published"]
+    return []
 
 
 def _network_problems(key: str, entries: list) -> list[str]:

@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
-from cara_fed.storage import AREAS, MediaStore, object_headers
+from cara_fed.storage import MediaStore, object_headers
 
 log = logging.getLogger(__name__)
+# The `published` area is not copied: it holds copies of public files, rebuilt by `cara-fed media sync-public`.
+MIGRATED = ("private", "public")
 
 
 @dataclass
@@ -54,7 +56,7 @@ async def migrate(source: MediaStore, target: MediaStore, *, delete_source: bool
                 await source.delete(area, key)
                 report.deleted += 1
 
-    for area in AREAS:
+    for area in MIGRATED:
         batch: list[asyncio.Task] = []
         async for key in source.keys(area):
             batch.append(asyncio.create_task(one(area, key)))

@@ -13,14 +13,16 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from cara_fed.config import Config
 
-AREAS = ("private", "public")
+# `published`: copies of public works' derivatives that the store/CDN may serve itself ([storage] public_base_url);
+# a bucket policy can expose that prefix alone.
+AREAS = ("private", "public", "published")
 CONTENT_TYPES = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 NOAI_ROBOTS = "noai, noimageai"
@@ -62,6 +64,15 @@ def object_headers(key: str, noai: bool) -> dict[str, str]:
     if noai:
         headers.update({"X-Robots-Tag": NOAI_ROBOTS, "tdm-reservation": "1"})
     return headers
+
+
+def derivative_url(base: str, derivative: Any, ours: Callable[[str], str] = lambda path: path) -> str:
+    """The URL we publish for a derivative: the store/CDN's copy (`base` = [storage] public_base_url) when it has
+    one (public works only: cara_fed/services/public_media.py), else our own /media/ route (`ours` makes it
+    absolute where needed), which checks access on every request."""
+    if base and getattr(derivative, "public_copy", None):
+        return f"{base}/{derivative.key}"
+    return ours(f"/media/{derivative.key}")
 
 
 class MediaStore(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from cara_fed import events as ev
 from cara_fed import tasks
 from cara_fed.jobs import JobFunction, JobRegistry, Subscribers, Task, on
+from cara_fed.services import public_media
 from federation import (
     deletions,
     delivery,
@@ -25,10 +26,11 @@ from federation import (
 
 # Every core event -> the handlers that turn it into activities (each `(ctx, *event ids)`).
 SUBSCRIPTIONS: dict[type[ev.Event], Subscribers] = {
-    ev.ArtworkPublished: on("delivery", outbox.artwork_published),
-    ev.ArtworkUpdated: on("delivery", outbox.artwork_updated),
-    ev.ArtworkDeleted: on("delivery", outbox.artwork_deleted),
-    ev.AccountUpdated: on("delivery", outbox.account_updated),
+    # public_media first: a Create or Update then names the store/CDN's copies ([storage] public_base_url).
+    ev.ArtworkPublished: on("delivery", public_media.artwork_changed, outbox.artwork_published),
+    ev.ArtworkUpdated: on("delivery", public_media.artwork_changed, outbox.artwork_updated),
+    ev.ArtworkDeleted: on("delivery", public_media.artwork_withdrawn, outbox.artwork_deleted),
+    ev.AccountUpdated: on("delivery", public_media.account_changed, outbox.account_updated),
     ev.AccountMoved: on("delivery", moves.send_move),
     ev.AccountDeleted: on("delivery", deletions.account_deleted),
     ev.FollowRequested: on("delivery", outbox.send_follow),

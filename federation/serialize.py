@@ -18,6 +18,7 @@ from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
 from cara_fed.models.artworks import ALL_RIGHTS_RESERVED
 from cara_fed.services.review import LABEL_TEXT
+from cara_fed.storage import derivative_url
 from cara_fed.text import link_hashtags
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -249,7 +250,9 @@ def _attachment(ctx: Context, image: ArtworkImage) -> dict | None:
     asset = image.asset
     derivative = _largest(asset)
     if derivative is not None:
-        url, media_type = ctx.url(f"/media/{derivative.key}"), derivative.content_type
+        # The store/CDN's copy for a public work's file ([storage] public_base_url), else ours.
+        url = derivative_url(ctx.config.storage.public_base_url, derivative, ctx.url)
+        media_type = derivative.content_type
         width, height = derivative.width, derivative.height
     elif asset.remote_url:  # a remote work whose copy is not ready: point at the origin
         url, media_type, width, height = asset.remote_url, asset.original_type or None, asset.width, asset.height

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +29,19 @@ NO_BADGE_PATHS = ("/media/", "/static/", "/.well-known/", "/robots.txt", "/ai.tx
                   "/nodeinfo", "/activities/", "/actor")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
+
+
+@functools.cache
+def csp_for(public_base_url: str) -> str:
+    """CSP, with img-src naming the store/CDN's origin when public media is linked there ([storage])."""
+    if not public_base_url:
+        return CSP
+    parts = urlsplit(public_base_url)
+    return CSP.replace("img-src 'self'", f"img-src 'self' {parts.scheme}://{parts.netloc}")
+
+
+def request_csp(request: web.Request) -> str:
+    return csp_for(request.app[CTX].config.storage.public_base_url)
 
 
 @web.middleware
@@ -107,7 +122,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type == "text/html":
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", request_csp(request))
         response.headers.setdefault("X-Frame-Options", "DENY")
         if SESSION_COOKIE in request.cookies:
             # A signed-in page names its reader (and holds CSRF tokens): no shared cache may keep it (an nginx

@@ -21,7 +21,7 @@ from cara_fed.models import Account, Artwork
 from cara_fed.observe import client_address
 from cara_fed.ratelimit import shared_limiter
 from web.keys import ACCOUNT, CTX
-from web.middleware import CSP
+from web.middleware import request_csp
 from web.noai import RateLimiter
 from web.render import artwork_path, profile_path, render
 
@@ -42,7 +42,7 @@ def setup(app: web.Application) -> None:
 def _csp(request: web.Request) -> str:
     # The form on /interact ends in a redirect to the visitor's own server, which form-action must allow.
     targets = "https: http:" if request.app[CTX].config.federation.allow_private_addresses else "https:"
-    return CSP.replace("form-action 'self'", f"form-action 'self' {targets}")
+    return request_csp(request).replace("form-action 'self'", f"form-action 'self' {targets}")
 
 
 async def _target(request: web.Request) -> tuple[Account | Artwork, str]:

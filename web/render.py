@@ -13,6 +13,7 @@ from markupsafe import Markup
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.services import account_email
+from cara_fed.storage import derivative_url
 from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
 from web.focus import focus_cells
@@ -24,12 +25,14 @@ TEMPLATES = Path(__file__).parent / "templates"
 NOAI_ROBOTS = "noai, noimageai"
 
 
-def media_url(derivative: Any) -> str:
-    return f"/media/{derivative.key}" if derivative is not None else ""
+def media_url(derivative: Any, base: str = "") -> str:
+    """Our /media/ route, or the store/CDN's copy for a public work's file when [storage] public_base_url is set
+    (only derivatives with a public copy: cara_fed/services/public_media.py)."""
+    return derivative_url(base, derivative) if derivative is not None else ""
 
 
-def srcset(asset: Any, fmt: str) -> str:
-    return ", ".join(f"/media/{d.key} {d.width}w" for d in sorted(asset.derivatives, key=lambda d: d.width)
+def srcset(asset: Any, fmt: str, base: str = "") -> str:
+    return ", ".join(f"{media_url(d, base)} {d.width}w" for d in sorted(asset.derivatives, key=lambda d: d.width)
                      if d.format == fmt)
 
 
@@ -64,11 +67,11 @@ def shows_noai(context: dict[str, Any]) -> bool:
     return any(work.noai for value in context.values() for work in works(value))
 
 
-def make_environment() -> Environment:
+def make_environment(public_base_url: str = "") -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
                       trim_blocks=True, lstrip_blocks=True, enable_async=False)
-    env.filters["media_url"] = media_url
-    env.filters["srcset"] = srcset
+    env.filters["media_url"] = lambda derivative: media_url(derivative, public_base_url)
+    env.filters["srcset"] = lambda asset, fmt: srcset(asset, fmt, public_base_url)
     env.filters["date"] = human_date
     env.filters["web_url"] = web_url  # every href built from a remote document's URL goes through it
     env.filters["safe_html"] = Markup  # only for HTML we sanitized ourselves (bio_html, description_html)

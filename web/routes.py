@@ -49,7 +49,7 @@ STATIC = Path(__file__).parent / "static"
 
 def setup_web(app: web.Application, ctx: Context) -> None:
     app[CTX] = ctx
-    app[JINJA] = make_environment()
+    app[JINJA] = make_environment(ctx.config.storage.public_base_url)
     app[media.VIEWED], app[media.REFETCHING] = {}, {}
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,
                             two_factor.admins_enrol, limits.body_limit, middleware.csrf, edge.refuse_nul,

@@ -77,6 +77,10 @@ class MediaDerivative(Base):
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String(255), unique=True)  # public storage key (content-addressed)
+    # A copy in the store's `published` area, served by the store/CDN at [storage] public_base_url: None = none,
+    # else "noai" or "plain" (the headers it was written with). Only a published public/unlisted local work's
+    # files get one (cara_fed/services/public_media.py); a changed key starts with none.
+    public_copy: Mapped[str | None] = mapped_column(String(8), default=None)
 
     asset: Mapped[MediaAsset] = relationship(back_populates="derivatives")
 

@@ -26,7 +26,7 @@ from cara_fed.db import Base, utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import AccountDeleted, emit
 from cara_fed.models import Account, DataExport, Follow, LoginSession, MediaAsset
-from cara_fed.services import accounts, archive_export, audit, media, two_factor
+from cara_fed.services import accounts, archive_export, audit, media, public_media, two_factor
 
 log = logging.getLogger(__name__)
 SELF, ADMIN = "self", "admin"
@@ -52,6 +52,7 @@ def _enter_grace(ctx: Context, tx: Transaction, account: Account, by: str) -> No
     account.deletion_by = by
     account.deletion_due_at = utcnow() + timedelta(days=ctx.config.accounts.deletion_grace_days)
     tx.session.add(account)
+    tx.after_commit(public_media.sync_account, ctx, account.id)  # its works are no longer public
 
 
 async def _end_sessions(tx: Transaction, account_id: int) -> None:

@@ -22,7 +22,7 @@ from cara_fed.errors import Overloaded, ValidationError
 from cara_fed.events import AccountUpdated, emit
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
-from cara_fed.services import account_email, audit, login_throttle, mentions
+from cara_fed.services import account_email, audit, login_throttle, mentions, public_media
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.services.password_rules import MIN_PASSWORD, password_problem
 from cara_fed.text import render_markdown, username_problem
@@ -278,6 +278,8 @@ async def set_status(ctx: Context, account_id: int, status: str, actor: Account 
         before, account.status = account.status, status
         audit.record(tx.session, actor, f"account.{status}", audit.account_key(account),
                      reason or f"was {before}", target_account=account)
+        # A suspended account's works stop being public at once: the store/CDN's copies go (and come back).
+        tx.after_commit(public_media.sync_account, ctx, account_id)
 
 
 async def set_profile_image(ctx: Context, account_id: int, upload: Upload, purpose: str) -> None:

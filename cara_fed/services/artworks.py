@@ -15,7 +15,7 @@ from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import ArtworkDeleted, ArtworkUpdated, emit
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset
 from cara_fed.models.artworks import VISIBILITIES
-from cara_fed.services import account_email, artwork_history, artwork_images, mentions
+from cara_fed.services import account_email, artwork_history, artwork_images, mentions, public_media
 from cara_fed.services.artwork_images import ImageEdit
 from cara_fed.services.edits import content_of, mark_edited
 from cara_fed.services.media import Upload, check_upload, delete_asset_files, settle_artworks, store_original
@@ -255,6 +255,7 @@ async def update_artwork(ctx: Context, account: Account, artwork_id: int, data: 
             await artwork_history.keep(tx.session, artwork, version)  # Mastodon's edit history
         if artwork.state == "published" and not restamp:
             emit(ctx, tx, ArtworkUpdated(artwork.id))
+        tx.after_commit(public_media.sync_now, ctx, artwork.id)  # e.g. made followers-only: copies go now
     return artwork
 
 

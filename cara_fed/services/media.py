@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from cara_fed import memory, tasks
 from cara_fed.context import Context, Transaction
@@ -26,6 +26,7 @@ from protection.mark import StampError, build_xmp, stamp_xmp
 from protection.pipeline import CloakHook
 
 log = logging.getLogger(__name__)
+PRUNE_BATCH = 200
 
 MAX_ATTEMPTS = 5
 RETRY_AFTER = timedelta(minutes=1)
@@ -246,8 +247,11 @@ async def delete_asset_files(ctx: Context, tx: Transaction, asset: MediaAsset) -
     re-stamps retired from it (a deleted work's files go at once, grace period or not)."""
     keys = [("private", asset.original_key)] if asset.original_key else []
     keys += [("public", d.key) for d in asset.derivatives]
+    keys += [("published", d.key) for d in asset.derivatives if d.public_copy]  # the store/CDN's copies too
     retired = list((await tx.session.scalars(select(RetiredMedia).where(RetiredMedia.asset_id == asset.id))).all())
     keys += [("public", row.key) for row in retired]
+    if ctx.config.storage.public_base_url:
+        keys += [("published", row.key) for row in retired]
     for row in retired:
         await tx.session.delete(row)
     for area, key in keys:
@@ -303,6 +307,7 @@ async def restamp_artwork(ctx: Context, artwork_id: int, edited: bool = False) -
                     tx.after_commit(ctx.storage.delete, "public", fresh)
                 continue
             row.key, row.size = fresh, size
+            row.public_copy = None  # the new key has no public copy yet: the ArtworkUpdated below makes it
             await retire_public_file(ctx, tx, row.asset_id, old)
         artwork = await tx.session.get(Artwork, artwork_id)
         if artwork is not None and artwork.state == "published":
@@ -389,6 +394,29 @@ async def upload_unattached(ctx: Context, account: Account, upload: Upload, desc
             asset.focal_chosen = True
         await tx.session.flush()
     return asset
+
+
+async def prune_unattached(ctx: Context, now: datetime) -> int:
+    """Retention: images a client app uploaded ([retention] unattached_media_hours ago or more) that no post
+    used, with their files. Locked before the re-check, so an attach that commits meanwhile keeps its image
+    (and one that comes after waits, then finds the image gone)."""
+    cutoff = now - timedelta(hours=ctx.config.retention.unattached_media_hours)
+    unattached = ~exists().where(ArtworkImage.asset_id == MediaAsset.id)
+    total = 0
+    while True:
+        async with ctx.transaction(changes_pages=False) as tx:
+            ids = list((await tx.session.scalars(
+                select(MediaAsset.id).where(MediaAsset.purpose == "artwork", MediaAsset.remote_url.is_(None),
+                                            MediaAsset.created_at < cutoff, unattached)
+                .order_by(MediaAsset.id).limit(PRUNE_BATCH).with_for_update(skip_locked=True))).all())
+            rows = list((await tx.session.scalars(
+                select(MediaAsset).where(MediaAsset.id.in_(ids), unattached))).all()) if ids else []
+            for asset in rows:
+                await delete_asset_files(ctx, tx, asset)
+                await tx.session.delete(asset)
+        total += len(rows)
+        if len(ids) < PRUNE_BATCH:
+            return total
 
 
 async def own_asset(ctx: Context, account: Account, asset_id: int) -> MediaAsset | None:

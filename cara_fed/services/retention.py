@@ -24,7 +24,7 @@ from cara_fed.models import (
     RetiredMedia,
     ScheduledRun,
 )
-from cara_fed.services import archive_export, remote_cache, upload_drafts
+from cara_fed.services import archive_export, media, remote_cache, upload_drafts
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -40,6 +40,7 @@ class Pruned:
     scheduled_runs: int = 0
     replaced_media: int = 0
     upload_drafts: int = 0
+    unattached_media: int = 0
     mails: int = 0
     account_tokens: int = 0
     evicted_remote_media: int = 0
@@ -75,6 +76,7 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
         pruned.scheduled_runs = result.rowcount or 0
     pruned.replaced_media = await _delete_replaced_media(ctx, now)
     pruned.upload_drafts = await upload_drafts.prune(ctx, now)
+    pruned.unattached_media = await media.prune_unattached(ctx, now)  # client-app uploads no post used
     # Sent or given-up account mails (their bodies are blank already) age like deliveries; mailed links that
     # expired a day ago can only answer "expired" either way.
     pruned.mails = await _delete_in_batches(
@@ -105,6 +107,8 @@ async def _delete_replaced_media(ctx: Context, now: datetime) -> int:
         for key in keys:
             if key not in current:
                 await ctx.storage.delete("public", key)
+                if ctx.config.storage.public_base_url:  # and the store/CDN's copy, if it had one
+                    await ctx.storage.delete("published", key)
         total += len(keys)
         if len(keys) < BATCH:
             return total

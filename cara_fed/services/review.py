@@ -23,7 +23,7 @@ from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import ArtworkDeleted, ArtworkPublished, emit
 from cara_fed.models import Account, Artwork, ModerationEvent, ReviewCase
-from cara_fed.services import audit
+from cara_fed.services import audit, public_media
 from cara_fed.states import transition
 from protection import MediaPolicy
 from protection.detect import (
@@ -261,6 +261,7 @@ def _federate_decision(ctx: Context, tx: Transaction, artwork: Artwork, before: 
         # Other servers keep a tombstone for that id, so a later release shows it here only.
         uri = ctx.url(f"/@{artwork.account.username}/{artwork.id}")
         emit(ctx, tx, ArtworkDeleted(artwork.account_id, uri))
+        tx.after_commit(public_media.sync_now, ctx, artwork.id)  # the store's public copies go now
 
 
 async def decide(ctx: Context, moderator: Account, case_id: int, action: str, note: str = "") -> ReviewCase:

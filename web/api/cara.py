@@ -133,7 +133,7 @@ async def account_projects(request: web.Request) -> web.Response:
             raise not_found()
         found = await queries.projects(session, account)
         works = await queries.artworks_by_ids(session, [i.artwork_id for p in found for i in p.items])
-    view = entities.View(base=request.app[CTX].config.base_url)
+    view = entities.View.of(request.app[CTX].config)
     out = []
     for project in found:
         data = _project_json(view, project, account.username)
@@ -154,7 +154,7 @@ async def save_project(request: web.Request) -> web.Response:
                                           parse_id(cover))
     async with request.app[CTX].sessions() as session:
         project = await session.get(Project, project.id)
-    return reply(_project_json(entities.View(base=request.app[CTX].config.base_url), project, account.username))
+    return reply(_project_json(entities.View.of(request.app[CTX].config), project, account.username))
 
 
 # --- protection report ---------------------------------------------------------------------------

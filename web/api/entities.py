@@ -17,12 +17,23 @@ from typing import Any
 from urllib.parse import quote
 
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork, ArtworkImage, Comment, Marker, MediaAsset, Notification, OAuthApp
+from cara_fed.models import (
+    Account,
+    Artwork,
+    ArtworkImage,
+    Comment,
+    Marker,
+    MediaAsset,
+    MediaDerivative,
+    Notification,
+    OAuthApp,
+)
 from cara_fed.models.artworks import ArtworkEdit
 from cara_fed.models.moderation import InstanceRule
 from cara_fed.numbers import parse_whole
 from cara_fed.queries_api import TYPE_OF_KIND, AccountFacts, Relation, StatusFacts
 from cara_fed.services import oauth
+from cara_fed.storage import derivative_url
 from cara_fed.taxonomy import LICENSES
 
 COMMENT_BASE = 10**15  # comment status ids: COMMENT_BASE + comment id
@@ -64,11 +75,20 @@ class View:
 
     base: str
     viewer: Account | None = None
+    media_base: str = ""  # [storage] public_base_url: public works' files are linked there
     statuses: StatusFacts = field(default_factory=StatusFacts)
     accounts: AccountFacts = field(default_factory=AccountFacts)
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    @classmethod
+    def of(cls, config: Any) -> View:
+        """A view with no viewer for this instance's config."""
+        return cls(base=config.base_url, media_base=config.storage.public_base_url)
+
+    def media(self, derivative: MediaDerivative) -> str:
+        return derivative_url(self.media_base, derivative, self.url)
 
 
 def _profile_path(account: Account) -> str:
@@ -159,8 +179,8 @@ def media(view: View, asset: MediaAsset, description: str) -> dict[str, Any]:
     if small is not None:
         meta["small"] = _size(small.width, small.height)
     return {"id": str(asset.id), "type": "image" if ready or asset.state != "rejected" else "unknown",
-            "url": view.url(f"/media/{large.key}") if large else None,
-            "preview_url": view.url(f"/media/{small.key}") if small else None,
+            "url": view.media(large) if large else None,
+            "preview_url": view.media(small) if small else None,
             "remote_url": None, "preview_remote_url": None, "text_url": None, "meta": meta,
             "description": description or None, "blurhash": asset.blurhash}
 

@@ -29,7 +29,7 @@ def _focus(p: Params) -> tuple[float, float] | None:
 
 
 def _json(request: web.Request, asset) -> dict:  # type: ignore[no-untyped-def]
-    return entities.media(entities.View(base=request.app[CTX].config.base_url), asset, asset.description)
+    return entities.media(entities.View.of(request.app[CTX].config), asset, asset.description)
 
 
 @routes.post("/api/v1/media")

@@ -22,7 +22,7 @@ routes = web.RouteTableDef()
 
 
 def _view(request: web.Request) -> entities.View:
-    return entities.View(base=request.app[CTX].config.base_url)
+    return entities.View.of(request.app[CTX].config)
 
 
 # --- tags ----------------------------------------------------------------------------------------

@@ -55,6 +55,6 @@ async def search(request: web.Request) -> web.Response:
             result["statuses"] = await statuses_json(request, session, page.items[offset:offset + limit])
         if kind in ("", "hashtags"):
             tags = await queries_discovery.search_tags(session, q.lstrip("#"), limit=offset + limit)
-            view = entities.View(base=ctx.config.base_url)
+            view = entities.View.of(ctx.config)
             result["hashtags"] = [entities.tag(view, tag, uses=count) for tag, count in tags[offset:offset + limit]]
     return reply(result)

@@ -17,17 +17,18 @@ from web.keys import CTX
 async def view_for(request: web.Request, session: AsyncSession, *, artworks: Iterable[Artwork] = (),
                    accounts: Iterable[Account] = ()) -> View:
     """Facts for these artworks (counts, the viewer's marks) and for their authors plus `accounts`."""
-    return await facts_view(session, request.app[CTX].config.base_url, await request_viewer(request),
-                            artworks=artworks, accounts=accounts)
+    config = request.app[CTX].config
+    return await facts_view(session, config.base_url, await request_viewer(request), artworks=artworks,
+                            accounts=accounts, media_base=config.storage.public_base_url)
 
 
 async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *, artworks: Iterable[Artwork] = (),
-                     accounts: Iterable[Account] = ()) -> View:
+                     accounts: Iterable[Account] = (), media_base: str = "") -> View:
     works = list(artworks)
     people = {a.id: a for a in [*accounts, *(w.account for w in works)]}
     statuses, found = await queries_api.page_facts(session, [w.id for w in works], people.values(),
                                                    viewer.id if viewer is not None else None)
-    return View(base=base, viewer=viewer, statuses=statuses, accounts=found)
+    return View(base=base, viewer=viewer, statuses=statuses, accounts=found, media_base=media_base)
 
 
 async def statuses_json(request: web.Request, session: AsyncSession, works: list[Artwork]) -> list[dict]:
