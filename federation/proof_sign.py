@@ -8,6 +8,8 @@ verified over the object as a standalone JSON-LD document, and its hash includes
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from federation import proofs
 from federation.proof_keys import proof_key_id
 
@@ -24,3 +26,12 @@ def with_proofs(activity: dict, actor_uri: str, private_pem: str | None) -> dict
         standalone = {"@context": activity["@context"], **{k: v for k, v in embedded.items() if k != "@context"}}
         activity = {**activity, "object": proofs.sign(standalone, private_pem, key_id)}
     return proofs.sign(activity, private_pem, key_id)
+
+
+def signed_object(document: dict, actor_uri: str, private_pem: str | None, created: datetime | None) -> dict:
+    """A document we serve on GET (an artwork's Note), with its author's proof, so a boost, which names the
+    Note by IRI, still leads to verifiable authorship. `created` is the document's own time (its last edit):
+    Ed25519 signatures are deterministic, so the same document is served byte for byte until it changes."""
+    if not private_pem or document.get("attributedTo") != actor_uri:
+        return document
+    return proofs.sign(document, private_pem, proof_key_id(actor_uri), now=created)

@@ -5,6 +5,7 @@ loopback peer). Interop with a real implementation: tests/flows/test_fedify_proo
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -21,7 +22,7 @@ from federation.parse_keys import assertion_keys
 from federation.proof_keys import ed25519_from_multibase, private_key, public_multibase
 from federation.signatures import load_public_key
 from tests.federation.peer import AS, PUBLIC, key_pair, signed_post
-from tests.federation.sink import activities
+from tests.federation.sink import activities, local_artist
 from tests.federation.test_delivery import publish, sink, with_followers  # noqa: F401 (fixture)
 
 DI = "https://w3id.org/security/data-integrity/v1"
@@ -202,3 +203,23 @@ async def test_a_relayed_copy_is_accepted_only_with_its_authors_proof(fed, inbox
                          relay_pem, relay.id + "#ed25519-key")
     response = await signed_post(inbox_client, fed.url("/inbox"), forged, key=relay)
     assert response.status == 401 and "invalid object integrity proof" in (await response.json())["error"]
+
+
+async def test_the_note_we_serve_carries_its_authors_proof_and_stays_byte_stable(fed, client):
+    """A boost names the Note by IRI; whoever fetches it can verify the artist's authorship. The proof's time is
+    the work's own (deterministic Ed25519): the same document twice, byte for byte."""
+    artist = await local_artist(fed)
+    work = await publish(fed, artist)
+    path = f"/@ada/{work.id}"
+    bodies = []
+    for _ in range(2):
+        response = await client.get(path, headers={"Accept": "application/activity+json"})
+        assert response.status == 200
+        bodies.append(await response.read())
+    assert bodies[0] == bodies[1]
+    note = json.loads(bodies[0])
+    async with fed.sessions() as session:
+        account = await session.get(Account, artist.id)
+    [multikey] = serialize.actor_document(fed, account)["assertionMethod"]
+    assert note["proof"]["verificationMethod"] == multikey["id"]
+    proofs.verify(note, ed25519_from_multibase(multikey["publicKeyMultibase"]))

@@ -60,6 +60,12 @@ async def test_fedify_verifies_the_proofs_on_our_create_and_its_note(cara_and_pe
     checked = await asyncio.to_thread(peer.verify, activity=forged)
     assert checked["activity"] is False and checked["object"] is False
 
+    # A boost (Announce) names the Note by IRI: the copy anyone fetches from us carries ada's proof as well.
+    fetched = await asyncio.to_thread(_ap_get, note_id)
+    assert fetched["proof"]["verificationMethod"] == actor + "#ed25519-key"
+    assert (await asyncio.to_thread(peer.verify, object_=fetched))["object"] is True
+    assert (await asyncio.to_thread(peer.verify, object_={**fetched, "name": "Forged"}))["object"] is False
+
     forged = copy.deepcopy(create)
     forged["object"]["content"] += "<p>Buy my course</p>"
     del forged["proof"]  # the activity unsigned: the Note's own proof still tells the truth
@@ -67,7 +73,7 @@ async def test_fedify_verifies_the_proofs_on_our_create_and_its_note(cara_and_pe
     assert checked["object"] is False
 
 
-def _actor_document(uri: str) -> dict:
+def _ap_get(uri: str) -> dict:
     request = urllib.request.Request(uri, headers={"Accept": "application/activity+json"})
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback peer)
         return json.loads(response.read())
@@ -87,7 +93,7 @@ async def test_we_verify_the_proofs_fedify_makes_and_accept_its_signed_create(ca
     assert proof["cryptosuite"] == "eddsa-jcs-2022" and proof["proofPurpose"] == "assertionMethod"
 
     # Fedify's Multikeys, read the way our resolver reads an actor (compacted, then parse_keys).
-    actor_doc = parse.normalize(await asyncio.to_thread(_actor_document, peer.actor_id))
+    actor_doc = parse.normalize(await asyncio.to_thread(_ap_get, peer.actor_id))
     keys = assertion_keys(actor_doc)
     assert proof["verificationMethod"] in keys  # the Ed25519 one (the RSA Multikey is not kept)
     key = ed25519_from_multibase(keys[proof["verificationMethod"]])

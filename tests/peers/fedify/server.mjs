@@ -707,6 +707,16 @@ const routes = {
   // on any JSON (`activity`, e.g. a tampered copy). `object` checks the embedded object's own proof too.
   "POST /_control/verify": async (body) => {
     const ctx = controlContext();
+    if (body.object != null) {
+      // A document on its own (e.g. a Note fetched by IRI, as a boost names it).
+      const options = { documentLoader: await ctx.getDocumentLoader({ identifier: args.username }), contextLoader: ctx.contextLoader };
+      try {
+        return { object: (await verifyObject(APObject, body.object, options)) != null };
+      } catch (error) {
+        log(`verifyObject failed: ${error?.stack ?? error}`);
+        return { object: false };
+      }
+    }
     const raw = body.activity ?? inbox.find((entry) => entry.id === body.id)?.activity;
     if (raw == null) throw new ControlError(404, `nothing received with id ${body.id}`);
     const options = {
