@@ -68,6 +68,16 @@ def test_a_tampered_document_fails(tamper):
         proofs.verify(tampered, private_key(pem).public_key())
 
 
+def test_an_ld_signature_added_after_the_proof_is_left_out_of_the_check():
+    """Fedify (like Mastodon-compatible senders) adds its RsaSignature2017 `signature` after making the proof."""
+    pem = generate_proof_key()
+    signed = proofs.sign(note(), pem, "https://a.example/users/ada#ed25519-key")
+    with_ld = {**signed, "signature": {"type": "RsaSignature2017", "signatureValue": "abc=="}}
+    proofs.verify(with_ld, private_key(pem).public_key())
+    with pytest.raises(proofs.ProofError):
+        proofs.verify({**with_ld, "content": "changed"}, private_key(pem).public_key())
+
+
 def test_another_key_fails():
     signed = proofs.sign(note(), generate_proof_key(), "https://a.example/users/ada#ed25519-key")
     with pytest.raises(proofs.ProofError, match="does not verify"):
