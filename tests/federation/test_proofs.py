@@ -242,3 +242,24 @@ async def test_the_note_we_serve_carries_its_authors_proof_and_stays_byte_stable
     [multikey] = serialize.actor_document(fed, account)["assertionMethod"]
     assert note["proof"]["verificationMethod"] == multikey["id"]
     proofs.verify(note, ed25519_from_multibase(multikey["publicKeyMultibase"]))
+
+
+@pytest.mark.usefixtures("inbound")
+async def test_an_embedded_objects_proof_must_hold_and_be_its_authors(fed, inbox_client, peer, ada):
+    pem = generate_proof_key()
+    alice = _with_multikey(peer, "alice", pem)
+    bob_pem = generate_proof_key()
+    _with_multikey(peer, "bob", bob_pem)
+    own = proofs.sign({**note(alice.id), "@context": [AS, DI]}, pem, alice.id + "#ed25519-key")
+    create = {**peer.activity(alice, "Create", own), "@context": [AS, DI]}
+    response = await signed_post(inbox_client, fed.url("/users/ada/inbox"), create, key=alice)
+    assert response.status == 202, await response.text()
+
+    tampered = {**peer.activity(alice, "Create", {**own, "content": "<p>changed</p>"}), "@context": [AS, DI]}
+    response = await signed_post(inbox_client, fed.url("/users/ada/inbox"), tampered, key=alice)
+    assert response.status == 401 and "invalid object integrity proof" in (await response.json())["error"]
+
+    by_bob = proofs.sign({**note(alice.id), "@context": [AS, DI]}, bob_pem, f"{peer.base}/users/bob#ed25519-key")
+    response = await signed_post(inbox_client, fed.url("/users/ada/inbox"),
+                                 {**peer.activity(alice, "Create", by_bob), "@context": [AS, DI]}, key=alice)
+    assert response.status == 401 and "not by its author" in (await response.json())["error"]
