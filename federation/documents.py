@@ -29,6 +29,7 @@ from federation.negotiation import (
     require_signed_fetch,
     wants_activity_json,
 )
+from federation.proof_sign import signed_object
 
 routes = web.RouteTableDef()
 OUTBOX_PAGE = 20
@@ -319,7 +320,9 @@ async def note_view(request: web.Request, username: str, artwork_id: str) -> web
             if account.username != username:
                 return ap_redirect(s.artwork_id(ctx, work))
             projects = await fq.first_projects(session, [work.id])
-            return ap_response(s.note_for_artwork(ctx, work, project=projects.get(work.id)))
+            note = s.note_for_artwork(ctx, work, project=projects.get(work.id))
+            return ap_response(signed_object(note, s.actor_id(ctx, account), account.ed25519_private_key_pem,
+                                             work.edited_at or work.published_at or work.created_at))
 
     return await _guarded(request, build)
 

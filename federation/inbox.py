@@ -22,9 +22,10 @@ from cara_fed.db import utcnow
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox_batch import BatchFailed
 from cara_fed.services.remote import domain_of
-from federation import inbox_verify, parse, resolver
+from federation import inbox_verify, parse, proof_verify, resolver
 from federation.inbox_cache import SigningKey, lookups
 from federation.negotiation import FETCH_VERIFIER
+from federation.proofs import ProofError
 from federation.signatures import SignatureError
 
 MAX_BODY = 1024 * 1024
@@ -153,6 +154,18 @@ async def _verify(ctx: Context, request: web.Request, body: bytes) -> SigningKey
     return owner
 
 
+async def _proof(ctx: Context, doc: dict) -> str | None:
+    """The actor whose FEP-8b32 proof the activity carries (None without one); Refused(401) for a bad proof."""
+    try:
+        proved_by = await proof_verify.verify(ctx, doc)
+        if proved_by is not None and proved_by != doc.get("actor"):
+            raise ProofError(f"the proof is made by {proved_by[:200]}, not by the activity's actor")
+        await proof_verify.verify_embedded(ctx, doc)
+    except ProofError as exc:
+        raise Refused(401, f"invalid object integrity proof: {exc.reason}") from None
+    return proved_by
+
+
 async def _process(ctx: Context, request: web.Request, username: str | None) -> web.Response:
     body = await _read_body(request)
     doc, activity_id, activity_type, actor = _envelope(body)
@@ -167,7 +180,9 @@ async def _process(ctx: Context, request: web.Request, username: str | None) -> 
                 await resolver.cached_actor(ctx, actor) is None:
             return web.json_response({"status": "ignored"}, status=202)
         raise
-    if owner.owner_uri != actor:
+    proved_by = await _proof(ctx, doc)
+    # A copy relayed by another server (signed by the relay) is the actor's own when the actor's proof holds.
+    if owner.owner_uri != actor and proved_by != actor:
         raise Refused(401, f"the request is signed by {owner.owner_uri}, not by the actor {actor[:200]}")
     item_id = await inbox_service.record(ctx, activity_id=activity_id, recipient=recipient, actor_uri=actor,
                                          activity_type=activity_type, payload=doc)

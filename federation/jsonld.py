@@ -52,6 +52,11 @@ COMPACT_CONTEXT: list[Any] = [
         "value": "schema:value",
         "cara": "https://w3id.org/cara-fed/ns#",
         "license": {"@id": "http://purl.org/dc/terms/license", "@type": "@id"},  # FEP-6757 (Pixelfed)
+        # FEP-8b32: an actor's Multikeys (what verifies the proofs it makes), as the Multikey context names them.
+        "assertionMethod": {"@id": "sec:assertionMethod", "@type": "@id", "@container": "@set"},
+        "Multikey": "sec:Multikey",
+        "controller": {"@id": "sec:controller", "@type": "@id"},
+        "publicKeyMultibase": {"@id": "sec:publicKeyMultibase", "@type": "sec:multibase"},
     },
 ]
 

@@ -21,6 +21,8 @@ from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Delivery, Follow, OutgoingActivity
 from cara_fed.numbers import parse_id
 from cara_fed.services import deliveries
+from federation.proof_sign import with_proofs
+from federation.serialize import actor_id
 
 
 def event_id(ctx: Context, event: str) -> str:
@@ -40,6 +42,8 @@ async def follower_inboxes(session, account_id: int) -> list[str]:  # type: igno
 
 async def _record(ctx: Context, actor: Account, activity: dict, inboxes: list[str], *, artwork_id: int | None = None,
                   since: datetime | None = None) -> OutgoingActivity | None:
+    # FEP-8b32: Create/Update (and the object they embed) carry the actor's eddsa-jcs-2022 proof.
+    activity = with_proofs(activity, actor_id(ctx, actor), actor.ed25519_private_key_pem)
     async with ctx.transaction(changes_pages=False) as tx:
         return await deliveries.record_outgoing(ctx, tx, actor, activity, inboxes=inboxes, artwork_id=artwork_id,
                                                 since=since)

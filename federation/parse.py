@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage, domain_of
 from cara_fed.text import sanitize_html
 from federation import jsonld
+from federation.parse_keys import assertion_keys
 
 AS_PUBLIC = jsonld.AS_PUBLIC
 ACTOR_TYPES = ("Person", "Organization", "Service", "Application", "Group")
@@ -256,7 +257,7 @@ def actor(doc: dict, key_id: str | None = None) -> RemoteActor:
         avatar_url=first(links(first(doc.get("icon")))), banner_url=first(links(first(doc.get("image")))),
         locked=get(doc, "manuallyApprovesFollowers") is True, discoverable=get(doc, "discoverable") is not False,
         indexable=get(doc, "indexable") is not False,  # absent counts as yes, as for discoverable
-        links=_profile_links(doc))
+        links=_profile_links(doc), assertion_keys=assertion_keys(doc))
 
 
 def key_document(doc: dict) -> tuple[str, str, str]:

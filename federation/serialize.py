@@ -20,52 +20,19 @@ from cara_fed.models.artworks import ALL_RIGHTS_RESERVED
 from cara_fed.services.review import LABEL_TEXT
 from cara_fed.storage import derivative_url
 from cara_fed.text import link_hashtags
+from federation.contexts import AS_CONTEXT as AS_CONTEXT
+from federation.contexts import CARA_NS as CARA_NS
+from federation.contexts import CONTEXT as CONTEXT
+from federation.contexts import DCTERMS_LICENSE as DCTERMS_LICENSE
+from federation.contexts import GTS_CONTEXT as GTS_CONTEXT
+from federation.contexts import PIXELFED_COMMENTS as PIXELFED_COMMENTS
+from federation.contexts import SECURITY_CONTEXT as SECURITY_CONTEXT
+from federation.contexts import XROBOTS_IRI as XROBOTS_IRI
+from federation.proof_keys import assertion_method
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-CARA_NS = "https://w3id.org/cara-fed/ns#"
-# FEP-5e53 names the property but defines no IRI for it; this one is ours until the FEP settles one.
-XROBOTS_IRI = "https://w3id.org/fep/5e53#xRobotsTag"
 NOAI_ROBOTS = "noai, noimageai"
-
-GTS_CONTEXT = "https://gotosocial.org/ns"  # interactionPolicy (who may like, reply, announce)
-PIXELFED_COMMENTS = "http://pixelfed.org/ns#commentsEnabled"
-DCTERMS_LICENSE = "http://purl.org/dc/terms/license"
 MASTODON_MAX_IMAGES = 4  # Mastodon shows four attachments and silently drops the rest
-
-CONTEXT: list[Any] = [
-    AS_CONTEXT,
-    SECURITY_CONTEXT,
-    GTS_CONTEXT,
-    {
-        "toot": "http://joinmastodon.org/ns#",
-        "featured": {"@id": "toot:featured", "@type": "@id"},
-        "discoverable": "toot:discoverable",
-        "suspended": "toot:suspended",
-        "indexable": "toot:indexable",
-        "blurhash": "toot:blurhash",
-        "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
-        "sensitive": "as:sensitive",
-        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-        "Hashtag": "as:Hashtag",
-        "schema": "http://schema.org#",
-        "PropertyValue": "schema:PropertyValue",
-        "value": "schema:value",
-        "cara": CARA_NS,
-        # IRIs, not strings (JSON-LD 1.1 term definitions for compact IRIs).
-        "cara:license": {"@type": "@id"},
-        "cara:project": {"@type": "@id"},
-        "xRobotsTag": XROBOTS_IRI,
-        # Pixelfed reads commentsEnabled, not interactionPolicy; FEP-6757's license (Pixelfed reads it on the
-        # Note and on each attachment); Mastodon's attributionDomains (who may claim fediverse:creator).
-        "commentsEnabled": PIXELFED_COMMENTS,
-        "license": {"@id": DCTERMS_LICENSE, "@type": "@id"},
-        "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
-        # Account moves, as Mastodon names it (alsoKnownAs comes with the ActivityStreams context).
-        "movedTo": {"@id": "as:movedTo", "@type": "@id"},
-    },
-]
 
 ACTOR_TYPES = {"artist": "Person", "studio": "Organization", "application": "Application"}
 EDIT_GRACE = timedelta(seconds=2)  # publishing itself touches updated_at; later changes are edits
@@ -226,6 +193,8 @@ def actor_document(ctx: Context, account: Account) -> dict:
             doc["movedTo"] = actor_id(ctx, account.moved_target)
     if account.public_key_pem:
         doc["publicKey"] = {"id": me + "#main-key", "owner": me, "publicKeyPem": account.public_key_pem}
+    if methods := assertion_method(me, account.ed25519_private_key_pem):  # FEP-8b32: what our proofs name
+        doc["assertionMethod"] = methods
     if icon := _image_object(ctx, account.avatar_asset, 400):
         doc["icon"] = icon
     if image := _image_object(ctx, account.banner_asset, 1280):

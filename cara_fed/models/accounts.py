@@ -66,6 +66,10 @@ class Account(Base):
     public_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
     private_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
     key_id: Mapped[str | None] = mapped_column(String(2048), default=None)  # remote publicKey.id
+    # FEP-8b32 object integrity proofs: a local account's Ed25519 key (its Multikey is `#ed25519-key` in the
+    # actor's assertionMethod); a remote actor's Multikeys from its assertionMethod, {key id: publicKeyMultibase}.
+    ed25519_private_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
+    assertion_keys: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     url: Mapped[str | None] = mapped_column(String(2048), default=None)  # remote profile page
     followers_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     actor_type: Mapped[str] = mapped_column(String(32), default="Person", server_default="Person")

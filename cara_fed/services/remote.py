@@ -42,6 +42,7 @@ class RemoteActor:
     discoverable: bool = True
     indexable: bool = True
     links: list[dict[str, str]] = field(default_factory=list)
+    assertion_keys: dict[str, str] = field(default_factory=dict)  # FEP-8b32 Multikeys: {id: publicKeyMultibase}
 
 
 @dataclass
@@ -123,6 +124,7 @@ async def _upsert_actor(ctx: Context, actor: RemoteActor) -> Account:
         account.locked, account.discoverable = actor.locked, actor.discoverable
         account.indexable = actor.indexable
         account.links = actor.links[:8]
+        account.assertion_keys = dict(actor.assertion_keys)
         account.fetched_at = utcnow()
     return account
 

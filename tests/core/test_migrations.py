@@ -213,6 +213,37 @@ async def test_0026_adds_an_empty_rule_list_and_audit_log(config):
         await ctx.close()
 
 
+async def test_0027_gives_every_existing_local_account_its_own_proof_key(config):
+    """Local accounts from before 0027 get an Ed25519 key (their actor publishes its Multikey at once); remote
+    accounts get none, and no Multikeys until their actor is fetched again."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+
+    ctx = Context.create(config)
+    try:
+        await upgrade(ctx.engine, "0026")
+        await insert_old_account(ctx.engine, "'old@example.org'")
+        await insert_old_account(ctx.engine, "'older@example.org'", username="older")
+        await insert_old_account(ctx.engine, "NULL", username="far")
+        async with ctx.engine.begin() as connection:
+            await connection.exec_driver_sql("UPDATE accounts SET domain = 'far.example' WHERE username = 'far'")
+        await upgrade(ctx.engine, "0027")
+        async with ctx.engine.connect() as connection:
+            rows = (await connection.exec_driver_sql(
+                "SELECT username, ed25519_private_key_pem, assertion_keys FROM accounts ORDER BY username")).all()
+        keys = {name: pem for name, pem, _ in rows}
+        assert keys["far"] is None
+        assert all(isinstance(load_pem_private_key(keys[n].encode(), None), ed25519.Ed25519PrivateKey)
+                   for n in ("old", "older"))
+        assert keys["old"] != keys["older"]
+        assert [json.loads(a) if isinstance(a, str) else a for *_, a in rows] == [{}, {}, {}]
+    finally:
+        await ctx.close()
+
+
 async def test_0029_indexes_the_login_housekeeping_deletes(config):
     """Every login deletes expired sessions and old failures: both columns are indexed after 0029."""
     from sqlalchemy import inspect

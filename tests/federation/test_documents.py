@@ -28,7 +28,7 @@ from cara_fed.events import Event
 from cara_fed.jobs import Task
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset, MediaDerivative
 from cara_fed.services import accounts, follows, remote
-from cara_fed.services.accounts import create_account, update_profile
+from cara_fed.services.accounts import create_account, generate_proof_key, update_profile
 from cara_fed.services.media import Upload
 from federation import documents, jsonld, serialize
 from federation.negotiation import FED_CTX, FETCH_VERIFIER, require_signed_fetch, wants_activity_json
@@ -117,7 +117,8 @@ def fake_ctx():
 def _artwork(**overrides) -> Artwork:  # type: ignore[no-untyped-def]
     account = Account(id=1, username="ada", domain=None, kind="artist", display_name="Ada", bio_html="<p>hi</p>",
                       links=[], locked=False, discoverable=True, open_to_work=False, noai_default=True,
-                      public_key_pem="PEM", created_at=datetime(2024, 1, 1, tzinfo=UTC))
+                      public_key_pem="PEM", ed25519_private_key_pem=generate_proof_key(),
+                      created_at=datetime(2024, 1, 1, tzinfo=UTC))
     asset = MediaAsset(id=1, state="ready", blurhash="LEHV6nWB2yk8", focal_x=0.25, focal_y=-0.5, width=3000,
                        height=2000, derivatives=[
                            MediaDerivative(long_edge=2560, format="jpeg", content_type="image/jpeg", width=2560,

@@ -233,6 +233,15 @@ class FedifyPeer:
         payload = {"activity": activity, "to": to or [], "to_followers": to_followers}
         return self.call("POST", "/_control/send", self._with_actor(payload, actor))
 
+    def verify(self, activity_id: str | None = None, *, activity: dict[str, Any] | None = None,
+               object_: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Fedify's FEP-8b32 check (verifyObject) of what it received under `activity_id`, or of `activity`:
+        {activity: bool, object: bool | None (no proof on the embedded object), proof}; of `object_` (a
+        document on its own): {object: bool}."""
+        payload = {"object": object_} if object_ is not None else (
+            {"activity": activity} if activity is not None else {"id": activity_id})
+        return self.call("POST", "/_control/verify", payload)
+
     def answer_follow(self, follower_uri: str, *, accept: bool = True, actor: str | None = None) -> None:
         """With settings(auto_accept=False): Accept or Reject a waiting follow."""
         self.call("POST", "/_control/follow-requests",

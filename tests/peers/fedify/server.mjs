@@ -14,6 +14,7 @@ import {
   generateCryptoKeyPair,
   InProcessMessageQueue,
   MemoryKvStore,
+  verifyObject,
 } from "@fedify/fedify";
 import {
   Accept,
@@ -30,6 +31,7 @@ import {
   Link,
   Mention,
   Note,
+  Object as APObject,
   Person,
   PUBLIC_COLLECTION,
   Reject,
@@ -698,6 +700,44 @@ const routes = {
     for (const uri of body.to ?? []) recipients.push(await resolveActor(ctx, actor.username, uri));
     await deliver(ctx, actor.username, recipients, activity, body.to_followers ?? false);
     return { id: activity.id.href };
+  },
+
+  // FEP-8b32: run Fedify's own proof check (verifyObject: every proof verifies with its verificationMethod's
+  // Multikey, and the keys' controllers cover the actor / attributedTo) on an activity we received (`id`) or
+  // on any JSON (`activity`, e.g. a tampered copy). `object` checks the embedded object's own proof too.
+  "POST /_control/verify": async (body) => {
+    const ctx = controlContext();
+    if (body.object != null) {
+      // A document on its own (e.g. a Note fetched by IRI, as a boost names it).
+      const options = { documentLoader: await ctx.getDocumentLoader({ identifier: args.username }), contextLoader: ctx.contextLoader };
+      try {
+        return { object: (await verifyObject(APObject, body.object, options)) != null };
+      } catch (error) {
+        log(`verifyObject failed: ${error?.stack ?? error}`);
+        return { object: false };
+      }
+    }
+    const raw = body.activity ?? inbox.find((entry) => entry.id === body.id)?.activity;
+    if (raw == null) throw new ControlError(404, `nothing received with id ${body.id}`);
+    const options = {
+      documentLoader: await ctx.getDocumentLoader({ identifier: args.username }),
+      contextLoader: ctx.contextLoader,
+    };
+    const verify = async (cls, json) => {
+      try {
+        return (await verifyObject(cls, json, options)) != null;
+      } catch (error) {
+        log(`verifyObject failed: ${error?.stack ?? error}`);
+        return false;
+      }
+    };
+    const embedded = raw.object;
+    const hasObjectProof = embedded != null && typeof embedded === "object" && embedded.proof != null;
+    return {
+      activity: await verify(Activity, raw),
+      object: hasObjectProof ? await verify(APObject, embedded) : null,
+      proof: raw.proof ?? null,
+    };
   },
 
   "GET /_control/inbox": () => inbox,
