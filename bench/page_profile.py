@@ -97,6 +97,8 @@ async def main(args: argparse.Namespace) -> None:
             elapsed = time.perf_counter() - start
             print(f"\n{args.page} ({'signed-in' if args.signed_in else 'anonymous'}): {args.requests} requests, "
                   f"{elapsed / args.requests * 1000:.2f} ms each under cProfile (client included)")
+            if args.save:
+                profiler.dump_stats(args.save)
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
             print(out.getvalue())
@@ -111,4 +113,5 @@ if __name__ == "__main__":
     parser.add_argument("--signed-in", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="print every statement")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--save", default="", help="also write the raw profile here (pstats format)")
     asyncio.run(main(parser.parse_args()))
