@@ -1,77 +1,96 @@
-"""Anonymous portfolio page throughput vs. a pre-rendered static-HTML handler, measured in the same run.
+"""Page throughput, cached and uncached, beside two ceilings measured in the same run (issue 15).
 
-Starts a real `cara-fed serve` (demo data, embedded SQLite) and a bare aiohttp app that returns the same
-HTML bytes, then loads each with wrk (Debian package) or, without wrk, a Python aiohttp load generator.
-Prints requests/s for both, their ratio and the goal (ratio >= 0.5). Usage:
-    .venv/bin/python bench/portfolio_page.py [--seconds 8] [--rounds 3] [--connections 32]
+Starts two real `cara-fed serve` processes on one demo data dir (embedded SQLite): one with the page cache on,
+one with it off ([cache] page_seconds = 0). For the portfolio (/@demo), an artwork page and the home page it
+loads, with wrk:
+  - cached anonymous      (page cache on: a dictionary lookup)
+  - uncached anonymous    (page cache off: every request queries and renders)
+  - uncached signed-in    (the demo artist's session cookie: never cached)
+  - Jinja2 render ceiling (a bare aiohttp app rendering a Jinja2 template of the same page: every text node is a
+                           variable, autoescaped, so the render writes the same bytes with per-value escaping)
+  - static ceiling        (a bare aiohttp app answering the same bytes)
+Each case runs `--rounds` times, interleaved so machine noise hits all alike; medians are printed, and the
+uncached ratios against the Jinja2 ceiling (goal >= 0.3). wrk is required (a Python load generator would be the
+bottleneck). Usage:
+    .venv/bin/python bench/portfolio_page.py [--seconds 5] [--rounds 3] [--connections 32] [--pages portfolio,...]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import html as htmllib
+import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from jinja2 import Environment  # noqa: E402
+
+from bench.wrk_lua import require_wrk  # noqa: E402
 from tests.instance import free_port, running_instance  # noqa: E402
 
-STATIC_SERVER = """
+CEILING_SERVER = """
 import sys
 from aiohttp import web
-body = open(sys.argv[1], "rb").read()
-async def page(request):
-    return web.Response(body=body, content_type="text/html")
+from jinja2 import Environment
+from markupsafe import Markup
+import json
+pages = json.load(open(sys.argv[1]))
+env = Environment(autoescape=True)
+static, rendered = {}, {}
+for path, page in pages.items():
+    static[path] = page["html"].encode()
+    rendered[path] = (env.from_string(page["template"]), page["texts"])
+async def flat(request):
+    return web.Response(body=static["/" + request.match_info["path"]], content_type="text/html")
+async def jinja(request):
+    template, texts = rendered["/" + request.match_info["path"]]
+    return web.Response(text=template.render(t=texts), content_type="text/html")
 app = web.Application()
-app.router.add_get("/@demo", page)
+app.router.add_get("/static-ceiling/{path:.*}", flat)
+app.router.add_get("/jinja-ceiling/{path:.*}", jinja)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)
 """
+TEXT = re.compile(r">([^<]+)<")
 
 
-def wrk(url: str, seconds: int, connections: int) -> float:
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url], capture_output=True,
-                         text=True, check=True).stdout
+def _literal(markup: str) -> str:
+    return "{% raw %}" + markup + "{% endraw %}" if "{" in markup else markup
+
+
+def as_template(page: str) -> tuple[str, list[str]]:
+    """The page as a Jinja2 template whose text nodes are autoescaped variables (same output size, or nearly)."""
+    texts: list[str] = []
+    parts: list[str] = []
+    end = 0
+    for match in TEXT.finditer(page):
+        parts.append(_literal(page[end:match.start(1)]))
+        texts.append(htmllib.unescape(match.group(1)))
+        parts.append(f"{{{{ t[{len(texts) - 1}] }}}}")
+        end = match.end(1)
+    parts.append(_literal(page[end:]))
+    source = "".join(parts)
+    return source, texts
+
+
+def wrk(url: str, seconds: int, connections: int, cookie: str = "") -> float:
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", *headers, url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not match or "Non-2xx" in out:
-        raise RuntimeError(f"wrk run failed:\n{out}")
+    if not match or "Non-2xx" in out or re.search(r"Socket errors: connect [1-9]|read [1-9]|write [1-9]", out):
+        raise RuntimeError(f"wrk run failed on {url}:\n{out}")
     return float(match.group(1))
-
-
-async def python_load(url: str, seconds: int, connections: int) -> float:
-    import aiohttp
-
-    done = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        nonlocal done
-        while time.monotonic() < deadline:
-            async with session.get(url) as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"{url} answered {response.status}")
-            done += 1
-
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
-        start = time.monotonic()
-        await asyncio.gather(*(worker(session) for _ in range(connections)))
-        return done / (time.monotonic() - start)
-
-
-def measure(url: str, seconds: int, connections: int) -> float:
-    if shutil.which("wrk"):
-        return wrk(url, seconds, connections)
-    return asyncio.run(python_load(url, seconds, connections))
 
 
 def wait_up(url: str) -> None:
@@ -84,49 +103,102 @@ def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def fetch(url: str, cookie: str = "") -> bytes:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request) as response:
+        return response.read()
+
+
+def sign_in(base: str) -> str:
+    """The demo artist's session cookie (`name=value`)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(base + "/login") as response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)  # type: ignore[union-attr]
+    data = urllib.parse.urlencode({"csrf_token": token, "login": "demo", "password": "demo-password"}).encode()
+    opener.open(base + "/login", data=data).read()
+    jar = next(h for h in opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)).cookiejar
+    session = next((c for c in jar if c.name == "cara_session"), None)
+    if session is None:
+        raise RuntimeError("login failed: no session cookie")
+    return f"{session.name}={session.value}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--pages", default="portfolio,artwork,home")
     args = parser.parse_args()
-    tool = "wrk" if shutil.which("wrk") else "python aiohttp client"
+    require_wrk("bench/portfolio_page.py")
+    wanted = args.pages.split(",")
+    results: dict[tuple[str, str], list[float]] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        env = {**os.environ, "CARA_FED__SERVER__DATA_DIR": str(root / "data")}
+        data = str(root / "data")
+        env = {**os.environ, "CARA_FED__SERVER__DATA_DIR": data}
         subprocess.run([sys.executable, "-m", "cara_fed.cli", "demo"], env=env, cwd=root, check=True,
                        capture_output=True)
-        with running_instance(root, settings={"CARA_FED__SERVER__DATA_DIR": str(root / "data")}) as instance:
-            page_url = instance.url + "/@demo"
-            # Let the demo images finish processing so the page is the real, complete one.
-            for _ in range(300):
-                with urllib.request.urlopen(page_url) as response:
-                    html = response.read()
-                if b"Processing" not in html:
+        with running_instance(root / "cached", settings={"CARA_FED__SERVER__DATA_DIR": data}) as cached, \
+                running_instance(root / "uncached", settings={"CARA_FED__SERVER__DATA_DIR": data,
+                                                              "CARA_FED__CACHE__PAGE_SECONDS": "0",
+                                                              "CARA_FED__JOBS__EMBEDDED_WORKER": "false"}) as bare:
+            for _ in range(300):  # the demo images are processed by the cached instance's embedded worker
+                if b"Processing" not in fetch(cached.url + "/@demo"):
                     break
                 time.sleep(0.2)
-            (root / "page.html").write_bytes(html)
-            static_port = free_port()
-            static = subprocess.Popen([sys.executable, "-c", STATIC_SERVER, str(root / "page.html"),
-                                       str(static_port)])
+            work = re.search(rb'href="/@demo/(\d+)"', fetch(cached.url + "/@demo")).group(1).decode()  # type: ignore[union-attr]
+            paths = {"portfolio": "/@demo", "artwork": f"/@demo/{work}", "home": "/"}
+            paths = {name: path for name, path in paths.items() if name in wanted}
+            cookie = sign_in(bare.url)
+            pages = {}
+            for path in paths.values():
+                page = fetch(bare.url + path).decode()
+                template, texts = as_template(page)
+                pages[path] = {"html": page, "template": template, "texts": texts}
+            (root / "pages.json").write_text(json.dumps(pages))
+            port = free_port()
+            ceiling = subprocess.Popen([sys.executable, "-c", CEILING_SERVER, str(root / "pages.json"), str(port)])
             try:
-                static_url = f"http://127.0.0.1:{static_port}/@demo"
-                wait_up(static_url)
-                measure(page_url, 1, args.connections)  # warm-up: render once, fill the cache
-                ours, ceiling = [], []
-                for _ in range(args.rounds):  # interleave so machine noise hits both alike
-                    ceiling.append(measure(static_url, args.seconds, args.connections))
-                    ours.append(measure(page_url, args.seconds, args.connections))
+                ceiling_url = f"http://127.0.0.1:{port}"
+                wait_up(ceiling_url + "/static-ceiling/")
+                for name, path in paths.items():
+                    rendered = Environment(autoescape=True).from_string(pages[path]["template"]).render(
+                        t=pages[path]["texts"])
+                    sizes[name] = (len(pages[path]["html"].encode()), len(rendered.encode()))
+                cases = {
+                    "cached anonymous": lambda path: (cached.url + path, ""),
+                    "uncached anonymous": lambda path: (bare.url + path, ""),
+                    "uncached signed-in": lambda path: (bare.url + path, cookie),
+                    "jinja2 ceiling": lambda path: (ceiling_url + "/jinja-ceiling" + path, ""),
+                    "static ceiling": lambda path: (ceiling_url + "/static-ceiling" + path, ""),
+                }
+                for path in paths.values():  # warm-up: fill the cache, compile templates
+                    for case in cases.values():
+                        wrk(*case(path)[:1], 1, args.connections, case(path)[1])
+                for _ in range(args.rounds):
+                    for name, path in paths.items():
+                        for case, target in cases.items():
+                            url, sent_cookie = target(path)
+                            results.setdefault((name, case), []).append(
+                                wrk(url, args.seconds, args.connections, sent_cookie))
             finally:
-                static.terminate()
-                static.wait()
-    ours_median, ceiling_median = statistics.median(ours), statistics.median(ceiling)
-    ratio = ours_median / ceiling_median
-    print(f"load generator: {tool}, {args.connections} connections, {args.rounds} rounds x {args.seconds}s")
-    print(f"page size: {len(html)} bytes")
-    print(f"static-HTML ceiling: {ceiling_median:,.0f} req/s (rounds: {', '.join(f'{r:,.0f}' for r in ceiling)})")
-    print(f"portfolio /@demo:    {ours_median:,.0f} req/s (rounds: {', '.join(f'{r:,.0f}' for r in ours)})")
-    print(f"ratio: {ratio:.2f}  goal: >= 0.50  {'PASS' if ratio >= 0.5 else 'FAIL'}")
+                ceiling.terminate()
+                ceiling.wait()
+    print(f"wrk -t1 -c{args.connections}, {args.rounds} rounds x {args.seconds}s, medians; "
+          f"load average after: {os.getloadavg()[0]:.2f}")
+    for name in paths:
+        page_bytes, template_bytes = sizes[name]
+        jinja = statistics.median(results[(name, "jinja2 ceiling")])
+        print(f"\n{name} {paths[name]} ({page_bytes:,} bytes; ceiling template renders {template_bytes:,})")
+        for case in ("cached anonymous", "uncached anonymous", "uncached signed-in", "jinja2 ceiling",
+                     "static ceiling"):
+            rounds = results[(name, case)]
+            median = statistics.median(rounds)
+            ratio = f"  ratio to jinja2 ceiling {median / jinja:.2f}" if case.startswith("uncached") else ""
+            print(f"  {case:20} {median:8,.0f} req/s (rounds: {', '.join(f'{r:,.0f}' for r in rounds)}){ratio}")
+    print("\ngoal: uncached (anonymous and signed-in) >= 0.30 of the jinja2 ceiling")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ Writers live in services/interactions.py, services/comments.py and services/noti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries
-from cara_fed.models import Account, Artwork, Bookmark, Boost, Comment, Like, Notification
+from cara_fed.models import Account, Artwork, Bookmark, Boost, Comment, Follow, Like, Notification
 from cara_fed.services.comments import may_comment
 
 THREAD_LIMIT = 500
@@ -31,15 +32,6 @@ class ArtworkSocial:
     comment_block: str = ""  # why the viewer cannot comment (shown instead of the form)
 
 
-async def _count(session: AsyncSession, model: type, artwork_id: int) -> int:
-    return await session.scalar(select(func.count()).select_from(model).where(model.artwork_id == artwork_id)) or 0
-
-
-async def _has(session: AsyncSession, model: type, artwork_id: int, account_id: int) -> bool:
-    return await session.scalar(select(model.id).where(model.artwork_id == artwork_id,
-                                                       model.account_id == account_id)) is not None
-
-
 def thread_order(comments: list[Comment]) -> list[tuple[Comment, int]]:
     """Oldest first, each reply under its parent (depth-first); orphans of a removed parent go to the top."""
     ids = {c.id for c in comments}
@@ -57,7 +49,16 @@ def thread_order(comments: list[Comment]) -> list[tuple[Comment, int]]:
 
 
 async def artwork_social(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> ArtworkSocial:
-    view = ArtworkSocial(likes=await _count(session, Like, artwork.id), boosts=await _count(session, Boost, artwork.id))
+    # The counts and the viewer's own like, boost, bookmark and follow ride in one statement of scalar
+    # subqueries (one round trip instead of up to six).
+    columns = [_count_of(Like, artwork.id), _count_of(Boost, artwork.id)]
+    if viewer is not None:
+        columns += [_has_of(Like, artwork.id, viewer.id), _has_of(Boost, artwork.id, viewer.id),
+                    _has_of(Bookmark, artwork.id, viewer.id),
+                    select(Follow.id).where(Follow.follower_id == viewer.id, Follow.followee_id == artwork.account_id,
+                                            Follow.state == "accepted").exists()]
+    found = (await session.execute(select(*columns))).one()
+    view = ArtworkSocial(likes=found[0] or 0, boosts=found[1] or 0)
     visible = list((await session.scalars(
         select(Comment).where(Comment.artwork_id == artwork.id, Comment.state == "visible")
         .order_by(Comment.id).limit(THREAD_LIMIT))).unique().all())
@@ -66,12 +67,18 @@ async def artwork_social(session: AsyncSession, artwork: Artwork, viewer: Accoun
     if viewer is None:
         view.comment_block = "Log in to comment."
         return view
-    view.liked = await _has(session, Like, artwork.id, viewer.id)
-    view.boosted = await _has(session, Boost, artwork.id, viewer.id)
-    view.bookmarked = await _has(session, Bookmark, artwork.id, viewer.id)
-    reason = may_comment(artwork, viewer, await queries.is_follower(session, viewer, artwork.account_id))
+    view.liked, view.boosted, view.bookmarked = bool(found[2]), bool(found[3]), bool(found[4])
+    reason = may_comment(artwork, viewer, bool(found[5]))
     view.can_comment, view.comment_block = reason is None, reason or ""
     return view
+
+
+def _count_of(model: type, artwork_id: int) -> Any:
+    return select(func.count()).select_from(model).where(model.artwork_id == artwork_id).scalar_subquery()
+
+
+def _has_of(model: type, artwork_id: int, account_id: int) -> Any:
+    return select(model.id).where(model.artwork_id == artwork_id, model.account_id == account_id).exists()
 
 
 @dataclass(frozen=True)
@@ -118,9 +125,14 @@ async def notifications(session: AsyncSession, account: Account, before: int | N
 
 async def unread_count(session: AsyncSession, account_id: int) -> int:
     """Unread notifications, counted up to UNREAD_CAP (an index range scan of at most that many rows)."""
+    return await session.scalar(select(unread_subquery(account_id))) or 0
+
+
+def unread_subquery(account_id: Any) -> Any:
+    """unread_count as a scalar subquery, for a statement that reads something else too (the login session)."""
     capped = (select(Notification.id).where(Notification.account_id == account_id, Notification.read_at.is_(None))
               .limit(UNREAD_CAP).subquery())
-    return await session.scalar(select(func.count()).select_from(capped)) or 0
+    return select(func.count()).select_from(capped).scalar_subquery()
 
 
 async def bookmarks(session: AsyncSession, account: Account, before: int | None = None,

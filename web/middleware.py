@@ -9,12 +9,9 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed import queries_social
 from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, Overloaded, PermissionDenied, RateLimited, ValidationError
-from cara_fed.models import Account
 from cara_fed.services import accounts
 from web import edge
 from web.conditional import add_vary
@@ -84,16 +81,12 @@ async def login_session(request: web.Request, handler: Handler) -> web.StreamRes
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         wants_badge = request.method == "GET" and not request.path.startswith(NO_BADGE_PATHS)
-        found = await accounts.resolve_session(request.app[CTX], token, also=unread_for_badge if wants_badge else None)
+        found = await accounts.resolve_session(request.app[CTX], token, with_unread=wants_badge)
         if found:
             request[LOGIN], request[ACCOUNT], unread = found
             if wants_badge:
                 request[UNREAD] = unread
     return await handler(request)
-
-
-async def unread_for_badge(session: AsyncSession, account: Account) -> int:
-    return await queries_social.unread_count(session, account.id)
 
 
 @web.middleware

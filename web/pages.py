@@ -44,7 +44,7 @@ def featured_artists(works: list[Artwork], limit: int = FEATURED) -> list[Artwor
 async def home(request: web.Request) -> web.Response:
     before = cursor(request)
     async with request.app[CTX].sessions() as session:
-        page = await queries.latest_public(session, before=before)
+        page = await queries.latest_public(session, before=before, options=queries.LISTING_OPTIONS)
         users, works = await queries.count_local(session)
     featured = featured_artists(page.items) if before is None else []
     return render(request, "home.html", {"page": page, "users": users, "works": works, "featured": featured})
@@ -65,13 +65,13 @@ async def portfolio(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     async with request.app[CTX].sessions() as session:
         account = await _artist(session, request.match_info["username"])
-        page = await queries.portfolio(session, account, viewer, before=cursor(request))
-        pinned = await queries.pinned(session, account)
         projects = await queries.projects(session, account)
-        covers = await queries.artworks_by_ids(session, [p.cover_artwork_id for p in projects if p.cover_artwork_id])
+        cards = await queries.portfolio_cards(session, account, viewer, cursor(request),
+                                              [p.cover_artwork_id for p in projects if p.cover_artwork_id])
+        page, pinned, covers = cards.page, cards.pinned, cards.covers
         jobs = await queries_jobs.studio_jobs(session, account, limit=10)  # the job board's open posts
-        relation = await queries.follow_between(session, viewer.id, account.id) if viewer else None
-        safety = await queries_safety.safety_relation(session, viewer, account)
+        # The follow button's state and the block/mute flags (someone else's profile only): one statement.
+        relation, safety = await queries_safety.follow_and_safety(session, viewer, account)
     return render(request, "portfolio.html", {"account": account, "page": page, "pinned": pinned,
                                               "projects": projects, "covers": covers, "jobs": jobs,
                                               "relation": relation, "safety": safety,
@@ -85,10 +85,9 @@ async def artwork(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     async with request.app[CTX].sessions() as session:
         account = await _artist(session, request.match_info["username"])
-        work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
+        work, more = await queries.work_and_more(session, account, forms.path_id(request, "artwork_id"))
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
-        more = [a for a in (await queries.portfolio(session, account, None, limit=7)).items if a.id != work.id][:6]
         social = await queries_social.artwork_social(session, work, viewer)
     return render(request, "artwork.html", {"account": account, "work": work, "more": more, "social": social,
                                             "is_owner": viewer is not None and viewer.id == account.id},

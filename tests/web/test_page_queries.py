@@ -1,0 +1,114 @@
+"""Issue 15 (uncached pages): the SQL statements a page costs stay few, and do not grow with the number of works
+shown (N+1 guard). Counted at the engine — every statement the database really receives — over real HTTP, on
+SQLite and PostgreSQL, with the page cache off so every request renders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from cara_fed.app import CTX_KEY
+from cara_fed.config import Config, load_config
+from tests import images
+from tests.conftest import csrf_from, sign_up
+from tests.web.test_artworks import upload
+
+# Statements per uncached page, anonymous and signed in as someone other than the artist (bench/page_profile.py
+# lists them). Before issue 15's work (anonymous, demo data): portfolio 19, artwork 14, home 7.
+BOUNDS = {("portfolio", False): 7, ("artwork", False): 7, ("home", False): 4,
+          ("portfolio", True): 9, ("artwork", True): 9, ("home", True): 5, ("feed", True): 5}
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return load_config(environ={"CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data"),
+                                "CARA_FED__DATABASE__URL": database_url, "CARA_FED__SERVER__DOMAIN": "test.example",
+                                "CARA_FED__CACHE__PAGE_SECONDS": "0"})
+
+
+@contextmanager
+def counting(client) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = client.app[CTX_KEY].engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+async def statements_for(client, path: str) -> int:  # type: ignore[no-untyped-def]
+    await client.get(path)  # once first: anything a previous write left to do is done
+    with counting(client) as statements:
+        answer = await client.get(path)
+        assert answer.status == 200, await answer.text()
+    return len(statements)
+
+
+async def add_works(client, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Upload `count` works as the signed-in artist, pin the first, and gather them all into a new project."""
+    ids = []
+    for index in range(count):
+        answer = await upload(client, [("a.jpg", images.jpeg(64, 48), f"work {index}")], title=f"Work {index}")
+        assert answer.status == 303, await answer.text()
+        ids.append(answer.headers["Location"].rsplit("/", 1)[1])
+    token = await csrf_from(client, "/upload")
+    pinned = await client.post(f"/artworks/{ids[0]}/pin", data={"csrf_token": token, "pinned": "on"},
+                               allow_redirects=False)
+    assert pinned.status == 303
+    project = await client.post("/projects/new", data=[("csrf_token", token), ("title", f"Set of {count}"),
+                                                       ("description", ""), ("cover", ids[-1]),
+                                                       *[("artworks", i) for i in ids]], allow_redirects=False)
+    assert project.status == 303, await project.text()
+    return ids
+
+
+async def measure(client, work_id: str) -> dict[tuple[str, bool], int]:  # type: ignore[no-untyped-def]
+    paths = {"portfolio": "/@ada", "artwork": f"/@ada/{work_id}", "home": "/", "feed": "/feed"}
+    counts = {}
+    client.session.cookie_jar.clear()
+    for name in ("portfolio", "artwork", "home"):
+        counts[(name, False)] = await statements_for(client, paths[name])
+    assert (await client.post("/login", data={"csrf_token": await csrf_from(client, "/login"), "login": "bo",
+                                              "password": "correct horse 1"}, allow_redirects=False)).status == 303
+    for name, path in paths.items():
+        counts[(name, True)] = await statements_for(client, path)
+    return counts
+
+
+async def test_page_statements_are_bounded_and_do_not_grow_with_the_works_shown(client):
+    await sign_up(client, "bo")
+    client.session.cookie_jar.clear()
+    await sign_up(client, "ada")
+    ids = await add_works(client, 2)
+    token = await csrf_from(client, "/upload")
+    client.session.cookie_jar.clear()
+    await client.post("/login", data={"csrf_token": await csrf_from(client, "/login"), "login": "bo",
+                                      "password": "correct horse 1"}, allow_redirects=False)
+    html = await (await client.get("/@ada")).text()
+    account_id = re.search(r'action="/accounts/(\d+)/follow"', html).group(1)  # type: ignore[union-attr]
+    token = await csrf_from(client, "/@ada")
+    assert (await client.post(f"/accounts/{account_id}/follow", data={"csrf_token": token},
+                              allow_redirects=False)).status == 303  # bo's feed shows ada's works
+    few = await measure(client, ids[0])
+
+    client.session.cookie_jar.clear()
+    await client.post("/login", data={"csrf_token": await csrf_from(client, "/login"), "login": "ada",
+                                      "password": "correct horse 1"}, allow_redirects=False)
+    await add_works(client, 4)  # six works, two pinned, two projects with covers
+    many = await measure(client, ids[0])
+
+    html = await (await client.get("/@ada")).text()
+    assert html.count('href="/@ada/') >= 6  # the page really shows the works counted
+    for case, bound in BOUNDS.items():
+        assert few[case] <= bound, (case, few)
+    assert many == few, {case: (few[case], many[case]) for case in few if few[case] != many[case]}
