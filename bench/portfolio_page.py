@@ -94,7 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         env = {**os.environ, "CARA_FED__SERVER__DATA_DIR": str(root / "data")}
-        subprocess.run([sys.executable, "-m", "cara_fed.cli", "demo"], env=env, cwd=root, check=True,
+        subprocess.run([sys.executable, "-m", "cara_fed_run.cli", "demo"], env=env, cwd=root, check=True,
                        capture_output=True)
         with running_instance(root, settings={"CARA_FED__SERVER__DATA_DIR": str(root / "data")}) as instance:
             page_url = instance.url + "/@demo"

@@ -2,7 +2,7 @@
 so Mastodon renders a titled link, plus the JobPosting fields under our namespace (`cara:`), so another
 cara-fed rebuilds the whole job. An in-app application to a job elsewhere is a direct `Note` to the
 studio with the same kind of `cara:` fields. Serialize, parse, the outbound jobs and the inbound handling
-all live here; federation/handlers.py dispatches to `receive` and `delete`.
+all live here; federation/inbound/handlers.py dispatches to `receive` and `delete`.
 
 Outgoing ids: the Page is `/jobs/{id}` (HTML and AS by negotiation); Create is `{page}#create`; Update and
 Delete get deterministic `/activities/{uuid5}` ids, as artworks do.
@@ -29,11 +29,11 @@ from cara_fed.services.inbox import Received
 from cara_fed.services.job_applications import RemoteApplication
 from cara_fed.services.jobs import RemoteJob
 from cara_fed.services.remote import domain_of
-from federation import serialize as s
-from federation.handlers import Ignored, followed_here
+from federation.inbound.handlers import Ignored, followed_here
 from federation.negotiation import ap_error, ap_response, cached, require_signed_fetch
-from federation.outbox import _record, event_id, follower_inboxes
-from federation.parse import (
+from federation.outbound.outbox import _record, event_id, follower_inboxes
+from federation.wire import serialize as s
+from federation.wire.parse import (
     CARA,
     Activity,
     first,

@@ -15,17 +15,17 @@ from cara_fed.directory import LookupFailed
 from cara_fed.models import Account
 from cara_fed.services import moves
 from cara_fed.services.inbox import Received
-from federation import resolver
-from federation.net import FetchError
-from federation.outbox import _record, event_id, follower_inboxes
-from federation.parse import Activity, iri
+from federation.discovery import resolver
+from federation.discovery.net import FetchError
+from federation.outbound.outbox import _record, event_id, follower_inboxes
+from federation.wire.parse import Activity, iri
 
 log = logging.getLogger(__name__)
 
 
 async def send_move(ctx: Context, account_id: int | str) -> None:
     """Move(actor -> target) to every follower's inbox, once per move (the id covers when it moved)."""
-    from federation import serialize as s
+    from federation.wire import serialize as s
 
     async with ctx.sessions() as session:
         account = await session.get(Account, int(account_id))
@@ -41,7 +41,7 @@ async def send_move(ctx: Context, account_id: int | str) -> None:
 
 async def confirm_alias(ctx: Context, target: Account, of: Account) -> None:
     """`target`'s own document, read now, must list `of` in `alsoKnownAs` (else LookupFailed saying so)."""
-    from federation import serialize as s
+    from federation.wire import serialize as s
 
     if target.is_local or not target.uri:
         raise LookupFailed("Moving to another account on this server is not supported.")
@@ -59,7 +59,7 @@ async def confirm_alias(ctx: Context, target: Account, of: Account) -> None:
 async def on_move(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
     """A remote actor moved (to another server, or here): check it, then our followers of it follow the new
     actor (services/moves.py)."""
-    from federation.handlers import Ignored, local_from
+    from federation.inbound.handlers import Ignored, local_from
 
     target = iri(act.target)
     if act.object_id != sender.uri:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.context import Context
-from federation import documents, job_posts, negotiation, wellknown
+from federation import job_posts, negotiation
+from federation.discovery import wellknown
+from federation.outbound import documents
 
 
 def setup_federation(app: web.Application, ctx: Context) -> None:
@@ -17,9 +19,9 @@ def setup_federation(app: web.Application, ctx: Context) -> None:
     app.router.add_routes(documents.routes)
     app.router.add_routes(wellknown.routes)
     try:
-        from federation.inbox import setup_inbox
+        from federation.inbound.inbox import setup_inbox
     except ModuleNotFoundError as exc:
-        if exc.name != "federation.inbox":
+        if exc.name != "federation.inbound.inbox":
             raise  # the inbox exists but is broken: say so instead of serving without it
     else:
         setup_inbox(app, ctx)

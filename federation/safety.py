@@ -14,7 +14,7 @@ from cara_fed.models import Account, Artwork, Block, Report
 from cara_fed.numbers import parse_id
 from cara_fed.services import deliveries, reports
 from cara_fed.services.accounts import ensure_instance_actor
-from federation.outbox import event_id
+from federation.outbound.outbox import event_id
 
 
 def _inbox(account: Account) -> list[str]:
@@ -27,7 +27,7 @@ async def _record(ctx: Context, actor: Account, activity: dict, inboxes: list[st
 
 
 async def send_block(ctx: Context, block_id: int | str) -> None:
-    from federation import serialize as s
+    from federation.wire import serialize as s
 
     async with ctx.sessions() as session:
         row = await session.get(Block, int(block_id))
@@ -40,7 +40,7 @@ async def send_block(ctx: Context, block_id: int | str) -> None:
 
 
 async def send_undo_block(ctx: Context, account_id: int | str, target_id: int | str, block_uri: str) -> None:
-    from federation import serialize as s
+    from federation.wire import serialize as s
 
     async with ctx.sessions() as session:
         blocker = await session.get(Account, int(account_id))
@@ -57,7 +57,7 @@ async def send_undo_block(ctx: Context, account_id: int | str, target_id: int | 
 
 async def send_flag(ctx: Context, report_id: int | str) -> None:
     """Forward a report about remote content to its server, as our instance actor."""
-    from federation import serialize as s
+    from federation.wire import serialize as s
 
     async with ctx.sessions() as session:
         report = await session.get(Report, int(report_id))

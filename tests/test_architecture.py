@@ -40,7 +40,7 @@ def _job_name_literals(path: Path) -> list[str]:
     `after_commit(<...>.enqueue, ...)`, plus any string equal to a registered job's name."""
     import ast
 
-    from cara_fed.worker import build_full_registry
+    from cara_fed_run.worker import build_full_registry
 
     registered = {spec.name for spec in build_full_registry()}
     found = []
@@ -81,7 +81,7 @@ def test_every_event_has_one_subscriber_list_of_real_handlers():
     import inspect
 
     from cara_fed import events, tasks
-    from cara_fed.worker import build_full_registry
+    from cara_fed_run.worker import build_full_registry
 
     registry = build_full_registry()
     subscriptions = registry.subscriptions
@@ -102,7 +102,7 @@ def test_every_event_has_one_subscriber_list_of_real_handlers():
 
 def test_subscriptions_are_static():
     """The edge's wiring is plain imports: no importlib, no placeholders for unwired names."""
-    for path in (ROOT / "federation" / "jobs.py", ROOT / "cara_fed" / "worker.py", ROOT / "cara_fed" / "jobs.py"):
+    for path in (ROOT / "federation" / "subscriptions.py", ROOT / "cara_fed_run" / "worker.py", ROOT / "cara_fed" / "queue.py"):
         text = path.read_text()
         assert "importlib" not in text and "_noop" not in text, path
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from cara_fed.errors import PermissionDenied
 from cara_fed.models import Account, Follow, InboxItem
 from cara_fed.services import follows, moves
-from federation import parse, resolver
-from federation import serialize as s
+from federation.discovery import resolver
+from federation.wire import parse
+from federation.wire import serialize as s
 from tests.federation.peer import signed_post
 from tests.federation.sink import local_artist
 
