@@ -102,7 +102,8 @@ def test_every_event_has_one_subscriber_list_of_real_handlers():
 
 def test_subscriptions_are_static():
     """The edge's wiring is plain imports: no importlib, no placeholders for unwired names."""
-    for path in (ROOT / "federation" / "subscriptions.py", ROOT / "cara_fed_run" / "worker.py", ROOT / "cara_fed" / "queue.py"):
+    for path in (ROOT / "federation" / "subscriptions.py", ROOT / "cara_fed_run" / "worker.py",
+                 ROOT / "cara_fed" / "queue.py"):
         text = path.read_text()
         assert "importlib" not in text and "_noop" not in text, path
 
