@@ -29,8 +29,9 @@ from cara_fed.services.inbox import Received
 from cara_fed.services.job_applications import RemoteApplication
 from cara_fed.services.jobs import RemoteJob
 from cara_fed.services.remote import domain_of
-from federation.inbound.handlers import Ignored, followed_here
-from federation.negotiation import ap_error, ap_response, cached, require_signed_fetch
+from federation.discovery.local import followed_here
+from federation.inbound.outcome import Ignored
+from federation.negotiation import FED_CTX, ap_error, ap_response, cached, require_signed_fetch
 from federation.outbound.outbox import _record, event_id, follower_inboxes
 from federation.wire import serialize as s
 from federation.wire.parse import (
@@ -317,8 +318,6 @@ async def delete(ctx: Context, sender: Account, uri: str) -> bool:
 
 
 async def job_view(request: web.Request, job_id: str) -> web.Response:
-    from federation.negotiation import FED_CTX
-
     if denied := await require_signed_fetch(request):
         return denied
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from cara_fed.context import Context
 from federation import job_posts, negotiation
 from federation.discovery import wellknown
+from federation.inbound.inbox import setup_inbox
 from federation.outbound import documents
 
 
@@ -18,10 +19,4 @@ def setup_federation(app: web.Application, ctx: Context) -> None:
     app.middlewares.insert(0, negotiation.middleware)
     app.router.add_routes(documents.routes)
     app.router.add_routes(wellknown.routes)
-    try:
-        from federation.inbound.inbox import setup_inbox
-    except ModuleNotFoundError as exc:
-        if exc.name != "federation.inbound.inbox":
-            raise  # the inbox exists but is broken: say so instead of serving without it
-    else:
-        setup_inbox(app, ctx)
+    setup_inbox(app, ctx)

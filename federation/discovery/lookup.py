@@ -17,8 +17,7 @@ from cara_fed.queries import local_account
 from cara_fed.services import remote
 from cara_fed.services.instances import domain_verdict
 from federation.discovery import resolver
-from federation.inbound.handlers import local_from
-from federation.safety import local_artwork_from
+from federation.discovery.local import local_artwork_from, local_from
 from federation.wire import parse
 
 MAX_URI = 2000

@@ -8,7 +8,6 @@ down; the sweep re-queues it, at most 5 attempts).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
@@ -17,40 +16,22 @@ from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.models import Account, Artwork, Follow
-from cara_fed.queries import local_account
 from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
-from federation import moves
+from federation import job_posts
 from federation.discovery import resolver
+from federation.discovery.local import followed_here, local_artwork_from, local_from
 from federation.discovery.net import FetchError
-from federation.inbound import social
+from federation.inbound import moves, social
+from federation.inbound.outcome import Ignored
 from federation.wire import parse
 from federation.wire.parse import Activity, iri, type_of
 
 log = logging.getLogger(__name__)
 
 
-class Ignored(Exception):
-    """Nothing to do with this activity; the reason is kept on the row."""
-
-
 Handler = Callable[[Context, Activity, Account, Received], Awaitable[None]]
-
-
-async def local_from(ctx: Context, uri: str | None) -> Account | None:
-    """Our account behind an actor IRI (`/users/{name}`, `/@{name}` or the instance actor's `/actor`)."""
-    base = ctx.config.base_url
-    if not uri or not uri.startswith(base + "/"):
-        return None
-    path = uri[len(base):].split("#", 1)[0].rstrip("/")
-    match = re.fullmatch(r"/(?:users/|@)([A-Za-z0-9_]{1,64})", path)
-    name = "instance" if path == "/actor" else match.group(1) if match else None
-    if name is None:
-        return None
-    async with ctx.sessions() as session:
-        account = await local_account(session, name)
-    return account if account is not None and account.status == "active" else None
 
 
 async def _follow_by_uri(ctx: Context, uri: str | None) -> Follow | None:
@@ -111,15 +92,6 @@ async def on_undo(ctx: Context, act: Activity, sender: Account, item: Received) 
     await follows.remote_unfollowed(ctx, sender, target)
 
 
-async def followed_here(ctx: Context, sender: Account) -> bool:
-    """Store a remote work (and fetch its images) only if someone here follows its author. Works from
-    strangers are not stored even when addressed to one of us: their images would be fetched and decoded on
-    a stranger's say-so. (A mention in such a post still notifies: social.receive_note handles it first.)"""
-    async with ctx.sessions() as session:
-        return await session.scalar(select(Follow.id).where(Follow.followee_id == sender.id,
-                                                            Follow.state == "accepted").limit(1)) is not None
-
-
 async def _update_actor(ctx: Context, obj: dict, sender: Account) -> None:
     if iri(obj.get("id")) != sender.uri:
         raise Ignored("an actor may only update itself")
@@ -141,8 +113,6 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
     kind = type_of(obj)
     if act.type == "Update" and kind in parse.ACTOR_TYPES:
         return await _update_actor(ctx, obj, sender)
-    from federation import job_posts  # job board Pages and applications (imported late: it imports this module)
-
     if await job_posts.receive(ctx, act, obj, sender, item):
         return None
     if await social.receive_note(ctx, act, obj, sender, item):  # replies to our works, mentions of our people
@@ -166,8 +136,6 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
 
 async def on_delete(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
     target = act.object_id
-    from federation import job_posts
-
     if target == sender.uri:
         await remote.delete_actor(ctx, sender)
     elif target and await job_posts.delete(ctx, sender, target):
@@ -195,8 +163,6 @@ async def _undo_block(ctx: Context, obj: dict, sender: Account) -> None:
 
 async def on_flag(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
     """A report from another server (Mastodon's shape: object = [actor, objects…], content = reason)."""
-    from federation.safety import local_artwork_from
-
     uris, reason = parse.flag(parse.normalize(item.payload))
     targets = [a for a in [await local_from(ctx, u) for u in uris] if a is not None]
     works = [w for w in [await local_artwork_from(ctx, u) for u in uris] if w is not None]

@@ -18,17 +18,12 @@ from cara_fed.services import comments, interactions, notifications, remote
 from cara_fed.services.comments import RemoteComment
 from cara_fed.services.inbox import Received
 from cara_fed.text import sanitize_html
+from federation.discovery.local import local_from
+from federation.inbound.outcome import Ignored
 from federation.wire import parse
 from federation.wire.parse import Activity, first, iri, iris, text, type_of
 
 UNDOABLE = {"Like": "like", "Announce": "boost"}
-
-
-def _ignored(reason: str) -> Exception:
-    """The handlers module's Ignored (imported late: handlers imports this module)."""
-    from federation.inbound.handlers import Ignored as HandlerIgnored
-
-    return HandlerIgnored(reason)
 
 
 async def artwork_from(ctx: Context, uri: str | None) -> Artwork | None:
@@ -61,9 +56,9 @@ async def on_like(ctx: Context, act: Activity, sender: Account, item: Received) 
     kind = "like" if act.type == "Like" else "boost"
     artwork = await artwork_from(ctx, act.object_id)
     if artwork is None:
-        raise _ignored(f"the {act.type} is about {act.object_id or 'nothing'}, which is not an artwork stored here")
+        raise Ignored(f"the {act.type} is about {act.object_id or 'nothing'}, which is not an artwork stored here")
     if not await interactions.receive(ctx, kind, sender, artwork, act.id):
-        raise _ignored(f"duplicate {act.type}: {sender.uri} already did this for that artwork")
+        raise Ignored(f"duplicate {act.type}: {sender.uri} already did this for that artwork")
 
 
 async def undo(ctx: Context, act: Activity, sender: Account) -> bool:
@@ -71,12 +66,12 @@ async def undo(ctx: Context, act: Activity, sender: Account) -> bool:
     obj = act.object
     if isinstance(obj, dict) and type_of(obj) in UNDOABLE:
         if iri(obj.get("actor")) not in (None, sender.uri):
-            raise _ignored("an Undo may only undo the sender's own activity")
+            raise Ignored("an Undo may only undo the sender's own activity")
         artwork = await artwork_from(ctx, iri(obj.get("object")))
         done = await interactions.receive_undo(ctx, UNDOABLE[type_of(obj)], sender, uri=iri(obj),
                                                artwork_id=artwork.id if artwork else None)
         if not done:
-            raise _ignored(f"the Undo matches no {type_of(obj)} stored here")
+            raise Ignored(f"the Undo matches no {type_of(obj)} stored here")
         return True
     if isinstance(obj, str):
         async with ctx.sessions() as session:
@@ -109,8 +104,6 @@ def reply(obj: dict) -> RemoteComment:
 
 
 async def _local_accounts(ctx: Context, uris: list[str]) -> list[Account]:
-    from federation.inbound.handlers import local_from
-
     found = []
     for uri in dict.fromkeys(uris[:20]):
         account = await local_from(ctx, uri)
@@ -136,13 +129,13 @@ async def receive_note(ctx: Context, act: Activity, obj: dict, sender: Account, 
     if data.attributed_to != sender.uri or remote.domain_of(data.uri) != remote.domain_of(sender.uri or ""):
         if artwork is None:
             return False  # on_create refuses it with its own reason
-        raise _ignored(f"the reply is attributed to {data.attributed_to or 'nobody'} on the host of {data.uri}, "
+        raise Ignored(f"the reply is attributed to {data.attributed_to or 'nobody'} on the host of {data.uri}, "
                        f"not to the sender {sender.uri}")
     mentioned = await _local_accounts(ctx, data.mentions)
     if artwork is not None:
         stored = await comments.receive(ctx, sender, artwork, parent, data, mentioned)
         if stored is not None and stored.state == "rejected":
-            raise _ignored(f"reply kept but not shown: {stored.reason}")
+            raise Ignored(f"reply kept but not shown: {stored.reason}")
         return True
     if mentioned and act.type == "Create":
         await notifications.mentioned_elsewhere(ctx, sender, mentioned, data.url or data.uri)

@@ -14,6 +14,7 @@ from cara_fed.context import Context
 from cara_fed.models import Account, Delivery, Follow, Instance, OutgoingActivity
 from cara_fed.services import account_deletion
 from federation.outbound.outbox import _record, event_id
+from federation.wire import serialize as s
 
 
 async def _inboxes(session, account_id: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -44,8 +45,6 @@ def _domain(url: str) -> str:
 
 async def account_deleted(ctx: Context, account_id: int | str) -> None:
     """Delete(actor) to everyone who knew the account, signed with its kept key; then forget its follows."""
-    from federation.wire import serialize as s
-
     async with ctx.sessions() as session:
         account = await session.get(Account, int(account_id))
         if account is None or not account.is_local or account.deleted_at is None:

@@ -33,6 +33,7 @@ from cara_fed.services import deliveries
 from cara_fed.services.deliveries import Attempt, Outcome
 from federation.http import BlockedAddress, check_url, session
 from federation.signatures import sign_request
+from federation.wire.serialize import actor_id
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,6 @@ clock: Callable[[], datetime] = utcnow  # the signing time; tests move it to tel
 
 
 def key_id(ctx: Context, attempt: Attempt) -> str:
-    from federation.wire.serialize import actor_id
-
     return actor_id(ctx, attempt.actor) + "#main-key"
 
 

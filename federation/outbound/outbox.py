@@ -21,6 +21,7 @@ from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Delivery, Follow, OutgoingActivity
 from cara_fed.numbers import parse_id
 from cara_fed.services import deliveries
+from federation.wire import serialize as s
 
 
 def event_id(ctx: Context, event: str) -> str:
@@ -73,8 +74,6 @@ async def mentioned_inboxes(session, artwork: Artwork) -> list[str]:  # type: ig
 async def artwork_published(ctx: Context, artwork_id: int | str) -> None:
     """Create(Note) to the author's followers (every visibility) and, for public and unlisted works, to the
     people it mentions."""
-    from federation.wire import serialize as s
-
     found = await _published_work(ctx, artwork_id)
     if found is None or not found[1]:
         return
@@ -85,8 +84,6 @@ async def artwork_published(ctx: Context, artwork_id: int | str) -> None:
 
 async def artwork_updated(ctx: Context, artwork_id: int | str) -> None:
     """Update(Note). The id covers the edit time and the Note's content, so each real edit is sent once."""
-    from federation.wire import serialize as s
-
     found = await _published_work(ctx, artwork_id)
     if found is None or not found[1]:
         return
@@ -100,8 +97,6 @@ async def artwork_updated(ctx: Context, artwork_id: int | str) -> None:
 
 async def artwork_deleted(ctx: Context, account_id: int | str, artwork_uri: str) -> None:
     """Delete(Tombstone) to the current followers and to every inbox the Create went to, addressed as it was."""
-    from federation.wire import serialize as s
-
     async with ctx.sessions() as session:
         account = await session.get(Account, int(account_id))
         if account is None or not account.is_local:
@@ -121,8 +116,6 @@ async def artwork_deleted(ctx: Context, account_id: int | str, artwork_uri: str)
 
 async def account_updated(ctx: Context, account_id: int | str) -> None:
     """Update(actor) to the followers, so they refresh name, avatar, links and key."""
-    from federation.wire import serialize as s
-
     async with ctx.sessions() as session:
         account = await session.get(Account, int(account_id))
         if account is None or not account.is_local or account.status != "active":
@@ -146,8 +139,6 @@ async def _follow(ctx: Context, follow_id: int | str, state: str) -> Follow | No
 
 def _follow_object(ctx: Context, follow: Follow) -> dict:
     """The Follow as first sent, with its original id: peers match Accept/Reject/Undo by that id."""
-    from federation.wire import serialize as s
-
     return {"id": follow.uri, "type": "Follow", "actor": s.actor_id(ctx, follow.follower),
             "object": s.actor_id(ctx, follow.followee)}
 
@@ -158,8 +149,6 @@ def _inbox(account: Account) -> list[str]:
 
 async def send_follow(ctx: Context, follow_id: int | str) -> None:
     """Follow (id = Follow.uri) to the remote followee's inbox."""
-    from federation.wire import serialize as s
-
     follow = await _follow(ctx, follow_id, "requested")
     if follow is None or not follow.follower.is_local or follow.followee.is_local:
         return
@@ -170,8 +159,6 @@ async def send_follow(ctx: Context, follow_id: int | str) -> None:
 
 
 async def _answer(ctx: Context, follow_id: int | str, state: str, type_: str) -> None:
-    from federation.wire import serialize as s
-
     follow = await _follow(ctx, follow_id, state)
     if follow is None or follow.follower.is_local or not follow.followee.is_local:
         return
@@ -193,8 +180,6 @@ async def send_reject(ctx: Context, follow_id: int | str) -> None:
 
 async def send_undo_follow(ctx: Context, follow_id: int | str) -> None:
     """Undo(Follow) to the followee, after a local account unfollowed a remote one."""
-    from federation.wire import serialize as s
-
     follow = await _follow(ctx, follow_id, "cancelled")
     if follow is None or not follow.follower.is_local or follow.followee.is_local:
         return

@@ -76,7 +76,7 @@ async def test_move_whose_target_does_not_list_the_old_actor_is_refused(fed, inb
     before = await _follow_accepted(fed, ada, old.id)
 
     move = peer.activity(old, "Move", old.id, target=impostor.id)
-    with caplog.at_level(logging.WARNING, logger="federation.moves"):
+    with caplog.at_level(logging.WARNING, logger="federation.inbound.moves"):
         response = await signed_post(inbox_client, fed.url("/inbox"), move, key=old)
     assert response.status == 202, await response.text()  # stored, then refused by the worker: never a 500
     item = await _item(fed, move["id"])

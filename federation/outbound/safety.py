@@ -1,4 +1,4 @@
-"""Outbound Block, Undo(Block) and Flag, and inbound Flag (reports from other servers).
+"""Outbound Block, Undo(Block) and Flag (inbound Flag is handlers.on_flag).
 
 Block goes from the blocker to the blocked account's own inbox; Flag goes from our instance actor to the
 reported account's server (shared inbox first), in Mastodon's shape: object = [actor, object…], content =
@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Block, Report
-from cara_fed.numbers import parse_id
 from cara_fed.services import deliveries, reports
 from cara_fed.services.accounts import ensure_instance_actor
 from federation.outbound.outbox import event_id
+from federation.wire import serialize as s
 
 
 def _inbox(account: Account) -> list[str]:
@@ -27,8 +27,6 @@ async def _record(ctx: Context, actor: Account, activity: dict, inboxes: list[st
 
 
 async def send_block(ctx: Context, block_id: int | str) -> None:
-    from federation.wire import serialize as s
-
     async with ctx.sessions() as session:
         row = await session.get(Block, int(block_id))
         blocker = await session.get(Account, row.account_id) if row is not None else None
@@ -40,8 +38,6 @@ async def send_block(ctx: Context, block_id: int | str) -> None:
 
 
 async def send_undo_block(ctx: Context, account_id: int | str, target_id: int | str, block_uri: str) -> None:
-    from federation.wire import serialize as s
-
     async with ctx.sessions() as session:
         blocker = await session.get(Account, int(account_id))
         target = await session.get(Account, int(target_id))
@@ -57,8 +53,6 @@ async def send_undo_block(ctx: Context, account_id: int | str, target_id: int | 
 
 async def send_flag(ctx: Context, report_id: int | str) -> None:
     """Forward a report about remote content to its server, as our instance actor."""
-    from federation.wire import serialize as s
-
     async with ctx.sessions() as session:
         report = await session.get(Report, int(report_id))
         work = await session.get(Artwork, report.artwork_id) if report and report.artwork_id else None
@@ -71,19 +65,3 @@ async def send_flag(ctx: Context, report_id: int | str) -> None:
     target = report.target
     await _record(ctx, instance, flag, [target.shared_inbox_url or target.inbox_url or ""])
     await reports.mark_forwarded(ctx, report.id)
-
-
-async def local_artwork_from(ctx: Context, uri: str) -> Artwork | None:
-    """Our artwork behind `{base}/@{name}/{id}` (the id our Notes carry)."""
-    base = ctx.config.base_url + "/@"
-    if not uri.startswith(base):
-        return None
-    name, _, tail = uri[len(base):].partition("/")
-    number = parse_id(tail)
-    if number is None:
-        return None
-    async with ctx.sessions() as session:
-        work = await session.get(Artwork, number)
-    if work is None or not work.account.is_local or work.account.username != name.lower():
-        return None
-    return work
