@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.context import Context
-from federation import job_posts, negotiation
+from federation import negotiation
 from federation.discovery import wellknown
 from federation.inbound.inbox import setup_inbox
-from federation.outbound import documents
+from federation.outbound import documents, job_posts
 
 
 def setup_federation(app: web.Application, ctx: Context) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from cara_fed import events as ev
 from cara_fed import tasks
 from cara_fed.queue import JobFunction, JobRegistry, Subscribers, Task, on
-from federation import job_posts
 from federation.inbound import batch as inbox_jobs
 from federation.inbound import handlers, media_fetch
-from federation.outbound import deletions, delivery, moves, outbox, portfolio_export, safety
+from federation.outbound import deletions, delivery, job_posts, moves, outbox, portfolio_export, safety
 from federation.outbound import social as social_outbox
 
 # Every core event -> the handlers that turn it into activities (each `(ctx, *event ids)`).
