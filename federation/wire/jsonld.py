@@ -178,7 +178,7 @@ def install_for_bovine() -> None:
     We import it first, so its import-time side effect cannot undo ours later, then replace the global,
     still serving bovine's internal "about:bovine" context (built from shipped contexts only).
     """
-    import bovine.jsonld as bovine_jsonld
+    import bovine.jsonld as bovine_jsonld  # late on purpose, no cycle: its import writes a cache file (above)
 
     def loader(url: str, options: dict | None = None) -> dict:
         if url == bovine_jsonld.bovine_context_name:

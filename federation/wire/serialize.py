@@ -11,14 +11,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
 from cara_fed.models.artworks import ALL_RIGHTS_RESERVED
 from cara_fed.services.review import LABEL_TEXT
 from cara_fed.text import link_hashtags
+
+if TYPE_CHECKING:  # annotations only: the wire reads rows it is handed, never the database
+    from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"

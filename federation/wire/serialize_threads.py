@@ -3,10 +3,9 @@ peers backfill a thread. Pure functions, like federation/wire/serialize.py (spli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork
 from federation.wire.serialize import (
     CONTEXT,
     PUBLIC,
@@ -17,6 +16,9 @@ from federation.wire.serialize import (
     replies_stub,
     tag_url,
 )
+
+if TYPE_CHECKING:  # annotations only: the wire reads rows it is handed, never the database
+    from cara_fed.models import Account, Artwork
 
 
 def comment_note(ctx: Context, comment: Any, artwork: Artwork, parent: Any, mentioned: list[Account]) -> dict:
