@@ -7,7 +7,6 @@ a Like or Announce of something we do not store is ignored with the reason kept 
 
 from __future__ import annotations
 
-import html
 import re
 
 from sqlalchemy import select
@@ -15,13 +14,11 @@ from sqlalchemy import select
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Boost, Comment, Like
 from cara_fed.services import comments, interactions, notifications, remote
-from cara_fed.services.comments import RemoteComment
 from cara_fed.services.inbox import Received
-from cara_fed.text import sanitize_html
 from federation.discovery.local import local_from
 from federation.inbound.outcome import Ignored
-from federation.wire import parse
-from federation.wire.parse import Activity, first, iri, iris, text, type_of
+from federation.wire import parse, parse_threads
+from federation.wire.parse import Activity, iri, type_of
 
 UNDOABLE = {"Like": "like", "Announce": "boost"}
 
@@ -85,24 +82,6 @@ async def undo(ctx: Context, act: Activity, sender: Account) -> bool:
 # --- replies and mentions ------------------------------------------------------------------------
 
 
-def reply(obj: dict) -> RemoteComment:
-    """A compacted Note that answers something: its id, author, target, sanitized content, Mention/Hashtag tags."""
-    uri = parse.web_iri(iri(obj.get("id")))
-    if not uri:
-        raise parse.ParseError("the reply has no http(s) id")
-    tags = [t for t in obj.get("tag") or [] if isinstance(t, dict)]
-    content = parse.text_or_map(obj, "content")
-    warning = parse.plain_text(parse.text_or_map(obj, "summary"))
-    if warning:  # a content warning stays visible in front of the text, as plain text
-        content = f"<p><strong>CW: {html.escape(warning[:200])}</strong></p>{content}"
-    return RemoteComment(
-        uri=uri, attributed_to=first(iris(obj.get("attributedTo"))) or "", in_reply_to=iri(obj.get("inReplyTo")) or "",
-        content_html=sanitize_html(content), url=first([u for u in parse.links(obj.get("url")) if parse.web_iri(u)]),
-        published=parse.published(text(obj.get("published"))),
-        mentions=[h for t in tags if type_of(t) == "Mention" and (h := parse.web_iri(iri(t.get("href"))))],
-        tags=[text(t.get("name")).lstrip("#") for t in tags if type_of(t) == "Hashtag" and text(t.get("name"))])
-
-
 async def _local_accounts(ctx: Context, uris: list[str]) -> list[Account]:
     found = []
     for uri in dict.fromkeys(uris[:20]):
@@ -125,7 +104,7 @@ async def receive_note(ctx: Context, act: Activity, obj: dict, sender: Account, 
             artwork = await session.get(Artwork, parent.artwork_id)
     if artwork is None and not any(isinstance(t, dict) and type_of(t) == "Mention" for t in obj.get("tag") or []):
         return False  # neither a reply to us nor mentioning anyone: the artwork path decides
-    data = reply(obj)
+    data = parse_threads.reply(obj)
     if data.attributed_to != sender.uri or remote.domain_of(data.uri) != remote.domain_of(sender.uri or ""):
         if artwork is None:
             return False  # on_create refuses it with its own reason

@@ -21,14 +21,6 @@ def _remote_inboxes(*accounts: Account | None) -> list[str]:
     return [inbox for a in accounts if a is not None and not a.is_local for inbox in _inbox(a)]
 
 
-def _interaction(ctx: Context, type_: str, row: Like | Boost, actor: Account, artwork: Artwork) -> dict:
-    note, author = s.artwork_id(ctx, artwork), s.actor_id(ctx, artwork.account)
-    if type_ == "Like":
-        return s.activity(ctx, "Like", actor, note, to=[author], id_=row.uri)
-    return s.activity(ctx, "Announce", actor, note, to=[s.PUBLIC], cc=[author, s.followers_id(ctx, actor)],
-                      id_=row.uri) | {"published": s.iso(row.created_at)}
-
-
 async def _load(ctx: Context, model: type[Like] | type[Boost], row_id: int | str):  # type: ignore[no-untyped-def]
     async with ctx.sessions() as session:
         row = await session.get(model, int(row_id))
@@ -44,7 +36,7 @@ async def send_like(ctx: Context, like_id: int | str) -> None:
     if found is None:
         return
     like, artwork, _ = found
-    await _record(ctx, like.account, _interaction(ctx, "Like", like, like.account, artwork),
+    await _record(ctx, like.account, s.interaction(ctx, "Like", like, like.account, artwork),
                   _remote_inboxes(artwork.account))
 
 
@@ -53,7 +45,7 @@ async def send_announce(ctx: Context, boost_id: int | str) -> None:
     if found is None:
         return
     boost, artwork, followers = found
-    await _record(ctx, boost.account, _interaction(ctx, "Announce", boost, boost.account, artwork),
+    await _record(ctx, boost.account, s.interaction(ctx, "Announce", boost, boost.account, artwork),
                   followers + _remote_inboxes(artwork.account))
 
 

@@ -20,7 +20,7 @@ from cara_fed.services.review import LABEL_TEXT
 from cara_fed.text import link_hashtags
 
 if TYPE_CHECKING:  # annotations only: the wire reads rows it is handed, never the database
-    from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, Project
+    from cara_fed.models import Account, Artwork, ArtworkImage, Boost, Like, MediaAsset, Project
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -417,3 +417,12 @@ def project_collection(ctx: Context, account: Account, project: Project, artwork
         project_id(ctx, account, project), len(artworks), items=[artwork_id(ctx, a) for a in artworks],
         name=project.title, summary=project.description_html or None, attributedTo=actor_id(ctx, account),
         url=project_id(ctx, account, project), published=iso(project.created_at), updated=iso(project.updated_at))
+
+
+def interaction(ctx: Context, type_: str, row: Like | Boost, actor: Account, artwork: Artwork) -> dict:
+    """Like (to the author only) or Announce (public, to the author and our followers) of a work."""
+    note, author = artwork_id(ctx, artwork), actor_id(ctx, artwork.account)
+    if type_ == "Like":
+        return activity(ctx, "Like", actor, note, to=[author], id_=row.uri)
+    return activity(ctx, "Announce", actor, note, to=[PUBLIC], cc=[author, followers_id(ctx, actor)],
+                    id_=row.uri) | {"published": iso(row.created_at)}
