@@ -1,16 +1,14 @@
-"""Our own side of an IRI: the local account or artwork it names, and whether someone here follows a sender.
+"""Our own side of an IRI: the local account or artwork it names.
 
-Read by the inbound handlers and by lookup (what a pasted address names); none of them builds or reads AS JSON.
+Read by the inbound handlers and by lookup (what a pasted address names).
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
 from cara_fed.context import Context
-from cara_fed.models import Account, Artwork, Follow
+from cara_fed.models import Account, Artwork
 from cara_fed.numbers import parse_id
 from cara_fed.queries import local_account
 
@@ -44,12 +42,3 @@ async def local_artwork_from(ctx: Context, uri: str) -> Artwork | None:
     if work is None or not work.account.is_local or work.account.username != name.lower():
         return None
     return work
-
-
-async def followed_here(ctx: Context, sender: Account) -> bool:
-    """Store a remote work (and fetch its images) only if someone here follows its author. Works from
-    strangers are not stored even when addressed to one of us: their images would be fetched and decoded on
-    a stranger's say-so. (A mention in such a post still notifies: social.receive_note handles it first.)"""
-    async with ctx.sessions() as session:
-        return await session.scalar(select(Follow.id).where(Follow.followee_id == sender.id,
-                                                            Follow.state == "accepted").limit(1)) is not None

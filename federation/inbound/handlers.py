@@ -20,10 +20,11 @@ from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
 from federation.discovery import resolver
-from federation.discovery.local import followed_here, local_artwork_from, local_from
+from federation.discovery.local import local_artwork_from, local_from
 from federation.discovery.net import FetchError
 from federation.inbound import job_posts, moves, social
 from federation.inbound.outcome import Ignored
+from federation.inbound.policy import followed_here
 from federation.wire import parse
 from federation.wire.parse import Activity, iri, type_of
 

@@ -14,8 +14,8 @@ from cara_fed.services import jobs as jobs_service
 from cara_fed.services.inbox import Received
 from cara_fed.services.job_applications import RemoteApplication
 from cara_fed.services.remote import domain_of
-from federation.discovery.local import followed_here
 from federation.inbound.outcome import Ignored
+from federation.inbound.policy import followed_here
 from federation.wire.job_posts import application_works, field, is_application, is_job, parse_job
 from federation.wire.parse import Activity, first, iri, iris, plain_text, text, text_or_map
 
