@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))  # runnable as a script from the repo root
 from cara_fed import memory  # noqa: E402
 from cara_fed.config import load_config  # noqa: E402
 from cara_fed.context import Context  # noqa: E402
-from cara_fed.jobs import InlineJobs  # noqa: E402
 from cara_fed.migrate import upgrade  # noqa: E402
 from cara_fed.models import DataExport  # noqa: E402
+from cara_fed.queue import InlineJobs  # noqa: E402
 from cara_fed.services import accounts, archive_export, artworks  # noqa: E402
 from cara_fed.services.media import Upload  # noqa: E402
-from cara_fed.worker import build_full_registry  # noqa: E402
+from cara_fed_run.worker import build_full_registry  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -93,7 +93,7 @@ async def main(works: int, megapixels: float) -> None:
             await artworks.create_artwork(ctx, artist, artworks.ArtworkInput(title=f"Work {n}"),
                                           [Upload(original, f"{n}.jpg", "noise")])
         row = await archive_export.request(ctx, artist)
-        from federation.portfolio_export import build_export
+        from federation.outbound.portfolio_export import build_export
 
         del original
         memory.trim()

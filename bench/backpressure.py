@@ -67,7 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         env = {**os.environ, "CARA_FED__SERVER__DATA_DIR": str(root / "data")}
-        subprocess.run([sys.executable, "-m", "cara_fed.cli", "demo"], env=env, cwd=root, check=True,
+        subprocess.run([sys.executable, "-m", "cara_fed_run.cli", "demo"], env=env, cwd=root, check=True,
                        capture_output=True)
         results = {"off": run(root, 0, args.wait_ms, args.seconds, args.connections),
                    f"max_inflight_requests={args.limit}": run(root, args.limit, args.wait_ms, args.seconds,

@@ -36,14 +36,14 @@ from sqlalchemy import insert, select  # noqa: E402
 from cara_fed.config import load_config  # noqa: E402
 from cara_fed.context import Context  # noqa: E402
 from cara_fed.events import ArtworkPublished  # noqa: E402
-from cara_fed.jobs import InlineJobs  # noqa: E402
 from cara_fed.migrate import upgrade  # noqa: E402
 from cara_fed.models import Account, Artwork, Delivery, Follow, OutgoingActivity  # noqa: E402
+from cara_fed.queue import InlineJobs  # noqa: E402
 from cara_fed.services import artworks, deliveries  # noqa: E402
 from cara_fed.services.artworks import ArtworkInput  # noqa: E402
 from cara_fed.services.media import Upload  # noqa: E402
-from cara_fed.worker import Worker, build_full_registry, build_registry, wire_jobs  # noqa: E402
-from federation import delivery  # noqa: E402
+from cara_fed_run.worker import Worker, build_full_registry, build_registry, wire_jobs  # noqa: E402
+from federation.outbound import delivery  # noqa: E402
 from federation.signatures import sign_request  # noqa: E402
 from tests import images  # noqa: E402
 from tests.federation.sink import local_artist  # noqa: E402

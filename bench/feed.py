@@ -201,7 +201,7 @@ async def measure(base: str, before: int, n: int) -> dict[str, list[float]]:
 def prepare(root: Path, env: dict[str, str]) -> None:
     """Migrate the fresh database and create the viewer (a real password hash) with the CLI."""
     for command in (["migrate"], ["createuser", VIEWER, "--email", "v@example.org", "--password", PASSWORD]):
-        subprocess.run([sys.executable, "-m", "cara_fed.cli", *command], env=env, cwd=root, check=True,
+        subprocess.run([sys.executable, "-m", "cara_fed_run.cli", *command], env=env, cwd=root, check=True,
                        capture_output=True)
 
 

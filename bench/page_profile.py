@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from cara_fed.app import CTX_KEY, create_app  # noqa: E402
 from cara_fed.config import load_config  # noqa: E402
 from cara_fed.demo import seed_demo  # noqa: E402
+from cara_fed_run.app import CTX_KEY, create_app  # noqa: E402
 
 
 class StatementCounter:

@@ -138,7 +138,7 @@ def main() -> None:
         root = Path(tmp)
         data = str(root / "data")
         env = {**os.environ, "CARA_FED__SERVER__DATA_DIR": data}
-        subprocess.run([sys.executable, "-m", "cara_fed.cli", "demo"], env=env, cwd=root, check=True,
+        subprocess.run([sys.executable, "-m", "cara_fed_run.cli", "demo"], env=env, cwd=root, check=True,
                        capture_output=True)
         with running_instance(root / "cached", settings={"CARA_FED__SERVER__DATA_DIR": data}) as cached, \
                 running_instance(root / "uncached", settings={"CARA_FED__SERVER__DATA_DIR": data,

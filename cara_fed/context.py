@@ -14,8 +14,8 @@ from cara_fed.cache import PageCache
 from cara_fed.config import Config
 from cara_fed.db import make_engine, make_sessionmaker
 from cara_fed.hashing import HashingPool
-from cara_fed.jobs import Jobs
 from cara_fed.media_budget import MemoryBudget
+from cara_fed.queue import Jobs
 from cara_fed.storage import MediaStore, make_store
 
 

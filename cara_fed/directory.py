@@ -1,6 +1,6 @@
 """Looking up accounts on other servers, as the web edge needs it, without the web edge importing federation.
 
-The composition root (cara_fed/app.py) installs the federation edge's implementation on the Context.
+The composition root (cara_fed_run/app.py) installs the federation edge's implementation on the Context.
 Also here: reading what a visitor types when they want to follow or like from their own server
 ("@you@mastodon.social" or just "mastodon.social"), so the web edge can refuse nonsense before any network.
 """

@@ -1,7 +1,7 @@
 """Domain events: what happened in the core, as frozen dataclasses carrying ids only.
 
 Services emit them with `emit(ctx, tx, event)`; they are dispatched after the transaction commits (never if
-it rolls back). Edges subscribe in one module each (federation/jobs.py), wired by the composition roots; the
+it rolls back). Edges subscribe in one module each (federation/subscriptions.py), wired by the composition roots; the
 queue carries the class name and the ids. An event without subscribers in a process is a no-op.
 """
 

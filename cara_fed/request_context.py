@@ -1,4 +1,4 @@
-"""The id of the request being served, or of the request that queued the job being run (cara_fed/worker.py
+"""The id of the request being served, or of the request that queued the job being run (cara_fed_run/worker.py
 carries it with each job). Its own module, free of aiohttp, so services can read it: outgoing activities keep
 it (services/deliveries.py) and every delivery sends it as X-Request-Id."""
 

@@ -1,13 +1,13 @@
 """Typed handles on background tasks: work to do, as opposed to domain events (cara_fed/events.py).
 
 Callers pass a handle (`ctx.jobs.enqueue(tasks.DELIVER, *ids)`), never a name typed at the call site. The
-composition roots bind a function to each: the core's in cara_fed/worker.py, the federation edge's in
-federation/jobs.py. A name is what travels on the queue, so it stays stable across releases.
+composition roots bind a function to each: the core's in cara_fed_run/worker.py, the federation edge's in
+federation/subscriptions.py. A name is what travels on the queue, so it stays stable across releases.
 """
 
 from __future__ import annotations
 
-from cara_fed.jobs import Task
+from cara_fed.queue import Task
 
 # The core's own work.
 PROTECT_MEDIA = Task("protect_media", "media")
@@ -27,7 +27,7 @@ FETCH_REMOTE_MEDIA = Task("fetch_remote_media", "remote-media")
 REFETCH_REMOTE_MEDIA = Task("refetch_remote_media", "remote-media")  # evicted remote media, viewed again
 BUILD_EXPORT = Task("build_export", "media")  # a portfolio archive: its outbox.json is AS2, built by the edge
 DELIVER = Task("deliver", "delivery")
-# Called by the core's periodic sweep (cara_fed.worker.sweep_all), not queued on their own.
+# Called by the core's periodic sweep (cara_fed_run.worker.sweep_all), not queued on their own.
 SWEEP_INBOX = Task("sweep_inbox", "inbox")
 SWEEP_DELIVERIES = Task("sweep_deliveries", "delivery")
 

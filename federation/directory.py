@@ -8,8 +8,12 @@ from cara_fed.context import Context
 from cara_fed.directory import HomeServer, Intent, LookupFailed
 from cara_fed.errors import PermissionDenied
 from cara_fed.models import Account, Artwork
-from federation import resolver
-from federation.net import FetchError
+from federation.discovery import resolver
+from federation.discovery.aliases import confirm_alias
+from federation.discovery.lookup import resolve_uri
+from federation.discovery.net import FetchError
+from federation.discovery.remote_interaction import interaction_url
+from federation.wire.serialize import actor_id, artwork_id, profile_url
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +36,12 @@ class FederationDirectory:
                                "side (it has been logged). Please try again later.") from exc
 
     async def resolve_uri(self, uri: str) -> Account | Artwork:
-        from federation.lookup import resolve_uri
-
         return await resolve_uri(self.ctx, uri)
 
     async def confirm_alias(self, target: Account, of: Account) -> None:
-        from federation.moves import confirm_alias
-
         await confirm_alias(self.ctx, target, of)
 
     async def interaction_url(self, home: HomeServer, intent: Intent, target: Account | Artwork) -> str:
-        from federation.remote_interaction import interaction_url
-        from federation.serialize import actor_id, artwork_id, profile_url
-
         if isinstance(target, Artwork):
             uri = page = artwork_id(self.ctx, target)
             if target.url and not target.account.is_local:

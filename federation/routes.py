@@ -5,7 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.context import Context
-from federation import documents, job_posts, negotiation, wellknown
+from federation import negotiation
+from federation.discovery import wellknown
+from federation.inbound.inbox import setup_inbox
+from federation.outbound import documents, job_posts
 
 
 def setup_federation(app: web.Application, ctx: Context) -> None:
@@ -16,10 +19,4 @@ def setup_federation(app: web.Application, ctx: Context) -> None:
     app.middlewares.insert(0, negotiation.middleware)
     app.router.add_routes(documents.routes)
     app.router.add_routes(wellknown.routes)
-    try:
-        from federation.inbox import setup_inbox
-    except ModuleNotFoundError as exc:
-        if exc.name != "federation.inbox":
-            raise  # the inbox exists but is broken: say so instead of serving without it
-    else:
-        setup_inbox(app, ctx)
+    setup_inbox(app, ctx)

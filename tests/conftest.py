@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestClient
 
 from cara_fed.config import Config, load_config
 from cara_fed.context import Context
-from cara_fed.jobs import InlineJobs
 from cara_fed.migrate import upgrade
-from cara_fed.worker import build_full_registry
+from cara_fed.queue import InlineJobs
+from cara_fed_run.worker import build_full_registry
 from tests.federation.sink import Sink
 from tests.services import fresh_postgres_database
 
@@ -50,7 +50,7 @@ async def ctx(config: Config) -> AsyncIterator[Context]:
 
 @pytest.fixture
 async def client(config: Config, aiohttp_client) -> TestClient:  # type: ignore[no-untyped-def]
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     app = create_app(config, jobs="inline", migrate=True)
     return await aiohttp_client(app)

@@ -32,7 +32,7 @@ class Instance:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Run another `cara-fed` command against this instance's config (e.g. createuser)."""
-        return subprocess.run([sys.executable, "-m", "cara_fed.cli", *args], env=self.env, cwd=self.data_dir.parent,
+        return subprocess.run([sys.executable, "-m", "cara_fed_run.cli", *args], env=self.env, cwd=self.data_dir.parent,
                               capture_output=True, text=True, timeout=120, check=True)
 
     def log(self) -> str:
@@ -51,7 +51,7 @@ def running_instance(root: Path, *, settings: dict[str, str] | None = None, time
     env.pop("CARA_FED_CONFIG", None)
     log_path = root / "serve.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "cara_fed.cli", "serve"], env=env, cwd=root,
+        process = subprocess.Popen([sys.executable, "-m", "cara_fed_run.cli", "serve"], env=env, cwd=root,
                                    stdout=log, stderr=subprocess.STDOUT)
     instance = Instance(f"http://127.0.0.1:{port}", port, data_dir, log_path, env, process.pid)
     try:

@@ -38,7 +38,7 @@ HASHTAG_RE = re.compile(r"(?<![\w&/#])#(\w{1,100})")
 
 @dataclass
 class RemoteComment:
-    """A reply from another server, as federation/social.py reads it."""
+    """A reply from another server, as federation/inbound/social.py reads it."""
 
     uri: str
     attributed_to: str

@@ -14,8 +14,8 @@ from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
 from cara_fed.events import ArtworkPublished, ArtworkUpdated, emit
-from cara_fed.jobs import Task
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
+from cara_fed.queue import Task
 from cara_fed.services import artwork_history, review
 from cara_fed.services.edits import content_of, mark_edited
 from cara_fed.states import transition

@@ -7,7 +7,7 @@ cached copies, originals — never gets a copy, so it is only ever served throug
 change that makes a work non-public (visibility, a moderator's hold, a suspension, deletion) removes its
 copies; `cara-fed media sync-public` backfills, and with public_base_url empty it removes every copy.
 
-Called from the event subscribers (federation/jobs.py: ArtworkPublished/Updated/Deleted, AccountUpdated) and
+Called from the event subscribers (federation/subscriptions.py: ArtworkPublished/Updated/Deleted, AccountUpdated) and
 from account status changes; each call recomputes what should exist, so it is idempotent and order-tolerant.
 """
 
@@ -127,7 +127,7 @@ async def sync_now(ctx: Context, artwork_id: int) -> None:
         log.warning("public copies of artwork %s not synced now; the worker will", artwork_id, exc_info=True)
 
 
-# Event subscribers (federation/jobs.py lists them first, so a Create or Update already names the new URLs).
+# Event subscribers (federation/subscriptions.py lists them first, so a Create or Update already names the new URLs).
 async def artwork_changed(ctx: Context, artwork_id: int) -> None:
     """ArtworkPublished / ArtworkUpdated: visibility, NoAI or the files themselves may have changed."""
     await sync_artwork(ctx, artwork_id)

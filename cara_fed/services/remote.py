@@ -1,4 +1,4 @@
-"""Remote actors and their artworks, as plain data. federation/parse.py turns ActivityStreams into these
+"""Remote actors and their artworks, as plain data. federation/wire/parse.py turns ActivityStreams into these
 dataclasses; this module stores them. Remote HTML arrives here already sanitized by the caller's parser,
 and is sanitized again here (defence in depth: nothing from another server reaches a page unsanitized)."""
 

@@ -3,7 +3,7 @@
 
 Eviction deletes the files (public derivatives and the private original) but keeps the asset and its
 derivative rows, so every page, API entity and follower's copy that names a URL keeps naming the same URL.
-A request for an evicted file queues `refetch_remote_media` (remote-media queue; federation/media_fetch.py),
+A request for an evicted file queues `refetch_remote_media` (remote-media queue; federation/inbound/media_fetch.py),
 which downloads the origin's image again through the same guarded fetch and runs the same protection pipeline
 (sanitize, re-encode, XMP; a work the origin marks cloaked keeps the origin's pixels) and writes each
 derivative back under its old key. The origin's image is the same picture, so a year of `immutable` caching of

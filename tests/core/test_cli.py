@@ -14,7 +14,7 @@ from cara_fed.models import Account, Artwork
 
 def cli(tmp_path, *args: str) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARA_FED")}
-    return subprocess.run([sys.executable, "-m", "cara_fed.cli", *args], cwd=tmp_path, env=env,
+    return subprocess.run([sys.executable, "-m", "cara_fed_run.cli", *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

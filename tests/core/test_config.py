@@ -51,11 +51,11 @@ def test_example_config_is_complete_and_loads(tmp_path):
 def test_check_command_names_the_bad_key(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[instance]\nregistration = "sometimes"\n')
-    result = subprocess.run([sys.executable, "-m", "cara_fed.cli", "--config", str(path), "check"],
+    result = subprocess.run([sys.executable, "-m", "cara_fed_run.cli", "--config", str(path), "check"],
                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert "[instance] registration: 'sometimes' is not allowed" in result.stderr
-    ok = subprocess.run([sys.executable, "-m", "cara_fed.cli", "check"], capture_output=True, text=True,
+    ok = subprocess.run([sys.executable, "-m", "cara_fed_run.cli", "check"], capture_output=True, text=True,
                         env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert ok.returncode == 0 and "configuration OK" in ok.stdout
 

@@ -34,13 +34,13 @@ async def test_upgrading_keeps_existing_data(config):
     from sqlalchemy import func, select
 
     from cara_fed.context import Context
-    from cara_fed.jobs import InlineJobs
     from cara_fed.migrate import upgrade
     from cara_fed.models import Account, Artwork, MediaAsset
+    from cara_fed.queue import InlineJobs
     from cara_fed.services import accounts, artworks
     from cara_fed.services.artworks import ArtworkInput
     from cara_fed.services.media import Upload
-    from cara_fed.worker import build_registry
+    from cara_fed_run.worker import build_registry
     from tests import images
 
     ctx = Context.create(config)

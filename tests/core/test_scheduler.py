@@ -20,7 +20,7 @@ from cara_fed import scheduler
 from cara_fed.config import load_config
 from cara_fed.db import utcnow
 from cara_fed.models import ScheduledRun
-from cara_fed.worker import HueyJobs, Worker, build_full_registry
+from cara_fed_run.worker import HueyJobs, Worker, build_full_registry
 from tests.services import fresh_postgres_database
 
 
@@ -79,10 +79,10 @@ def test_two_scheduler_processes_share_the_slots(tmp_path: Path) -> None:
         env = {**os.environ, "CARA_FED__DATABASE__URL": url, "CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data"),
                "CARA_FED__JOBS__SWEEP_SECONDS": "5", "CARA_FED__JOBS__SEPARATE_SCHEDULER": "true"}
         env.pop("CARA_FED_CONFIG", None)
-        subprocess.run([sys.executable, "-m", "cara_fed.cli", "migrate"], env=env, check=True, capture_output=True,
+        subprocess.run([sys.executable, "-m", "cara_fed_run.cli", "migrate"], env=env, check=True, capture_output=True,
                        timeout=120)
         logs = [tmp_path / f"scheduler{n}.log" for n in range(2)]
-        processes = [subprocess.Popen([sys.executable, "-m", "cara_fed.cli", "scheduler"], env=env,
+        processes = [subprocess.Popen([sys.executable, "-m", "cara_fed_run.cli", "scheduler"], env=env,
                                       stdout=log.open("wb"), stderr=subprocess.STDOUT) for log in logs]
         try:
             deadline = time.monotonic() + 60

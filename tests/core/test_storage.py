@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cara_fed.cli import main
 from cara_fed.media_admin import migrate, setup
 from cara_fed.storage import LocalStorage, MediaMissing, MediaStore, StorageError, content_key, new_key, object_headers
 from cara_fed.storage_s3 import S3Storage
+from cara_fed_run.cli import main
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
 
 

@@ -10,13 +10,13 @@ from sqlalchemy import select, update
 from cara_fed.config import load_config
 from cara_fed.context import Context
 from cara_fed.db import utcnow
-from cara_fed.jobs import QUEUES
 from cara_fed.migrate import upgrade
 from cara_fed.models import Artwork, MediaAsset, MediaDerivative
+from cara_fed.queue import QUEUES
 from cara_fed.services import accounts, artworks, media
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
-from cara_fed.worker import Worker, wire_jobs
+from cara_fed_run.worker import Worker, wire_jobs
 from tests import images
 from tests.services import redis_url
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from federation.inbox import setup_inbox
+from federation.inbound.inbox import setup_inbox
 from tests.federation.peer import enable_federation, running_peer
 from tests.federation.sink import local_artist
 from tests.federation.test_delivery import publish

@@ -201,8 +201,8 @@ async def _noop(ctx: Context, *args: Any) -> None:
 def enable_federation(ctx: Context, *, allow_private: bool = True) -> Context:
     """Inline jobs for the inbound side; outbound events have no subscribers and deliveries are no-ops, so
     these tests talk to no one else."""
-    from cara_fed.worker import build_registry
-    from federation.jobs import SUBSCRIPTIONS, TASKS
+    from cara_fed_run.worker import build_registry
+    from federation.subscriptions import SUBSCRIPTIONS, TASKS
 
     ctx.config.federation.allow_private_addresses = allow_private
     registry = build_registry()

@@ -13,7 +13,7 @@ from cara_fed import scheduler
 from cara_fed.db import Base
 from cara_fed.models import Account, Artwork, AuditEntry, Follow, MediaAsset
 from cara_fed.services import account_deletion, follows, interactions, projects
-from cara_fed.worker import periodic_jobs
+from cara_fed_run.worker import periodic_jobs
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.federation.sink import activities, remote_actor, trust_local

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from cara_fed.models import Artwork, ReviewCase
 from cara_fed.services import remote
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
-from federation import parse, serialize
+from federation.wire import parse, serialize
 from tests import images
 from tests.federation.peer import enable_federation, running_peer
 from tests.web.test_review import generated_png

@@ -14,14 +14,14 @@ from cara_fed import tasks
 from cara_fed.config import load_config
 from cara_fed.context import Context
 from cara_fed.db import utcnow
-from cara_fed.jobs import QUEUES
 from cara_fed.migrate import upgrade
 from cara_fed.models import Artwork, Delivery, Instance, OutgoingActivity
+from cara_fed.queue import QUEUES
 from cara_fed.services import artworks, deliveries, follows
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
-from cara_fed.worker import Worker, build_full_registry, wire_jobs
-from federation import delivery
+from cara_fed_run.worker import Worker, build_full_registry, wire_jobs
+from federation.outbound import delivery
 from tests import images
 from tests.federation.sink import Sink, activities, local_artist, remote_actor, trust_local
 

@@ -37,7 +37,7 @@ async def test_deliveries_carry_and_log_the_id_of_the_request_that_published(cli
     sink.reset()
     sink.answer(1, 503)  # the second instance fails once: the retry must carry the same id
 
-    caplog.set_level(logging.INFO, logger="federation.delivery")
+    caplog.set_level(logging.INFO, logger="federation.outbound.delivery")
     published = await upload(client, [("heron.jpg", images.jpeg(640, 480), "a heron")], title="Heron")
     assert published.status == 303
     request_id = published.headers["X-Request-Id"]
@@ -55,5 +55,5 @@ async def test_deliveries_carry_and_log_the_id_of_the_request_that_published(cli
 
     # Each outcome is logged under that id: "delivery N to URL (attempt A): STATE ...".
     outcomes = sorted((r.args[2], r.args[3]) for r in caplog.records
-                      if r.name == "federation.delivery" and r.request_id == request_id)
+                      if r.name == "federation.outbound.delivery" and r.request_id == request_id)
     assert outcomes == [(1, "retry"), (1, "sent"), (2, "sent")]

@@ -25,13 +25,14 @@ from sqlalchemy import select
 
 from cara_fed.config import load_config
 from cara_fed.events import Event
-from cara_fed.jobs import Task
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset, MediaDerivative
+from cara_fed.queue import Task
 from cara_fed.services import accounts, follows, remote
 from cara_fed.services.accounts import create_account, generate_proof_key, update_profile
 from cara_fed.services.media import Upload
-from federation import documents, jsonld, serialize
 from federation.negotiation import FED_CTX, FETCH_VERIFIER, require_signed_fetch, wants_activity_json
+from federation.outbound import documents
+from federation.wire import jsonld, serialize
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.services import STRICT
@@ -480,7 +481,7 @@ async def test_instance_actor(client):
 
 
 async def test_authorized_fetch(config, aiohttp_client):
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     seen = []
 
@@ -558,7 +559,7 @@ async def test_activitypub_testing_suite_on_our_actor(tmp_path, aiohttp_server):
     npx = shutil.which("npx")
     if npx is None or shutil.which("node") is None:
         _unavailable("node/npx are not installed, so the activitypub-testing suite cannot run")
-    from cara_fed.app import CTX_KEY, create_app
+    from cara_fed_run.app import CTX_KEY, create_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

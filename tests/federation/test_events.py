@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from cara_fed.events import AccountUpdated
-from cara_fed.worker import HueyJobs, build_full_registry
+from cara_fed_run.worker import HueyJobs, build_full_registry
 from tests.federation.sink import activities
 from tests.federation.test_delivery import with_followers
 
@@ -40,7 +40,7 @@ async def test_a_message_queued_by_the_release_before_typed_events_still_runs(fe
 
 
 async def test_an_event_without_subscribers_in_this_process_queues_nothing(ctx):
-    from cara_fed.worker import build_registry
+    from cara_fed_run.worker import build_registry
 
     jobs = HueyJobs(ctx.config, build_registry())  # the core alone: no edge subscribed
     await jobs.publish(AccountUpdated(1))

@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 
 from cara_fed.models import Account, Comment, Follow, Like
-from federation.inbox import setup_inbox
+from federation.inbound.inbox import setup_inbox
 from tests.federation.peer import PUBLIC, enable_federation, running_peer, signed_post
 from tests.federation.sink import local_artist
 from tests.federation.test_delivery import publish

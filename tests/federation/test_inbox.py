@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Artwork, Follow, InboxItem, Instance, MediaAsset
 from cara_fed.services import follows
-from federation import handlers, resolver
-from federation.inbox import MAX_BODY
+from federation.discovery import resolver
+from federation.inbound import handlers
+from federation.inbound.inbox import MAX_BODY
 from tests import images
 from tests.federation.peer import PUBLIC, signed_post
 
@@ -378,7 +379,7 @@ async def test_reject_of_our_follow_request(fed, inbox_client, peer, ada):
 
 async def test_the_full_application_routes_the_inbox(config, aiohttp_client):
     """Wiring: setup_federation registers these routes, and no page middleware turns refusals into HTML."""
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     app_client = await aiohttp_client(create_app(config, jobs="inline", migrate=True))
     headers = {"Content-Type": "application/activity+json"}

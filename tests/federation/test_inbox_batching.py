@@ -20,7 +20,7 @@ from cara_fed.db import utcnow
 from cara_fed.models import Account, InboxItem, Instance
 from cara_fed.services import instances
 from cara_fed.services.inbox_batch import BatchFailed, NewItem, batcher_for
-from federation import resolver
+from federation.discovery import resolver
 from tests.federation.peer import signed_post
 
 pytestmark = pytest.mark.usefixtures("inbound")  # what comes in: our outbound jobs are no-ops

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from cara_fed.models import Account, Artwork, ArtworkImage
 from cara_fed.services import comments
 from cara_fed.services.remote import comment_policy_from
-from federation import jsonld, parse, serialize
+from federation.wire import jsonld, parse, serialize
 from tests import images
 from tests.conftest import sign_up
 from tests.federation.test_documents import AP, BASE, BROWSER, LD, _artwork, ap_get, fake_ctx, path_of, publish
@@ -311,7 +311,7 @@ async def test_only_content_edits_make_a_work_edited(client):
 
 
 async def test_outbox_lists_works_and_comments_newest_first(client, monkeypatch):
-    from federation import documents
+    from federation.outbound import documents
     from web.keys import CTX
 
     monkeypatch.setattr(documents, "OUTBOX_PAGE", 2)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from cara_fed.db import utcnow
 from cara_fed.services import accounts, jobs
 from cara_fed.services.jobs import JobInput
-from federation import job_posts
-from federation import jsonld as our_jsonld
+from federation.wire import job_posts
+from federation.wire import jsonld as our_jsonld
 
 NS = "https://w3id.org/cara-fed/ns#"
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 from pyld import jsonld
 
-from federation.jsonld import (
+from federation.wire.jsonld import (
     AS_CONTEXT,
     AS_PUBLIC,
     JsonLdError,

@@ -1,4 +1,4 @@
-"""What /authorize_interaction resolves (federation/lookup.py), against the in-test peer over real HTTP, on
+"""What /authorize_interaction resolves (federation/discovery/lookup.py), against the in-test peer over real HTTP, on
 SQLite and PostgreSQL: a profile page URL leads to its actor, a Note with images becomes a stored artwork
 (media fetched), and everything that cannot be followed or liked here (a suspended server, a private
 address) is refused with a sentence."""
@@ -12,7 +12,7 @@ import pytest
 from cara_fed.directory import LookupFailed
 from cara_fed.models import Account, Artwork
 from cara_fed.services import instances
-from federation.lookup import resolve_uri
+from federation.discovery.lookup import resolve_uri
 from tests import images
 from tests.federation.peer import AS, PUBLIC, running_peer
 from tests.federation.test_resolver import fed  # noqa: F401  (fixture)

@@ -11,7 +11,7 @@ from cara_fed.db import utcnow
 from cara_fed.models import Artwork, MediaAsset
 from cara_fed.services import media, remote
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
-from federation.media_fetch import fetch_remote_media
+from federation.inbound.media_fetch import fetch_remote_media
 from tests import images
 from tests.federation.peer import enable_federation, running_peer
 

@@ -9,7 +9,7 @@ import pytest
 from cara_fed.services import accounts, artworks
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
-from federation.serialize import PUBLIC
+from federation.wire.serialize import PUBLIC
 from tests import images
 from tests.federation.sink import Sink, activities, local_artist, remote_actor, trust_local
 from tests.federation.test_delivery import with_followers

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from cara_fed.errors import PermissionDenied
 from cara_fed.models import Account, Follow, InboxItem
 from cara_fed.services import follows, moves
-from federation import parse, resolver
-from federation import serialize as s
+from federation.discovery import resolver
+from federation.wire import parse
+from federation.wire import serialize as s
 from tests.federation.peer import signed_post
 from tests.federation.sink import local_artist
 
@@ -75,7 +76,7 @@ async def test_move_whose_target_does_not_list_the_old_actor_is_refused(fed, inb
     before = await _follow_accepted(fed, ada, old.id)
 
     move = peer.activity(old, "Move", old.id, target=impostor.id)
-    with caplog.at_level(logging.WARNING, logger="federation.moves"):
+    with caplog.at_level(logging.WARNING, logger="federation.inbound.moves"):
         response = await signed_post(inbox_client, fed.url("/inbox"), move, key=old)
     assert response.status == 202, await response.text()  # stored, then refused by the worker: never a 500
     item = await _item(fed, move["id"])

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from cara_fed.models import Account, Follow, MediaAsset, OutgoingActivity
 from cara_fed.services import artworks, follows
 from cara_fed.services.artworks import ArtworkInput
-from federation import outbox
-from federation.serialize import PUBLIC
+from federation.outbound import outbox
+from federation.wire.serialize import PUBLIC
 from tests.federation.sink import activities, local_artist, remote_actor, trust_local
 from tests.federation.test_delivery import posts, publish, rows, with_followers
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from federation import parse
+from federation.wire import parse
 
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = AS + "#Public"
@@ -14,7 +14,7 @@ MASTODON_CONTEXT = [AS, {
     "ostatus": "http://ostatus.org#", "atomUri": "ostatus:atomUri", "sensitive": "as:sensitive",
     "toot": "http://joinmastodon.org/ns#", "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"}, "Hashtag": "as:Hashtag"}]
-# What federation/serialize.py sends (our own namespace, FEP-5e53).
+# What federation/wire/serialize.py sends (our own namespace, FEP-5e53).
 CARA_CONTEXT = [AS, "https://w3id.org/security/v1", {
     "toot": "http://joinmastodon.org/ns#", "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"}, "sensitive": "as:sensitive",
@@ -199,7 +199,7 @@ def test_overlong_and_non_web_iris_are_not_stored():
     """A Note id or image URL we could not store (PostgreSQL columns are 2048) or fetch (data:) is refused."""
     import pytest as _pytest
 
-    from federation import parse
+    from federation.wire import parse
 
     base = {"type": "Note", "attributedTo": "https://a.example/u", "content": "x"}
     with _pytest.raises(parse.ParseError, match="http"):

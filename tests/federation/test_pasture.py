@@ -21,7 +21,7 @@ from sqlalchemy import select
 from cara_fed.models import Account, Artwork, Follow, InboxItem
 from cara_fed.services import accounts, follows
 from cara_fed.text import ALLOWED_CLASSES, ALLOWED_TAGS
-from federation import resolver
+from federation.discovery import resolver
 from federation.routes import setup_federation
 from tests.federation.peer import enable_federation
 from tests.instance import free_port

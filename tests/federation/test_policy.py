@@ -22,7 +22,7 @@ async def peer():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def app_client(config, aiohttp_client):  # type: ignore[no-untyped-def]
-    from cara_fed.app import CTX_KEY, create_app
+    from cara_fed_run.app import CTX_KEY, create_app
 
     app = create_app(config, jobs="inline", migrate=True)
     client = await aiohttp_client(app)
@@ -31,7 +31,7 @@ async def app_client(config, aiohttp_client):  # type: ignore[no-untyped-def]
 
 
 def ctx_of(client):  # type: ignore[no-untyped-def]
-    from cara_fed.app import CTX_KEY
+    from cara_fed_run.app import CTX_KEY
 
     return client.server.app[CTX_KEY]
 
@@ -72,7 +72,7 @@ async def test_authorized_fetch_requires_a_valid_signed_get(app_client, peer):
 
 async def test_silenced_servers_stay_out_of_tag_pages(app_client, peer):
     from cara_fed.services.remote import RemoteArtwork, upsert_artwork
-    from federation import resolver
+    from federation.discovery import resolver
 
     ctx = ctx_of(app_client)
     alice = peer.add_actor("alice")

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from cara_fed.config import load_config
 from cara_fed.models import Account, InboxItem
 from cara_fed.services.accounts import generate_proof_key
-from federation import proofs, serialize
-from federation.parse_keys import assertion_keys
-from federation.proof_keys import ed25519_from_multibase, private_key, public_multibase
 from federation.signatures import load_public_key
+from federation.wire import proofs, serialize
+from federation.wire.parse_keys import assertion_keys
+from federation.wire.proof_keys import ed25519_from_multibase, private_key, public_multibase
 from tests.federation.peer import AS, PUBLIC, key_pair, signed_post
 from tests.federation.sink import activities, local_artist
 from tests.federation.test_delivery import publish, sink, with_followers  # noqa: F401 (fixture)

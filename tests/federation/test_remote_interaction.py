@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 from cara_fed.config import load_config
 from cara_fed.context import Context
 from cara_fed.directory import HomeServer, LookupFailed, home_server
-from federation.finger import lrdd_template
-from federation.remote_interaction import FEP_3B86, SUBSCRIBE, choose_template, fill, interaction_url
+from federation.discovery.finger import lrdd_template
+from federation.discovery.remote_interaction import FEP_3B86, SUBSCRIBE, choose_template, fill, interaction_url
 
 OBJECT = "https://art.example/@ada/12"
 PAGE = "https://art.example/@ada/12"

@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import update
 
-from cara_fed.app import create_app
 from cara_fed.config import load_config
 from cara_fed.db import utcnow
 from cara_fed.models import MediaAsset
 from cara_fed.services import media, remote, remote_cache, retention
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
-from federation import media_fetch
+from cara_fed_run.app import create_app
+from federation.inbound import media_fetch
 from tests import images
 from tests.federation.peer import running_peer
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from cara_fed.db import utcnow
 from cara_fed.models import Account
 from cara_fed.services.accounts import ensure_instance_actor
-from federation import net, resolver
+from federation.discovery import net, resolver
 from federation.signatures import verify_request
 from tests.federation.peer import AP, enable_federation, running_peer
 

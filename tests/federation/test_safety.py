@@ -13,7 +13,7 @@ from cara_fed.models import Block, Follow, OutgoingActivity, Report
 from cara_fed.services import artworks, reports, safety
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
-from federation import resolver
+from federation.discovery import resolver
 from tests import images
 from tests.federation.peer import signed_post
 from tests.federation.test_inbox import count, items

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from cara_fed.services import comments, follows, interactions
 from cara_fed.services.remote import RemoteArtwork, upsert_artwork
-from federation import serialize
-from federation.serialize import PUBLIC
+from federation.wire import serialize
+from federation.wire.serialize import PUBLIC
 from tests.federation.sink import activities, local_artist, remote_actor, trust_local
 
 
@@ -74,7 +74,7 @@ async def test_comment_setting_is_federated_as_interaction_policy(fed):
     # Our own JSON-LD processor reads the terms back under GoToSocial's IRIs, and another cara-fed reads the
     # setting back from the Note (what a local follower of this artist may do on their server).
     from cara_fed.services.remote import comment_policy_from
-    from federation import jsonld, parse
+    from federation.wire import jsonld, parse
 
     expanded = jsonld.jsonld.expand(note, {"documentLoader": jsonld.document_loader})
     assert "https://gotosocial.org/ns#interactionPolicy" in expanded[0]

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from cara_fed.config import load_config
-from federation.wellknown import BadResource, username_for
+from federation.discovery.wellknown import BadResource, username_for
 from tests.conftest import sign_up
 from tests.federation.test_documents import AP, BASE, ap_get, path_of, publish
 
@@ -135,7 +135,7 @@ async def test_nodeinfo(client):
 
 
 async def test_nodeinfo_registration_modes(config, aiohttp_client):
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     config.instance.registration = "closed"
     client = await aiohttp_client(create_app(config, jobs="inline", migrate=True))

@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 
-from federation import parse, proofs
-from federation.parse_keys import assertion_keys
-from federation.proof_keys import ed25519_from_multibase
+from federation.wire import parse, proofs
+from federation.wire.parse_keys import assertion_keys
+from federation.wire.proof_keys import ed25519_from_multibase
 from tests import images
 from tests.flows.users import Browserless
 from tests.instance import running_instance

@@ -30,7 +30,7 @@ async def test_upload_on_one_process_is_served_by_another(tmp_path, seaweed: Sea
         env = {**os.environ, **shared, "CARA_FED__SERVER__DATA_DIR": str(tmp_path / "setup")}
         env.pop("CARA_FED_CONFIG", None)
         for command in (["migrate"], ["media", "setup"]):
-            done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "cara_fed.cli", *command],
+            done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "cara_fed_run.cli", *command],
                                            env=env, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr
         assert "bucket created" in done.stdout

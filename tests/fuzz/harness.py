@@ -28,11 +28,11 @@ from typing import Any
 
 import aiohttp
 
-from cara_fed.app import CTX_KEY, create_app
 from cara_fed.config import load_config
 from cara_fed.context import Context
 from cara_fed.models import Account
 from cara_fed.services import accounts, oauth
+from cara_fed_run.app import CTX_KEY, create_app
 from tests.federation.peer import Peer, PeerActor
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -42,7 +42,7 @@ PEER_DIR = Path(__file__).resolve().parent / "fedify"
 FEDIFY_VERSION = "2.3.6"
 NODE_MAJOR = 22
 REPO_ROOT = PEER_DIR.parent.parent.parent
-CONTEXTS = REPO_ROOT / "federation" / "data" / "jsonld-contexts.json"
+CONTEXTS = REPO_ROOT / "federation" / "wire" / "data" / "jsonld-contexts.json"
 INSTALL_TIMEOUT = 600
 
 

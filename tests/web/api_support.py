@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from cara_fed.app import CTX_KEY
 from cara_fed.context import Context
 from cara_fed.models import Account
 from cara_fed.services import accounts, oauth
+from cara_fed_run.app import CTX_KEY
 from tests import images
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"

@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from cara_fed.app import CTX_KEY
 from cara_fed.db import utcnow
 from cara_fed.models import Account, AccountToken, OutgoingMail
 from cara_fed.services import mail
+from cara_fed_run.app import CTX_KEY
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.mailbox import SmtpServer, free_port
@@ -40,7 +40,7 @@ async def smtp() -> AsyncIterator[SmtpServer]:
 
 @pytest.fixture
 async def mail_client(config, smtp, aiohttp_client):  # type: ignore[no-untyped-def]
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     use_smtp(config, smtp.port)
     return await aiohttp_client(create_app(config, jobs="inline", migrate=True))
@@ -239,7 +239,7 @@ class HeldMailbox(SmtpServer):
 async def test_a_slow_smtp_server_never_holds_up_a_request(config, aiohttp_client):
     """With the real queue and the embedded worker, the sign-up answers and pages keep answering while the SMTP
     server sits on the verification mail; the mail arrives once the server lets it through."""
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     smtp = HeldMailbox().start()
     try:

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from cara_fed.app import create_app
 from cara_fed.models import InboxItem
+from cara_fed_run.app import create_app
 from tests.federation.peer import running_peer, signed_post
 from web.keys import CTX
 

@@ -130,7 +130,7 @@ def database_down(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 async def test_database_down_is_503_json_for_machines_and_a_page_for_people(database_down, aiohttp_client,
                                                                              caplog):
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     client = await aiohttp_client(create_app(database_down, jobs="inline", migrate=False))
     machines = [("/.well-known/webfinger?resource=acct:ada@test.example", "application/jrd+json"),

@@ -227,7 +227,7 @@ async def test_applications_inbox_statuses_and_notifications(client, ctx, aiohtt
         assert studio_note.kind == "job_application" and studio_note.read_at is None
 
     # The studio (another browser) sees the inbox, shortlists, and the artist is told.
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     studio = await aiohttp_client(create_app(ctx.config, jobs="inline", migrate=False))
     login_token = await csrf_from(studio, "/login")

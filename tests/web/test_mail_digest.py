@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cara_fed.app import CTX_KEY
 from cara_fed.db import utcnow
 from cara_fed.models import Account, MailDigest, OutgoingMail
 from cara_fed.services import mail_digest
-from cara_fed.worker import periodic_jobs
+from cara_fed_run.app import CTX_KEY
+from cara_fed_run.worker import periodic_jobs
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_account_email import follow_link, log_in, log_out, mail_client, smtp  # noqa: F401
 

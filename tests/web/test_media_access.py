@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import select
 
-from cara_fed.app import CTX_KEY
 from cara_fed.models import Artwork
+from cara_fed_run.app import CTX_KEY
 from tests import images
 from tests.conftest import sign_up
 from tests.web.test_admin import make_admin

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cara_fed.app import create_app
 from cara_fed.config import Config, load_config
 from cara_fed.db import utcnow
 from cara_fed.models import Artwork
 from cara_fed.services import retention
+from cara_fed_run.app import create_app
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)

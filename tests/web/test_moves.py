@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from cara_fed.app import CTX_KEY
+from cara_fed_run.app import CTX_KEY
 from tests.conftest import csrf_from, sign_up
 from tests.federation.peer import running_peer
 

@@ -27,7 +27,7 @@ META_TDM = '<meta name="tdm-reservation" content="1">'
 
 
 async def make_client(config: Config, aiohttp_client, **protection) -> TestClient:  # type: ignore[no-untyped-def]
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     for name, value in protection.items():
         setattr(config.protection, name, value)
@@ -206,10 +206,10 @@ def test_rate_limiter_refills_per_client() -> None:
 
 async def _ada_follows(client, peer, actor) -> None:  # type: ignore[no-untyped-def]
     """ada follows the peer's actor, who accepts (signed, through our inbox)."""
-    from cara_fed.app import CTX_KEY
     from cara_fed.queries import local_account
     from cara_fed.services import follows
-    from federation import resolver
+    from cara_fed_run.app import CTX_KEY
+    from federation.discovery import resolver
     from tests.federation.peer import signed_post
 
     ctx = client.server.app[CTX_KEY]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from cara_fed.app import CTX_KEY
 from cara_fed.config import Config, load_config
+from cara_fed_run.app import CTX_KEY
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_artworks import upload

@@ -98,7 +98,7 @@ async def test_a_write_during_the_render_gives_later_visitors_a_fresh_page(clien
 async def test_back_pressure_lets_cached_pages_through_and_sheds_the_rest(config, aiohttp_client):  # type: ignore[no-untyped-def]
     """With every in-flight slot taken, an anonymous view of a cached page is still answered (it costs what the
     503 would); an uncached page and a signed-in view get the 503."""
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     config.server.max_inflight_requests, config.server.inflight_wait_ms = 1, 50
     app = create_app(config, jobs="inline", migrate=True)

@@ -269,7 +269,7 @@ async def test_bad_following_csvs_are_refused(client, ctx, case, data, message):
 
 
 async def test_the_page_shows_progress_while_the_archive_is_built(client):
-    from cara_fed.app import CTX_KEY
+    from cara_fed_run.app import CTX_KEY
 
     async def later(ctx, *ids):  # type: ignore[no-untyped-def]
         return None

@@ -18,7 +18,7 @@ LOCAL = parse_networks(["127.0.0.1", "10.0.0.0/8", "::1"])
 
 async def make_client(config: Config, aiohttp_client, migrate: bool = True,  # type: ignore[no-untyped-def]
                       **server) -> TestClient:
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     for name, value in server.items():
         section, key = name.split("__")
@@ -171,9 +171,9 @@ async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
     import asyncio
 
     from cara_fed.context import Context
-    from cara_fed.jobs import JobRegistry, Task
     from cara_fed.observe import REQUEST_ID
-    from cara_fed.worker import HueyJobs
+    from cara_fed.queue import JobRegistry, Task
+    from cara_fed_run.worker import HueyJobs
 
     seen: list[str] = []
 
@@ -203,10 +203,10 @@ async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
 async def test_delivery_outcomes_and_backlogs_show_in_metrics(config, aiohttp_client):
     from datetime import timedelta
 
-    from cara_fed.app import CTX_KEY
     from cara_fed.db import utcnow
     from cara_fed.models import InboxItem
     from cara_fed.services import deliveries
+    from cara_fed_run.app import CTX_KEY
 
     client = await make_client(config, aiohttp_client)
     ctx = client.app[CTX_KEY]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from cara_fed.cli import main
 from cara_fed.config import Config, load_config
 from cara_fed.models import Artwork, MediaDerivative
+from cara_fed_run.cli import main
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from aiohttp.test_utils import TestClient
 
-from cara_fed.app import CTX_KEY
 from cara_fed.models import Follow, Like
+from cara_fed_run.app import CTX_KEY
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_artworks import upload
@@ -95,7 +95,7 @@ async def test_a_visitor_from_this_same_server_goes_to_our_own_template_and_it_i
 
 
 async def test_the_lookup_rate_limit_answers_429(config, aiohttp_client):
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     config.security.remote_lookups_per_minute = 2
     client = await aiohttp_client(create_app(config, jobs="inline", migrate=True))

@@ -27,7 +27,7 @@ def settings(tmp_path, name: str, **extra: str) -> Config:
 
 
 async def two_processes(config: Config, aiohttp_client) -> tuple[TestClient, TestClient]:  # type: ignore[no-untyped-def]
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     first = await aiohttp_client(create_app(config, jobs="inline", migrate=True))
     second = await aiohttp_client(create_app(config, jobs="inline", migrate=False))

@@ -12,8 +12,8 @@ from http.cookies import SimpleCookie
 import pyotp
 import pytest
 
-from cara_fed.app import CTX_KEY
 from cara_fed.services import accounts
+from cara_fed_run.app import CTX_KEY
 from tests.conftest import csrf_from, sign_up
 
 SECRET_RE = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
@@ -139,7 +139,7 @@ async def test_turning_two_factor_off_needs_password_and_code(client):
 
 
 async def test_admins_must_enrol_when_the_instance_requires_it(config, aiohttp_client):
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     config.security.require_admin_2fa = True
     client = await aiohttp_client(create_app(config, jobs="inline", migrate=True))
@@ -165,7 +165,7 @@ def password_grant(config):  # type: ignore[no-untyped-def]
 
 
 async def test_the_password_grant_refuses_two_factor_accounts(password_grant, aiohttp_client):
-    from cara_fed.app import create_app
+    from cara_fed_run.app import create_app
 
     client = await aiohttp_client(create_app(password_grant, jobs="inline", migrate=True))
     app = await (await client.post("/api/v1/apps", json={"client_name": "Sketchbook", "scopes": "read",

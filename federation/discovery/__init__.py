@@ -1,0 +1,1 @@
+"""Finding others: WebFinger, NodeInfo, actor and key fetches, handle and URI lookup."""

@@ -1,0 +1,1 @@
+"""What we send and serve for each core event, and its delivery."""

@@ -1,0 +1,50 @@
+"""The `build_export` job: the artist's outbox as AS2 (the same Creates /users/{name}/outbox serves, every page
+inline), handed to the core, which writes the portfolio archive (cara_fed/services/archive_export.py).
+It lives here because only the federation edge builds ActivityStreams JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cara_fed import queries_federation as fq
+from cara_fed import queries_threads as threads
+from cara_fed.context import Context
+from cara_fed.models import Account, DataExport
+from cara_fed.services import archive_export
+from federation.wire import serialize as s
+from federation.wire import serialize_threads as st
+
+PAGE = 200
+
+
+async def _outbox(ctx: Context, account_id: int) -> dict[str, Any]:
+    items: list[dict] = []
+    cursor: str | None = None
+    async with ctx.sessions() as session:
+        account = await session.get(Account, account_id)
+        while True:
+            page = await threads.outbox(session, account, cursor, limit=PAGE)
+            projects = await fq.first_projects(session, [a.id for a in page.works])
+            works = {a.id: a for a in page.works}
+            said = {found.comment.id: found for found in page.comments}
+            for kind, number in page.order:
+                if kind == "a" and (work := works.get(number)) is not None:
+                    note = s.note_for_artwork(ctx, work, project=projects.get(number))
+                    items.append(s.create_for_note(ctx, work, note))
+                elif kind == "c" and (found := said.get(number)) is not None:
+                    note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
+                    items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        base = ctx.url(f"/users/{account.username}/outbox")
+    return s.ordered_collection(base, len(items), items=items)
+
+
+async def build_export(ctx: Context, export_id: int | str) -> None:
+    async with ctx.sessions() as session:
+        row = await session.get(DataExport, int(export_id))
+        if row is None or row.state != "queued":
+            return
+        account_id = row.account_id
+    await archive_export.write_archive(ctx, int(export_id), await _outbox(ctx, account_id))
