@@ -16,12 +16,12 @@ from sqlalchemy import select
 from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
-from cara_fed.models import Account, Artwork, Follow
+from cara_fed.models import Account, Follow
 from cara_fed.queries import local_account
 from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
-from federation import moves, parse, resolver, social
+from federation import inbox_prefetch, moves, parse, resolver, social
 from federation.net import FetchError
 from federation.parse import Activity, iri, type_of
 
@@ -112,9 +112,7 @@ async def followed_here(ctx: Context, sender: Account) -> bool:
     """Store a remote work (and fetch its images) only if someone here follows its author. Works from
     strangers are not stored even when addressed to one of us: their images would be fetched and decoded on
     a stranger's say-so. (A mention in such a post still notifies: social.receive_note handles it first.)"""
-    async with ctx.sessions() as session:
-        return await session.scalar(select(Follow.id).where(Follow.followee_id == sender.id,
-                                                            Follow.state == "accepted").limit(1)) is not None
+    return await inbox_prefetch.followed_here(ctx, sender)  # read once per inbox batch
 
 
 async def _update_actor(ctx: Context, obj: dict, sender: Account) -> None:
@@ -146,19 +144,18 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
         return None
     if kind not in parse.ARTWORK_TYPES:
         raise Ignored(f"{kind or 'untyped'} objects are not stored")
-    data = parse.artwork(obj, act)
-    if data.attributed_to != sender.uri:
-        raise Ignored(f"the object is attributed to {data.attributed_to or 'nobody'}, not to the sender")
-    if remote.domain_of(data.uri) != remote.domain_of(sender.uri or ""):
+    head = parse.artwork_head(obj)  # the full parse (text sanitising) only for a work that is stored
+    if head.attributed_to != sender.uri:
+        raise Ignored(f"the object is attributed to {head.attributed_to or 'nobody'}, not to the sender")
+    if remote.domain_of(head.uri) != remote.domain_of(sender.uri or ""):
         raise Ignored("the object's id is on another host than its author")
-    async with ctx.sessions() as session:
-        known = await session.scalar(select(Artwork.id).where(Artwork.uri == data.uri)) is not None
-    if not known and not data.images:
+    known = await inbox_prefetch.artwork_known(ctx, head.uri)  # read once per inbox batch
+    if not known and not head.images:
         raise Ignored("no image attachments: only artworks are stored")
     if not known and not await followed_here(ctx, sender):
         raise Ignored("nobody here follows the author: works from strangers are not stored and their images "
                       "not fetched")
-    await remote.upsert_artwork(ctx, sender, data)
+    await remote.upsert_artwork(ctx, sender, parse.artwork(obj, act))
 
 
 async def on_delete(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
@@ -214,7 +211,8 @@ HANDLERS: dict[str, Handler] = {
 async def _sender(ctx: Context, uri: str) -> Account:
     # The inbox stored the signer's account before accepting the activity: no fetch needed (a Delete of a
     # gone actor could not be fetched anyway).
-    return await resolver.cached_actor(ctx, uri) or await resolver.fetch_actor(ctx, uri)
+    # (read once per inbox batch: inbox_prefetch)
+    return await inbox_prefetch.sender_account(ctx, uri) or await resolver.fetch_actor(ctx, uri)
 
 
 async def process_inbox(ctx: Context, inbox_item_id: int) -> None:

@@ -135,7 +135,9 @@ def _restore_public(node: Any) -> Any:
         return [_restore_public(item) for item in node]
     if not isinstance(node, dict):
         return node
-    return {key: _full_public(value) if key in _ADDRESSING else _restore_public(value) for key, value in node.items()}
+    # (not inside @context: there "to" is a term definition, not an audience)
+    return {key: value if key == "@context" else _full_public(value) if key in _ADDRESSING else _restore_public(value)
+            for key, value in node.items()}
 
 
 def _with_activitystreams(doc: dict) -> dict:

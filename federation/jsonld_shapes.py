@@ -121,7 +121,40 @@ def _non_literal_positions(expanded: Any) -> set[int]:
     return found
 
 
+class _Frozen:
+    """A template subtree without placeholders (the compacted @context above all), copied by json.loads:
+    several times cheaper than walking it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: Any):
+        self.text = json.dumps(value)
+
+
+def _freeze(template: Any) -> Any:
+    """The template with each largest placeholder-free dict/list replaced by a _Frozen copy."""
+    def has_placeholder(node: Any) -> bool:
+        if isinstance(node, dict):
+            return any(has_placeholder(value) for value in node.values())
+        if isinstance(node, list):
+            return any(has_placeholder(item) for item in node)
+        return _index(node) is not None
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict | list) and not has_placeholder(node):
+            return _Frozen(node) if node else node
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(template)
+
+
 def _fill(template: Any, values: list[str]) -> Any:
+    if isinstance(template, _Frozen):
+        return json.loads(template.text)
     if isinstance(template, dict):
         return {key: _fill(value, values) for key, value in template.items()}
     if isinstance(template, list):
@@ -208,7 +241,7 @@ class ShapeCache:
             if template is None:
                 shape.uncacheable = True
             elif len(shape.templates) < MAX_PINNED_VARIANTS:
-                shape.templates[tuple(values[i] for i in pinned)] = template
+                shape.templates[tuple(values[i] for i in pinned)] = _freeze(template)
             self._shapes[key] = shape
             self._shapes.move_to_end(key)
             while len(self._shapes) > self.max_shapes:
