@@ -214,7 +214,9 @@ async def _claim_many(ctx: Context, item_ids: list[int], ahead: int = 0) -> _Cla
             # them in hand, or done, and skip them). One big batch instead of many tiny ones under load.
             waiting = (select(table.c.id).where(table.c.state == literal_column("'received'"),
                                                 table.c.attempts == 0, table.c.id.not_in(item_ids))
-                       .order_by(table.c.id).limit(ahead).scalar_subquery())
+                       .order_by(table.c.id).limit(ahead)
+                       # PostgreSQL: rows another claim is locking are left to it (waiting could deadlock)
+                       .with_for_update(skip_locked=True).scalar_subquery())
             extra = {row.id: row for row in (await connection.execute(
                 update(table).where(table.c.id.in_(waiting), table.c.state == literal_column("'received'"),
                                     table.c.attempts == 0)
