@@ -1,7 +1,8 @@
 """Inbox throughput: signed Create activities accepted (202) and durably stored per second, beside the RSA
 verify ceiling (`verify_request` calls per second on one core) measured on the same requests in the same run.
 
-A real `cara-fed serve` (embedded SQLite + huey, default config) with one local user, `ada`. A "remote"
+A real `cara-fed serve` (embedded SQLite + huey, default config; --postgres: a throwaway PostgreSQL database
+on 127.0.0.1:5432) with one local user, `ada`. A "remote"
 server on loopback (a thread of this process) publishes N actors; the first request of each actor makes
 the server fetch that actor's key for real, later ones use its cache. Every request is a distinct
 Create(Note) (~1 KB, no attachments, addressed to ada) signed draft-cavage rsa-sha256 before any timing.
@@ -13,7 +14,7 @@ counted (every 202 must be a stored row). Two modes, each on a fresh instance:
               while the load runs; the time until every row is processed is reported too.
 Everything (server, worker, load generator) is pinned to --cores CPUs (default 2). Usage:
     .venv/bin/python bench/inbox.py [--requests 20000] [--rounds 3] [--actors 16] [--connections 100]
-                                    [--mode both|inbox-only|worker] [--cores 2] [--processes 0]
+                                    [--mode both|inbox-only|worker] [--cores 2] [--processes 0] [--postgres]
 --processes sets `[server] processes` (0, the default: one web process per pinned core, as an operator with
 `processes = 0` on a 2-core machine gets).
 """
@@ -135,8 +136,25 @@ def verify_ceiling(inbox_url: str, requests: list[Signed], pems: dict[str, str],
     return done / (time.perf_counter() - start)
 
 
-def rows(db: Path) -> tuple[int, int]:
-    """(all InboxItem rows, rows still waiting to be processed)."""
+_COUNT = "SELECT count(*) FROM inbox_items"
+_WAITING = "SELECT count(*) FROM inbox_items WHERE state IN ('received', 'retry')"
+
+
+def rows(db: Path | str) -> tuple[int, int]:
+    """(all InboxItem rows, rows still waiting to be processed); `db` is the SQLite file or a PostgreSQL URL."""
+    if isinstance(db, str):
+        import asyncpg
+
+        dsn = db.replace("postgresql+asyncpg://", "postgresql://")
+
+        async def count() -> tuple[int, int]:
+            connection = await asyncpg.connect(dsn)
+            try:
+                return await connection.fetchval(_COUNT), await connection.fetchval(_WAITING)
+            finally:
+                await connection.close()
+
+        return asyncio.run(count())
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as connection:
         total = connection.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
         waiting = connection.execute("SELECT count(*) FROM inbox_items WHERE state IN ('received', 'retry')"
@@ -175,15 +193,41 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def run_mode(mode: str, args: argparse.Namespace, warmup: list[Signed], rounds: list[list[Signed]],
              pems: dict[str, str], remote_gets: list[int]) -> dict:
+    if not args.postgres:
+        return _run_mode(mode, args, warmup, rounds, pems, remote_gets, None)
+    name = f"cara_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        return _run_mode(mode, args, warmup, rounds, pems, remote_gets,
+                         f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _postgres_admin(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _run_mode(mode: str, args: argparse.Namespace, warmup: list[Signed], rounds: list[list[Signed]],
+              pems: dict[str, str], remote_gets: list[int], database_url: str | None) -> dict:
     settings = {"CARA_FED__SERVER__DOMAIN": DOMAIN,  # the public host every request was signed for
                 "CARA_FED__SERVER__PROCESSES": str(args.processes)}
     if mode == "inbox-only":
         settings["CARA_FED__JOBS__EMBEDDED_WORKER"] = "false"
+    if database_url is not None:
+        settings["CARA_FED__DATABASE__URL"] = database_url
     result: dict = {"mode": mode, "accepted": [], "stored": [], "ceiling": [], "cpu": [], "processed": [],
                     "latency": [], "statuses": {}}
     with tempfile.TemporaryDirectory() as tmp, running_instance(Path(tmp), settings=settings) as instance:
         instance.cli("createuser", "ada", "--email", "ada@example.org", "--password", "bench password 1")
-        db, pid = instance.data_dir / "cara-fed.db", serve_pids()
+        db: Path | str = database_url or instance.data_dir / "cara-fed.db"
+        pid = serve_pids()
         gets_before = remote_gets[0]
         first = fire(instance.url, warmup, args.connections, Path(tmp), DOMAIN)  # first key fetch: real
         if first["statuses"].get("202", 0) != len(warmup):
@@ -211,7 +255,10 @@ def run_mode(mode: str, args: argparse.Namespace, warmup: list[Signed], rounds: 
                     total, waiting = rows(db)
                 result["processed"].append(len(signed) / (time.monotonic() - started))
         result["key_fetches"] = remote_gets[0] - gets_before
-        result["log_errors"] = sum(" ERROR " in line for line in instance.log().splitlines())
+        lines = instance.log().splitlines()
+        errors = [i for i, line in enumerate(lines) if " ERROR " in line]
+        result["log_errors"] = len(errors)
+        result["log_error_lines"] = lines[errors[0]:errors[0] + 25] if errors else []  # the first, with its traceback
     return result
 
 
@@ -220,9 +267,12 @@ def report(result: dict, args: argparse.Namespace) -> None:
         return ", ".join(f"{value:,.0f}" for value in values)
 
     accepted, ceiling = statistics.median(result["accepted"]), statistics.median(result["ceiling"])
-    print(f"[{result['mode']}] {len(result['accepted'])} rounds x {args.requests} signed Create(Note), "
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"[{result['mode']}, {database}] {len(result['accepted'])} rounds x {args.requests} signed Create(Note), "
           f"{args.connections} in flight; answers: {result['statuses']}; remote key fetches: "
           f"{result['key_fetches']}; server log errors: {result['log_errors']}")
+    for line in result.get("log_error_lines", []):
+        print(f"  server log: {line[:300]}")
     print(f"  RSA verify ceiling (verify_request, 1 core): {ceiling:,.0f}/s (rounds: {rounds(result['ceiling'])})")
     print(f"  accepted (202):                              {accepted:,.0f}/s (rounds: {rounds(result['accepted'])})")
     print(f"  durably stored (rows counted after each round = all 202s): "
@@ -245,6 +295,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--mode", choices=("both", "inbox-only", "worker"), default="both")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--postgres", action="store_true",
+                        help="a throwaway PostgreSQL database on 127.0.0.1:5432 instead of embedded SQLite")
     parser.add_argument("--processes", type=int, default=0, help="[server] processes (0 = one per pinned core)")
     args = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))[:args.cores]

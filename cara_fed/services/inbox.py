@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, literal_column, or_, select, update
 
@@ -152,12 +153,14 @@ _CLAIM: ContextVar[_Claim | None] = ContextVar("inbox_claim", default=None)
 
 
 @asynccontextmanager
-async def claimed_batch(ctx: Context, item_ids: Iterable[int]) -> AsyncIterator[list[int]]:
+async def claimed_batch(ctx: Context, item_ids: Iterable[int], ahead: int = 0) -> AsyncIterator[list[int]]:
     """Claim the open rows among `item_ids` in one transaction (counting the attempt, giving up after 5) and
     yield their ids; `begin`/`finish`/`retry_later` on them inside the block use the claim, and the outcomes
-    are written in one transaction at its end (rows left unsettled stay open for the sweep)."""
+    are written in one transaction at its end (rows left unsettled stay open for the sweep). Rows another
+    batch holds are skipped. `ahead` > 0 also claims up to that many received rows no batch has touched yet
+    (oldest first; then every row is yielded in id order)."""
     requested = list(dict.fromkeys(int(item_id) for item_id in item_ids))
-    claim = await _claim_many(ctx, requested)
+    claim = await _claim_many(ctx, requested, ahead)
     token = _CLAIM.set(claim)
     try:
         yield list(claim.rows)
@@ -166,9 +169,26 @@ async def claimed_batch(ctx: Context, item_ids: Iterable[int]) -> AsyncIterator[
         await _settle_many(ctx, claim)
 
 
-async def _claim_many(ctx: Context, item_ids: list[int]) -> _Claim:
+def claimed_rows() -> list[Received]:
+    """Inside `claimed_batch`: the claimed rows, in the order asked for (so the worker can read ahead)."""
+    claim = _CLAIM.get()
+    return list(claim.rows.values()) if claim is not None else []
+
+
+def _not_in_hand(table, now):  # type: ignore[no-untyped-def]
+    """A row another batch has claimed and not settled yet (attempt counted, clock restarted less than
+    RETRY_AFTER ago) is in hand: a second claim would process it twice. Rows left by a dead worker are
+    claimable again after RETRY_AFTER (and the sweep re-queues them then)."""
+    return or_(table.c.attempts == 0, table.c.state == literal_column("'retry'"),
+               table.c.state_changed_at < now - RETRY_AFTER)
+
+
+async def _claim_many(ctx: Context, item_ids: list[int], ahead: int = 0) -> _Claim:
     table = InboxItem.__table__
-    now, open_rows = utcnow(), (table.c.id.in_(item_ids), table.c.state.in_(OPEN_STATES))
+    now = utcnow()
+    open_rows = (table.c.id.in_(item_ids), table.c.state.in_(OPEN_STATES), _not_in_hand(table, now))
+    returned = (table.c.id, table.c.activity_id, table.c.recipient, table.c.actor_uri, table.c.activity_type,
+                table.c.payload, table.c.attempts, table.c.state)
     async with ctx.transaction(changes_pages=False) as tx:
         connection = await tx.session.connection()  # every statement below writes first (no read-then-write)
         spent = (await connection.execute(
@@ -183,11 +203,25 @@ async def _claim_many(ctx: Context, item_ids: list[int]) -> _Claim:
         found = {row.id: row for row in (await connection.execute(
             update(table).where(*open_rows, table.c.attempts < MAX_ATTEMPTS)
             .values(attempts=table.c.attempts + 1, state_changed_at=now)  # in hand: the sweep leaves it a minute
-            .returning(table.c.id, table.c.activity_id, table.c.recipient, table.c.actor_uri, table.c.activity_type,
-                       table.c.payload, table.c.attempts, table.c.state))).all()}
+            .returning(*returned))).all()}
+        extra: dict[int, Any] = {}
+        if ahead > 0:
+            # Read ahead: received rows no batch has touched yet (their own jobs are still queued; they find
+            # them in hand, or done, and skip them). One big batch instead of many tiny ones under load.
+            waiting = (select(table.c.id).where(table.c.state == literal_column("'received'"),
+                                                table.c.attempts == 0, table.c.id.not_in(item_ids))
+                       .order_by(table.c.id).limit(ahead)
+                       # PostgreSQL: rows another claim is locking are left to it (waiting could deadlock)
+                       .with_for_update(skip_locked=True).scalar_subquery())
+            extra = {row.id: row for row in (await connection.execute(
+                update(table).where(table.c.id.in_(waiting), table.c.state == literal_column("'received'"),
+                                    table.c.attempts == 0)
+                .values(attempts=1, state_changed_at=now).returning(*returned))).all()}
+    order = sorted({*item_ids, *extra}) if extra else item_ids  # by id: each sender's activities in order
+    everything = {**found, **extra}
     rows = {item_id: Received(row.id, row.activity_id, row.recipient, row.actor_uri, row.activity_type, row.payload,
-                              row.attempts) for item_id in item_ids if (row := found.get(item_id)) is not None}
-    return _Claim(set(item_ids), rows, {row.id: row.state for row in found.values()})
+                              row.attempts) for item_id in order if (row := everything.get(item_id)) is not None}
+    return _Claim(set(item_ids) | set(extra), rows, {row.id: row.state for row in everything.values()})
 
 
 async def _settle_many(ctx: Context, claim: _Claim) -> None:

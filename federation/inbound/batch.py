@@ -5,7 +5,11 @@ The rows are claimed together and their outcomes written together (`inbox.claime
 transactions per batch instead of two per row); in between, each row is handled by `process_inbox`
 exactly as when it is queued alone, one after the other, so a sender's activities keep their order, a row
 that fails or needs a retry does not hold up the others, and a row already handled (a duplicate job, the
-sweep) is skipped by the claim.
+sweep) is skipped by the claim. What the rows need from the database (their senders, whether their
+objects are stored, whether someone here follows the sender) is read once for the batch
+(`federation.inbound.prefetch`), and read again after any write. Under load the inbox commits many small
+batches; a job also claims received rows whose own jobs are still queued (up to BATCH rows, oldest first,
+processed in id order), so the worker runs few large batches; the jobs that come later skip those rows.
 """
 
 from __future__ import annotations
@@ -13,9 +17,14 @@ from __future__ import annotations
 from cara_fed.context import Context
 from cara_fed.services import inbox as inbox_service
 from federation.inbound.handlers import process_inbox
+from federation.inbound.prefetch import batch_facts
+
+BATCH = 256  # rows per batch at most, read-ahead included
 
 
 async def process_inbox_batch(ctx: Context, *inbox_item_ids: int) -> None:
-    async with inbox_service.claimed_batch(ctx, inbox_item_ids) as open_ids:
+    ahead = max(0, BATCH - len(inbox_item_ids))
+    async with inbox_service.claimed_batch(ctx, inbox_item_ids, ahead) as open_ids, \
+            batch_facts(ctx, inbox_service.claimed_rows()):  # senders, known objects, follows: read once
         for item_id in open_ids:
             await process_inbox(ctx, item_id)

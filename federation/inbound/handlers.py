@@ -15,7 +15,7 @@ from sqlalchemy import select
 from cara_fed import tasks
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
-from cara_fed.models import Account, Artwork, Follow
+from cara_fed.models import Account, Follow
 from cara_fed.services import follows, remote, reports, safety
 from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox import Received
@@ -23,6 +23,7 @@ from federation.discovery import resolver
 from federation.discovery.local import local_artwork_from, local_from
 from federation.discovery.net import FetchError
 from federation.inbound import job_posts, moves, social
+from federation.inbound import prefetch as inbox_prefetch
 from federation.inbound.outcome import Ignored
 from federation.inbound.policy import followed_here
 from federation.wire import parse
@@ -119,19 +120,18 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
         return None
     if kind not in parse.ARTWORK_TYPES:
         raise Ignored(f"{kind or 'untyped'} objects are not stored")
-    data = parse.artwork(obj, act)
-    if data.attributed_to != sender.uri:
-        raise Ignored(f"the object is attributed to {data.attributed_to or 'nobody'}, not to the sender")
-    if remote.domain_of(data.uri) != remote.domain_of(sender.uri or ""):
+    head = parse.artwork_head(obj)  # the full parse (text sanitising) only for a work that is stored
+    if head.attributed_to != sender.uri:
+        raise Ignored(f"the object is attributed to {head.attributed_to or 'nobody'}, not to the sender")
+    if remote.domain_of(head.uri) != remote.domain_of(sender.uri or ""):
         raise Ignored("the object's id is on another host than its author")
-    async with ctx.sessions() as session:
-        known = await session.scalar(select(Artwork.id).where(Artwork.uri == data.uri)) is not None
-    if not known and not data.images:
+    known = await inbox_prefetch.artwork_known(ctx, head.uri)  # read once per inbox batch
+    if not known and not head.images:
         raise Ignored("no image attachments: only artworks are stored")
     if not known and not await followed_here(ctx, sender):
         raise Ignored("nobody here follows the author: works from strangers are not stored and their images "
                       "not fetched")
-    await remote.upsert_artwork(ctx, sender, data)
+    await remote.upsert_artwork(ctx, sender, parse.artwork(obj, act))
 
 
 async def on_delete(ctx: Context, act: Activity, sender: Account, item: Received) -> None:
@@ -183,7 +183,8 @@ HANDLERS: dict[str, Handler] = {
 async def _sender(ctx: Context, uri: str) -> Account:
     # The inbox stored the signer's account before accepting the activity: no fetch needed (a Delete of a
     # gone actor could not be fetched anyway).
-    return await resolver.cached_actor(ctx, uri) or await resolver.fetch_actor(ctx, uri)
+    # (read once per inbox batch: inbox_prefetch)
+    return await inbox_prefetch.sender_account(ctx, uri) or await resolver.fetch_actor(ctx, uri)
 
 
 async def process_inbox(ctx: Context, inbox_item_id: int) -> None:

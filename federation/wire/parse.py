@@ -391,13 +391,29 @@ def _reply_policy(obj: dict) -> list[str] | None:
     return [] if policy is None and comments_enabled(obj) is False else policy
 
 
-def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
-    """A compacted Note (or Article/Image/Page) with image attachments."""
+@dataclass(frozen=True)
+class ArtworkHead:
+    """What decides whether a work is stored at all, without the text work (sanitising) of `artwork`."""
+
+    uri: str
+    attributed_to: str
+    images: list[RemoteImage]
+
+
+def artwork_head(obj: dict) -> ArtworkHead:
+    """The id, author and images of a compacted artwork; raises what `artwork` raises for the same object."""
     uri, kind = iri(obj.get("id")), type_of(obj)
     if not uri or kind not in ARTWORK_TYPES:
         raise ParseError(f"not an artwork ({kind or 'no type'})")
     if web_iri(uri) is None:
         raise ParseError(f"the object id is not an http(s) IRI of at most {MAX_IRI} characters")
+    return ArtworkHead(uri, first(iris(obj.get("attributedTo"))) or "", images(obj.get("attachment")))
+
+
+def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
+    """A compacted Note (or Article/Image/Page) with image attachments."""
+    head = artwork_head(obj)
+    uri, kind = head.uri, type_of(obj)
     to, cc = iris(obj.get("to")), iris(obj.get("cc"))
     if not to and not cc and envelope is not None:  # addressing only on the activity
         to, cc = envelope.to, envelope.cc
@@ -406,13 +422,13 @@ def artwork(obj: dict, envelope: Activity | None = None) -> RemoteArtwork:
     warning = _without_label(plain_text(text_or_map(obj, "summary")), ai_label) if kind == "Note" else ""
     urls = [u for u in links(obj.get("url")) if web_iri(u)]
     return RemoteArtwork(
-        uri=uri, attributed_to=first(iris(obj.get("attributedTo"))) or "",
+        uri=uri, attributed_to=head.attributed_to,
         title=title_from(text_or_map(obj, "name"), content), content_html=sanitize_html(content),
         url=first(urls), content_warning=warning[:500], sensitive=get(obj, "sensitive") is True or bool(warning),
         published=published(text(obj.get("published"))),
         tags=[text(t.get("name")).lstrip("#") for t in obj.get("tag") or []
               if isinstance(t, dict) and type_of(t) == "Hashtag" and text(t.get("name"))],
-        images=images(obj.get("attachment")), license=_license(obj), noai=_noai(obj),
+        images=head.images, license=_license(obj), noai=_noai(obj),
         visibility=_visibility(to, cc), ai_label=ai_label, can_reply=_reply_policy(obj), cloaked=_cloaked(obj))
 
 
