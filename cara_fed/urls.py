@@ -31,6 +31,16 @@ TAGS = "/tags/"
 # Paths only ActivityPub peers read (actors, inboxes, activities): JSON errors, no CSRF token, no nav badge.
 FEDERATION_PATHS = (SHARED_INBOX, ACTORS, INSTANCE_ACTOR, ACTIVITIES)
 
+# aiohttp route templates and path patterns for the routes that serve these shapes (same shapes, one place).
+ACTOR_ROUTE = rf"{ACTORS}{{username:{USERNAME}}}"  # + "/outbox", "/followers", …
+ARTWORK_REPLIES_ROUTE = rf"/@{{username:{USERNAME}}}/{{artwork_id:\d+}}/replies"
+COMMENT_REPLIES_ROUTE = rf"/comments/{{ref:{COMMENT_REF}}}/replies"
+ACTIVITY_ROUTE = r"/activities/{event:[0-9a-f]{32}}"
+PROFILE_PATH = re.compile(rf"/@(?P<username>{USERNAME})")
+ARTWORK_PATH = re.compile(rf"/@(?P<username>{USERNAME})/(?P<artwork_id>\d+)")
+PROJECT_PATH = re.compile(rf"/@(?P<username>{USERNAME})/projects/(?P<project_id>\d+)")
+COMMENT_PATH = re.compile(rf"/comments/(?P<ref>{COMMENT_REF})")
+
 Kind = Literal["actor", "instance_actor", "profile", "artwork", "project", "comment", "job", "activity", "media",
                "tag", "outbox", "followers", "following", "featured", "inbox", "interaction", "replies"]
 
