@@ -40,6 +40,7 @@ PROFILE_PATH = re.compile(rf"/@(?P<username>{USERNAME})")
 ARTWORK_PATH = re.compile(rf"/@(?P<username>{USERNAME})/(?P<artwork_id>\d+)")
 PROJECT_PATH = re.compile(rf"/@(?P<username>{USERNAME})/projects/(?P<project_id>\d+)")
 COMMENT_PATH = re.compile(rf"/comments/(?P<ref>{COMMENT_REF})")
+JOB_PATH = re.compile(r"/jobs/(?P<job_id>\d+)")
 
 Kind = Literal["actor", "instance_actor", "profile", "artwork", "project", "comment", "job", "activity", "media",
                "tag", "outbox", "followers", "following", "featured", "inbox", "interaction", "replies"]

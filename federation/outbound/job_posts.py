@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from aiohttp import web
 from sqlalchemy import select
@@ -114,4 +113,4 @@ async def job_view(request: web.Request, job_id: str) -> web.Response:
     return await cached(request, build)
 
 
-NEGOTIATED = [(re.compile(r"/jobs/(?P<job_id>\d+)"), job_view)]
+NEGOTIATED = [(urls.JOB_PATH, job_view)]
