@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cara_fed import urls
+
 if TYPE_CHECKING:
     from cara_fed.config import Config
 
@@ -72,7 +74,7 @@ def derivative_url(base: str, derivative: Any, ours: Callable[[str], str] = lamb
     absolute where needed), which checks access on every request."""
     if base and getattr(derivative, "public_copy", None):
         return f"{base}/{derivative.key}"
-    return ours(f"/media/{derivative.key}")
+    return ours(urls.media(derivative.key))
 
 
 class MediaStore(Protocol):

@@ -143,3 +143,42 @@ def test_subscriptions_are_static():
         text = path.read_text()
         assert "importlib" not in text and "_noop" not in text, path
 
+
+
+# --- our own URLs (DESIGN §2): built and parsed in cara_fed/urls.py only --------------------------------------
+
+# The path heads of every local URL kind (the wire's ids and the pages behind them).
+LOCAL_URL_HEADS = ("/@", "/users/", "/actor/", "/comments/", "/jobs/", "/activities/", "/media/", "/tags/",
+                   "/artworks/")
+
+
+def _hand_built_urls(path: Path) -> list[str]:
+    """f-strings (and rf route templates/patterns) that start with a local URL's head, with their line."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.JoinedStr) or not node.values:
+            continue
+        head = node.values[0]
+        if isinstance(head, ast.Constant) and isinstance(head.value, str) and head.value.startswith(LOCAL_URL_HEADS):
+            found.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}:{node.lineno} "
+                         f"{ast.unparse(node)}")
+    return found
+
+
+def test_no_hand_built_local_urls_outside_the_url_module():
+    home = ROOT / "cara_fed" / "urls.py"
+    offenders = [hit for package in ("cara_fed", "federation", "web") for path in (ROOT / package).rglob("*.py")
+                 if path != home for hit in _hand_built_urls(path)]
+    assert offenders == []
+    assert _hand_built_urls(home)  # the builders themselves are where the scan looks for them
+
+
+def test_the_scan_finds_a_hand_built_url(tmp_path):
+    """The scan above is not vacuous: the shapes the code used before cara_fed/urls.py are caught."""
+    sample = tmp_path / "sample.py"
+    sample.write_text('a = ctx.url(f"/@{account.username}/{artwork.id}")\nb = f"/users/{name}/outbox"\n'
+                      'c = rf"/comments/{{ref:{REF}}}/replies"\nd = f"/settings/data#import-{n}"\ne = "/users/"\n')
+    lines = sorted(hit.split(" ", 1)[0] for hit in _hand_built_urls(sample))
+    assert lines == ["sample.py:1", "sample.py:2", "sample.py:3"]

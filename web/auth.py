@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from cara_fed import urls
 from cara_fed.errors import Overloaded, RateLimited, ValidationError
 from cara_fed.observe import client_address
 from cara_fed.services import accounts, login_throttle, rules, two_factor
@@ -90,7 +91,7 @@ async def signup(request: web.Request) -> web.Response:
     if account.status == "pending":
         return render(request, "message.html", {"title": "Thanks for signing up", "message":
                       "A moderator will review your request; you can log in once it is approved."})
-    return await _log_in(request, account, f"/@{account.username}")
+    return await _log_in(request, account, urls.profile(account.username))
 
 
 @routes.get("/login", name="login")

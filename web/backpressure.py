@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from cara_fed import metrics
+from cara_fed import metrics, urls
 from web import cache
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,7 +38,7 @@ def exempt(request: web.Request) -> bool:
     path = request.path
     if path in OPERATOR_PATHS or path.startswith(STREAMING):
         return True
-    return request.method == "POST" and (path == "/inbox" or (path.startswith("/users/") and path.endswith("/inbox")))
+    return request.method == "POST" and urls.is_inbox(path)
 
 
 def busy(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from cara_fed import queries_discovery as discovery
+from cara_fed import urls
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.models import Account
 from cara_fed.services import tag_follows
@@ -102,4 +103,4 @@ async def follow_tag(request: web.Request) -> web.Response:
         await tag_follows.follow(request.app[CTX], viewer, name)
     else:
         await tag_follows.unfollow(request.app[CTX], viewer, name)
-    raise web.HTTPSeeOther(f"/tags/{name}")
+    raise web.HTTPSeeOther(urls.tag(name))

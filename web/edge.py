@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from cara_fed import urls
+
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -50,7 +52,7 @@ async def refuse_nul(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 # Paths that only machines read (ActivityPub, WebFinger, NodeInfo, the client API): they get JSON errors.
-MACHINE_PATHS = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo", "/inbox", "/users/", "/actor", "/activities/")
+MACHINE_PATHS = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo", *urls.FEDERATION_PATHS)
 
 
 def wants_json(request: web.Request) -> bool:

@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 from aiohttp import web
 from markupsafe import Markup
 
-from cara_fed import queries, queries_jobs
+from cara_fed import queries, queries_jobs, urls
 from cara_fed.models import JobPost
 from cara_fed.models.jobs import APPLY_METHODS, EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
 from cara_fed.numbers import INT4_MAX, parse_whole
@@ -29,7 +29,7 @@ SCHEMA_UNIT = {"hour": "HOUR", "day": "DAY", "week": "WEEK", "month": "MONTH", "
 
 
 def job_path(job: JobPost) -> str:
-    return f"/jobs/{job.id}"
+    return urls.job(job.id)
 
 
 def pay_text(job: JobPost) -> str:

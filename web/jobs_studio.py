@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from cara_fed import queries_jobs
+from cara_fed import queries_jobs, urls
 from cara_fed.errors import ValidationError
 from cara_fed.models import JobPost
 from cara_fed.services import job_applications, jobs
@@ -105,7 +105,7 @@ async def delete(request: web.Request) -> web.Response:
     account = require_login(request)
     job = await _own(request, account)
     await jobs.delete_job(request.app[CTX], account, job.id)
-    raise web.HTTPSeeOther(f"/@{account.username}")
+    raise web.HTTPSeeOther(urls.profile(account.username))
 
 
 # --- applications ---------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ async def apply(request: web.Request) -> web.Response:
         return render(request, "job.html", {"job": job, "is_owner": False, "json_ld": "", "application": None,
                                             "count": 0, "works": [], "errors": exc.errors,
                                             "form": {"message": forms.text(form, "message")}, **LABELS}, status=400)
-    raise web.HTTPSeeOther(f"/jobs/{job_id}#apply")
+    raise web.HTTPSeeOther(urls.job(job_id) + "#apply")
 
 
 @routes.get(r"/jobs/{job_id:\d{1,9}}/applications", name="job_applications")
@@ -150,4 +150,4 @@ async def application_status(request: web.Request) -> web.Response:
     application = await job_applications.set_status(request.app[CTX], account,
                                                     forms.path_id(request, "application_id"),
                                                     forms.text(form, "status"))
-    raise web.HTTPSeeOther(f"/jobs/{application.job_id}/applications")
+    raise web.HTTPSeeOther(urls.job_applications(application.job_id))

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from cara_fed import urls
 from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, Overloaded, PermissionDenied, RateLimited, ValidationError
 from cara_fed.services import accounts
@@ -22,8 +23,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Requests that never render the nav, so they skip the unread-notifications count.
-NO_BADGE_PATHS = ("/media/", "/static/", "/.well-known/", "/robots.txt", "/ai.txt", "/api/", "/users/", "/inbox",
-                  "/nodeinfo", "/activities/", "/actor")
+NO_BADGE_PATHS = (urls.MEDIA, "/static/", "/.well-known/", "/robots.txt", "/ai.txt", "/api/", "/nodeinfo",
+                  *urls.FEDERATION_PATHS)
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
 
@@ -48,7 +49,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status in (404, 403, 400, 413) and exc.content_type != "application/json" \
-                and not request.path.startswith(("/api/", "/media/")):
+                and not request.path.startswith(("/api/", urls.MEDIA)):
             message = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else ""
             return render(request, "error.html", {"status": exc.status, "message": message or exc.reason},
                           status=exc.status)
@@ -94,7 +95,7 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Cookie-authenticated form posts must carry the session's token (double-checked in constant time).
     Anonymous forms (sign-up, login) are protected by a pre-session token cookie instead."""
     # /unsubscribe/: a mailed one-click link (RFC 8058) whose signature is its authority; mail clients POST it.
-    if request.method in UNSAFE and not request.path.startswith(("/api/", "/oauth/", "/inbox", "/users/",
+    if request.method in UNSAFE and not request.path.startswith(("/api/", "/oauth/", urls.SHARED_INBOX, urls.ACTORS,
                                                                  "/unsubscribe/")):
         sent = request.headers.get("X-CSRF-Token", "")
         if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):

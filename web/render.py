@@ -10,6 +10,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from cara_fed import urls
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.services import account_email
@@ -41,7 +42,7 @@ def human_date(value: datetime | None) -> str:
 
 
 def profile_path(account: Any) -> str:
-    return f"/@{account.username}" if account.domain is None else f"/@{account.username}@{account.domain}"
+    return urls.profile(account.username, account.domain)
 
 
 def artwork_path(work: Any) -> str:

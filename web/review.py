@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed import urls
 from cara_fed.errors import ValidationError
 from cara_fed.models import Artwork, ReviewCase
 from cara_fed.services import review
@@ -80,7 +81,7 @@ async def appeal(request: web.Request) -> web.Response:
         await review.appeal(request.app[CTX], account, work.id, forms.text(form, "message"))
     except ValidationError as exc:
         return await _panel(request, work, case, errors=exc.errors, status=400, message=forms.text(form, "message"))
-    raise web.HTTPSeeOther(f"/artworks/{work.id}/protection?appealed=1")
+    raise web.HTTPSeeOther(urls.artwork_protection(work.id) + "?appealed=1")
 
 
 @routes.get("/admin/review", name="admin_review")

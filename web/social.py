@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cara_fed import queries, queries_safety, queries_social
+from cara_fed import queries, queries_safety, queries_social, urls
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.models import Account, Artwork
 from cara_fed.services import follows
@@ -52,7 +52,7 @@ async def find_remote(request: web.Request) -> web.Response:
     try:
         username, domain = split_handle(handle)
         if domain == ctx.config.server.domain.lower():
-            raise web.HTTPSeeOther(f"/@{username.lower()}")
+            raise web.HTTPSeeOther(urls.profile(username.lower()))
         if ctx.directory is None:
             raise LookupFailed("Following people on other servers is not available on this instance.")
         account = await ctx.directory.resolve_handle(username, domain)

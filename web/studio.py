@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed import urls
 from cara_fed.errors import ValidationError
 from cara_fed.models import Artwork, Project
 from cara_fed.numbers import parse_id
@@ -59,9 +60,9 @@ async def upload(request: web.Request) -> web.Response:
             return web.json_response({"errors": exc.errors}, status=400)
         return await _refused_upload(request, account, form, kept, added, exc.errors)
     await upload_drafts.discard(ctx, account, [draft.id for draft in kept])
-    location = f"/@{account.username}/{work.id}"
+    location = urls.artwork(account.username, work.id)
     if _wants_json(request):
-        return web.json_response({"id": work.id, "url": location, "status_url": f"/artworks/{work.id}/status"},
+        return web.json_response({"id": work.id, "url": location, "status_url": urls.artwork_status(work.id)},
                                  status=202)
     raise web.HTTPSeeOther(location)
 
@@ -108,7 +109,7 @@ async def cloak_action(request: web.Request) -> web.Response:
         await action[request.match_info["action"]](request.app[CTX], account, work.id)
     except ValidationError as exc:
         raise web.HTTPConflict(text=" ".join(exc.errors.values())) from None
-    raise web.HTTPSeeOther(f"/@{account.username}/{work.id}")
+    raise web.HTTPSeeOther(urls.artwork(account.username, work.id))
 
 
 @routes.get(r"/artworks/{artwork_id:\d+}/edit", name="edit_artwork")
@@ -133,14 +134,14 @@ async def edit(request: web.Request) -> web.Response:
                                       focus)
     except ValidationError as exc:
         return _artwork_form(request, account, work=work, form=dict(form), errors=exc.errors, status=400)
-    raise web.HTTPSeeOther(f"/@{account.username}/{work.id}")
+    raise web.HTTPSeeOther(urls.artwork(account.username, work.id))
 
 
 @routes.post(r"/artworks/{artwork_id:\d+}/delete", name="delete_artwork")
 async def delete(request: web.Request) -> web.Response:
     account = require_login(request)
     await artworks.delete_artwork(request.app[CTX], account, forms.path_id(request, "artwork_id"))
-    raise web.HTTPSeeOther(f"/@{account.username}")
+    raise web.HTTPSeeOther(urls.profile(account.username))
 
 
 @routes.post(r"/artworks/{artwork_id:\d+}/pin", name="pin_artwork")
@@ -149,7 +150,7 @@ async def pin(request: web.Request) -> web.Response:
     form = await request.post()
     await artworks.set_pinned(request.app[CTX], account, forms.path_id(request, "artwork_id"),
                               forms.checkbox(form, "pinned"))
-    raise web.HTTPSeeOther(f"/@{account.username}/{request.match_info['artwork_id']}")
+    raise web.HTTPSeeOther(urls.artwork(account.username, request.match_info["artwork_id"]))
 
 
 async def _project_form(request: web.Request, account, project=None, form=None, errors=None, status=200):  # type: ignore[no-untyped-def]
@@ -189,14 +190,14 @@ async def save_project(request: web.Request) -> web.Response:
             forms.int_values(form.getall("artworks", [])), parse_id(cover), project_id)
     except ValidationError as exc:
         return await _project_form(request, account, form=dict(form), errors=exc.errors, status=400)
-    raise web.HTTPSeeOther(f"/@{account.username}/projects/{project.id}")
+    raise web.HTTPSeeOther(urls.project(account.username, project.id))
 
 
 @routes.post(r"/projects/{project_id:\d+}/delete", name="delete_project")
 async def delete_project(request: web.Request) -> web.Response:
     account = require_login(request)
     await projects.delete_project(request.app[CTX], account, forms.path_id(request, "project_id"))
-    raise web.HTTPSeeOther(f"/@{account.username}")
+    raise web.HTTPSeeOther(urls.profile(account.username))
 
 
 @routes.get(r"/artworks/{artwork_id:\d+}/deliveries", name="artwork_deliveries")

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cara_fed import tasks
+from cara_fed import tasks, urls
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import ValidationError
@@ -160,7 +160,7 @@ async def _write_zip(ctx: Context, export_id: int, account: Account, ids: list[i
         pinned = sorted((w for w in works if w["pinned_at"]), key=lambda w: w["pinned_at"])
         manifest = {"format": FORMAT, "version": VERSION, "exported_at": _iso(utcnow()),
                     "account": {"username": account.username, "name": account.display_name,
-                                "actor": ctx.url(f"/users/{account.username}")},
+                                "actor": ctx.url(urls.actor(account.username))},
                     "works": works, "projects": project_records, "pinned": [w["id"] for w in pinned]}
         await asyncio.to_thread(archive.writestr, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
         await asyncio.to_thread(archive.writestr, OUTBOX, json.dumps(outbox, ensure_ascii=False, indent=1))

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from cara_fed import tasks
+from cara_fed import tasks, urls
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
@@ -264,7 +264,7 @@ async def delete_artwork(ctx: Context, account: Account, artwork_id: int) -> Non
         artwork = await _owned(tx.session, account, artwork_id)
         was_published = artwork.state == "published"
         assets = [image.asset for image in artwork.images]
-        uri = ctx.url(f"/@{account.username}/{artwork.id}")
+        uri = ctx.url(urls.artwork(account.username, artwork.id))
         for asset in assets:
             await delete_asset_files(ctx, tx, asset)
         await tx.session.delete(artwork)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 
-from cara_fed import queries
+from cara_fed import queries, urls
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
@@ -158,7 +158,7 @@ async def post(ctx: Context, author: Account, artwork_id: int, text: str, parent
     if reason:
         raise PermissionDenied(reason)
     mentioned = await resolve_mentions(ctx, text)
-    profile_urls = {m.account.id: (ctx.url(f"/@{m.account.username}") if m.account.is_local
+    profile_urls = {m.account.id: (ctx.url(urls.profile(m.account.username)) if m.account.is_local
                                    else m.account.url or m.account.uri or "") for m in mentioned}
     content_html, tags = render(text, mentioned, profile_urls, ctx.url("/tags/"))
     async with ctx.transaction() as tx:
@@ -169,11 +169,11 @@ async def post(ctx: Context, author: Account, artwork_id: int, text: str, parent
                 raise NotFound("The comment you are replying to is gone.")
         comment = Comment(artwork_id=artwork.id, account_id=author.id, parent_id=parent.id if parent else None,
                           content=text, content_html=content_html, tags=tags,
-                          mentions=[m.account.uri or ctx.url(f"/users/{m.account.username}") for m in mentioned])
+                          mentions=[m.account.uri or ctx.url(urls.actor(m.account.username)) for m in mentioned])
         tx.session.add(comment)
         await tx.session.flush()
         # SQLite may reuse a deleted row's id; the random part keeps every Note (and Create) id unique.
-        comment.uri = ctx.url(f"/comments/{comment.id}-{secrets.token_hex(4)}")
+        comment.uri = ctx.url(urls.comment(f"{comment.id}-{secrets.token_hex(4)}"))
         _notify_all(tx, comment, artwork, author, parent, [m.account for m in mentioned])
         emit(ctx, tx, CommentPosted(comment.id))
     return comment

@@ -13,7 +13,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from cara_fed import queries
+from cara_fed import queries, urls
 from cara_fed.context import Context
 from cara_fed.errors import NotFound, PermissionDenied
 from cara_fed.events import ArtworkBoosted, ArtworkLiked, BoostUndone, LikeUndone, emit
@@ -49,7 +49,7 @@ async def add(ctx: Context, kind: Kind, account: Account, artwork_id: int) -> bo
             tx.session.add(row)
             await tx.session.flush()
             # SQLite may reuse a deleted row's id; the random part keeps every activity id unique.
-            row.uri = ctx.url(f"/users/{account.username}/{kind}s/{row.id}-{secrets.token_hex(4)}")
+            row.uri = ctx.url(urls.interaction(account.username, kind, f"{row.id}-{secrets.token_hex(4)}"))
             if account.id != artwork.account_id:
                 notify(tx, artwork.account, kind, actor=account, object_type="artwork", object_id=artwork.id)
             # Likes of remote works go to their author; boosts go to our followers (and the remote author).

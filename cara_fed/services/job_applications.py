@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from cara_fed import urls
 from cara_fed.context import Context, Transaction
 from cara_fed.errors import NotFound, PermissionDenied, ValidationError
 from cara_fed.events import JobApplicationStatusChanged, JobApplicationSubmitted, emit
@@ -64,7 +65,7 @@ async def apply(ctx: Context, applicant: Account, job_id: int, message: str, wor
             Artwork.visibility.in_(("public", "unlisted")))))
         if len(chosen) != len(set(work_ids)):
             raise ValidationError({"works": "Choose works from your own published portfolio."})
-        works = [{"url": ctx.url(f"/@{applicant.username}/{w.id}"), "title": w.title, "id": w.id} for w in chosen]
+        works = [{"url": ctx.url(urls.artwork(applicant.username, w.id)), "title": w.title, "id": w.id} for w in chosen]
         application = JobApplication(job_id=job.id, applicant_id=applicant.id, message=message, works=works)
         tx.session.add(application)
         await tx.session.flush()

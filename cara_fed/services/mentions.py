@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cara_fed import urls
 from cara_fed.context import Context
 from cara_fed.models import Account
 from cara_fed.text import find_mentions, handle_key, link_mentions
@@ -31,7 +32,7 @@ def mention_of(ctx: Context, account: Account) -> dict[str, Any] | None:
     """The stored shape for one account, or None when it has no address we may link to."""
     domain = account.domain or ctx.config.server.domain
     if account.is_local:
-        href, url = ctx.url(f"/users/{account.username}"), ctx.url(f"/@{account.username}")
+        href, url = ctx.url(urls.actor(account.username)), ctx.url(urls.profile(account.username))
     else:
         href = _http(account.uri)
         url = _http(account.url) or href

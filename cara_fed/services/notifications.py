@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from cara_fed import urls
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Notification
@@ -67,15 +68,15 @@ async def open_one(ctx: Context, account: Account, notification_id: int) -> str 
             if application is None:
                 return None
             if application.applicant_id == account.id:
-                return f"/jobs/{application.job_id}#apply"
-            return f"/jobs/{application.job_id}/applications#application-{application.id}"
+                return urls.job(application.job_id) + "#apply"
+            return urls.job_applications(application.job_id) + f"#application-{application.id}"
         if row.object_type in ("artwork", "comment", "follow"):
             return await _social_path(tx.session, row)
         return row.object_uri if row.object_uri and row.object_uri.startswith("/") else None
 
 
 def _profile(account: Account) -> str:
-    return f"/@{account.username}" if account.is_local else f"/@{account.username}@{account.domain}"
+    return urls.profile(account.username, None if account.is_local else account.domain)
 
 
 async def _social_path(session, row: Notification) -> str | None:  # type: ignore[no-untyped-def]

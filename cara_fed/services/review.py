@@ -16,7 +16,7 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cara_fed import tasks
+from cara_fed import tasks, urls
 from cara_fed.config import Config
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
@@ -259,7 +259,7 @@ def _federate_decision(ctx: Context, tx: Transaction, artwork: Artwork, before: 
     elif state != "published" and before == "published":
         # Taken down: the copies on followers' servers go too (a Delete, as if the artist had deleted it).
         # Other servers keep a tombstone for that id, so a later release shows it here only.
-        uri = ctx.url(f"/@{artwork.account.username}/{artwork.id}")
+        uri = ctx.url(urls.artwork(artwork.account.username, artwork.id))
         emit(ctx, tx, ArtworkDeleted(artwork.account_id, uri))
         tx.after_commit(public_media.sync_now, ctx, artwork.id)  # the store's public copies go now
 

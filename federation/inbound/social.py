@@ -7,15 +7,14 @@ a Like or Announce of something we do not store is ignored with the reason kept 
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Boost, Comment, Like
 from cara_fed.services import comments, interactions, notifications, remote
 from cara_fed.services.inbox import Received
-from federation.discovery.local import local_from
+from federation.discovery.local import local_artwork_from, local_from
+from federation.discovery.resolver import is_local
 from federation.inbound.outcome import Ignored
 from federation.wire import parse, parse_threads
 from federation.wire.parse import Activity, iri, type_of
@@ -27,14 +26,10 @@ async def artwork_from(ctx: Context, uri: str | None) -> Artwork | None:
     """The published artwork behind an object IRI: ours (`/@name/{id}`) or a remote one we store."""
     if not uri:
         return None
-    base = ctx.config.base_url
-    async with ctx.sessions() as session:
-        if uri.startswith(base + "/"):
-            match = re.fullmatch(r"/@([A-Za-z0-9_]{1,64})/(\d{1,9})", uri[len(base):].split("#", 1)[0].rstrip("/"))
-            artwork = await session.get(Artwork, int(match.group(2))) if match else None
-            if artwork is None or not artwork.account.is_local or artwork.account.username != match.group(1).lower():
-                return None
-        else:
+    if is_local(ctx, uri):
+        artwork = await local_artwork_from(ctx, uri)
+    else:
+        async with ctx.sessions() as session:
             artwork = await session.scalar(select(Artwork).where(Artwork.uri == uri))
     return artwork if artwork is not None and artwork.state == "published" else None
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed import queries
+from cara_fed import queries, urls
 from cara_fed import queries_federation as fq
 from cara_fed import queries_threads as threads
 from cara_fed.context import Context
@@ -34,7 +34,6 @@ from federation.wire import serialize_threads as st
 routes = web.RouteTableDef()
 OUTBOX_PAGE = 20
 FOLLOWS_PAGE = 40
-USERNAME = r"[A-Za-z0-9_]+"
 NO_ACTOR = "There is no such actor here."
 
 Builder = Callable[[], Awaitable[web.Response]]
@@ -65,11 +64,11 @@ def _page_id(base: str, max_id: int | None) -> str:
 # --- actors ----------------------------------------------------------------------------------------
 
 
-@routes.get(rf"/users/{{username:{USERNAME}}}")
+@routes.get(urls.ACTOR_ROUTE)
 async def actor(request: web.Request) -> web.Response:
     username = request.match_info["username"]
     if not wants_activity_json(request.headers.get("Accept"), default=True):
-        return ap_redirect(f"/@{username}")  # people get the profile page
+        return ap_redirect(urls.profile(username))  # people get the profile page
 
     async def build() -> web.Response:
         ctx = request.app[FED_CTX]
@@ -110,7 +109,7 @@ async def instance_actor(request: web.Request) -> web.Response:
 @routes.get("/actor/outbox")
 async def instance_outbox(request: web.Request) -> web.Response:
     ctx = request.app[FED_CTX]
-    return ap_response(s.ordered_collection(ctx.url("/actor/outbox"), 0, items=[]))
+    return ap_response(s.ordered_collection(ctx.url(urls.INSTANCE_ACTOR + "/outbox"), 0, items=[]))
 
 
 # --- collections -----------------------------------------------------------------------------------
@@ -136,7 +135,7 @@ def _page_url(base: str, cursor: str | None) -> str:
     return f"{base}?page=true" + (f"&max_id={cursor}" if cursor else "")
 
 
-@routes.get(rf"/users/{{username:{USERNAME}}}/outbox")
+@routes.get(urls.ACTOR_ROUTE + "/outbox")
 async def outbox(request: web.Request) -> web.Response:
     """The actor's public works and comments (each as its Create), newest first; the cursor names the last
     item of the previous page ("a12" a work, "c7" a comment), as the two share no id sequence."""
@@ -184,11 +183,11 @@ def _follow_collection(name: str, side: str) -> Handler:
     return handler
 
 
-routes.get(rf"/users/{{username:{USERNAME}}}/followers")(_follow_collection("followers", "follower"))
-routes.get(rf"/users/{{username:{USERNAME}}}/following")(_follow_collection("following", "followee"))
+routes.get(urls.ACTOR_ROUTE + "/followers")(_follow_collection("followers", "follower"))
+routes.get(urls.ACTOR_ROUTE + "/following")(_follow_collection("following", "followee"))
 
 
-@routes.get(rf"/users/{{username:{USERNAME}}}/featured")
+@routes.get(urls.ACTOR_ROUTE + "/featured")
 async def featured(request: web.Request) -> web.Response:
     async def build_page(ctx: Context, session: AsyncSession, account: Account, base: str) -> dict:
         pinned = await queries.pinned(session, account)
@@ -202,7 +201,7 @@ async def featured(request: web.Request) -> web.Response:
 # --- activities ------------------------------------------------------------------------------------
 
 
-@routes.get(r"/activities/{event:[0-9a-f]{32}}")
+@routes.get(urls.ACTIVITY_ROUTE)
 async def activity(request: web.Request) -> web.Response:
     """An activity we sent, byte for byte as delivered, when it was addressed to the public (others: 404, as
     followers-only Notes are). Its id is this URL, so servers that dereference activity ids find it."""
@@ -228,7 +227,6 @@ def _as_list(value: object) -> list:
 # --- threads: comments and replies collections -------------------------------------------------------
 
 REPLIES_PAGE = 20
-COMMENT_REF = r"\d{1,9}-[0-9a-f]{8}"
 NO_COMMENT = "This comment does not exist or is not public."
 
 
@@ -247,7 +245,7 @@ async def _replies(request: web.Request, base: str, artwork_id: int, parent_id: 
     return ap_response(st.replies_page(base, after, [row.uri for row in rows if row.uri], next_after))
 
 
-@routes.get(rf"/@{{username:{USERNAME}}}/{{artwork_id:\d+}}/replies")
+@routes.get(urls.ARTWORK_REPLIES_ROUTE)
 async def artwork_replies(request: web.Request) -> web.Response:
     async def build() -> web.Response:
         ctx = request.app[FED_CTX]
@@ -268,10 +266,10 @@ async def artwork_replies(request: web.Request) -> web.Response:
 async def _public_comment(request: web.Request, ref: str) -> threads.PublicComment | None:
     ctx = request.app[FED_CTX]
     async with ctx.sessions() as session:
-        return await threads.public_comment(session, ctx.url(f"/comments/{ref}"))
+        return await threads.public_comment(session, ctx.url(urls.comment(ref)))
 
 
-@routes.get(rf"/comments/{{ref:{COMMENT_REF}}}/replies")
+@routes.get(urls.COMMENT_REPLIES_ROUTE)
 async def comment_replies(request: web.Request) -> web.Response:
     async def build() -> web.Response:
         found = await _public_comment(request, request.match_info["ref"])
@@ -345,8 +343,8 @@ async def project_view(request: web.Request, username: str, project_id: str) -> 
 
 
 NEGOTIATED = [
-    (re.compile(rf"/@(?P<username>{USERNAME})"), profile_view),
-    (re.compile(rf"/@(?P<username>{USERNAME})/(?P<artwork_id>\d+)"), note_view),
-    (re.compile(rf"/@(?P<username>{USERNAME})/projects/(?P<project_id>\d+)"), project_view),
-    (re.compile(rf"/comments/(?P<ref>{COMMENT_REF})"), comment_view),
+    (urls.PROFILE_PATH, profile_view),
+    (urls.ARTWORK_PATH, note_view),
+    (urls.PROJECT_PATH, project_view),
+    (urls.COMMENT_PATH, comment_view),
 ]

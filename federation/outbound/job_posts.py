@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from aiohttp import web
 from sqlalchemy import select
 
+from cara_fed import urls
 from cara_fed.context import Context
 from cara_fed.models import Account, Delivery, JobApplication, JobPost, OutgoingActivity
 from federation.negotiation import FED_CTX, ap_error, ap_response, cached, require_signed_fetch
@@ -55,7 +55,7 @@ async def job_updated(ctx: Context, job_id: int | str) -> None:
 
 async def job_deleted(ctx: Context, account_id: int | str, job_id: int | str) -> None:
     """Delete(Tombstone) to the current followers and every inbox the Create went to."""
-    uri = ctx.url(f"/jobs/{int(job_id)}")
+    uri = ctx.url(urls.job(int(job_id)))
     async with ctx.sessions() as session:
         account = await session.get(Account, int(account_id))
         if account is None or not account.is_local:
@@ -113,4 +113,4 @@ async def job_view(request: web.Request, job_id: str) -> web.Response:
     return await cached(request, build)
 
 
-NEGOTIATED = [(re.compile(r"/jobs/(?P<job_id>\d+)"), job_view)]
+NEGOTIATED = [(urls.JOB_PATH, job_view)]

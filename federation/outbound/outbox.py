@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from cara_fed import queries_federation
+from cara_fed import queries_federation, urls
 from cara_fed.context import Context
 from cara_fed.models import Account, Artwork, Delivery, Follow, OutgoingActivity
 from cara_fed.numbers import parse_id
@@ -27,7 +27,7 @@ from federation.wire.serialize import actor_id
 
 
 def event_id(ctx: Context, event: str) -> str:
-    return ctx.url(f"/activities/{uuid.uuid5(uuid.NAMESPACE_URL, ctx.url('/') + event).hex}")
+    return ctx.url(urls.activity(uuid.uuid5(uuid.NAMESPACE_URL, ctx.url("/") + event).hex))
 
 
 async def follower_inboxes(session, account_id: int) -> list[str]:  # type: ignore[no-untyped-def]

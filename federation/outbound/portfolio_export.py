@@ -8,6 +8,7 @@ from typing import Any
 
 from cara_fed import queries_federation as fq
 from cara_fed import queries_threads as threads
+from cara_fed import urls
 from cara_fed.context import Context
 from cara_fed.models import Account, DataExport
 from cara_fed.services import archive_export
@@ -37,7 +38,7 @@ async def _outbox(ctx: Context, account_id: int) -> dict[str, Any]:
             if not page.next_cursor:
                 break
             cursor = page.next_cursor
-        base = ctx.url(f"/users/{account.username}/outbox")
+        base = ctx.url(urls.actor_collection(account.username, "outbox"))
     return s.ordered_collection(base, len(items), items=items)
 
 

@@ -14,6 +14,7 @@ import re
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from cara_fed import urls
 from cara_fed.models.jobs import EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
 from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.services.jobs import RemoteJob
@@ -43,7 +44,7 @@ JOB_FIELDS = ("employmentType", "jobLocation", "jobLocationType", "occupationalC
 
 
 def page_id(ctx: Context, job: JobPost) -> str:
-    return job.uri or ctx.url(f"/jobs/{job.id}")
+    return job.uri or ctx.url(urls.job(job.id))
 
 
 def _summary(job: JobPost) -> str:

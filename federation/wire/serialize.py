@@ -12,8 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
+from cara_fed import urls
 from cara_fed.context import Context
 from cara_fed.models.artworks import ALL_RIGHTS_RESERVED
 from cara_fed.services.review import LABEL_TEXT
@@ -55,25 +56,25 @@ def actor_id(ctx: Context, account: Account) -> str:
     if not account.is_local:
         return account.uri or ""
     if account.kind == "application":
-        return ctx.url("/actor")
-    return ctx.url(f"/users/{account.username}")
+        return ctx.url(urls.INSTANCE_ACTOR)
+    return ctx.url(urls.actor(account.username))
 
 
 def profile_url(ctx: Context, account: Account) -> str:
     if not account.is_local:
         return account.url or account.uri or ""
-    return ctx.url("/about" if account.kind == "application" else f"/@{account.username}")
+    return ctx.url(urls.INSTANCE_PROFILE if account.kind == "application" else urls.profile(account.username))
 
 
 def artwork_id(ctx: Context, artwork: Artwork) -> str:
     if artwork.uri:  # remote
         return artwork.uri
-    return ctx.url(f"/@{artwork.account.username}/{artwork.id}")
+    return ctx.url(urls.artwork(artwork.account.username, artwork.id))
 
 
 def project_id(ctx: Context, account: Account, project: Project | int) -> str:
     number = project if isinstance(project, int) else project.id
-    return ctx.url(f"/@{account.username}/projects/{number}")
+    return ctx.url(urls.project(account.username, number))
 
 
 def followers_id(ctx: Context, account: Account) -> str:
@@ -84,11 +85,11 @@ def followers_id(ctx: Context, account: Account) -> str:
 
 def replies_id(note_id: str) -> str:
     """The `replies` collection of a local Note (an artwork's or a comment's)."""
-    return note_id + "/replies"
+    return urls.replies(note_id)
 
 
 def tag_url(ctx: Context, tag: str) -> str:
-    return ctx.url(f"/tags/{quote(tag)}")
+    return ctx.url(urls.tag(tag))
 
 
 def hashtags(ctx: Context, html: str, local: bool, extra: list[str] | None = None) -> tuple[str, list[dict]]:
@@ -96,7 +97,7 @@ def hashtags(ctx: Context, html: str, local: bool, extra: list[str] | None = Non
     them searchable. Remote text is left as its server wrote it."""
     found: list[str] = []
     if local and html:
-        html, found = link_hashtags(html, ctx.url("/tags/"))
+        html, found = link_hashtags(html, ctx.url(urls.TAGS))
     names = list(dict.fromkeys([*(extra or []), *found]))
     return html, [{"type": "Hashtag", "href": tag_url(ctx, t), "name": f"#{t}"} for t in names]
 
@@ -108,7 +109,7 @@ def mention_tags(mentions: list[dict] | None) -> list[dict]:
 
 
 def new_activity_id(ctx: Context) -> str:
-    return ctx.url(f"/activities/{uuid.uuid4().hex}")
+    return ctx.url(urls.activity(uuid.uuid4().hex))
 
 
 # --- actors --------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ def _image_object(ctx: Context, asset: MediaAsset | None, long_edge: int) -> dic
     derivative = _largest(asset, long_edge)
     if derivative is None:
         return None
-    return {"type": "Image", "mediaType": derivative.content_type, "url": ctx.url(f"/media/{derivative.key}")}
+    return {"type": "Image", "mediaType": derivative.content_type, "url": ctx.url(urls.media(derivative.key))}
 
 
 def _link_field(link: dict[str, str]) -> dict:
@@ -148,7 +149,8 @@ def suspended_actor_document(ctx: Context, account: Account) -> dict:
         "@context": CONTEXT, "id": me, "type": ACTOR_TYPES.get(account.kind, "Person"),
         "preferredUsername": account.username, "name": "", "summary": "", "url": profile_url(ctx, account),
         "inbox": me + "/inbox", "outbox": me + "/outbox", "followers": me + "/followers",
-        "following": me + "/following", "featured": me + "/featured", "endpoints": {"sharedInbox": ctx.url("/inbox")},
+        "following": me + "/following", "featured": me + "/featured",
+        "endpoints": {"sharedInbox": ctx.url(urls.SHARED_INBOX)},
         "manuallyApprovesFollowers": account.locked, "discoverable": False, "indexable": False,
         "published": iso(account.created_at), "suspended": True, "attachment": [], "tag": []}
     if account.public_key_pem:  # other servers still verify what we sign for it (e.g. the Delete at the end)
@@ -170,9 +172,9 @@ def actor_document(ctx: Context, account: Account) -> dict:
         "summary": ctx.config.instance.description if application else bio,
         "url": profile_url(ctx, account),
         # The instance actor has no inbox of its own: whatever is addressed to it goes to the shared inbox.
-        "inbox": ctx.url("/inbox") if application else me + "/inbox",
+        "inbox": ctx.url(urls.SHARED_INBOX) if application else me + "/inbox",
         "outbox": me + "/outbox",
-        "endpoints": {"sharedInbox": ctx.url("/inbox")},
+        "endpoints": {"sharedInbox": ctx.url(urls.SHARED_INBOX)},
         "manuallyApprovesFollowers": account.locked,
         "discoverable": account.discoverable,
         "indexable": account.discoverable and account.indexable,

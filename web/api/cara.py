@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cara_fed import queries, queries_jobs
+from cara_fed import queries, queries_jobs, urls
 from cara_fed.models import Account, Artwork, JobPost, Project
 from cara_fed.numbers import INT4_MAX, parse_id, parse_ids, parse_whole
 from cara_fed.queries_jobs import BoardFilters
@@ -25,7 +25,7 @@ BASE = "/api/cara/v1"
 
 
 def _job_json(view: entities.View, job: JobPost, account_json: dict) -> dict[str, Any]:
-    return {"id": str(job.id), "url": job.url or view.url(f"/jobs/{job.id}"), "uri": job.uri, "title": job.title,
+    return {"id": str(job.id), "url": job.url or view.url(urls.job(job.id)), "uri": job.uri, "title": job.title,
             "description": job.description_html, "field": job.field or None, "role": job.role or None,
             "employment_type": job.employment_type, "workplace": job.workplace, "location": job.location or None,
             "pay": {"min": job.pay_min, "max": job.pay_max, "currency": job.currency or None,
@@ -118,7 +118,7 @@ async def apply(request: web.Request) -> web.Response:
 
 def _project_json(view: entities.View, project: Project, username: str) -> dict[str, Any]:
     return {"id": str(project.id), "title": project.title, "description": project.description_html,
-            "url": view.url(f"/@{username}/projects/{project.id}"),
+            "url": view.url(urls.project(username, project.id)),
             "cover_id": str(project.cover_artwork_id) if project.cover_artwork_id else None,
             "status_ids": [str(item.artwork_id) for item in project.items]}
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
+from cara_fed import urls
 from cara_fed.context import Context
 from cara_fed.models import (
     Account,
@@ -92,7 +92,7 @@ class View:
 
 
 def _profile_path(account: Account) -> str:
-    return f"/@{account.username}" if account.is_local else f"/@{account.username}@{account.domain}"
+    return urls.profile(account.username, None if account.is_local else account.domain)
 
 
 def acct(account: Account) -> str:
@@ -106,7 +106,7 @@ def _asset_url(view: View, asset: MediaAsset | None, edge: int) -> str | None:
     if asset is None or asset.state != "ready":
         return None
     derivative = asset.best(edge, "jpeg")
-    return view.url(f"/media/{derivative.key}") if derivative is not None else None
+    return view.url(urls.media(derivative.key)) if derivative is not None else None
 
 
 def _field(link: dict[str, str]) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def account(view: View, who: Account, *, credentials: bool = False, follow_reque
     avatar = _asset_url(view, facts.assets.get(who.avatar_asset_id or 0), 400) or view.url("/static/avatar-missing.png")
     header = _asset_url(view, facts.assets.get(who.banner_asset_id or 0), 1280) \
         or view.url("/static/header-missing.png")
-    local_uri = view.url(f"/users/{who.username}")
+    local_uri = view.url(urls.actor(who.username))
     data: dict[str, Any] = {
         "id": str(who.id), "username": who.username, "acct": acct(who), "display_name": who.display_name or "",
         "locked": bool(who.locked), "bot": who.actor_type in ("Application", "Service"),
@@ -193,7 +193,7 @@ def image_media(view: View, image: ArtworkImage) -> dict[str, Any]:
 
 
 def tag(view: View, name: str, *, following: bool | None = None, uses: int | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": name, "url": view.url(f"/tags/{quote(name)}"), "history": []}
+    data: dict[str, Any] = {"name": name, "url": view.url(urls.tag(name)), "history": []}
     if uses is not None:
         data["history"] = [{"day": str(int(datetime.now(UTC).replace(hour=0, minute=0, second=0,
                                                                       microsecond=0).timestamp())),
@@ -212,7 +212,7 @@ def status(view: View, work: Artwork) -> dict[str, Any]:
     facts = view.statuses
     owner = view.viewer is not None and view.viewer.id == work.account_id
     data: dict[str, Any] = {
-        "id": str(work.id), "uri": work.uri or view.url(f"/@{work.account.username}/{work.id}"),
+        "id": str(work.id), "uri": work.uri or view.url(urls.artwork(work.account.username, work.id)),
         "url": work.url if work.uri and work.url else view.url(f"{_profile_path(work.account)}/{work.id}"),
         "created_at": iso(work.published_at or work.created_at), "account": account(view, work.account),
         "content": artwork_html(work), "visibility": VISIBILITY.get(work.visibility, "public"),
@@ -240,7 +240,7 @@ def mentions(view: View, stored: list | None) -> list[dict[str, Any]]:
         if not isinstance(m, dict) or not m.get("account_id") or not m.get("name"):
             continue
         username, _, domain = str(m["name"]).lstrip("@").partition("@")
-        local = str(m.get("href", "")).startswith(view.url("/users/"))
+        local = str(m.get("href", "")).startswith(view.url(urls.ACTORS))
         found.append({"id": str(m["account_id"]), "username": username, "url": m.get("url") or m.get("href"),
                       "acct": username if local else f"{username}@{domain}"})
     return found
@@ -294,7 +294,7 @@ def comment_status(view: View, comment: Comment, artwork: Artwork, parent: Comme
     in_reply_to = comment_status_id(parent.id) if parent is not None else str(artwork.id)
     author_of_parent = parent.account_id if parent is not None else artwork.account_id
     data: dict[str, Any] = {
-        "id": comment_status_id(comment.id), "uri": comment.uri or view.url(f"/comments/{comment.id}"),
+        "id": comment_status_id(comment.id), "uri": comment.uri or view.url(urls.comment(comment.id)),
         "url": comment.url or view.url(f"{_profile_path(artwork.account)}/{artwork.id}#comment-{comment.id}"),
         "created_at": iso(comment.created_at), "account": account(view, comment.account),
         "content": comment.content_html or "", "visibility": VISIBILITY.get(artwork.visibility, "public"),
