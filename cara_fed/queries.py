@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Instance, MediaAsset, Project
+from cara_fed.queries_cards import CardWork, card_select, cards, cards_from
 from cara_fed.queries_safety import blocked_either_way, feed_filters
 
 PAGE_SIZE = 24
@@ -36,6 +37,16 @@ class Page:
     next_cursor: int | None  # pass as `before` to get the next page (keyset: stable under inserts)
 
 
+async def card_page(session: AsyncSession, query: Select, before: int | None, limit: int = PAGE_SIZE) -> Page:
+    """_page for a queries_cards.card_select query: plain-row cards, newest first."""
+    if before is not None:
+        query = query.where(Artwork.id < before)
+    rows = await cards_from(session, query.order_by(Artwork.id.desc()).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, rows[-1].id if more and rows else None)
+
+
 async def _page(session: AsyncSession, query: Select, before: int | None, limit: int) -> Page:
     if before is not None:
         query = query.where(Artwork.id < before)
@@ -47,6 +58,16 @@ async def _page(session: AsyncSession, query: Select, before: int | None, limit:
 
 def _visible_public() -> Select:
     return select(Artwork).where(Artwork.state == "published", Artwork.visibility == "public")
+
+
+def _latest_public_where(query: Select) -> Select:
+    return query.where(Artwork.state == "published", Artwork.visibility == "public", Account.status == "active",
+                       Account.domain.is_(None))
+
+
+async def latest_public_cards(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
+    """latest_public as plain-row cards (the home page)."""
+    return await card_page(session, _latest_public_where(card_select()), before, limit)
 
 
 async def latest_public(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE,
@@ -132,15 +153,15 @@ def _with_author(works: Iterable[Artwork], account: Account) -> None:
 @dataclass(frozen=True)
 class PortfolioCards:
     page: Page
-    pinned: list[Artwork]
-    covers: dict[int, Artwork]
+    pinned: list[CardWork]
+    covers: dict[int, CardWork]
 
 
 async def portfolio_cards(session: AsyncSession, account: Account, viewer: Account | None, before: int | None,
                           cover_ids: list[int], limit: int = PAGE_SIZE) -> PortfolioCards:
     """The portfolio page's works (the page, the pinned ones, the project covers): the page's and the pinned
-    ids in one narrow statement, then every card at once (three statements), instead of three full loads of five
-    statements each. Covers are the artist's own works (projects only hold their own)."""
+    ids in one narrow statement, then every card at once as plain rows (queries_cards: two statements). Covers
+    are the artist's own works (projects only hold their own)."""
     query = _portfolio_where(select(Artwork.id), account, viewer)
     if before is not None:
         query = query.where(Artwork.id < before)
@@ -152,11 +173,10 @@ async def portfolio_cards(session: AsyncSession, account: Account, viewer: Accou
     pinned_ids = [row.id for row in rows if row.pinned]
     more = len(page_ids) > limit
     page_ids = page_ids[:limit]
-    cards = await cards_by_ids(session, [*page_ids, *pinned_ids, *cover_ids], OWN_CARD_OPTIONS)
-    _with_author(cards.values(), account)
-    pinned = sorted((cards[i] for i in pinned_ids if i in cards), key=lambda work: work.pinned_at, reverse=True)
-    return PortfolioCards(Page([cards[i] for i in page_ids if i in cards], page_ids[-1] if more and page_ids else None),
-                          pinned, {i: cards[i] for i in cover_ids if i in cards})
+    found = await cards(session, [*page_ids, *pinned_ids, *cover_ids], author=account)
+    pinned = sorted((found[i] for i in pinned_ids if i in found), key=lambda work: work.pinned_at, reverse=True)
+    return PortfolioCards(Page([found[i] for i in page_ids if i in found], page_ids[-1] if more and page_ids else None),
+                          pinned, {i: found[i] for i in cover_ids if i in found})
 
 
 async def work_and_more(session: AsyncSession, account: Account, work_id: int,
@@ -264,6 +284,16 @@ async def home_feed(session: AsyncSession, viewer: Account, before: int | None =
 async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple = CARD_OPTIONS) -> Select:
     """The home feed's works, unordered and unpaged (the pages and the client API page it their own way, and
     load what they show: `options`)."""
+    return select(Artwork).where(*await _home_feed_where(session, viewer)).options(*options)
+
+
+async def home_feed_cards(session: AsyncSession, viewer: Account, before: int | None = None,
+                          limit: int = PAGE_SIZE) -> Page:
+    """home_feed as plain-row cards (the /feed page)."""
+    return await card_page(session, card_select().where(*await _home_feed_where(session, viewer)), before, limit)
+
+
+async def _home_feed_where(session: AsyncSession, viewer: Account) -> list[Any]:
     followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
     # Read the viewer's followed tags and hidden accounts first (tiny lookups), so the feed query only
     # carries the clauses that matter: a simpler plan that is cheaper to plan and to run.
@@ -276,10 +306,10 @@ async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple
                   .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
                          Account.discoverable.is_(True), Account.indexable.is_(True)))
         wanted = wanted | Artwork.id.in_(tagged)
-    query = select(Artwork).where(Artwork.state == "published", wanted).options(*options)
+    where = [Artwork.state == "published", wanted]
     if hidden:
-        query = query.where(Artwork.account_id.not_in(hidden))
-    return query
+        where.append(Artwork.account_id.not_in(hidden))
+    return where
 
 
 async def remote_account(session: AsyncSession, username: str, domain: str) -> Account | None:
