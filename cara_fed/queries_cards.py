@@ -94,6 +94,13 @@ _DERIVATIVE_COLUMNS = (MediaDerivative.id, MediaDerivative.long_edge, MediaDeriv
                        MediaDerivative.height, MediaDerivative.key, MediaDerivative.public_copy)
 
 
+async def _rows(session: AsyncSession, query: Select, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run a card query on the session's connection: plain Core execution, no ORM result layer (the columns are
+    mapped attributes, so Session.execute would set up ORM column loading for every result)."""
+    connection = await session.connection()
+    return list((await connection.execute(query, params)).all())
+
+
 def _assets(rows: Iterable[Any], offset: int) -> dict[int, CardAsset]:
     """Assets (with derivatives, in row order) from rows holding the asset's columns at `offset`, then the
     derivative's (NULL when an asset has none: outer join)."""
@@ -124,7 +131,7 @@ _AVATARS = (select(*_ASSET_COLUMNS, *_DERIVATIVE_COLUMNS)
 
 
 async def _images(session: AsyncSession, works: dict[int, CardWork]) -> None:
-    rows = (await session.execute(_IMAGES, {"ids": list(works)})).all()
+    rows = await _rows(session, _IMAGES, {"ids": list(works)})
     assets = _assets(rows, 3)
     seen: set[int] = set()
     for row in rows:
@@ -136,7 +143,7 @@ async def _images(session: AsyncSession, works: dict[int, CardWork]) -> None:
 async def _avatars(session: AsyncSession, ids: set[int]) -> dict[int, CardAsset]:
     if not ids:
         return {}
-    return _assets((await session.execute(_AVATARS, {"ids": list(ids)})).all(), 0)
+    return _assets(await _rows(session, _AVATARS, {"ids": list(ids)}), 0)
 
 
 def card_select(with_author: bool = True) -> Select:
@@ -151,7 +158,7 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
                      params: dict[str, Any] | None = None) -> list[CardWork]:
     """Cards for the rows of `query` (from card_select; `author` given = card_select(with_author=False) and
     every work is this account's), in the query's order."""
-    rows = (await session.execute(query, params)).all()
+    rows = await _rows(session, query, params)
     works: dict[int, CardWork] = {}
     authors: dict[int, tuple] = {}
     width = len(_WORK_COLUMNS)
