@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Executable, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
@@ -94,7 +94,7 @@ _DERIVATIVE_COLUMNS = (MediaDerivative.id, MediaDerivative.long_edge, MediaDeriv
                        MediaDerivative.height, MediaDerivative.key, MediaDerivative.public_copy)
 
 
-async def _rows(session: AsyncSession, query: Select, params: dict[str, Any] | None = None) -> list[Any]:
+async def core_rows(session: AsyncSession, query: Executable, params: dict[str, Any] | None = None) -> list[Any]:
     """Run a card query on the session's connection: plain Core execution, no ORM result layer (the columns are
     mapped attributes, so Session.execute would set up ORM column loading for every result)."""
     connection = await session.connection()
@@ -131,7 +131,7 @@ _AVATARS = (select(*_ASSET_COLUMNS, *_DERIVATIVE_COLUMNS)
 
 
 async def _images(session: AsyncSession, works: dict[int, CardWork]) -> None:
-    rows = await _rows(session, _IMAGES, {"ids": list(works)})
+    rows = await core_rows(session, _IMAGES, {"ids": list(works)})
     assets = _assets(rows, 3)
     seen: set[int] = set()
     for row in rows:
@@ -143,7 +143,7 @@ async def _images(session: AsyncSession, works: dict[int, CardWork]) -> None:
 async def _avatars(session: AsyncSession, ids: set[int]) -> dict[int, CardAsset]:
     if not ids:
         return {}
-    return _assets(await _rows(session, _AVATARS, {"ids": list(ids)}), 0)
+    return _assets(await core_rows(session, _AVATARS, {"ids": list(ids)}), 0)
 
 
 def card_select(with_author: bool = True) -> Select:
@@ -155,10 +155,11 @@ def card_select(with_author: bool = True) -> Select:
 
 
 async def cards_from(session: AsyncSession, query: Select, author: Account | None = None,
-                     params: dict[str, Any] | None = None) -> list[CardWork]:
+                     params: dict[str, Any] | None = None, extra: dict[int, tuple] | None = None) -> list[CardWork]:
     """Cards for the rows of `query` (from card_select; `author` given = card_select(with_author=False) and
-    every work is this account's), in the query's order."""
-    rows = await _rows(session, query, params)
+    every work is this account's), in the query's order. Columns the caller added after the card's (author
+    given only) land in `extra`, by work id."""
+    rows = await core_rows(session, query, params)
     works: dict[int, CardWork] = {}
     authors: dict[int, tuple] = {}
     width = len(_WORK_COLUMNS)
@@ -166,6 +167,8 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
         works[row[0]] = CardWork(*row[:width], account=author)
         if author is None:
             authors[row[1]] = tuple(row[width:])
+        elif extra is not None:
+            extra[row[0]] = tuple(row[width:])
     if author is None:
         avatars = await _avatars(session, {found[3] for found in authors.values() if found[3] is not None})
         people = {key: CardAuthor(key, username, domain, name, avatars.get(avatar) if avatar else None)
@@ -175,18 +178,3 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
     if works:
         await _images(session, works)
     return list(works.values())
-
-
-_BY_IDS = card_select().where(Artwork.id.in_(bindparam("ids", expanding=True)))
-_BY_IDS_OWN = card_select(with_author=False).where(Artwork.id.in_(bindparam("ids", expanding=True)))
-
-
-async def cards(session: AsyncSession, ids: Iterable[int], author: Account | None = None) -> dict[int, CardWork]:
-    """Cards for these works by id. `author`: the page's account when every card is its own (no author columns
-    read); else each card gets a CardAuthor. Visibility is the caller's business (ids come from its query)."""
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    query = _BY_IDS_OWN if author is not None else _BY_IDS
-    found = await cards_from(session, query, author, {"ids": list(wanted)})
-    return {work.id: work for work in found}
