@@ -4,7 +4,7 @@ cProfile of repeated renders of one page, in process, over real HTTP (aiohttp te
 Seeds the demo data (`cara-fed demo`: one artist, eight works, a pinned work and a project) into a fresh SQLite
 database, or PostgreSQL with --database-url. Usage:
     .venv/bin/python bench/page_profile.py [--page portfolio|artwork|home|feed] [--requests 200] [--top 30]
-        [--signed-in] [--database-url postgresql+asyncpg://...]
+        [--signed-in] [--database-url postgresql+asyncpg://...] [--no-profile] [--dump DIR]
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ class StatementCounter:
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
         self.statements.append(" ".join(statement.split())[:140])
+
+
+def save(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 async def sign_in(client: TestClient) -> None:
@@ -80,6 +85,8 @@ async def main(args: argparse.Namespace) -> None:
                     answer = await client.get(path)
                     assert answer.status == 200, (path, answer.status)
                     who = "signed-in" if signed_in else "anonymous"
+                    if args.dump:  # the page's HTML, to diff before/after a change (only timestamps may differ)
+                        save(Path(args.dump) / f"{name}-{who}.html", await answer.text())
                     print(f"{name:10} {who:10} {len(counter.statements):3} statements")
                     if args.verbose:
                         for statement in counter.statements:
@@ -87,6 +94,19 @@ async def main(args: argparse.Namespace) -> None:
             if not args.signed_in:
                 client.session.cookie_jar.clear()
             path = paths[args.page]
+            for _ in range(20):  # warm
+                await (await client.get(path)).read()
+            # CPU per request without the profiler: this process's CPU time (all threads: aiosqlite's too; the
+            # in-process client's share included), the figure to compare before/after a change.
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(args.requests):
+                await (await client.get(path)).read()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            print(f"\n{args.page} ({'signed-in' if args.signed_in else 'anonymous'}): {args.requests} requests, "
+                  f"{cpu / args.requests * 1000:.2f} ms CPU each, {wall / args.requests * 1000:.2f} ms wall, "
+                  f"no profiler (client included)")
+            if args.no_profile:
+                return
             profiler = cProfile.Profile()
             start = time.perf_counter()
             profiler.enable()
@@ -113,5 +133,7 @@ if __name__ == "__main__":
     parser.add_argument("--signed-in", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="print every statement")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--dump", default="", help="write each page's HTML into this folder")
+    parser.add_argument("--no-profile", action="store_true", help="only the CPU per request, no cProfile run")
     parser.add_argument("--save", default="", help="also write the raw profile here (pstats format)")
     asyncio.run(main(parser.parse_args()))

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select, union_all
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Instance, MediaAsset, Project
+from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Instance, Project
+from cara_fed.queries_cards import CardWork, card_select, cards_from, core_rows
 from cara_fed.queries_safety import blocked_either_way, feed_filters
 
 PAGE_SIZE = 24
@@ -23,17 +24,23 @@ PAGE_SIZE = 24
 CARD_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
                 joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags),
                 selectinload(Artwork.images).joinedload(ArtworkImage.asset))
-
-# Listing pages that show each author's avatar (the home page): CARD_OPTIONS with the author loaded in full.
-LISTING_OPTIONS = (lazyload(Artwork.tags),
-                   selectinload(Artwork.images).joinedload(ArtworkImage.asset).defer(MediaAsset.report)
-                   .defer(MediaAsset.verdict))
+# (The portfolio, home and /feed pages read their cards as plain rows instead: cara_fed/queries_cards.py.)
 
 
 @dataclass(frozen=True)
 class Page:
     items: list
     next_cursor: int | None  # pass as `before` to get the next page (keyset: stable under inserts)
+
+
+async def card_page(session: AsyncSession, query: Select, before: int | None, limit: int = PAGE_SIZE) -> Page:
+    """_page for a queries_cards.card_select query: plain-row cards, newest first."""
+    if before is not None:
+        query = query.where(Artwork.id < before)
+    rows = await cards_from(session, query.order_by(Artwork.id.desc()).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, rows[-1].id if more and rows else None)
 
 
 async def _page(session: AsyncSession, query: Select, before: int | None, limit: int) -> Page:
@@ -47,6 +54,16 @@ async def _page(session: AsyncSession, query: Select, before: int | None, limit:
 
 def _visible_public() -> Select:
     return select(Artwork).where(Artwork.state == "published", Artwork.visibility == "public")
+
+
+def _latest_public_where(query: Select) -> Select:
+    return query.where(Artwork.state == "published", Artwork.visibility == "public", Account.status == "active",
+                       Account.domain.is_(None))
+
+
+async def latest_public_cards(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
+    """latest_public as plain-row cards (the home page)."""
+    return await card_page(session, _latest_public_where(card_select()), before, limit)
 
 
 async def latest_public(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE,
@@ -103,26 +120,8 @@ async def pinned(session: AsyncSession, account: Account) -> list[Artwork]:
     return list((await session.scalars(_pinned_where(select(Artwork), account))).all())
 
 
-# Cards on an artist's own pages: the author is the page's account, already loaded, so it is set on each work
-# (_with_author) instead of joined onto every row (no eager-join adapter, fewer columns per row).
-# A card's image never shows its asset's detection report or verdict (JSON documents, decoded per row, that only
-# the protection panel and review pages read): they stay deferred on cards.
-OWN_CARD_OPTIONS = (lazyload(Artwork.account), lazyload(Artwork.tags),
-                    selectinload(Artwork.images).joinedload(ArtworkImage.asset).defer(MediaAsset.report)
-                    .defer(MediaAsset.verdict))
-
-
-async def cards_by_ids(session: AsyncSession, ids: Iterable[int], options: tuple = CARD_OPTIONS) -> dict[int, Artwork]:
-    """Works shown as cards (cover, title, author), loaded together."""
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = (await session.scalars(select(Artwork).where(Artwork.id.in_(wanted)).options(*options))).unique()
-    return {a.id: a for a in rows}
-
-
 def _with_author(works: Iterable[Artwork], account: Account) -> None:
-    """Give works loaded with OWN_CARD_OPTIONS their author (the templates read work.account after the
+    """Give works loaded with lazyload(Artwork.account) their author (the templates read work.account after the
     database session has closed, when no lazy load can run)."""
     for work in works:
         if work.account_id == account.id:
@@ -132,31 +131,37 @@ def _with_author(works: Iterable[Artwork], account: Account) -> None:
 @dataclass(frozen=True)
 class PortfolioCards:
     page: Page
-    pinned: list[Artwork]
-    covers: dict[int, Artwork]
+    pinned: list[CardWork]
+    covers: dict[int, CardWork]
 
 
 async def portfolio_cards(session: AsyncSession, account: Account, viewer: Account | None, before: int | None,
                           cover_ids: list[int], limit: int = PAGE_SIZE) -> PortfolioCards:
-    """The portfolio page's works (the page, the pinned ones, the project covers): the page's and the pinned
-    ids in one narrow statement, then every card at once (three statements), instead of three full loads of five
-    statements each. Covers are the artist's own works (projects only hold their own)."""
+    """The portfolio page's works (the page, the pinned ones, the project covers) as plain-row cards in two
+    statements: the works, each marked as on the page and/or pinned (the page's and the pinned ids are
+    subqueries of that one select), then their images. Covers are the artist's own works (projects only hold
+    their own)."""
     query = _portfolio_where(select(Artwork.id), account, viewer)
     if before is not None:
         query = query.where(Artwork.id < before)
-    page_part = query.order_by(Artwork.id.desc()).limit(limit + 1).subquery()
-    pinned_part = _pinned_where(select(Artwork.id), account).subquery()
-    rows = (await session.execute(union_all(select(literal(0).label("pinned"), page_part.c.id),
-                                            select(literal(1).label("pinned"), pinned_part.c.id)))).all()
-    page_ids = sorted((row.id for row in rows if not row.pinned), reverse=True)
-    pinned_ids = [row.id for row in rows if row.pinned]
-    more = len(page_ids) > limit
-    page_ids = page_ids[:limit]
-    cards = await cards_by_ids(session, [*page_ids, *pinned_ids, *cover_ids], OWN_CARD_OPTIONS)
-    _with_author(cards.values(), account)
-    pinned = sorted((cards[i] for i in pinned_ids if i in cards), key=lambda work: work.pinned_at, reverse=True)
-    return PortfolioCards(Page([cards[i] for i in page_ids if i in cards], page_ids[-1] if more and page_ids else None),
-                          pinned, {i: cards[i] for i in cover_ids if i in cards})
+    page_ids = select(query.order_by(Artwork.id.desc()).limit(limit + 1).subquery().c.id)
+    pinned_ids = _pinned_where(select(Artwork.id), account).order_by(None)
+    wanted = [Artwork.id.in_(page_ids), Artwork.id.in_(pinned_ids)]
+    if cover_ids:
+        wanted.append(Artwork.id.in_(cover_ids))
+    marks: dict[int, tuple] = {}
+    found = await cards_from(session, card_select(with_author=False).add_columns(
+        Artwork.id.in_(page_ids).label("on_page"), Artwork.id.in_(pinned_ids).label("pinned"))
+        # All are the artist's: the account filter lets the database use its index instead of testing every work
+        # against the ORed subqueries (PostgreSQL cannot turn an OR of IN-subqueries into an index lookup).
+        .where(Artwork.account_id == account.id, or_(*wanted)),
+        account, extra=marks)
+    on_page = sorted((work for work in found if marks[work.id][0]), key=lambda work: work.id, reverse=True)
+    more = len(on_page) > limit
+    on_page = on_page[:limit]
+    pinned = sorted((work for work in found if marks[work.id][1]), key=lambda work: work.pinned_at, reverse=True)
+    covers = {work.id: work for work in found if work.id in cover_ids}
+    return PortfolioCards(Page(on_page, on_page[-1].id if more and on_page else None), pinned, covers)
 
 
 async def work_and_more(session: AsyncSession, account: Account, work_id: int,
@@ -193,7 +198,7 @@ async def count_local(session: AsyncSession) -> tuple[int, int]:
         Account.domain.is_(None), Account.status == "active", Account.kind != "application").scalar_subquery()
     works = select(func.count()).select_from(Artwork).join(Account).where(
         Account.domain.is_(None), Artwork.state == "published").scalar_subquery()
-    found = (await session.execute(select(users, works))).one()  # one round trip for both counts
+    [found] = await core_rows(session, select(users, works))  # one round trip for both counts
     return found[0] or 0, found[1] or 0
 
 
@@ -264,6 +269,16 @@ async def home_feed(session: AsyncSession, viewer: Account, before: int | None =
 async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple = CARD_OPTIONS) -> Select:
     """The home feed's works, unordered and unpaged (the pages and the client API page it their own way, and
     load what they show: `options`)."""
+    return select(Artwork).where(*await _home_feed_where(session, viewer)).options(*options)
+
+
+async def home_feed_cards(session: AsyncSession, viewer: Account, before: int | None = None,
+                          limit: int = PAGE_SIZE) -> Page:
+    """home_feed as plain-row cards (the /feed page)."""
+    return await card_page(session, card_select().where(*await _home_feed_where(session, viewer)), before, limit)
+
+
+async def _home_feed_where(session: AsyncSession, viewer: Account) -> list[Any]:
     followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
     # Read the viewer's followed tags and hidden accounts first (tiny lookups), so the feed query only
     # carries the clauses that matter: a simpler plan that is cheaper to plan and to run.
@@ -276,10 +291,10 @@ async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple
                   .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
                          Account.discoverable.is_(True), Account.indexable.is_(True)))
         wanted = wanted | Artwork.id.in_(tagged)
-    query = select(Artwork).where(Artwork.state == "published", wanted).options(*options)
+    where = [Artwork.state == "published", wanted]
     if hidden:
-        query = query.where(Artwork.account_id.not_in(hidden))
-    return query
+        where.append(Artwork.account_id.not_in(hidden))
+    return where
 
 
 async def remote_account(session: AsyncSession, username: str, domain: str) -> Account | None:

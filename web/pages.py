@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries, queries_jobs, queries_safety, queries_social
-from cara_fed.models import Account, Artwork, Project
+from cara_fed.models import Account, Project
 from cara_fed.numbers import INT4_MAX, parse_whole
+from cara_fed.queries_cards import CardWork
 from cara_fed.services import rules
 from web import forms
 from web.cache import cached_page
@@ -29,10 +30,10 @@ def cursor(request: web.Request) -> int | None:
 FEATURED = 4
 
 
-def featured_artists(works: list[Artwork], limit: int = FEATURED) -> list[Artwork]:
+def featured_artists(works: list[CardWork], limit: int = FEATURED) -> list[CardWork]:
     """The newest public work of each of the artists who published most recently: the home hero's "featured
     artists", taken from the page of latest works already loaded (no extra query)."""
-    seen: dict[int, Artwork] = {}
+    seen: dict[int, CardWork] = {}
     for work in works:
         if work.account_id not in seen and work.cover is not None and not work.sensitive:  # no CW in the hero
             seen[work.account_id] = work
@@ -44,7 +45,7 @@ def featured_artists(works: list[Artwork], limit: int = FEATURED) -> list[Artwor
 async def home(request: web.Request) -> web.Response:
     before = cursor(request)
     async with request.app[CTX].sessions() as session:
-        page = await queries.latest_public(session, before=before, options=queries.LISTING_OPTIONS)
+        page = await queries.latest_public_cards(session, before=before)
         users, works = await queries.count_local(session)
     featured = featured_artists(page.items) if before is None else []
     return render(request, "home.html", {"page": page, "users": users, "works": works, "featured": featured})

@@ -96,7 +96,7 @@ async def remote_artwork(request: web.Request) -> web.Response:
 async def feed(request: web.Request) -> web.Response:
     viewer = require_login(request)
     async with request.app[CTX].sessions() as session:
-        page = await queries.home_feed(session, viewer, before=cursor(request))
+        page = await queries.home_feed_cards(session, viewer, before=cursor(request))
     return render(request, "feed.html", {"page": page})
 
 

@@ -202,3 +202,12 @@ async def test_pages_404_and_pagination(client):
     assert older
     second = await (await client.get(f"/?before={older.group(1)}")).text()
     assert "Work 0" in second and "Work 25" not in second
+    for signed_in in (True, False):  # the portfolio pages the same way (its cards: cara_fed/queries_cards.py)
+        if not signed_in:
+            client.session.cookie_jar.clear()
+        first = await (await client.get("/@ada")).text()
+        assert "Work 25" in first and "Work 1<" not in first
+        older = re.search(r'href="/@ada\?before=(\d+)"', first)
+        assert older
+        second = await (await client.get(f"/@ada?before={older.group(1)}")).text()
+        assert "Work 0<" in second and "Work 1<" in second and "Work 25" not in second

@@ -1,0 +1,180 @@
+"""Works shown as cards (portfolio, latest works, home, feed), read as plain rows into small frozen dataclasses.
+
+Why not ORM entities: a page of cards is ~100 objects (works, images, assets, derivatives); building identity-
+mapped, instrumented instances for them was the largest share of an uncached page's CPU (issue 15). Cards are
+read-only, so Core selects of the columns the card templates read are enough. The dataclasses carry the same
+attribute names as the models (`work.cover`, `asset.best(...)`, `work.account.name`), so templates are unchanged.
+
+Two statements for any number of cards: the works (with their authors' columns when the caller has no author
+object), then images joined to their assets and derivatives (plain tuples are cheap to multiply, unlike ORM rows).
+Authors' avatars (home page) cost one more statement, only when some author has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Executable, Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
+
+
+@dataclass(frozen=True, slots=True)
+class CardDerivative:
+    id: int
+    long_edge: int
+    format: str
+    width: int
+    height: int
+    key: str
+    public_copy: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardAsset:
+    id: int
+    state: str
+    width: int | None
+    height: int | None
+    focal_x: float
+    focal_y: float
+    error_message: str | None
+    derivatives: list[CardDerivative] = field(default_factory=list)  # long edge, largest first (as the model)
+
+    best = MediaAsset.best  # same choice of file as the model's (it only reads .derivatives)
+
+
+@dataclass(frozen=True, slots=True)
+class CardImage:
+    id: int
+    alt_text: str
+    asset: CardAsset
+
+
+@dataclass(frozen=True, slots=True)
+class CardAuthor:
+    """A card's author when the page has no Account for it (home, feed): what cards and the hero show."""
+    id: int
+    username: str
+    domain: str | None
+    display_name: str
+    avatar_asset: CardAsset | None
+
+    name = Account.name  # display name, else the username (same property as the model's)
+
+
+@dataclass(slots=True)
+class CardWork:
+    id: int
+    account_id: int
+    title: str
+    state: str
+    visibility: str
+    sensitive: bool
+    content_warning: str
+    ai_label: str | None
+    noai: bool
+    pinned_at: datetime | None
+    account: Any  # the page's Account (own pages) or a CardAuthor
+    images: list[CardImage] = field(default_factory=list)  # by position
+
+    cover = Artwork.cover  # the first image (same property as the model's)
+
+
+_WORK_COLUMNS = (Artwork.id, Artwork.account_id, Artwork.title, Artwork.state, Artwork.visibility, Artwork.sensitive,
+                 Artwork.content_warning, Artwork.ai_label, Artwork.noai, Artwork.pinned_at)
+_AUTHOR_COLUMNS = (Account.username, Account.domain, Account.display_name, Account.avatar_asset_id)
+_ASSET_COLUMNS = (MediaAsset.id, MediaAsset.state, MediaAsset.width, MediaAsset.height, MediaAsset.focal_x,
+                  MediaAsset.focal_y, MediaAsset.error_message)
+_DERIVATIVE_COLUMNS = (MediaDerivative.id, MediaDerivative.long_edge, MediaDerivative.format, MediaDerivative.width,
+                       MediaDerivative.height, MediaDerivative.key, MediaDerivative.public_copy)
+
+
+async def core_rows(session: AsyncSession, query: Executable, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run a card query on the session's connection: plain Core execution, no ORM result layer (the columns are
+    mapped attributes, so Session.execute would set up ORM column loading for every result)."""
+    connection = await session.connection()
+    return list((await connection.execute(query, params)).all())
+
+
+def _assets(rows: Iterable[Any], offset: int) -> dict[int, CardAsset]:
+    """Assets (with derivatives, in row order) from rows holding the asset's columns at `offset`, then the
+    derivative's (NULL when an asset has none: outer join)."""
+    assets: dict[int, CardAsset] = {}
+    end = offset + len(_ASSET_COLUMNS)
+    for row in rows:
+        asset = assets.get(row[offset])
+        if asset is None:
+            asset = assets[row[offset]] = CardAsset(*row[offset:end])
+        if row[end] is not None:
+            asset.derivatives.append(CardDerivative(*row[end:end + len(_DERIVATIVE_COLUMNS)]))
+    return assets
+
+
+# Built once (the ids bound at execution, an expanding IN): building a select costs more Python per request than
+# running it on a small page (coercions, cache key generation).
+_IMAGES = (select(ArtworkImage.artwork_id, ArtworkImage.id, ArtworkImage.alt_text, *_ASSET_COLUMNS,
+                  *_DERIVATIVE_COLUMNS)
+           .join(MediaAsset, MediaAsset.id == ArtworkImage.asset_id)
+           .outerjoin(MediaDerivative, MediaDerivative.asset_id == MediaAsset.id)
+           .where(ArtworkImage.artwork_id.in_(bindparam("ids", expanding=True)))
+           .order_by(ArtworkImage.artwork_id, ArtworkImage.position, ArtworkImage.id,
+                     MediaDerivative.long_edge.desc(), MediaDerivative.id))
+_AVATARS = (select(*_ASSET_COLUMNS, *_DERIVATIVE_COLUMNS)
+            .outerjoin(MediaDerivative, MediaDerivative.asset_id == MediaAsset.id)
+            .where(MediaAsset.id.in_(bindparam("ids", expanding=True)))
+            .order_by(MediaAsset.id, MediaDerivative.long_edge.desc(), MediaDerivative.id))
+
+
+async def _images(session: AsyncSession, works: dict[int, CardWork]) -> None:
+    rows = await core_rows(session, _IMAGES, {"ids": list(works)})
+    assets = _assets(rows, 3)
+    seen: set[int] = set()
+    for row in rows:
+        if row[1] not in seen:
+            seen.add(row[1])
+            works[row[0]].images.append(CardImage(row[1], row[2], assets[row[3]]))
+
+
+async def _avatars(session: AsyncSession, ids: set[int]) -> dict[int, CardAsset]:
+    if not ids:
+        return {}
+    return _assets(await core_rows(session, _AVATARS, {"ids": list(ids)}), 0)
+
+
+def card_select(with_author: bool = True) -> Select:
+    """The works' card columns (and their authors', joined, `with_author`): filter, order and limit it, then
+    pass it to cards_from. Listings select from this directly, so a page of cards stays two statements."""
+    if not with_author:
+        return select(*_WORK_COLUMNS)
+    return select(*_WORK_COLUMNS, *_AUTHOR_COLUMNS).join(Account, Account.id == Artwork.account_id)
+
+
+async def cards_from(session: AsyncSession, query: Select, author: Account | None = None,
+                     params: dict[str, Any] | None = None, extra: dict[int, tuple] | None = None) -> list[CardWork]:
+    """Cards for the rows of `query` (from card_select; `author` given = card_select(with_author=False) and
+    every work is this account's), in the query's order. Columns the caller added after the card's (author
+    given only) land in `extra`, by work id."""
+    rows = await core_rows(session, query, params)
+    works: dict[int, CardWork] = {}
+    authors: dict[int, tuple] = {}
+    width = len(_WORK_COLUMNS)
+    for row in rows:
+        works[row[0]] = CardWork(*row[:width], account=author)
+        if author is None:
+            authors[row[1]] = tuple(row[width:])
+        elif extra is not None:
+            extra[row[0]] = tuple(row[width:])
+    if author is None:
+        avatars = await _avatars(session, {found[3] for found in authors.values() if found[3] is not None})
+        people = {key: CardAuthor(key, username, domain, name, avatars.get(avatar) if avatar else None)
+                  for key, (username, domain, name, avatar) in authors.items()}
+        for work in works.values():
+            work.account = people[work.account_id]
+    if works:
+        await _images(session, works)
+    return list(works.values())
