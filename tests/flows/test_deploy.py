@@ -90,8 +90,15 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
 
 @contextmanager
 def nginx_in_front(root: Path, port: int, upstream: int) -> Iterator[None]:
+    with running_nginx(root, nginx_conf(root, port, upstream), port):
+        yield
+
+
+@contextmanager
+def running_nginx(root: Path, conf: str, port: int) -> Iterator[None]:
+    """Debian's nginx with `conf` in `root` (its prefix), until it listens on `port`; stopped gracefully."""
     root.mkdir()
-    (root / "nginx.conf").write_text(nginx_conf(root, port, upstream))
+    (root / "nginx.conf").write_text(conf)
     nginx = subprocess.Popen([NGINX, "-p", str(root), "-c", str(root / "nginx.conf"), "-e",
                               str(root / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:

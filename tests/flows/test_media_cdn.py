@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests import images
-from tests.flows.test_deploy import DOC, NGINX, get, needs_nginx, wait_for_port
+from tests.flows.test_deploy import DOC, get, needs_nginx, running_nginx
 from tests.flows.users import Browserless, eventually
 from tests.instance import free_port, running_instance
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
@@ -72,20 +70,8 @@ http {{
 
 @contextmanager
 def media_site(root: Path, port: int, store: str, bucket: str) -> Iterator[None]:
-    root.mkdir()
-    (root / "nginx.conf").write_text(nginx_conf(root, port, store, bucket))
-    nginx = subprocess.Popen([NGINX, "-p", str(root), "-c", str(root / "nginx.conf"), "-e",
-                              str(root / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port)
+    with running_nginx(root, nginx_conf(root, port, store, bucket), port):
         yield
-    finally:
-        nginx.send_signal(signal.SIGQUIT)
-        try:
-            nginx.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
-            nginx.wait()
 
 
 @needs_nginx
