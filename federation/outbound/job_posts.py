@@ -12,13 +12,12 @@ import hashlib
 import json
 
 from aiohttp import web
-from sqlalchemy import select
 
 from cara_fed import urls
 from cara_fed.context import Context
-from cara_fed.models import Account, Delivery, JobApplication, JobPost, OutgoingActivity
+from cara_fed.models import JobApplication, JobPost
 from federation.negotiation import FED_CTX, ap_error, ap_response, cached, require_signed_fetch
-from federation.outbound.outbox import _record, event_id, follower_inboxes
+from federation.outbound.outbox import _record, delete_audience, event_id, follower_inboxes
 from federation.wire import serialize as s
 from federation.wire.job_posts import application_note, application_status_note, page_for_job
 
@@ -56,14 +55,10 @@ async def job_updated(ctx: Context, job_id: int | str) -> None:
 async def job_deleted(ctx: Context, account_id: int | str, job_id: int | str) -> None:
     """Delete(Tombstone) to the current followers and every inbox the Create went to."""
     uri = ctx.url(urls.job(int(job_id)))
-    async with ctx.sessions() as session:
-        account = await session.get(Account, int(account_id))
-        if account is None or not account.is_local:
-            return
-        inboxes = await follower_inboxes(session, account.id)
-        create = await session.scalar(select(OutgoingActivity).where(OutgoingActivity.uri == uri + "#create"))
-        if create is not None:
-            inboxes += list(await session.scalars(select(Delivery.inbox_url).where(Delivery.activity_id == create.id)))
+    audience = await delete_audience(ctx, account_id, uri)
+    if audience is None:
+        return
+    account, inboxes, _ = audience
     delete = s.activity(ctx, "Delete", account, s.tombstone(uri, "Page"), to=[s.PUBLIC],
                         cc=[s.followers_id(ctx, account)], id_=event_id(ctx, f"delete:{uri}"))
     await _record(ctx, account, delete, inboxes)

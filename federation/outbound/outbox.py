@@ -99,16 +99,27 @@ async def artwork_updated(ctx: Context, artwork_id: int | str) -> None:
                   artwork_id=artwork.id)
 
 
-async def artwork_deleted(ctx: Context, account_id: int | str, artwork_uri: str) -> None:
-    """Delete(Tombstone) to the current followers and to every inbox the Create went to, addressed as it was."""
+async def delete_audience(ctx: Context, account_id: int | str,
+                          object_uri: str) -> tuple[Account, list[str], OutgoingActivity | None] | None:
+    """Who a Delete of `object_uri` goes to: the current followers and every inbox its Create went to (that
+    Create is returned too, to address the Delete as it was). None when the account is gone or not ours."""
     async with ctx.sessions() as session:
         account = await session.get(Account, int(account_id))
         if account is None or not account.is_local:
-            return
+            return None
         inboxes = await follower_inboxes(session, account.id)
-        create = await session.scalar(select(OutgoingActivity).where(OutgoingActivity.uri == artwork_uri + "#create"))
+        create = await session.scalar(select(OutgoingActivity).where(OutgoingActivity.uri == object_uri + "#create"))
         if create is not None:
             inboxes += list(await session.scalars(select(Delivery.inbox_url).where(Delivery.activity_id == create.id)))
+    return account, inboxes, create
+
+
+async def artwork_deleted(ctx: Context, account_id: int | str, artwork_uri: str) -> None:
+    """Delete(Tombstone) to the current followers and to every inbox the Create went to, addressed as it was."""
+    audience = await delete_audience(ctx, account_id, artwork_uri)
+    if audience is None:
+        return
+    account, inboxes, create = audience
     sent = json.loads(create.body) if create is not None else {}
     to, cc = sent.get("to") or [s.followers_id(ctx, account)], sent.get("cc") or []
     tail = artwork_uri.rstrip("/").rsplit("/", 1)[-1]
