@@ -40,10 +40,16 @@ async def follows_of(ctx, followee_id: int) -> dict[str, tuple[str, str | None]]
     return {uri: (state, follow_uri) for uri, state, follow_uri in found}
 
 
+
+async def known_actors(fed, peer, *names: str) -> list:  # type: ignore[no-untyped-def]
+    """Peer actors whose keys we fetched just now, as the inbox would have before accepting their posts."""
+    actors = [peer.add_actor(name) for name in names]
+    for actor in actors:
+        await resolver.fetch_actor(fed, actor.id)
+    return actors
+
 async def test_a_mixed_batch_with_one_bad_signature_refuses_only_that_one(fed, inbox_client, peer, ada):
-    alice, bob, carol = (peer.add_actor(name) for name in ("alice", "bob", "carol"))
-    for actor in (alice, bob, carol):
-        await resolver.fetch_actor(fed, actor.id)  # keys fetched just now: a bad signature is not re-fetched
+    alice, bob, carol = await known_actors(fed, peer, "alice", "bob", "carol")  # a bad signature is not re-fetched
     batcher_for(fed).max_delay = 0.5  # every request lands in the same batch
     inbox, ada_uri = fed.url("/users/ada/inbox"), fed.url("/users/ada")
     sent = [
@@ -83,9 +89,7 @@ async def store(ctx, recipient: str, activities: list[dict]) -> list[int]:  # ty
 
 
 async def test_each_senders_activities_take_effect_in_order_within_one_batch(fed, peer, ada):
-    alice, bob = peer.add_actor("alice"), peer.add_actor("bob")
-    for actor in (alice, bob):
-        await resolver.fetch_actor(fed, actor.id)
+    alice, bob = await known_actors(fed, peer, "alice", "bob")
     ada_uri = fed.url("/users/ada")
     first = peer.activity(alice, "Follow", ada_uri)
     undo = peer.activity(alice, "Undo", {"id": first["id"], "type": "Follow", "actor": alice.id, "object": ada_uri})
@@ -106,9 +110,7 @@ async def test_each_senders_activities_take_effect_in_order_within_one_batch(fed
 
 
 async def test_a_batch_reads_its_senders_and_objects_once(fed, peer, ada):
-    actors = [peer.add_actor(f"actor{i}") for i in range(4)]
-    for actor in actors:
-        await resolver.fetch_actor(fed, actor.id)
+    actors = await known_actors(fed, peer, *(f"actor{i}" for i in range(4)))
     ada_uri = fed.url("/users/ada")
     batch = [note(peer, actors[n % 4], ada_uri, n) for n in range(40)]
     batch[7]["object"]["attachment"] = [{"type": "Image", "url": f"{actors[3].id}/{uuid.uuid4().hex}.png",
@@ -132,9 +134,7 @@ async def test_a_batch_reads_its_senders_and_objects_once(fed, peer, ada):
 
 
 async def test_a_job_also_takes_the_rows_still_waiting_for_theirs_and_never_a_row_in_hand(fed, peer, ada):
-    alice, bob = peer.add_actor("alice"), peer.add_actor("bob")
-    for actor in (alice, bob):
-        await resolver.fetch_actor(fed, actor.id)
+    alice, bob = await known_actors(fed, peer, "alice", "bob")
     ada_uri = fed.url("/users/ada")
     first = peer.activity(alice, "Follow", ada_uri)
     undo = peer.activity(alice, "Undo", {"id": first["id"], "type": "Follow", "actor": alice.id, "object": ada_uri})
