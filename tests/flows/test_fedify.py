@@ -9,18 +9,8 @@ import pytest
 
 from tests import images
 from tests.flows.users import Browserless, eventually
-from tests.instance import running_instance
-from tests.peers.fedify_peer import require_fedify, running_fedify
 
 pytestmark = pytest.mark.flow
-
-
-@pytest.fixture
-def cara_and_peer(tmp_path):  # type: ignore[no-untyped-def]
-    require_fedify()
-    with running_instance(tmp_path / "cara") as cara, running_fedify(tmp_path / "peer") as peer:
-        cara.cli("createuser", "ada", "--email", "ada@cara.example", "--password", "ada password")
-        yield cara, peer
 
 
 async def test_fedify_follows_our_artist_and_receives_her_work(cara_and_peer):

@@ -16,21 +16,11 @@ from federation.wire.parse_keys import assertion_keys
 from federation.wire.proof_keys import ed25519_from_multibase
 from tests import images
 from tests.flows.users import Browserless
-from tests.instance import running_instance
-from tests.peers.fedify_peer import require_fedify, running_fedify
 
 pytestmark = pytest.mark.flow
 
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = AS + "#Public"
-
-
-@pytest.fixture
-def cara_and_peer(tmp_path):  # type: ignore[no-untyped-def]
-    require_fedify()
-    with running_instance(tmp_path / "cara") as cara, running_fedify(tmp_path / "peer") as peer:
-        cara.cli("createuser", "ada", "--email", "ada@cara.example", "--password", "ada password")
-        yield cara, peer
 
 
 async def test_fedify_verifies_the_proofs_on_our_create_and_its_note(cara_and_peer):

@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import select, update
 
 from cara_fed.config import Config, load_config
-from cara_fed.models import Artwork, MediaDerivative
+from cara_fed.models import MediaDerivative
 from cara_fed_run.cli import main
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
 from tests.web.test_artworks import upload
+from tests.web.test_media_store import derivative_keys
 
 KEY = r"[0-9a-f]{2}/[0-9a-f]{32}\.(?:jpg|webp)"
 AP = "application/activity+json"
@@ -59,12 +60,6 @@ def fetch(url: str) -> tuple[int, Message, bytes]:
         return exc.code, exc.headers, b""
 
 
-async def keys_of(ctx, artwork_id: int) -> list[str]:  # type: ignore[no-untyped-def]
-    async with ctx.sessions() as session:
-        work = await session.get(Artwork, artwork_id)
-        return sorted(d.key for image in work.images for d in image.asset.derivatives)
-
-
 async def post(client, files, **fields) -> int:  # type: ignore[no-untyped-def]
     response = await upload(client, files, **fields)
     assert response.status == 303, await response.text()
@@ -79,7 +74,7 @@ async def test_public_work_is_linked_at_the_store_with_noai_metadata(client, ctx
     page = await client.get(f"/@ada/{artwork_id}")
     html = await page.text()
     linked = sorted(set(re.findall(re.escape(base) + "/(" + KEY + ")", html)))
-    assert linked and set(linked) <= set(await keys_of(ctx, artwork_id))
+    assert linked and set(linked) <= set(await derivative_keys(ctx, artwork_id))
     assert not re.search("/media/" + KEY, html)  # none of this work's files through us
     assert f"img-src 'self' {seaweed.endpoint}" in page.headers["Content-Security-Policy"]
 
@@ -118,7 +113,7 @@ async def test_followers_only_work_never_gets_a_public_object(client, ctx, seawe
     artwork_id = await post(client, [("a.png", images.png(300, 200), "x")], visibility="followers")
     html = await (await client.get(f"/@ada/{artwork_id}")).text()
     assert base not in html and re.search("/media/" + KEY, html)
-    keys = await keys_of(ctx, artwork_id)
+    keys = await derivative_keys(ctx, artwork_id)
     async with ctx.sessions() as session:  # so no page, API answer or activity names a store URL for it
         assert set((await session.scalars(select(MediaDerivative.public_copy))).all()) == {None}
     assert keys and all(fetch(f"{base}/{key}")[0] == 404 for key in keys)
@@ -130,7 +125,7 @@ async def test_sync_public_backfills_and_cleans_up(client, ctx, seaweed, bucket,
     base = f"{seaweed.endpoint}/{bucket}/published"
     await sign_up(client, "ada")
     artwork_id = await post(client, [("a.jpg", images.jpeg(700, 500), "x")])
-    keys = await keys_of(ctx, artwork_id)
+    keys = await derivative_keys(ctx, artwork_id)
     # As after an upgrade or `media migrate`: rows without copies, and no objects in the published area.
     async with ctx.transaction() as tx:
         await tx.session.execute(update(MediaDerivative).values(public_copy=None))
