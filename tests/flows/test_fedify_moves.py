@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from tests.flows.test_fedify import cara_and_peer  # noqa: F401  (the fixture)
 from tests.flows.users import Browserless, eventually
 
 pytestmark = pytest.mark.flow
