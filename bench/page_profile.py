@@ -27,8 +27,9 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from cara_fed.config import load_config  # noqa: E402
+from cara_fed.context import CONTEXT_KEY  # noqa: E402
 from cara_fed.demo import seed_demo  # noqa: E402
-from cara_fed_run.app import CTX_KEY, create_app  # noqa: E402
+from cara_fed_run.app import create_app  # noqa: E402
 
 
 class StatementCounter:
@@ -70,7 +71,7 @@ async def main(args: argparse.Namespace) -> None:
                                       "CARA_FED__CACHE__PAGE_SECONDS": "0"})
         app = create_app(config, jobs="inline", migrate=True)
         async with TestClient(TestServer(app)) as client:
-            ctx = app[CTX_KEY]
+            ctx = app[CONTEXT_KEY]
             await seed_demo(ctx)
             counter = StatementCounter(ctx.engine)
             paths = await pages(client)

@@ -1,4 +1,4 @@
-"""The one dependency object handed to services, jobs and edges."""
+"""The one dependency object handed to services, jobs and edges, and the one app key it is stored under."""
 
 from __future__ import annotations
 
@@ -6,17 +6,56 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cara_fed.cache import PageCache
 from cara_fed.config import Config
 from cara_fed.db import make_engine, make_sessionmaker
+from cara_fed.directory import Directory
 from cara_fed.hashing import HashingPool
 from cara_fed.media_budget import MemoryBudget
-from cara_fed.queue import Jobs
+from cara_fed.queue import Jobs, NoJobs
 from cara_fed.storage import MediaStore, make_store
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, eq=False)
+class ResourceKey(Generic[T]):
+    """Names one per-process resource an edge keeps on the Context; `ResourceKey[ClientSession]("…")` types
+    what `Resources.provide` hands back, as aiohttp's AppKey does for the app. Compared by identity."""
+
+    name: str
+
+
+class Resources:
+    """Per-process objects owned by an edge (federation's HTTP client session, the inbox lookup caches):
+    made on first use, remade when no longer usable, closed with the Context. The core never names their types."""
+
+    def __init__(self) -> None:
+        self._held: dict[ResourceKey[Any], Any] = {}
+
+    def provide(self, key: ResourceKey[T], make: Callable[[], T],
+                usable: Callable[[T], bool] | None = None) -> T:
+        found = self._held.get(key)
+        if found is None or (usable is not None and not usable(found)):
+            found = self._held[key] = make()
+        return found
+
+    def __contains__(self, key: ResourceKey[Any]) -> bool:
+        return key in self._held
+
+    async def close(self) -> None:
+        held, self._held = list(self._held.values()), {}
+        for resource in held:
+            closer = getattr(resource, "close", None)
+            if closer is not None:
+                result = closer()
+                if inspect.isawaitable(result):
+                    await result
 
 
 @dataclass
@@ -38,13 +77,14 @@ class Context:
     cache: PageCache
     media_budget: MemoryBudget
     hashing: HashingPool = field(default_factory=HashingPool)  # passwords, off the event loop and bounded
-    jobs: Jobs = None  # type: ignore[assignment]  # set by the composition root
-    directory: Any = None  # cara_fed.directory.Directory, installed by the composition root
+    jobs: Jobs = field(default_factory=NoJobs)  # the composition root installs huey's or the inline queue
+    # Remote lookups (the federation edge's implementation, installed by the composition root); None where the
+    # process does not federate, and callers then say so rather than fail.
+    directory: Directory | None = None
     # The name of the worker running jobs in this process (stamped on what it claims, so its next start can
     # recover what a crash left behind); None where no worker runs (web-only processes, inline tests).
     worker_name: str | None = None
-    # Per-process resources owned by an edge (e.g. federation's HTTP client session), closed with the context.
-    resources: dict[str, Any] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
 
     @classmethod
     def create(cls, config: Config) -> Context:
@@ -82,13 +122,11 @@ class Context:
         return self.config.base_url + path
 
     async def close(self) -> None:
-        for resource in self.resources.values():
-            closer = getattr(resource, "close", None)
-            if closer is not None:
-                result = closer()
-                if inspect.isawaitable(result):
-                    await result
-        self.resources.clear()
+        await self.resources.close()
         self.hashing.close()
         await self.storage.close()
         await self.engine.dispose()
+
+
+# The one key the Context is stored under on the aiohttp app, for the web and federation edges alike.
+CONTEXT_KEY = web.AppKey("context", Context)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Instance, Project
+from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Project
 from cara_fed.queries_cards import CardWork, card_select, cards_from, core_rows
 from cara_fed.queries_safety import blocked_either_way, feed_filters
 
@@ -52,36 +52,14 @@ async def _page(session: AsyncSession, query: Select, before: int | None, limit:
     return Page(rows, rows[-1].id if more and rows else None)
 
 
-def _visible_public() -> Select:
-    return select(Artwork).where(Artwork.state == "published", Artwork.visibility == "public")
-
-
 def _latest_public_where(query: Select) -> Select:
     return query.where(Artwork.state == "published", Artwork.visibility == "public", Account.status == "active",
                        Account.domain.is_(None))
 
 
 async def latest_public_cards(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
-    """latest_public as plain-row cards (the home page)."""
+    """The newest public works of active local accounts, as plain-row cards (the home page)."""
     return await card_page(session, _latest_public_where(card_select()), before, limit)
-
-
-async def latest_public(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE,
-                        options: tuple = ()) -> Page:
-    query = _visible_public().join(Account).where(Account.status == "active", Account.domain.is_(None))
-    return await _page(session, query.options(*options), before, limit)
-
-
-def _not_muted_by_policy() -> Any:
-    """Remote works from silenced or suspended servers stay out of public listings (local ones always count)."""
-    muted = select(Instance.domain).where(Instance.policy.in_(("silence", "suspend")))
-    return Account.domain.is_(None) | Account.domain.not_in(muted)
-
-
-async def by_tag(session: AsyncSession, tag: str, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
-    query = (_visible_public().join(ArtworkTag).join(Account, Account.id == Artwork.account_id)
-             .where(ArtworkTag.tag == tag, Account.status == "active", _not_muted_by_policy()))
-    return await _page(session, query, before, limit)
 
 
 async def local_account(session: AsyncSession, username: str) -> Account | None:

@@ -127,6 +127,19 @@ class Jobs(Protocol):
     async def publish(self, event: Event) -> None: ...
 
 
+class NoJobs:
+    """The Context's queue until a composition root (cara_fed_run) installs one: fails loudly, never drops work."""
+
+    registry = JobRegistry()
+
+    async def enqueue(self, task: Task, *args: JobArg) -> None:
+        raise RuntimeError(f"no job queue installed: cannot queue {task.name}; cara_fed_run sets ctx.jobs")
+
+    async def publish(self, event: Event) -> None:
+        raise RuntimeError(f"no job queue installed: cannot publish {type(event).__name__}; "
+                           "cara_fed_run sets ctx.jobs")
+
+
 class InlineJobs:
     """Runs each job at once, in the caller's event loop (unit tests, the `demo` command)."""
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from cara_fed import http_log, memory, observe
 from cara_fed.config import Config
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.migrate import upgrade
 from cara_fed.queue import QUEUES, InlineJobs
 from cara_fed_run.worker import Worker, build_full_registry, recover_after_restart, wire_jobs, worker_name
@@ -20,7 +20,6 @@ from web.routes import setup_web
 
 log = logging.getLogger(__name__)
 
-CTX_KEY = web.AppKey("ctx", Context)
 
 
 def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = None) -> web.Application:
@@ -31,7 +30,7 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
     uploads = (config.media.max_upload_mb * config.media.max_images_per_artwork + 2) * 1024 * 1024
     # A portfolio archive import (web/portability.py) may be larger than a full artwork upload.
     app = web.Application(client_max_size=max(uploads, (config.portability.archive_max_mb + 1) * 1024 * 1024))
-    app[CTX_KEY] = ctx
+    app[CONTEXT_KEY] = ctx
     setup_web(app, ctx)
     setup_federation(app, ctx)
     ctx.directory = FederationDirectory(ctx)

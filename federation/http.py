@@ -17,10 +17,10 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 
-from cara_fed.context import Context
+from cara_fed.context import Context, ResourceKey
 
 USER_AGENT = "cara-fed/0.1 (+https://w3id.org/cara-fed)"
-SESSION_KEY = "federation.http"
+SESSION = ResourceKey[aiohttp.ClientSession]("federation.http")
 
 
 class BlockedAddress(aiohttp.ClientConnectionError):
@@ -71,13 +71,11 @@ class GuardedResolver(AbstractResolver):
 
 def session(ctx: Context) -> aiohttp.ClientSession:
     """The process-wide client session (created on first use, on the running loop; closed with ctx)."""
-    existing = ctx.resources.get(SESSION_KEY)
-    if existing is not None and not existing.closed:
-        return existing
+    return ctx.resources.provide(SESSION, lambda: _new_session(ctx), usable=lambda found: not found.closed)
+
+
+def _new_session(ctx: Context) -> aiohttp.ClientSession:
     allow = ctx.config.federation.allow_private_addresses
     connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow), limit=200, limit_per_host=8, ttl_dns_cache=300)
-    created = aiohttp.ClientSession(connector=connector, headers={"User-Agent": USER_AGENT},
-                                    timeout=aiohttp.ClientTimeout(total=30, connect=10),
-                                    auto_decompress=True)
-    ctx.resources[SESSION_KEY] = created
-    return created
+    return aiohttp.ClientSession(connector=connector, headers={"User-Agent": USER_AGENT},
+                                 timeout=aiohttp.ClientTimeout(total=30, connect=10), auto_decompress=True)

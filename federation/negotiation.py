@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import is_unavailable
 from cara_fed.http_headers import add_vary
 
@@ -27,7 +27,6 @@ AP_HEADERS = {"Content-Type": AP_CONTENT_TYPE, "Vary": "Accept", "X-Content-Type
 _AP_TYPES = ("application/activity+json", "application/ld+json")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
-FED_CTX = web.AppKey("federation_ctx", Context)
 # (pattern, view) for shared URLs: the view answers when the request prefers ActivityStreams.
 AP_VIEWS = web.AppKey("federation_ap_views", list)
 # Set by the inbound edge: async (request) -> signer actor URI; raises (anything) when the signature is bad.
@@ -108,7 +107,7 @@ def ap_redirect(location: str) -> web.Response:
 async def cached(request: web.Request, build: Callable[[], Awaitable[web.Response]]) -> web.Response:
     """Serve AP documents from the shared page cache (cleared on every committed write). The key starts
     with a newline, which no Accept header can contain, so it never meets a cached HTML page."""
-    cache = request.app[FED_CTX].cache
+    cache = request.app[CONTEXT_KEY].cache
     key = f"\nap|{request.path_qs}"
     page = cache.get(key)
     if page is not None:
@@ -127,7 +126,7 @@ async def require_signed_fetch(request: web.Request) -> web.Response | None:
     registers under FETCH_VERIFIER accepts; the signer's actor URI is kept in request[SIGNER]. Without a
     verifier we fail closed, so a made-up Signature header can never stand in for a checked one.
     """
-    if not request.app[FED_CTX].config.federation.authorized_fetch:
+    if not request.app[CONTEXT_KEY].config.federation.authorized_fetch:
         return None
     headers = request.headers
     signed = "Signature" in headers or "Signature-Input" in headers \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from federation import negotiation
 from federation.discovery import wellknown
 from federation.inbound.inbox import setup_inbox
@@ -12,7 +12,7 @@ from federation.outbound import documents, job_posts
 
 
 def setup_federation(app: web.Application, ctx: Context) -> None:
-    app[negotiation.FED_CTX] = ctx
+    app[CONTEXT_KEY] = ctx
     app[negotiation.AP_VIEWS] = [*documents.NEGOTIATED, *job_posts.NEGOTIATED]
     # First of all middlewares: an ActivityPub request for a shared URL must never reach a page handler
     # (nor the anonymous page cache, nor the HTML error pages).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from cara_fed.models import Account
 from cara_fed.observe import client_address
@@ -13,7 +14,6 @@ from cara_fed.services import account_deletion, two_factor
 from web import forms
 from web.admin import require_admin
 from web.auth import render_form, require_login
-from web.keys import CTX
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -23,7 +23,7 @@ PAGE, CANCEL, ADMIN = "/settings/delete", "/account/cancel-deletion", "/admin/de
 def _page(request: web.Request, account: Account, errors: dict | None = None, status: int = 200) -> web.Response:
     return render(request, "settings_delete.html", {
         "errors": errors or {}, "two_factor": two_factor.is_enabled(account),
-        "days": request.app[CTX].config.accounts.deletion_grace_days}, status=status)
+        "days": request.app[CONTEXT_KEY].config.accounts.deletion_grace_days}, status=status)
 
 
 @routes.get(PAGE, name="delete_account")
@@ -36,7 +36,8 @@ async def delete_account(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     try:
-        due = await account_deletion.request_deletion(request.app[CTX], account.id, forms.text(form, "password"),
+        due = await account_deletion.request_deletion(request.app[CONTEXT_KEY], account.id, forms.text(form,
+                                                                                                       "password"),
                                                       forms.text(form, "code"))
     except ValidationError as exc:
         return _page(request, account, exc.errors, status=400)
@@ -65,7 +66,7 @@ async def cancel(request: web.Request) -> web.Response:
     form = await request.post()
     login = forms.text(form, "login")
     try:
-        await account_deletion.cancel_deletion(request.app[CTX], login, forms.text(form, "password"),
+        await account_deletion.cancel_deletion(request.app[CONTEXT_KEY], login, forms.text(form, "password"),
                                                forms.text(form, "code"), client_address(request))
     except ValidationError as exc:
         return _cancel_form(request, login, exc.errors, status=400)
@@ -82,7 +83,7 @@ async def admin_page(request: web.Request, errors: dict | None = None, status: i
     require_admin(request)
     from sqlalchemy import select
 
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         pending = (await session.scalars(select(Account).where(
             Account.deletion_due_at.is_not(None), Account.deleted_at.is_(None), Account.domain.is_(None))
             .order_by(Account.deletion_due_at))).all()
@@ -95,12 +96,12 @@ async def admin_suspend(request: web.Request) -> web.Response:
     form = await request.post()
     from cara_fed import queries
 
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         target = await queries.local_account(session, forms.text(form, "username").lstrip("@"))
     try:
         if target is None:
             raise NotFound("There is no such account here.")
-        await account_deletion.suspend(request.app[CTX], target.id, admin, forms.text(form, "reason"))
+        await account_deletion.suspend(request.app[CONTEXT_KEY], target.id, admin, forms.text(form, "reason"))
     except (NotFound, ValidationError) as exc:
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         return await admin_page(request, {"username": message}, status=400)
@@ -112,7 +113,7 @@ async def admin_unsuspend(request: web.Request) -> web.Response:
     admin = require_admin(request)
     form = await request.post()
     try:
-        await account_deletion.unsuspend(request.app[CTX], forms.path_id(request, "account_id"), admin,
+        await account_deletion.unsuspend(request.app[CONTEXT_KEY], forms.path_id(request, "account_id"), admin,
                                          forms.text(form, "reason"))
     except (NotFound, ValidationError) as exc:
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)

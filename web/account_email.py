@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import RateLimited, ValidationError
 from cara_fed.observe import client_address
 from cara_fed.services import account_email
 from web import forms
 from web.auth import render_form, require_login
-from web.keys import CTX
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -23,7 +23,7 @@ SENT = ("If an account here uses that address, we have sent it a link to choose 
 
 
 def _no_mail(request: web.Request) -> None:
-    if not request.app[CTX].config.mail.enabled:
+    if not request.app[CONTEXT_KEY].config.mail.enabled:
         raise web.HTTPNotFound(text="This instance does not send email; ask an admin for help with your account.")
 
 
@@ -31,7 +31,7 @@ async def _link_form(request: web.Request, purpose: str) -> web.Response:
     _no_mail(request)
     token = request.match_info["token"]
     prefix, title, button = LINKS[purpose]
-    if not await account_email.check_token(request.app[CTX], token, purpose):
+    if not await account_email.check_token(request.app[CONTEXT_KEY], token, purpose):
         return render(request, "message.html", {"title": "Link expired", "message": account_email.EXPIRED},
                       status=400)
     return render_form(request, "confirm_link.html", {"title": title, "button": button, "here": prefix + token})
@@ -39,7 +39,7 @@ async def _link_form(request: web.Request, purpose: str) -> web.Response:
 
 async def _use_link(request: web.Request, purpose: str) -> web.Response:
     _no_mail(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     try:
         if purpose == "verify":
             await account_email.verify(ctx, request.match_info["token"])
@@ -79,7 +79,7 @@ async def confirm(request: web.Request) -> web.Response:
 async def resend(request: web.Request) -> web.Response:
     account = require_login(request)
     _no_mail(request)
-    await account_email.resend_verification(request.app[CTX], account.id)
+    await account_email.resend_verification(request.app[CONTEXT_KEY], account.id)
     raise web.HTTPSeeOther("/settings?resent=1#sign-in-h")
 
 
@@ -95,7 +95,7 @@ async def forgot(request: web.Request) -> web.Response:
     form = await request.post()
     email = forms.text(form, "email")
     try:
-        await account_email.request_reset(request.app[CTX], email, client_address(request))
+        await account_email.request_reset(request.app[CONTEXT_KEY], email, client_address(request))
     except ValidationError as exc:
         return render_form(request, "forgot_password.html", {"form": {"email": email}, "errors": exc.errors},
                            status=400)
@@ -110,7 +110,7 @@ async def forgot(request: web.Request) -> web.Response:
 @routes.get(r"/reset-password/{token:[A-Za-z0-9_-]{1,100}}", name="reset_password")
 async def reset_form(request: web.Request) -> web.Response:
     _no_mail(request)
-    if not await account_email.check_token(request.app[CTX], request.match_info["token"], "reset"):
+    if not await account_email.check_token(request.app[CONTEXT_KEY], request.match_info["token"], "reset"):
         return render(request, "message.html", {"title": "Link expired", "message": account_email.EXPIRED},
                       status=400)
     return render_form(request, "reset_password.html", {"here": request.path, "errors": {}})
@@ -121,7 +121,7 @@ async def reset(request: web.Request) -> web.Response:
     _no_mail(request)
     form = await request.post()
     try:
-        await account_email.reset_password(request.app[CTX], request.match_info["token"],
+        await account_email.reset_password(request.app[CONTEXT_KEY], request.match_info["token"],
                                            forms.text(form, "password"))
     except ValidationError as exc:
         if "token" in exc.errors:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account
 from cara_fed.services import accounts, domain_blocks_csv, instances
 from web import forms
 from web.auth import require_login
-from web.keys import CTX
 from web.limits import accepts_uploads
 from web.render import render
 
@@ -26,7 +26,7 @@ def require_admin(request: web.Request) -> Account:
 
 async def _page(request: web.Request, errors: dict | None = None, invite: str = "", status: int = 200,  # type: ignore[no-untyped-def]
                 notice: str = ""):
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         pending = (await session.scalars(select(Account).where(Account.status == "pending", Account.domain.is_(None))
                                          .order_by(Account.created_at))).all()
@@ -47,7 +47,8 @@ async def decide(request: web.Request) -> web.Response:
     admin_account = require_admin(request)
     status = "active" if request.match_info["decision"] == "approve" else "suspended"
     form = await request.post()
-    await accounts.set_status(request.app[CTX], forms.path_id(request, "account_id"), status, actor=admin_account,
+    await accounts.set_status(request.app[CONTEXT_KEY], forms.path_id(request, "account_id"), status,
+                              actor=admin_account,
                               reason=forms.text(form, "reason"))
     raise web.HTTPSeeOther("/admin")
 
@@ -55,8 +56,8 @@ async def decide(request: web.Request) -> web.Response:
 @routes.post("/admin/invites", name="admin_invite")
 async def invite(request: web.Request) -> web.Response:
     admin_account = require_admin(request)
-    code = await accounts.create_invite(request.app[CTX], admin_account.id)
-    ctx = request.app[CTX]
+    code = await accounts.create_invite(request.app[CONTEXT_KEY], admin_account.id)
+    ctx = request.app[CONTEXT_KEY]
     return await _page(request, invite=f"{ctx.config.base_url}/signup?invite={code}")
 
 
@@ -64,7 +65,7 @@ async def invite(request: web.Request) -> web.Response:
 async def instance_policy(request: web.Request) -> web.Response:
     admin_account = require_admin(request)
     form = await request.post()
-    ctx, domain, reason = request.app[CTX], forms.text(form, "domain"), forms.text(form, "reason")
+    ctx, domain, reason = request.app[CONTEXT_KEY], forms.text(form, "domain"), forms.text(form, "reason")
     try:
         if forms.text(form, "action") in ("allow", "disallow"):
             await instances.set_allowed(ctx, domain, forms.text(form, "action") == "allow", actor=admin_account,
@@ -79,7 +80,7 @@ async def instance_policy(request: web.Request) -> web.Response:
 @routes.get("/admin/domain_blocks.csv", name="admin_domain_blocks_export")
 async def export_domain_blocks(request: web.Request) -> web.Response:
     require_admin(request)
-    body = await domain_blocks_csv.export_csv(request.app[CTX])
+    body = await domain_blocks_csv.export_csv(request.app[CONTEXT_KEY])
     return web.Response(text=body, content_type="text/csv", charset="utf-8", headers={
         "Content-Disposition": 'attachment; filename="domain_blocks.csv"', "Cache-Control": "private, no-store"})
 
@@ -94,7 +95,7 @@ async def import_domain_blocks(request: web.Request) -> web.Response:
         if not isinstance(field, web.FileField) or not field.filename:
             raise ValidationError({"csv": "Choose a CSV file to import."})
         data = field.file.read(domain_blocks_csv.MAX_BYTES + 1)
-        count = await domain_blocks_csv.import_csv(request.app[CTX], admin_account, data)
+        count = await domain_blocks_csv.import_csv(request.app[CONTEXT_KEY], admin_account, data)
     except ValidationError as exc:
         return await _page(request, errors=exc.errors, status=400)
     return await _page(request, notice=f"Imported {count} domain{'s' if count != 1 else ''}.")

@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from cara_fed import urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import Overloaded, RateLimited, ValidationError
 from cara_fed.observe import client_address
 from cara_fed.services import accounts, login_throttle, rules, two_factor
-from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE
+from web.keys import ACCOUNT, LOGIN, SESSION_COOKIE
 from web.links import safe_next
 from web.render import render
 
@@ -38,11 +39,11 @@ def render_form(request: web.Request, template: str, context: dict, status: int 
 
 
 def _secure(request: web.Request) -> bool:
-    return request.app[CTX].config.server.scheme == "https"
+    return request.app[CONTEXT_KEY].config.server.scheme == "https"
 
 
 async def _log_in(request: web.Request, account, target: str) -> web.Response:  # type: ignore[no-untyped-def]
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     token, _row = await accounts.start_session(ctx, account)
     response = web.HTTPSeeOther(safe_next(target))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request), path="/",
@@ -64,15 +65,16 @@ async def signup_form(request: web.Request) -> web.Response:
 
 
 async def _signup_page(request: web.Request, form: dict, errors: dict, status: int = 200) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         listed = await rules.listed(session)
-    return render_form(request, "signup.html", {"mode": request.app[CTX].config.instance.registration, "form": form,
+    return render_form(request, "signup.html", {"mode": request.app[CONTEXT_KEY].config.instance.registration,
+                                                "form": form,
                                                 "errors": errors, "rules": listed}, status=status)
 
 
 @routes.post("/signup")
 async def signup(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     form = await request.post()
     fields = {k: str(form.get(k, "")) for k in ("username", "email", "display_name", "kind", "invite", "note")}
     fields["agree_rules"] = str(form.get("agree_rules", ""))
@@ -106,7 +108,7 @@ async def login(request: web.Request) -> web.Response:
     # Without a `next`, land on the feed: what a signed-in person came for (issue 16 item 15).
     login_name, target = str(form.get("login", "")), str(form.get("next", "") or "/feed")
     try:
-        account = await accounts.authenticate(request.app[CTX], login_name, str(form.get("password", "")),
+        account = await accounts.authenticate(request.app[CONTEXT_KEY], login_name, str(form.get("password", "")),
                                               client_address(request),
                                               request.cookies.get(login_throttle.KNOWN_COOKIE))
     except ValidationError as exc:
@@ -137,7 +139,7 @@ def code_step(request: web.Request, account, target: str, errors: dict | None = 
 
 @routes.post("/login/code", name="login_code")
 async def login_code(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     form = await request.post()
     target = str(form.get("next", "") or "/feed")
     account = await two_factor.pending_account(ctx, request.cookies.get(PENDING_COOKIE))
@@ -168,7 +170,7 @@ def _busy(response: web.Response, exc: Overloaded) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await accounts.end_session(request.app[CTX], token)
+        await accounts.end_session(request.app[CONTEXT_KEY], token)
     response = web.HTTPSeeOther("/")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

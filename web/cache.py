@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cara_fed.cache import CachedPage, PageCache
+from cara_fed.context import CONTEXT_KEY
 from web.conditional import add_vary
-from web.keys import ACCOUNT, CTX, SESSION_COOKIE
+from web.keys import ACCOUNT, SESSION_COOKIE
 
 PageHandler = Callable[[web.Request], Awaitable[web.Response]]
 CACHEABLE_HEADERS = ("X-Robots-Tag", "tdm-reservation", "Link", "Vary")
@@ -27,7 +28,7 @@ def cached_page(handler: PageHandler) -> PageHandler:
     async def wrapper(request: web.Request) -> web.Response:
         if request.method != "GET" or request.get(ACCOUNT) is not None or SESSION_COOKIE in request.cookies:
             return await handler(request)
-        cache = request.app[CTX].cache
+        cache = request.app[CONTEXT_KEY].cache
         if cache.ttl <= 0:  # caching off ([cache] page_seconds = 0): every request renders
             return await handler(request)
         key = page_key(request)
@@ -53,7 +54,7 @@ def answerable(request: web.Request) -> bool:
     (web/backpressure.py) and a preview stampede gets pages, not 503s."""
     if request.method != "GET" or SESSION_COOKIE in request.cookies:
         return False
-    cache, key = request.app[CTX].cache, page_key(request)
+    cache, key = request.app[CONTEXT_KEY].cache, page_key(request)
     return cache.get(key) is not None or (id(cache), key, cache.generation) in _flights
 
 

@@ -9,13 +9,14 @@ from aiohttp import web
 
 from cara_fed import queries_discovery as discovery
 from cara_fed import urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.models import Account
 from cara_fed.services import tag_follows
 from cara_fed.taxonomy import FIELDS, MEDIUMS
 from cara_fed.text import normalize_tag
 from web.auth import require_login
-from web.keys import ACCOUNT, CTX
+from web.keys import ACCOUNT
 from web.pages import cursor
 from web.render import render
 
@@ -36,7 +37,7 @@ async def explore(request: web.Request) -> web.Response:
     field, medium = _choice(request, "field", FIELDS), _choice(request, "medium", MEDIUMS)
     sort = _choice(request, "sort", SORTS) or "latest"
     tag = normalize_tag(request.query.get("tag", ""))
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         if sort == "popular":
             works = await discovery.popular_this_week(session, viewer, field=field, medium=medium, tag=tag)
             page = None
@@ -55,7 +56,7 @@ async def explore(request: web.Request) -> web.Response:
 
 async def _remote_handle(request: web.Request, q: str) -> tuple[Account | None, str]:
     """`@name@host` (or `name@host`): our copy of that account, looked up with WebFinger if need be."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     try:
         username, domain = split_handle(q)
     except LookupFailed:
@@ -82,7 +83,7 @@ async def search(request: web.Request) -> web.Response:
     if len(q) > discovery.SEARCH_MAX:
         raise web.HTTPBadRequest(text=f"Keep searches under {discovery.SEARCH_MAX} characters.")
     remote, lookup_error = (await _remote_handle(request, q)) if q.count("@") >= 1 and "." in q else (None, "")
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         artists = await discovery.search_accounts(session, viewer, q)
         if remote is not None and all(a.id != remote.id for a in artists):
             artists.insert(0, remote)
@@ -100,7 +101,7 @@ async def follow_tag(request: web.Request) -> web.Response:
     if not name:
         raise web.HTTPBadRequest(text="That is not a tag.")
     if request.match_info["action"] == "follow":
-        await tag_follows.follow(request.app[CTX], viewer, name)
+        await tag_follows.follow(request.app[CONTEXT_KEY], viewer, name)
     else:
-        await tag_follows.unfollow(request.app[CTX], viewer, name)
+        await tag_follows.unfollow(request.app[CONTEXT_KEY], viewer, name)
     raise web.HTTPSeeOther(urls.tag(name))

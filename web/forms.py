@@ -48,10 +48,6 @@ def kept_images(form: MultiDictProxy) -> tuple[list[Draft], list[int]]:
     return [Draft(i, "", text(form, f"alt_draft_{i}")) for i in ids if i not in removed], removed
 
 
-def int_list(raw: str) -> list[int]:
-    return parse_ids(raw.replace(" ", "").split(","))
-
-
 def path_id(request: web.Request, name: str) -> int:
     """An id from the URL path; one that cannot name a row (Unicode digits, past int4) is a 404, not a 500."""
     number = parse_id(request.match_info.get(name, ""))

@@ -6,12 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries_social
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Artwork
 from cara_fed.numbers import parse_id
 from cara_fed.services import comments, interactions
 from web import forms
 from web.auth import require_login
-from web.keys import CTX
 from web.pages import cursor
 from web.render import artwork_path, render
 
@@ -19,7 +19,7 @@ routes = web.RouteTableDef()
 
 
 async def _back(request: web.Request, anchor: str = "social") -> web.HTTPSeeOther:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
     if work is None:
         raise web.HTTPNotFound(text="This artwork does not exist.")
@@ -33,16 +33,16 @@ async def interact(request: web.Request) -> web.Response:
     kind = "like" if action.endswith("like") else "boost"
     artwork_id = forms.path_id(request, "artwork_id")
     if action.startswith("un"):
-        await interactions.remove(request.app[CTX], kind, account, artwork_id)
+        await interactions.remove(request.app[CONTEXT_KEY], kind, account, artwork_id)
     else:
-        await interactions.add(request.app[CTX], kind, account, artwork_id)
+        await interactions.add(request.app[CONTEXT_KEY], kind, account, artwork_id)
     raise await _back(request)
 
 
 @routes.post(r"/artworks/{artwork_id:\d{1,9}}/{action:bookmark|unbookmark}", name="bookmark")
 async def bookmark(request: web.Request) -> web.Response:
     account = require_login(request)
-    await interactions.bookmark(request.app[CTX], account, forms.path_id(request, "artwork_id"),
+    await interactions.bookmark(request.app[CONTEXT_KEY], account, forms.path_id(request, "artwork_id"),
                                 request.match_info["action"] == "bookmark")
     raise await _back(request)
 
@@ -55,7 +55,7 @@ async def comment(request: web.Request) -> web.Response:
     parent_id = parse_id(parent) if parent else None
     if parent and parent_id is None:
         raise web.HTTPBadRequest(text="The comment you reply to must be given by its number.")
-    made = await comments.post(request.app[CTX], account, forms.path_id(request, "artwork_id"),
+    made = await comments.post(request.app[CONTEXT_KEY], account, forms.path_id(request, "artwork_id"),
                                forms.text(form, "content"), parent_id)
     raise await _back(request, f"comment-{made.id}")
 
@@ -63,7 +63,7 @@ async def comment(request: web.Request) -> web.Response:
 @routes.post(r"/comments/{comment_id:\d{1,9}}/delete", name="delete_comment")
 async def delete_comment(request: web.Request) -> web.Response:
     account = require_login(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         found = await session.get(comments.Comment, forms.path_id(request, "comment_id"))
         work = await session.get(Artwork, found.artwork_id) if found is not None else None
@@ -74,7 +74,7 @@ async def delete_comment(request: web.Request) -> web.Response:
 @routes.get(r"/comments/{ref:\d{1,9}-[0-9a-f]{8}}", name="comment_page")
 async def comment_page(request: web.Request) -> web.Response:
     """A comment's own address (its Note id for other servers) leads people to it under the artwork."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         found = await session.get(comments.Comment, int(request.match_info["ref"].split("-", 1)[0]))
         if found is not None and found.uri != ctx.url(request.path):
@@ -89,7 +89,7 @@ async def comment_page(request: web.Request) -> web.Response:
 async def comment_policy(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    await comments.set_policy(request.app[CTX], account, forms.path_id(request, "artwork_id"),
+    await comments.set_policy(request.app[CONTEXT_KEY], account, forms.path_id(request, "artwork_id"),
                               forms.text(form, "comment_policy"))
     raise await _back(request, "comments")
 
@@ -97,6 +97,6 @@ async def comment_policy(request: web.Request) -> web.Response:
 @routes.get("/bookmarks", name="bookmarks")
 async def bookmarks(request: web.Request) -> web.Response:
     account = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         page = await queries_social.bookmarks(session, account, before=cursor(request))
     return render(request, "bookmarks.html", {"page": page}, headers={"Cache-Control": "no-store"})

@@ -11,6 +11,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from cara_fed import queries, queries_jobs, urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import JobPost
 from cara_fed.models.jobs import APPLY_METHODS, EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
 from cara_fed.numbers import INT4_MAX, parse_whole
@@ -18,7 +19,7 @@ from cara_fed.queries_jobs import BoardFilters
 from cara_fed.taxonomy import FIELDS
 from web import forms
 from web.cache import cached_page
-from web.keys import ACCOUNT, CTX
+from web.keys import ACCOUNT
 from web.render import profile_path, render
 
 routes = web.RouteTableDef()
@@ -45,10 +46,6 @@ def pay_text(job: JobPost) -> str:
     else:
         amount = f"{job.pay_min:,}"
     return " ".join(part for part in (amount, job.currency, PAY_PERIODS.get(job.pay_period, "")) if part)
-
-
-def instance_of(job: JobPost) -> str | None:
-    return job.account.domain
 
 
 LABELS = {"EMPLOYMENT_TYPES": EMPLOYMENT_TYPES, "WORKPLACES": WORKPLACES, "PAY_PERIODS": PAY_PERIODS,
@@ -92,7 +89,7 @@ async def board(request: web.Request) -> web.Response:
     if errors:
         return render(request, "jobs.html", {"board": None, "errors": errors, "query": request.query, **LABELS},
                       status=400)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_jobs.board(session, filters)
     links = {"prev": _page_link(request.query, found.page - 1) if found.page > 1 else None,
              "next": _page_link(request.query, found.page + 1) if found.page < found.pages else None}
@@ -103,7 +100,7 @@ async def board(request: web.Request) -> web.Response:
 
 def json_ld(request: web.Request, job: JobPost) -> Markup:
     """schema.org JobPosting for search engines (script data block: '<' escaped so it cannot close the tag)."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     studio = job.account
     doc: dict[str, Any] = {
         "@context": "https://schema.org/", "@type": "JobPosting", "title": job.title,
@@ -139,7 +136,7 @@ def json_ld(request: web.Request, job: JobPost) -> Markup:
 async def job_page(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     number = forms.path_id(request, "job_id") if len(request.match_info["job_id"]) < 10 else 0
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         job = await queries_jobs.job(session, number)
         if job is None:
             raise web.HTTPNotFound(text="This job post does not exist (it may have been deleted).")
@@ -157,7 +154,7 @@ async def job_page(request: web.Request) -> web.Response:
 
 def _rss(request: web.Request, title: str, link: str, description: str, jobs: list[JobPost]) -> web.Response:
     """RSS 2.0 (with an atom:link to itself). Built with ElementTree: every value is escaped."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     atom = "http://www.w3.org/2005/Atom"
     ET.register_namespace("atom", atom)
     rss = ET.Element("rss", {"version": "2.0"})
@@ -191,15 +188,15 @@ async def board_feed(request: web.Request) -> web.Response:
     filters, errors = filters_from(request.query)
     if errors:
         raise web.HTTPBadRequest(text="; ".join(errors.values()))
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_jobs.board(session, filters, per_page=50)
-    name = request.app[CTX].config.instance.name
+    name = request.app[CONTEXT_KEY].config.instance.name
     return _rss(request, f"Jobs · {name}", "/jobs", f"Open jobs for artists on {name}", found.items)
 
 
 @routes.get(r"/@{username:[A-Za-z0-9_]+}/jobs.rss", name="studio_jobs_feed")
 async def studio_feed(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await queries.local_account(session, request.match_info["username"])
         if account is None or account.status != "active" or account.kind == "application":
             raise web.HTTPNotFound(text=f"There is no studio called @{request.match_info['username']} here.")

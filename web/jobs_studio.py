@@ -7,6 +7,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from cara_fed import queries_jobs, urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.models import JobPost
 from cara_fed.services import job_applications, jobs
@@ -14,7 +15,6 @@ from cara_fed.services.jobs import JobInput
 from web import forms
 from web.auth import require_login
 from web.jobs import LABELS, job_path
-from web.keys import CTX
 from web.limits import accepts_uploads
 from web.render import render
 
@@ -47,7 +47,7 @@ def _form(request: web.Request, job: JobPost | None = None, form: dict | None = 
 
 
 async def _own(request: web.Request, account) -> JobPost:  # type: ignore[no-untyped-def]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         job = await session.get(JobPost, forms.path_id(request, "job_id"))
     if job is None or job.account_id != account.id or not job.is_local:
         raise web.HTTPNotFound(text="This job post does not exist or is not yours.")
@@ -66,7 +66,7 @@ async def new_job(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     try:
-        job = await jobs.create_job(request.app[CTX], account, job_input(form), forms.uploads(form))
+        job = await jobs.create_job(request.app[CONTEXT_KEY], account, job_input(form), forms.uploads(form))
     except ValidationError as exc:
         return _form(request, form={k: v for k, v in form.items() if isinstance(v, str)}, errors=exc.errors,
                      status=400)
@@ -85,7 +85,7 @@ async def edit_job(request: web.Request) -> web.Response:
     job = await _own(request, account)
     form = await request.post()
     try:
-        await jobs.update_job(request.app[CTX], account, job.id, job_input(form))
+        await jobs.update_job(request.app[CONTEXT_KEY], account, job.id, job_input(form))
     except ValidationError as exc:
         return _form(request, job, form={k: v for k, v in form.items() if isinstance(v, str)}, errors=exc.errors,
                      status=400)
@@ -96,7 +96,7 @@ async def edit_job(request: web.Request) -> web.Response:
 async def close_or_reopen(request: web.Request) -> web.Response:
     account = require_login(request)
     job = await _own(request, account)
-    await jobs.set_open(request.app[CTX], account, job.id, request.match_info["action"] == "reopen")
+    await jobs.set_open(request.app[CONTEXT_KEY], account, job.id, request.match_info["action"] == "reopen")
     raise web.HTTPSeeOther(job_path(job))
 
 
@@ -104,7 +104,7 @@ async def close_or_reopen(request: web.Request) -> web.Response:
 async def delete(request: web.Request) -> web.Response:
     account = require_login(request)
     job = await _own(request, account)
-    await jobs.delete_job(request.app[CTX], account, job.id)
+    await jobs.delete_job(request.app[CONTEXT_KEY], account, job.id)
     raise web.HTTPSeeOther(urls.profile(account.username))
 
 
@@ -118,9 +118,9 @@ async def apply(request: web.Request) -> web.Response:
     works = forms.int_values(form.getall("works", []))
     job_id = forms.path_id(request, "job_id")
     try:
-        await job_applications.apply(request.app[CTX], account, job_id, forms.text(form, "message"), works)
+        await job_applications.apply(request.app[CONTEXT_KEY], account, job_id, forms.text(form, "message"), works)
     except ValidationError as exc:
-        async with request.app[CTX].sessions() as session:
+        async with request.app[CONTEXT_KEY].sessions() as session:
             job = await queries_jobs.job(session, job_id)
         if job is None:
             raise web.HTTPNotFound(text="This job post does not exist.") from None
@@ -133,7 +133,7 @@ async def apply(request: web.Request) -> web.Response:
 @routes.get(r"/jobs/{job_id:\d{1,9}}/applications", name="job_applications")
 async def applications(request: web.Request) -> web.Response:
     account = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         job = await queries_jobs.job(session, forms.path_id(request, "job_id"))
         if job is None:
             raise web.HTTPNotFound(text="This job post does not exist.")
@@ -147,7 +147,7 @@ async def applications(request: web.Request) -> web.Response:
 async def application_status(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    application = await job_applications.set_status(request.app[CTX], account,
+    application = await job_applications.set_status(request.app[CONTEXT_KEY], account,
                                                     forms.path_id(request, "application_id"),
                                                     forms.text(form, "status"))
     raise web.HTTPSeeOther(urls.job_applications(application.job_id))

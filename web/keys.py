@@ -5,9 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 from jinja2 import Environment
 
-from cara_fed.context import Context
-
-CTX = web.AppKey("web_ctx", Context)
 JINJA = web.AppKey("jinja", Environment)
 
 ACCOUNT = web.RequestKey("account", object)      # the logged-in Account or None

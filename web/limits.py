@@ -14,7 +14,8 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from web.keys import ACCOUNT, CTX
+from cara_fed.context import CONTEXT_KEY
+from web.keys import ACCOUNT
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 F = TypeVar("F", bound=Callable[..., object])
@@ -32,7 +33,7 @@ def accepts_uploads(handler: F) -> F:
 
 def body_cap(request: web.Request, signed_in: bool) -> int:
     """Bytes this request may send."""
-    security = request.app[CTX].config.security
+    security = request.app[CONTEXT_KEY].config.security
     if not signed_in:
         return security.form_body_kb * 1024
     if getattr(request.match_info.handler, UPLOADS, False):

@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlalchemy import select
 
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative, RetiredMedia
 from cara_fed.services import remote_cache
 from cara_fed.storage import MediaMissing
 from web import noai
-from web.keys import ACCOUNT, CTX
+from web.keys import ACCOUNT
 from web.render import NOAI_ROBOTS
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
 
 
 async def media_access(app: web.Application, key: str) -> MediaAccess:
-    ctx = app[CTX]
+    ctx = app[CONTEXT_KEY]
     cache: AccessCache = app[noai.NOAI_CACHE]
     now = time.monotonic()
     hit = cache.get(key)
@@ -161,7 +161,7 @@ async def media(request: web.Request) -> web.StreamResponse:
 
 async def _send(request: web.Request, key: str, headers: dict[str, str]) -> web.StreamResponse | None:
     """The stored file, or None when the store has no such file."""
-    store = request.app[CTX].storage
+    store = request.app[CONTEXT_KEY].storage
     path = store.local_path("public", key)
     if path is not None:  # local disk: sendfile, with Range and conditional requests
         if not path.is_file():
@@ -188,7 +188,7 @@ async def _mark_viewed(app: web.Application, asset_id: int) -> None:
         viewed.clear()  # bounded; the row's own hour check keeps writes rare anyway
     viewed[asset_id] = now
     try:
-        await remote_cache.mark_viewed(app[CTX], asset_id)
+        await remote_cache.mark_viewed(app[CONTEXT_KEY], asset_id)
     except Exception:  # bookkeeping must never cost a visitor the image (a locked SQLite file, a failover)
         log.warning("could not note a view of remote media %s", asset_id, exc_info=True)
 
@@ -196,7 +196,7 @@ async def _mark_viewed(app: web.Application, asset_id: int) -> None:
 async def _fetch_again(request: web.Request, key: str, headers: dict[str, str]) -> web.StreamResponse | None:
     """An evicted remote file: queue the fetch and wait a bounded time for it; 503 + Retry-After if it is not
     back by then. None when the file is not evicted but truly missing (404)."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     found = await remote_cache.evicted(ctx, key)
     if found is None:
         return None

@@ -11,12 +11,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from cara_fed import urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, Overloaded, PermissionDenied, RateLimited, ValidationError
 from cara_fed.services import accounts
 from web import edge
 from web.conditional import add_vary
-from web.keys import ACCOUNT, CTX, LOGIN, SESSION_COOKIE, UNREAD
+from web.keys import ACCOUNT, LOGIN, SESSION_COOKIE, UNREAD
 from web.render import render
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def csp_for(public_base_url: str) -> str:
 
 
 def request_csp(request: web.Request) -> str:
-    return csp_for(request.app[CTX].config.storage.public_base_url)
+    return csp_for(request.app[CONTEXT_KEY].config.storage.public_base_url)
 
 
 @web.middleware
@@ -82,7 +83,7 @@ async def login_session(request: web.Request, handler: Handler) -> web.StreamRes
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         wants_badge = request.method == "GET" and not request.path.startswith(NO_BADGE_PATHS)
-        found = await accounts.resolve_session(request.app[CTX], token, with_unread=wants_badge)
+        found = await accounts.resolve_session(request.app[CONTEXT_KEY], token, with_unread=wants_badge)
         if found:
             request[LOGIN], request[ACCOUNT], unread = found
             if wants_badge:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import LookupFailed
 from cara_fed.errors import PermissionDenied, ValidationError
 from cara_fed.models import Account
 from cara_fed.services import moves
 from web import forms
 from web.auth import require_login
-from web.keys import CTX
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -21,7 +21,7 @@ PAGE = "/settings/move"
 
 def _page(request: web.Request, account: Account, errors: dict | None = None, status: int = 200,
           form: dict | None = None) -> web.Response:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     response = render(request, "settings_move.html", {
         "account": account, "errors": errors or {}, "form": form or {}, "saved": request.query.get("saved", ""),
         "cooldown_days": moves.MOVE_COOLDOWN.days, "federates": ctx.directory is not None}, status=status)
@@ -31,7 +31,7 @@ def _page(request: web.Request, account: Account, errors: dict | None = None, st
 
 async def _resolve(request: web.Request, value: str, field: str) -> Account:
     """A handle or actor URL -> the remote account (fetched if need be); ValidationError in plain words."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     if not value.strip():
         raise ValidationError({field: "Enter a handle like @you@example.social or the account's address."})
     if ctx.directory is None:
@@ -56,7 +56,7 @@ async def add_alias(request: web.Request) -> web.Response:
     form = await request.post()
     try:
         alias = await _resolve(request, forms.text(form, "alias"), "alias")
-        await moves.add_alias(request.app[CTX], account.id, alias)
+        await moves.add_alias(request.app[CONTEXT_KEY], account.id, alias)
     except ValidationError as exc:
         return _page(request, account, exc.errors, status=400, form=dict(form))
     raise web.HTTPSeeOther(f"{PAGE}?saved=alias#aliases-h")
@@ -66,7 +66,7 @@ async def add_alias(request: web.Request) -> web.Response:
 async def remove_alias(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    await moves.remove_alias(request.app[CTX], account.id, forms.text(form, "uri"))
+    await moves.remove_alias(request.app[CONTEXT_KEY], account.id, forms.text(form, "uri"))
     raise web.HTTPSeeOther(f"{PAGE}?saved=removed#aliases-h")
 
 
@@ -74,7 +74,7 @@ async def remove_alias(request: web.Request) -> web.Response:
 async def move(request: web.Request) -> web.Response:
     """Check the password and cooldown first (no network on a wrong password), then the new account's aliases."""
     account = require_login(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     form = await request.post()
     try:
         await moves.check_move(ctx, account.id, forms.text(form, "password"))

@@ -15,11 +15,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.observe import client_address
 from cara_fed.ratelimit import SharedLimiter, shared_limiter
 from protection.crawlers import CrawlerList, load_crawlers
-from web.keys import CTX
 from web.render import NOAI_ROBOTS
 
 routes = web.RouteTableDef()
@@ -134,7 +133,7 @@ def setup_noai(app: web.Application, ctx: Context) -> None:
 
 async def refuse_media(request: web.Request) -> web.Response | None:
     """403 for a listed AI crawler, 429 past the client's rate; None to go on serving."""
-    config = request.app[CTX].config.protection
+    config = request.app[CONTEXT_KEY].config.protection
     if config.block_ai_crawlers_on_media:
         crawler = request.app[CRAWLERS].match(request.headers.get("User-Agent"))
         if crawler is not None:
@@ -153,7 +152,7 @@ async def refuse_media(request: web.Request) -> web.Response | None:
 async def tdm_policy_header(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Wherever a response reserves TDM rights, name the admin's policy too (TDMRep `tdm-policy`)."""
     response = await handler(request)
-    policy = request.app[CTX].config.protection.tdm_policy_url
+    policy = request.app[CONTEXT_KEY].config.protection.tdm_policy_url
     if policy and response.headers.get("tdm-reservation") == "1" and not response.prepared:
         response.headers.setdefault("tdm-policy", policy)
     return response

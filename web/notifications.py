@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries_social
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.services import notifications
 from web import forms
 from web.auth import require_login
-from web.keys import CTX, UNREAD
+from web.keys import UNREAD
 from web.pages import cursor
 from web.render import render
 
@@ -18,7 +19,7 @@ routes = web.RouteTableDef()
 @routes.get("/notifications", name="notifications")
 async def notifications_page(request: web.Request) -> web.Response:
     account = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         page = await queries_social.notifications(session, account, before=cursor(request))
     return render(request, "notifications.html", {"page": page, "notifications": page.items,
                                                   "unread": request.get(UNREAD, 0)},
@@ -32,9 +33,9 @@ async def notifications_read(request: web.Request) -> web.Response:
     form = await request.post()
     ids = forms.int_values(form.getall("ids", []))
     if ids:
-        await notifications.mark_read(request.app[CTX], account, ids)
+        await notifications.mark_read(request.app[CONTEXT_KEY], account, ids)
     else:
-        await notifications.mark_all_read(request.app[CTX], account)
+        await notifications.mark_all_read(request.app[CONTEXT_KEY], account)
     raise web.HTTPSeeOther("/notifications")
 
 
@@ -42,5 +43,5 @@ async def notifications_read(request: web.Request) -> web.Response:
 async def open_notification(request: web.Request) -> web.Response:
     """Mark one notification read and go to what it is about."""
     account = require_login(request)
-    target = await notifications.open_one(request.app[CTX], account, forms.path_id(request, "notification_id"))
+    target = await notifications.open_one(request.app[CONTEXT_KEY], account, forms.path_id(request, "notification_id"))
     raise web.HTTPSeeOther(target or "/notifications")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries, queries_jobs, queries_safety, queries_social
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Project
 from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.queries_cards import CardWork
 from cara_fed.services import rules
 from web import forms
 from web.cache import cached_page
-from web.keys import ACCOUNT, CTX
+from web.keys import ACCOUNT
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -44,7 +45,7 @@ def featured_artists(works: list[CardWork], limit: int = FEATURED) -> list[CardW
 @cached_page
 async def home(request: web.Request) -> web.Response:
     before = cursor(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         page = await queries.latest_public_cards(session, before=before)
         users, works = await queries.count_local(session)
     featured = featured_artists(page.items) if before is None else []
@@ -64,7 +65,7 @@ async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped
 @cached_page
 async def portfolio(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _artist(session, request.match_info["username"])
         projects = await queries.projects(session, account)
         cards = await queries.portfolio_cards(session, account, viewer, cursor(request),
@@ -84,7 +85,7 @@ async def portfolio(request: web.Request) -> web.Response:
 @cached_page
 async def artwork(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _artist(session, request.match_info["username"])
         work, more = await queries.work_and_more(session, account, forms.path_id(request, "artwork_id"))
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
@@ -99,7 +100,7 @@ async def artwork(request: web.Request) -> web.Response:
 @cached_page
 async def project(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _artist(session, request.match_info["username"])
         item = await session.get(Project, forms.path_id(request, "project_id"))
         if item is None or item.account_id != account.id:
@@ -122,7 +123,7 @@ async def tag(request: web.Request) -> web.Response:
     from cara_fed import queries_discovery
 
     viewer = request[ACCOUNT]
-    async with request.app[CTX].sessions() as session:  # listed works only: opt-outs, blocks and mutes stay out
+    async with request.app[CONTEXT_KEY].sessions() as session:  # listed works only: opt-outs, blocks and mutes stay out
         page = await queries_discovery.tag_works(session, name, viewer, before=cursor(request))
         following = await queries_discovery.follows_tag(session, viewer, name)
     return render(request, "tag.html", {"tag": name, "page": page, "following": following})
@@ -131,7 +132,7 @@ async def tag(request: web.Request) -> web.Response:
 @routes.get("/about", name="about")
 @cached_page
 async def about(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         users, works = await queries.count_local(session)
         listed = await rules.listed(session)
     return render(request, "about.html", {"users": users, "works": works, "rules": listed})

@@ -9,12 +9,12 @@ import secrets
 from aiohttp import web
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.models import DataImport
 from cara_fed.services import archive_export, archive_import, data_csv, follow_import
 from web import forms
 from web.auth import require_login
-from web.keys import CTX
 from web.limits import accepts_uploads
 from web.render import render
 
@@ -23,14 +23,14 @@ CHUNK = 1024 * 1024
 
 
 async def _imports(request: web.Request, account) -> list[DataImport]:  # type: ignore[no-untyped-def]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         return list((await session.scalars(select(DataImport).where(DataImport.account_id == account.id)
                                            .order_by(DataImport.id.desc()).limit(10))).all())
 
 
 async def _page(request: web.Request, errors: dict[str, str] | None = None, status: int = 200) -> web.Response:
     account = require_login(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     return render(request, "settings_data.html", {
         "account": account, "exports": await archive_export.exports_of(ctx, account),
         "imports": await _imports(request, account), "errors": errors or {}, "limits": ctx.config.portability,
@@ -48,7 +48,7 @@ async def export_csv(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in data_csv.EXPORTS:
         raise web.HTTPNotFound(text="No such export.")
-    body = await data_csv.export_csv(request.app[CTX], account, name)
+    body = await data_csv.export_csv(request.app[CONTEXT_KEY], account, name)
     return web.Response(text=body, content_type="text/csv", charset="utf-8", headers={
         "Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "private, no-store"})
 
@@ -57,7 +57,7 @@ async def export_csv(request: web.Request) -> web.Response:
 async def request_archive(request: web.Request) -> web.Response:
     account = require_login(request)
     try:
-        await archive_export.request(request.app[CTX], account)
+        await archive_export.request(request.app[CONTEXT_KEY], account)
     except ValidationError as exc:
         return await _page(request, exc.errors, status=400)
     raise web.HTTPSeeOther("/settings/data")
@@ -66,7 +66,7 @@ async def request_archive(request: web.Request) -> web.Response:
 @routes.get(r"/settings/data/archive/{export_id:\d+}.zip")
 async def download_archive(request: web.Request) -> web.StreamResponse:
     account = require_login(request)
-    found = await archive_export.download_path(request.app[CTX], account, forms.path_id(request, "export_id"))
+    found = await archive_export.download_path(request.app[CONTEXT_KEY], account, forms.path_id(request, "export_id"))
     if found is None:  # someone else's, expired, or not ready: the same answer, so ids reveal nothing
         raise web.HTTPNotFound(text="No such archive (archives can be downloaded for a limited time).")
     path, row = found
@@ -79,7 +79,7 @@ async def download_archive(request: web.Request) -> web.StreamResponse:
 async def archive_status(request: web.Request) -> web.Response:
     """The progress the page polls: {"state", "done", "total"} (the owner's only)."""
     account = require_login(request)
-    rows = {row.id: row for row in await archive_export.exports_of(request.app[CTX], account)}
+    rows = {row.id: row for row in await archive_export.exports_of(request.app[CONTEXT_KEY], account)}
     row = rows.get(forms.path_id(request, "export_id"))
     if row is None:
         raise web.HTTPNotFound(text="No such archive.")
@@ -109,7 +109,7 @@ def _file(form, name: str) -> web.FileField:  # type: ignore[no-untyped-def]
 @accepts_uploads
 async def import_following(request: web.Request) -> web.Response:
     account = require_login(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     try:
         field = _file(await request.post(), "csv")
         data = field.file.read(ctx.config.portability.csv_max_kb * 1024 + 1)
@@ -123,7 +123,7 @@ async def import_following(request: web.Request) -> web.Response:
 @accepts_uploads
 async def import_archive(request: web.Request) -> web.Response:
     account = require_login(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     limit = ctx.config.portability.archive_max_mb * 1024 * 1024
     try:
         field = _file(await request.post(), "archive")

@@ -16,11 +16,12 @@ from aiohttp import web
 from yarl import URL
 
 from cara_fed import queries, queries_safety, queries_social
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import INTENTS, LookupFailed, home_server
 from cara_fed.models import Account, Artwork
 from cara_fed.observe import client_address
 from cara_fed.ratelimit import shared_limiter
-from web.keys import ACCOUNT, CTX
+from web.keys import ACCOUNT
 from web.middleware import request_csp
 from web.noai import RateLimiter
 from web.render import artwork_path, profile_path, render
@@ -34,14 +35,15 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def setup(app: web.Application) -> None:
-    per_minute = app[CTX].config.security.remote_lookups_per_minute
-    app[LIMITER] = RateLimiter(per_minute, shared=shared_limiter(app[CTX].config, "remote-lookups", per_minute, 60))
+    per_minute = app[CONTEXT_KEY].config.security.remote_lookups_per_minute
+    app[LIMITER] = RateLimiter(per_minute, shared=shared_limiter(app[CONTEXT_KEY].config, "remote-lookups",
+                                                                 per_minute, 60))
     app.router.add_routes(routes)
 
 
 def _csp(request: web.Request) -> str:
     # The form on /interact ends in a redirect to the visitor's own server, which form-action must allow.
-    targets = "https: http:" if request.app[CTX].config.federation.allow_private_addresses else "https:"
+    targets = "https: http:" if request.app[CONTEXT_KEY].config.federation.allow_private_addresses else "https:"
     return request_csp(request).replace("form-action 'self'", f"form-action 'self' {targets}")
 
 
@@ -49,7 +51,7 @@ async def _target(request: web.Request) -> tuple[Account | Artwork, str]:
     """(the account or artwork, the intent) named by ?account=NAME (our artists) or ?artwork=ID&action=like|boost|reply
     (any public work shown here: ours, or our copy of a remote one, whose own id is then what we hand on)."""
     query = request.query
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         if "account" in query:
             account = await queries.local_account(session, query["account"][:64])
             if account is None or account.status != "active" or account.kind == "application":
@@ -67,7 +69,7 @@ async def _target(request: web.Request) -> tuple[Account | Artwork, str]:
 
 def _copy_text(request: web.Request, target: Account | Artwork) -> str:
     """What the visitor can paste into their server's search instead: the handle, or the work's address."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     if isinstance(target, Artwork):
         return target.uri or ctx.url(artwork_path(target))  # a remote work: its own id, which servers resolve
     return f"@{target.username}@{ctx.config.server.domain}"
@@ -103,7 +105,7 @@ async def interact(request: web.Request) -> web.Response:
     if typed is None:  # the plain page: ask for the home server, remembered from last time
         return _page(request, target, intent, home=unquote(request.cookies.get(HOME_COOKIE, ""))[:200])
     typed = typed.strip()[:200]
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     try:
         home = home_server(typed)
     except LookupFailed as exc:
@@ -137,7 +139,7 @@ def _exactly(url: str) -> URL:
 def _remember(request: web.Request, response: web.StreamResponse, home: str) -> None:
     # Not HttpOnly: app.js reads it to fill the dialog in (the page itself comes from the anonymous cache).
     response.set_cookie(HOME_COOKIE, quote(home, safe=""), max_age=HOME_COOKIE_DAYS * 86400, samesite="Lax", path="/",
-                        secure=request.app[CTX].config.server.scheme == "https")
+                        secure=request.app[CONTEXT_KEY].config.server.scheme == "https")
 
 
 # --- the template we serve ----------------------------------------------------------------------------
@@ -157,7 +159,7 @@ async def authorize_interaction(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     if viewer is None:  # log in here first, then come back to exactly this request
         raise web.HTTPSeeOther(_exactly("/login?next=" + quote(request.raw_path, safe="")))
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     if ctx.directory is None:
         return _error(request, "This server cannot look up other servers.", 404, uri)
     try:

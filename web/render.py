@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from cara_fed import urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.services import account_email
@@ -18,7 +19,7 @@ from cara_fed.storage import derivative_url
 from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
 from web.focus import focus_cells
-from web.keys import ACCOUNT, CTX, JINJA, LOGIN, UNREAD
+from web.keys import ACCOUNT, JINJA, LOGIN, UNREAD
 from web.links import web_url
 from web.static_assets import static_url
 
@@ -87,7 +88,7 @@ def make_environment(public_base_url: str = "") -> Environment:
 
 
 def render_html(request: web.Request, template: str, context: dict[str, Any]) -> str:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     login = request.get(LOGIN)
     full = {
         "instance": ctx.config.instance,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.models import Artwork, ReviewCase
 from cara_fed.services import review
 from web import forms
 from web.admin import require_admin
 from web.auth import require_login
-from web.keys import CTX
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -48,7 +48,7 @@ def signals(work: Artwork, tdm_policy_url: str) -> list[tuple[str, str, str]]:
 
 async def _own(request: web.Request) -> tuple[Artwork, ReviewCase | None]:
     account = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
         case = await review.case_for(session, work.id) if work is not None else None
     if work is None or work.account_id != account.id:
@@ -58,7 +58,7 @@ async def _own(request: web.Request) -> tuple[Artwork, ReviewCase | None]:
 
 async def _panel(request: web.Request, work: Artwork, case: ReviewCase | None, errors: dict | None = None,
                  status: int = 200, message: str = "") -> web.Response:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     return render(request, "protection_panel.html", {
         "work": work, "case": case, "appealed": "appealed" in request.query, "verdict": review.artwork_verdict(work),
         "detection_ran": review.detection_ran(work), "signals": signals(work, ctx.config.protection.tdm_policy_url),
@@ -78,7 +78,7 @@ async def appeal(request: web.Request) -> web.Response:
     work, case = await _own(request)
     form = await request.post()
     try:
-        await review.appeal(request.app[CTX], account, work.id, forms.text(form, "message"))
+        await review.appeal(request.app[CONTEXT_KEY], account, work.id, forms.text(form, "message"))
     except ValidationError as exc:
         return await _panel(request, work, case, errors=exc.errors, status=400, message=forms.text(form, "message"))
     raise web.HTTPSeeOther(urls.artwork_protection(work.id) + "?appealed=1")
@@ -87,7 +87,7 @@ async def appeal(request: web.Request) -> web.Response:
 @routes.get("/admin/review", name="admin_review")
 async def queue(request: web.Request) -> web.Response:
     require_admin(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         cases = await review.open_cases(session)
         recent = await review.recent_decisions(session)
@@ -103,7 +103,7 @@ def _verdict(case: ReviewCase) -> review.Verdict:
 @routes.get(r"/admin/review/{case_id:\d+}", name="admin_review_case")
 async def case_page(request: web.Request, errors: dict | None = None, status: int = 200) -> web.Response:
     require_admin(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         case = await session.get(ReviewCase, forms.path_id(request, "case_id"))
     if case is None:
         raise web.HTTPNotFound(text="There is no such review case.")
@@ -117,7 +117,8 @@ async def decide(request: web.Request) -> web.Response:
     moderator = require_admin(request)
     form = await request.post()
     try:
-        await review.decide(request.app[CTX], moderator, forms.path_id(request, "case_id"), forms.text(form, "action"),
+        await review.decide(request.app[CONTEXT_KEY], moderator, forms.path_id(request, "case_id"), forms.text(form,
+                                                                                                               "action"),
                             forms.text(form, "note"))
     except ValidationError as exc:
         return await case_page(request, errors=exc.errors, status=400)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from web import (
     account_deletion,
     account_email,
@@ -41,14 +41,14 @@ from web import jobs as job_pages
 from web import remote_interact as remote_interaction_pages
 from web import safety as safety_pages
 from web.api import setup_api
-from web.keys import CTX, JINJA
+from web.keys import JINJA
 from web.render import make_environment
 
 STATIC = Path(__file__).parent / "static"
 
 
 def setup_web(app: web.Application, ctx: Context) -> None:
-    app[CTX] = ctx
+    app[CONTEXT_KEY] = ctx
     app[JINJA] = make_environment(ctx.config.storage.public_base_url)
     app[media.VIEWED], app[media.REFETCHING] = {}, {}
     app.middlewares.extend([middleware.errors, middleware.security_headers, middleware.login_session,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.services import rules
 from web import forms
 from web.admin import require_admin
-from web.keys import CTX
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -16,7 +16,7 @@ routes = web.RouteTableDef()
 
 async def _page(request: web.Request, errors: dict | None = None, form: dict | None = None,
                 status: int = 200) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         listed = await rules.listed(session)
     return render(request, "admin_rules.html", {"rules": listed, "errors": errors or {}, "form": form or {},
                                                 "max_text": rules.MAX_TEXT, "max_hint": rules.MAX_HINT},
@@ -35,7 +35,7 @@ async def add_rule(request: web.Request) -> web.Response:
     form = await request.post()
     fields = {"text": forms.text(form, "text"), "hint": forms.text(form, "hint")}
     try:
-        await rules.add(request.app[CTX], fields["text"], fields["hint"])
+        await rules.add(request.app[CONTEXT_KEY], fields["text"], fields["hint"])
     except ValidationError as exc:
         return await _page(request, errors=exc.errors, form=fields, status=400)
     raise web.HTTPSeeOther("/admin/rules")
@@ -44,7 +44,7 @@ async def add_rule(request: web.Request) -> web.Response:
 @routes.post(r"/admin/rules/{rule_id:\d+}/{action:edit|delete|up|down}", name="admin_rules_change")
 async def change_rule(request: web.Request) -> web.Response:
     require_admin(request)
-    ctx, rule_id, action = request.app[CTX], forms.path_id(request, "rule_id"), request.match_info["action"]
+    ctx, rule_id, action = request.app[CONTEXT_KEY], forms.path_id(request, "rule_id"), request.match_info["action"]
     form = await request.post()
     try:
         if action == "edit":

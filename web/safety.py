@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, Report
 from cara_fed.numbers import INT4_MAX, parse_whole
@@ -12,12 +13,11 @@ from cara_fed.services import reports, safety
 from web import forms
 from web.admin import require_admin
 from web.auth import require_login
-from web.keys import CTX
 from web.render import profile_path, render
 
 routes = web.RouteTableDef()
 async def _account(request: web.Request) -> Account:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await session.get(Account, forms.path_id(request, "account_id"))
     if account is None or account.status == "suspended":
         raise web.HTTPNotFound(text="No such account.")
@@ -31,7 +31,7 @@ ACTIONS = {"block": safety.block, "unblock": safety.unblock, "mute": safety.mute
 async def act(request: web.Request) -> web.Response:
     viewer = require_login(request)
     target = await _account(request)
-    await ACTIONS[request.match_info["action"]](request.app[CTX], viewer, target)
+    await ACTIONS[request.match_info["action"]](request.app[CONTEXT_KEY], viewer, target)
     raise web.HTTPSeeOther(profile_path(target))
 
 
@@ -42,7 +42,7 @@ async def _reported(request: web.Request, raw_artwork: str) -> tuple[Account, Ar
     artwork_id = parse_whole(raw_artwork)
     if artwork_id is None:
         raise web.HTTPBadRequest(text="The artwork to report must be given by its number.")
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         work = await session.get(Artwork, artwork_id) if artwork_id <= INT4_MAX else None
     if work is None or work.account_id != target.id:
         raise web.HTTPNotFound(text="There is no such artwork by this account to report.")
@@ -68,7 +68,7 @@ async def report(request: web.Request) -> web.Response:
     form = await request.post()
     target, work = await _reported(request, forms.text(form, "artwork"))
     try:
-        await reports.report(request.app[CTX], viewer, target, work, forms.text(form, "reason"),
+        await reports.report(request.app[CONTEXT_KEY], viewer, target, work, forms.text(form, "reason"),
                              forward=forms.checkbox(form, "forward"))
     except ValidationError as exc:
         return _form(request, target, work, exc.errors, forms.text(form, "reason")[:2000], status=400)
@@ -87,7 +87,7 @@ async def queue(request: web.Request) -> web.Response:
     show = request.query.get("state", "open")
     if show not in ("open", "resolved", "dismissed"):
         raise web.HTTPBadRequest(text="Show open, resolved or dismissed reports.")
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         rows = list((await session.scalars(select(Report).where(Report.state == show)
                                            .order_by(Report.created_at.desc()).limit(100))).unique().all())
         works = {w.id: w for w in (await session.scalars(select(Artwork).where(
@@ -100,6 +100,6 @@ async def queue(request: web.Request) -> web.Response:
 async def decide(request: web.Request) -> web.Response:
     moderator = require_admin(request)
     form = await request.post()
-    await reports.decide(request.app[CTX], moderator, forms.path_id(request, "report_id"),
+    await reports.decide(request.app[CONTEXT_KEY], moderator, forms.path_id(request, "report_id"),
                          request.match_info["decision"], forms.text(form, "note"))
     raise web.HTTPSeeOther("/admin/reports")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.services import accounts, credentials
 from cara_fed.services.media import Upload
 from web import forms
 from web.auth import require_login
-from web.keys import CTX, SESSION_COOKIE
+from web.keys import SESSION_COOKIE
 from web.limits import accepts_uploads
 from web.render import render
 
@@ -36,7 +37,7 @@ async def settings_form(request: web.Request) -> web.Response:
 @accepts_uploads
 async def save_settings(request: web.Request) -> web.Response:
     account = require_login(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     form = await request.post()
     links = [{"name": forms.text(form, f"link_name_{i}"), "url": forms.text(form, f"link_url_{i}")}
              for i in range(LINK_SLOTS)]
@@ -63,13 +64,13 @@ async def change_sign_in(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     try:
-        await credentials.change(request.app[CTX], account.id, forms.text(form, "current_password"),
+        await credentials.change(request.app[CONTEXT_KEY], account.id, forms.text(form, "current_password"),
                                  new_password=forms.text(form, "new_password"),
                                  new_email=forms.text(form, "new_email"),
                                  keep_session=request.cookies.get(SESSION_COOKIE))
     except ValidationError as exc:
         return _settings(request, account, sign_in_errors=exc.errors, status=400)
     # With a mail host a new address is only requested: say a link went to it (services/account_email.py).
-    requested = "&email_requested=1" if forms.text(form, "new_email").strip() and request.app[CTX].config.mail.enabled \
-        else ""
+    mail_sent = forms.text(form, "new_email").strip() and request.app[CONTEXT_KEY].config.mail.enabled
+    requested = "&email_requested=1" if mail_sent else ""
     raise web.HTTPSeeOther(f"/settings?saved=1{requested}#sign-in-h")

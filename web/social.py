@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries, queries_safety, queries_social, urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.models import Account, Artwork
 from cara_fed.services import follows
 from web import forms
 from web.auth import require_login
-from web.keys import ACCOUNT, CTX
+from web.keys import ACCOUNT
 from web.pages import cursor
 from web.render import profile_path, render
 
@@ -18,7 +19,7 @@ routes = web.RouteTableDef()
 
 
 async def _account(request: web.Request) -> Account:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await session.get(Account, forms.path_id(request, "account_id"))
     if account is None or account.kind == "application" or account.status == "suspended":
         raise web.HTTPNotFound(text="No such account.")
@@ -29,7 +30,7 @@ async def _account(request: web.Request) -> Account:
 async def follow(request: web.Request) -> web.Response:
     viewer = require_login(request)
     target = await _account(request)
-    await follows.request_follow(request.app[CTX], viewer, target)
+    await follows.request_follow(request.app[CONTEXT_KEY], viewer, target)
     raise web.HTTPSeeOther(profile_path(target))
 
 
@@ -37,7 +38,7 @@ async def follow(request: web.Request) -> web.Response:
 async def unfollow(request: web.Request) -> web.Response:
     viewer = require_login(request)
     target = await _account(request)
-    await follows.unfollow(request.app[CTX], viewer, target)
+    await follows.unfollow(request.app[CONTEXT_KEY], viewer, target)
     raise web.HTTPSeeOther(profile_path(target))
 
 
@@ -48,7 +49,7 @@ async def find_remote(request: web.Request) -> web.Response:
     handle = request.query.get("handle", "").strip()
     if not handle:
         return render(request, "follow_lookup.html", {"handle": "", "error": ""})
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     try:
         username, domain = split_handle(handle)
         if domain == ctx.config.server.domain.lower():
@@ -64,7 +65,7 @@ async def find_remote(request: web.Request) -> web.Response:
 @routes.get(r"/@{username:[A-Za-z0-9_.\-]+}@{domain:[A-Za-z0-9.\-]+(?::\d+)?}", name="remote_profile")
 async def remote_profile(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await queries.remote_account(session, request.match_info["username"], request.match_info["domain"])
         if account is None or account.status == "suspended":
             raise web.HTTPNotFound(text="We don't know this account yet. Look it up with “Follow someone”.")
@@ -80,7 +81,7 @@ async def remote_profile(request: web.Request) -> web.Response:
 async def remote_artwork(request: web.Request) -> web.Response:
     """Our cached copy of a remote artwork: derivatives served from here, the author's NoAI choice kept."""
     viewer = request[ACCOUNT]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await queries.remote_account(session, request.match_info["username"], request.match_info["domain"])
         work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
         if (account is None or work is None or work.account_id != account.id
@@ -95,7 +96,7 @@ async def remote_artwork(request: web.Request) -> web.Response:
 @routes.get("/feed", name="feed")
 async def feed(request: web.Request) -> web.Response:
     viewer = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         page = await queries.home_feed_cards(session, viewer, before=cursor(request))
     return render(request, "feed.html", {"page": page})
 
@@ -103,7 +104,7 @@ async def feed(request: web.Request) -> web.Response:
 @routes.get("/follow-requests", name="follow_requests")
 async def follow_requests(request: web.Request) -> web.Response:
     viewer = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         pending = await queries.follow_requests(session, viewer)
     return render(request, "follow_requests.html", {"pending": pending})
 
@@ -111,6 +112,6 @@ async def follow_requests(request: web.Request) -> web.Response:
 @routes.post(r"/follow-requests/{follow_id:\d+}/{decision:approve|reject}", name="decide_follow")
 async def decide(request: web.Request) -> web.Response:
     viewer = require_login(request)
-    await follows.decide_request(request.app[CTX], viewer, forms.path_id(request, "follow_id"),
+    await follows.decide_request(request.app[CONTEXT_KEY], viewer, forms.path_id(request, "follow_id"),
                                  request.match_info["decision"] == "approve")
     raise web.HTTPSeeOther("/follow-requests")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import ValidationError
 from cara_fed.models import Artwork, Project
 from cara_fed.numbers import parse_id
@@ -13,7 +14,6 @@ from cara_fed.services.media import Upload
 from cara_fed.taxonomy import FIELDS, MEDIUMS, SOFTWARE_SUGGESTIONS
 from web import forms
 from web.auth import require_login
-from web.keys import CTX
 from web.limits import accepts_uploads
 from web.render import render
 
@@ -25,15 +25,15 @@ def _wants_json(request: web.Request) -> bool:
 
 
 def _artwork_form(request: web.Request, account, work=None, form=None, errors=None, status=200, kept=()):  # type: ignore[no-untyped-def]
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     offered, why = cloaking.offered(ctx)
     return render(request, "artwork_form.html", {
         "cloak_offered": offered, "cloak_unavailable": why, "cloak_default": account.cloak_default,
         "cloak_psnr": ctx.config.cloak.target_psnr,
         "cloak_minutes": "a minute or two" if ctx.config.cloak.engine == "adversarial" else "a few minutes",
         "work": work, "form": form or {}, "errors": errors or {}, "FIELDS": FIELDS, "MEDIUMS": MEDIUMS,
-        "SOFTWARE": SOFTWARE_SUGGESTIONS, "max_images": request.app[CTX].config.media.max_images_per_artwork,
-        "max_mb": request.app[CTX].config.media.max_upload_mb, "noai_default": account.noai_default,
+        "SOFTWARE": SOFTWARE_SUGGESTIONS, "max_images": request.app[CONTEXT_KEY].config.media.max_images_per_artwork,
+        "max_mb": request.app[CONTEXT_KEY].config.media.max_upload_mb, "noai_default": account.noai_default,
         "kept": list(kept),
     }, status=status)
 
@@ -47,7 +47,7 @@ async def upload_form(request: web.Request) -> web.Response:
 @accepts_uploads
 async def upload(request: web.Request) -> web.Response:
     account = require_login(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     form = await request.post()
     kept, removed = forms.kept_images(form)  # images a refused form kept (no JavaScript), minus the removed
     await upload_drafts.discard(ctx, account, removed)
@@ -71,7 +71,7 @@ async def _refused_upload(request: web.Request, account, form, kept: list[upload
                           added: list[Upload], errors: dict[str, str]) -> web.Response:
     """The upload form again, with its errors: a browser cannot refill the file input, so the chosen files are
     kept server-side (services/upload_drafts.py) and the form lists them, to be used by the next submit."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     still = await upload_drafts.described(ctx, account, kept)
     new, refused = await upload_drafts.keep(ctx, account, added)
     problems = [errors["images"]] if "images" in errors else []
@@ -83,7 +83,7 @@ async def _refused_upload(request: web.Request, account, form, kept: list[upload
 
 
 async def _own_artwork(request: web.Request, account) -> Artwork:  # type: ignore[no-untyped-def]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
     if work is None or work.account_id != account.id:
         raise web.HTTPNotFound(text="This artwork does not exist or is not yours.")
@@ -106,7 +106,7 @@ async def cloak_action(request: web.Request) -> web.Response:
     work = await _own_artwork(request, account)
     action = {"cancel": cloaking.cancel, "retry": cloaking.retry, "publish": cloaking.publish_uncloaked}
     try:
-        await action[request.match_info["action"]](request.app[CTX], account, work.id)
+        await action[request.match_info["action"]](request.app[CONTEXT_KEY], account, work.id)
     except ValidationError as exc:
         raise web.HTTPConflict(text=" ".join(exc.errors.values())) from None
     raise web.HTTPSeeOther(urls.artwork(account.username, work.id))
@@ -130,7 +130,8 @@ async def edit(request: web.Request) -> web.Response:
     images = forms.image_edit(form, [image.id for image in work.images])
     focus = forms.image_focus(form, [image.id for image in work.images])
     try:
-        await artworks.update_artwork(request.app[CTX], account, work.id, forms.artwork_input(form), alts, images,
+        await artworks.update_artwork(request.app[CONTEXT_KEY], account, work.id, forms.artwork_input(form), alts,
+                                      images,
                                       focus)
     except ValidationError as exc:
         return _artwork_form(request, account, work=work, form=dict(form), errors=exc.errors, status=400)
@@ -140,7 +141,7 @@ async def edit(request: web.Request) -> web.Response:
 @routes.post(r"/artworks/{artwork_id:\d+}/delete", name="delete_artwork")
 async def delete(request: web.Request) -> web.Response:
     account = require_login(request)
-    await artworks.delete_artwork(request.app[CTX], account, forms.path_id(request, "artwork_id"))
+    await artworks.delete_artwork(request.app[CONTEXT_KEY], account, forms.path_id(request, "artwork_id"))
     raise web.HTTPSeeOther(urls.profile(account.username))
 
 
@@ -148,7 +149,7 @@ async def delete(request: web.Request) -> web.Response:
 async def pin(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
-    await artworks.set_pinned(request.app[CTX], account, forms.path_id(request, "artwork_id"),
+    await artworks.set_pinned(request.app[CONTEXT_KEY], account, forms.path_id(request, "artwork_id"),
                               forms.checkbox(form, "pinned"))
     raise web.HTTPSeeOther(urls.artwork(account.username, request.match_info["artwork_id"]))
 
@@ -156,7 +157,7 @@ async def pin(request: web.Request) -> web.Response:
 async def _project_form(request: web.Request, account, project=None, form=None, errors=None, status=200):  # type: ignore[no-untyped-def]
     from cara_fed import queries
 
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         works = (await queries.portfolio(session, account, account, limit=200)).items
     return render(request, "project_form.html", {"project": project, "works": works, "form": form or {},
                                                  "errors": errors or {}}, status=status)
@@ -170,7 +171,7 @@ async def new_project_form(request: web.Request) -> web.Response:
 @routes.get(r"/projects/{project_id:\d+}/edit", name="edit_project")
 async def edit_project_form(request: web.Request) -> web.Response:
     account = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         project = await session.get(Project, forms.path_id(request, "project_id"))
     if project is None or project.account_id != account.id:
         raise web.HTTPNotFound(text="This project does not exist or is not yours.")
@@ -186,7 +187,7 @@ async def save_project(request: web.Request) -> web.Response:
     cover = forms.text(form, "cover")
     try:
         project = await projects.save_project(
-            request.app[CTX], account, forms.text(form, "title"), forms.text(form, "description"),
+            request.app[CONTEXT_KEY], account, forms.text(form, "title"), forms.text(form, "description"),
             forms.int_values(form.getall("artworks", [])), parse_id(cover), project_id)
     except ValidationError as exc:
         return await _project_form(request, account, form=dict(form), errors=exc.errors, status=400)
@@ -196,7 +197,7 @@ async def save_project(request: web.Request) -> web.Response:
 @routes.post(r"/projects/{project_id:\d+}/delete", name="delete_project")
 async def delete_project(request: web.Request) -> web.Response:
     account = require_login(request)
-    await projects.delete_project(request.app[CTX], account, forms.path_id(request, "project_id"))
+    await projects.delete_project(request.app[CONTEXT_KEY], account, forms.path_id(request, "project_id"))
     raise web.HTTPSeeOther(urls.profile(account.username))
 
 
@@ -206,7 +207,7 @@ async def deliveries(request: web.Request) -> web.Response:
     from cara_fed.services.deliveries import delivery_log
 
     work = await _own_artwork(request, require_login(request))
-    log = await delivery_log(request.app[CTX], work.id)
+    log = await delivery_log(request.app[CONTEXT_KEY], work.id)
     summary: dict[str, int] = {}
     for entry in log:
         summary[entry.state] = summary.get(entry.state, 0) + 1

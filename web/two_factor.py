@@ -8,11 +8,12 @@ import segno
 from aiohttp import web
 from markupsafe import Markup
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.errors import RateLimited, ValidationError
 from cara_fed.services import two_factor
 from web import forms
 from web.auth import require_login
-from web.keys import ACCOUNT, CTX
+from web.keys import ACCOUNT
 from web.middleware import Handler
 from web.render import render
 
@@ -31,7 +32,7 @@ def _qr_svg(uri: str) -> Markup:
 
 
 async def _page(request: web.Request, errors: dict | None = None, status: int = 200) -> web.Response:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     account = require_login(request)
     context: dict = {"errors": errors or {}, "enabled": two_factor.is_enabled(account),
                      "required": account.is_admin and ctx.config.security.require_admin_2fa}
@@ -56,7 +57,7 @@ async def confirm(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     try:
-        codes = await two_factor.confirm_enrolment(request.app[CTX], account.id, forms.text(form, "code"))
+        codes = await two_factor.confirm_enrolment(request.app[CONTEXT_KEY], account.id, forms.text(form, "code"))
     except ValidationError as exc:
         return await _page(request, exc.errors, status=400)
     except RateLimited as exc:
@@ -71,7 +72,8 @@ async def disable(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     try:
-        await two_factor.disable(request.app[CTX], account.id, forms.text(form, "password"), forms.text(form, "code"))
+        await two_factor.disable(request.app[CONTEXT_KEY], account.id, forms.text(form, "password"),
+                                 forms.text(form, "code"))
     except ValidationError as exc:
         return await _page(request, exc.errors, status=400)
     except RateLimited as exc:
@@ -84,7 +86,7 @@ async def new_codes(request: web.Request) -> web.Response:
     account = require_login(request)
     form = await request.post()
     try:
-        codes = await two_factor.new_recovery_codes(request.app[CTX], account.id, forms.text(form, "password"),
+        codes = await two_factor.new_recovery_codes(request.app[CONTEXT_KEY], account.id, forms.text(form, "password"),
                                                     forms.text(form, "code"))
     except ValidationError as exc:
         return await _page(request, {f"new_{k}": v for k, v in exc.errors.items()}, status=400)
@@ -99,7 +101,7 @@ async def new_codes(request: web.Request) -> web.Response:
 async def admins_enrol(request: web.Request, handler: Handler) -> web.StreamResponse:
     """[security] require_admin_2fa: a signed-in admin without two-factor sees only the enrolment page."""
     account = request.get(ACCOUNT)
-    if (account is not None and account.is_admin and request.app[CTX].config.security.require_admin_2fa
+    if (account is not None and account.is_admin and request.app[CONTEXT_KEY].config.security.require_admin_2fa
             and not two_factor.is_enabled(account) and not request.path.startswith(ENROL_ALLOWED)
             and not request.path.startswith("/api/")):
         raise web.HTTPSeeOther(PAGE + "?required=1")

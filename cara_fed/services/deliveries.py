@@ -254,13 +254,6 @@ async def pause_instance(tx: Transaction, domain: str, until: datetime, now: dat
     await tx.session.execute(_move("paused", now, Delivery.domain == domain))
 
 
-# --- a single-row convenience (the batch path above is what the deliver job uses) ----------------
-
-
-async def mark_sent(ctx: Context, delivery_id: int, domain: str, status: int, attempt: int) -> None:
-    await settle(ctx, [Outcome(delivery_id, domain, "sent", attempt, status, health="up")])
-
-
 # --- the sweep -----------------------------------------------------------------------------------
 
 

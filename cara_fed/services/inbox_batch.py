@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from cara_fed import tasks
-from cara_fed.context import Context
+from cara_fed.context import Context, ResourceKey
 from cara_fed.db import utcnow
 from cara_fed.models import InboxItem
 
@@ -32,7 +32,7 @@ MAX_ITEMS = 200
 MAX_DELAY = 0.005
 MAX_WRITERS = 4  # batches in the database at once: under load a write waits on the busy event loop between
 #                  its round trips, so one writer alone would leave requests waiting while the loop has time
-RESOURCE = "inbox.batcher"
+BATCHER = ResourceKey["InboxBatcher"]("inbox.batcher")
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,5 @@ async def enqueue_batch(ctx: Context, ids: list[int]) -> None:
 
 def batcher_for(ctx: Context) -> InboxBatcher:
     """The context's batcher, created on first use in the running event loop (closed with the context)."""
-    batcher = ctx.resources.get(RESOURCE)
-    if batcher is None or batcher.loop is not asyncio.get_running_loop() or batcher._closed:
-        batcher = ctx.resources[RESOURCE] = InboxBatcher(ctx)
-    return batcher
+    return ctx.resources.provide(BATCHER, lambda: InboxBatcher(ctx),
+                                 usable=lambda found: found.loop is asyncio.get_running_loop() and not found._closed)

@@ -13,7 +13,7 @@ import re
 import time
 from urllib.parse import quote, urlsplit
 
-from cara_fed.context import Context
+from cara_fed.context import Context, ResourceKey
 from cara_fed.directory import HomeServer, Intent, LookupFailed
 from federation.discovery.finger import finger, links
 from federation.discovery.net import FetchError
@@ -29,7 +29,7 @@ RELS: dict[str, tuple[str, ...]] = {
     "reply": (FEP_3B86 + "Create", SUBSCRIBE, FEP_3B86 + "Object"),
 }
 PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z-]*)\}")
-CACHE_KEY = "federation.discovery.remote_interaction.jrd"
+JRD_CACHE = ResourceKey[dict[tuple[str, str], tuple[float, dict]]]("federation.discovery.remote_interaction.jrd")
 CACHE_SECONDS = 600
 CACHE_ENTRIES = 1000
 
@@ -75,7 +75,7 @@ def _usable(ctx: Context, url: str) -> bool:
 
 async def _jrd(ctx: Context, host: str, resource: str, timeout: float) -> dict:  # noqa: ASYNC109
     """The JRD, from a short in-process cache: a popular artist's visitors mostly come from a few servers."""
-    cache: dict[tuple[str, str], tuple[float, dict]] = ctx.resources.setdefault(CACHE_KEY, {})
+    cache = ctx.resources.provide(JRD_CACHE, dict)
     now = time.monotonic()
     hit = cache.get((host, resource))
     if hit is not None and hit[0] > now:

@@ -10,12 +10,12 @@ from xml.sax.saxutils import quoteattr
 from aiohttp import web
 
 from cara_fed import queries_federation as fq
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.db import utcnow
 from cara_fed.models import Account
 from cara_fed.services.accounts import INSTANCE_ACTOR, ensure_instance_actor
 from federation.discovery.remote_interaction import FEP_3B86, SUBSCRIBE
-from federation.negotiation import AP_MEDIA_TYPE, FED_CTX
+from federation.negotiation import AP_MEDIA_TYPE
 from federation.wire.serialize import actor_id, profile_url
 
 routes = web.RouteTableDef()
@@ -95,7 +95,7 @@ def _jrd_error(status: int, message: str) -> web.Response:
 
 @routes.get("/.well-known/webfinger")
 async def webfinger(request: web.Request) -> web.Response:
-    ctx = request.app[FED_CTX]
+    ctx = request.app[CONTEXT_KEY]
     resource = request.query.get("resource", "").strip()
     if not resource:
         example = f"acct:name@{ctx.config.server.domain}"
@@ -123,7 +123,7 @@ async def webfinger(request: web.Request) -> web.Response:
 
 @routes.get("/.well-known/host-meta")
 async def host_meta(request: web.Request) -> web.Response:
-    template = quoteattr(request.app[FED_CTX].url("/.well-known/webfinger?resource={uri}"))
+    template = quoteattr(request.app[CONTEXT_KEY].url("/.well-known/webfinger?resource={uri}"))
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
             f'  <Link rel="lrdd" template={template}/>\n'
@@ -133,7 +133,7 @@ async def host_meta(request: web.Request) -> web.Response:
 
 @routes.get("/.well-known/nodeinfo")
 async def nodeinfo_links(request: web.Request) -> web.Response:
-    ctx = request.app[FED_CTX]
+    ctx = request.app[CONTEXT_KEY]
     links = [{"rel": NODEINFO_SCHEMA.format(version=v), "href": ctx.url(f"/nodeinfo/{v}")} for v in ("2.0", "2.1")]
     return web.json_response({"links": links}, headers=CORS)
 
@@ -160,6 +160,6 @@ async def nodeinfo_document(ctx: Context, version: str) -> dict:
 @routes.get(r"/nodeinfo/{version:2\.[01]}")
 async def nodeinfo(request: web.Request) -> web.Response:
     version = request.match_info["version"]
-    doc = await nodeinfo_document(request.app[FED_CTX], version)
+    doc = await nodeinfo_document(request.app[CONTEXT_KEY], version)
     content_type = f'application/json; profile="{NODEINFO_SCHEMA.format(version=version)}#"'
     return web.Response(body=json.dumps(doc).encode(), headers={**CORS, "Content-Type": content_type})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from cara_fed.context import Context
+from cara_fed.context import Context, ResourceKey
 from cara_fed.queries import local_account
 from cara_fed.services import inbox as inbox_service
 from federation.discovery import resolver
@@ -27,7 +27,7 @@ RECIPIENT_TTL = 10.0
 POLICY_TTL = 5.0
 KEY_TTL = 30.0
 MAX_ENTRIES = 10_000
-RESOURCE = "inbox.lookups"
+LOOKUPS = ResourceKey["InboxLookups"]("inbox.lookups")
 
 V = TypeVar("V")
 
@@ -58,9 +58,6 @@ class TTLCache(Generic[V]):
             del self._entries[key]
             return False, None
         return True, value
-
-    def peek(self, key: Hashable) -> V | None:
-        return self._valid(key)[1]
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V]], *, fresh: bool = False) -> V:
         """The cached value, else `load()` (shared by concurrent callers). fresh=True always loads."""
@@ -126,7 +123,4 @@ class InboxLookups:
 
 
 def lookups(ctx: Context) -> InboxLookups:
-    found = ctx.resources.get(RESOURCE)
-    if found is None:
-        found = ctx.resources[RESOURCE] = InboxLookups(ctx)
-    return found
+    return ctx.resources.provide(LOOKUPS, lambda: InboxLookups(ctx))

@@ -22,12 +22,12 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from cara_fed.context import Context
+from cara_fed.context import Context, ResourceKey
 from cara_fed.models import Account, Artwork, Follow
 from cara_fed.services.inbox import Received
 from federation.wire.parse import iri
 
-RESOURCE = "inbox.prefetch_epoch"
+EPOCH = ResourceKey["_Epoch"]("inbox.prefetch_epoch")
 
 
 class _Epoch:
@@ -42,10 +42,7 @@ class _Epoch:
 
 
 def _epoch(ctx: Context) -> _Epoch:
-    found = ctx.resources.get(RESOURCE)
-    if found is None:
-        found = ctx.resources[RESOURCE] = _Epoch(ctx)
-    return found
+    return ctx.resources.provide(EPOCH, lambda: _Epoch(ctx))
 
 
 @dataclass

@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cara_fed import queries, urls
 from cara_fed import queries_federation as fq
 from cara_fed import queries_threads as threads
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.models import Account, Artwork, Comment, OutgoingActivity, Project
 from cara_fed.numbers import parse_id
 from cara_fed.services.accounts import ensure_instance_actor
 from federation.negotiation import (
-    FED_CTX,
     ap_error,
     ap_redirect,
     ap_response,
@@ -71,7 +70,7 @@ async def actor(request: web.Request) -> web.Response:
         return ap_redirect(urls.profile(username))  # people get the profile page
 
     async def build() -> web.Response:
-        ctx = request.app[FED_CTX]
+        ctx = request.app[CONTEXT_KEY]
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, username)
             if account is None:
@@ -95,7 +94,7 @@ async def instance_actor(request: web.Request) -> web.Response:
     the very signatures we make when fetching from them."""
     if not wants_activity_json(request.headers.get("Accept"), default=True):
         return ap_redirect("/about")
-    ctx = request.app[FED_CTX]
+    ctx = request.app[CONTEXT_KEY]
 
     async def build() -> web.Response:
         created = await ensure_instance_actor(ctx)
@@ -108,7 +107,7 @@ async def instance_actor(request: web.Request) -> web.Response:
 
 @routes.get("/actor/outbox")
 async def instance_outbox(request: web.Request) -> web.Response:
-    ctx = request.app[FED_CTX]
+    ctx = request.app[CONTEXT_KEY]
     return ap_response(s.ordered_collection(ctx.url(urls.INSTANCE_ACTOR + "/outbox"), 0, items=[]))
 
 
@@ -120,7 +119,7 @@ async def _collection(request: web.Request, name: str, build_page: PageBuilder) 
     username = request.match_info["username"]
 
     async def build() -> web.Response:
-        ctx = request.app[FED_CTX]
+        ctx = request.app[CONTEXT_KEY]
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, username)
             if account is None:
@@ -206,7 +205,7 @@ async def activity(request: web.Request) -> web.Response:
     """An activity we sent, byte for byte as delivered, when it was addressed to the public (others: 404, as
     followers-only Notes are). Its id is this URL, so servers that dereference activity ids find it."""
     async def build() -> web.Response:
-        ctx = request.app[FED_CTX]
+        ctx = request.app[CONTEXT_KEY]
         async with ctx.sessions() as session:
             row = await session.scalar(select(OutgoingActivity).where(OutgoingActivity.uri == ctx.url(request.path)))
             actor = await session.get(Account, row.actor_id) if row is not None else None
@@ -236,7 +235,7 @@ def _min_id(request: web.Request) -> int | None:
 
 async def _replies(request: web.Request, base: str, artwork_id: int, parent_id: int | None) -> web.Response:
     """The direct replies to a Note: the Collection, or with ?page=true one page of ids, oldest first."""
-    ctx = request.app[FED_CTX]
+    ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         if "page" not in request.query:
             return ap_response(st.replies_collection(base, await threads.count_replies(session, artwork_id, parent_id)))
@@ -248,7 +247,7 @@ async def _replies(request: web.Request, base: str, artwork_id: int, parent_id: 
 @routes.get(urls.ARTWORK_REPLIES_ROUTE)
 async def artwork_replies(request: web.Request) -> web.Response:
     async def build() -> web.Response:
-        ctx = request.app[FED_CTX]
+        ctx = request.app[CONTEXT_KEY]
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, request.match_info["username"])
             number = _row_id(request.match_info["artwork_id"])
@@ -264,7 +263,7 @@ async def artwork_replies(request: web.Request) -> web.Response:
 
 
 async def _public_comment(request: web.Request, ref: str) -> threads.PublicComment | None:
-    ctx = request.app[FED_CTX]
+    ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         return await threads.public_comment(session, ctx.url(urls.comment(ref)))
 
@@ -287,7 +286,7 @@ async def comment_view(request: web.Request, ref: str) -> web.Response:
         found = await _public_comment(request, ref)
         if found is None or not found.comment.account.is_local:
             return ap_error(404, NO_COMMENT)
-        ctx = request.app[FED_CTX]
+        ctx = request.app[CONTEXT_KEY]
         return ap_response(st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned))
 
     return await _guarded(request, build)
@@ -297,16 +296,16 @@ async def comment_view(request: web.Request, ref: str) -> web.Response:
 
 
 async def profile_view(request: web.Request, username: str) -> web.Response:
-    async with request.app[FED_CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await fq.active_local_actor(session, username)
         if account is None:
             return ap_error(404, NO_ACTOR)
-        return ap_redirect(s.actor_id(request.app[FED_CTX], account))
+        return ap_redirect(s.actor_id(request.app[CONTEXT_KEY], account))
 
 
 async def note_view(request: web.Request, username: str, artwork_id: str) -> web.Response:
     async def build() -> web.Response:
-        ctx = request.app[FED_CTX]
+        ctx = request.app[CONTEXT_KEY]
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, username)
             number = _row_id(artwork_id)
@@ -327,7 +326,7 @@ async def note_view(request: web.Request, username: str, artwork_id: str) -> web
 
 async def project_view(request: web.Request, username: str, project_id: str) -> web.Response:
     async def build() -> web.Response:
-        ctx = request.app[FED_CTX]
+        ctx = request.app[CONTEXT_KEY]
         async with ctx.sessions() as session:
             account = await fq.active_local_actor(session, username)
             number = _row_id(project_id)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from multidict import CIMultiDict
 from sqlalchemy import select, update
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Delivery
 from cara_fed.services import deliveries, follows
@@ -16,7 +17,6 @@ from tests import images
 from tests.conftest import sign_up
 from tests.federation.sink import activities, remote_actor, trust_local
 from tests.web.test_artworks import upload
-from web.keys import CTX
 
 
 def sent_id(received) -> str | None:  # type: ignore[no-untyped-def]
@@ -24,7 +24,7 @@ def sent_id(received) -> str | None:  # type: ignore[no-untyped-def]
 
 
 async def test_deliveries_carry_and_log_the_id_of_the_request_that_published(client, sink, caplog):
-    ctx = client.app[CTX]
+    ctx = client.app[CONTEXT_KEY]
     ctx.config.federation.allow_private_addresses = True  # the sink's two instances are on loopback
     assert (await sign_up(client, "ada")).status == 303
     async with ctx.sessions() as session:

@@ -24,13 +24,14 @@ from pyld import jsonld as pyld
 from sqlalchemy import select
 
 from cara_fed.config import load_config
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.events import Event
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, MediaAsset, MediaDerivative
 from cara_fed.queue import Task
 from cara_fed.services import accounts, follows, remote
 from cara_fed.services.accounts import create_account, generate_proof_key, update_profile
 from cara_fed.services.media import Upload
-from federation.negotiation import FED_CTX, FETCH_VERIFIER, require_signed_fetch, wants_activity_json
+from federation.negotiation import FETCH_VERIFIER, require_signed_fetch, wants_activity_json
 from federation.outbound import documents
 from federation.wire import jsonld, serialize
 from tests import images
@@ -515,7 +516,7 @@ async def test_authorized_fetch(config, aiohttp_client):
 async def test_authorized_fetch_fails_closed_without_a_verifier():
     config = load_config(environ={"CARA_FED__FEDERATION__AUTHORIZED_FETCH": "true"})
     app = web.Application()
-    app[FED_CTX] = SimpleNamespace(config=config)
+    app[CONTEXT_KEY] = SimpleNamespace(config=config)
     signed = make_mocked_request("GET", "/users/ada", headers={"Signature": 'keyId="k",signature="x"'}, app=app)
     assert (await require_signed_fetch(signed)).status == 401  # a made-up header is not a checked signature
     config.federation.authorized_fetch = False
@@ -559,7 +560,8 @@ async def test_activitypub_testing_suite_on_our_actor(tmp_path, aiohttp_server):
     npx = shutil.which("npx")
     if npx is None or shutil.which("node") is None:
         _unavailable("node/npx are not installed, so the activitypub-testing suite cannot run")
-    from cara_fed_run.app import CTX_KEY, create_app
+    from cara_fed.context import CONTEXT_KEY
+    from cara_fed_run.app import create_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -568,7 +570,7 @@ async def test_activitypub_testing_suite_on_our_actor(tmp_path, aiohttp_server):
                                   "CARA_FED__SERVER__DOMAIN": f"127.0.0.1:{port}"})
     app = create_app(config, jobs="inline", migrate=True)
     server = await aiohttp_server(app, port=port)
-    ctx = app[CTX_KEY]
+    ctx = app[CONTEXT_KEY]
     async with ctx.transaction() as tx:
         await create_account(ctx, tx, "ada", "ada@example.org", "long enough pw")
     actor_url = str(server.make_url("/users/ada"))

@@ -12,6 +12,7 @@ from urllib.parse import urldefrag
 
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Artwork, ArtworkImage
 from cara_fed.services import comments
 from cara_fed.services.remote import comment_policy_from
@@ -133,19 +134,17 @@ def test_pixelfed_comments_off_and_licence_are_honoured():
 
 
 async def _ada(client) -> Account:  # type: ignore[no-untyped-def]
-    from web.keys import CTX
 
-    async with client.app[CTX].sessions() as session:
+    async with client.app[CONTEXT_KEY].sessions() as session:
         return await session.scalar(select(Account).where(Account.username == "ada"))
 
 
 async def _thread(client):  # type: ignore[no-untyped-def]
     """ada publishes a work and comments on it; a reply under the comment. Returns (path, comment, reply)."""
-    from web.keys import CTX
 
     await sign_up(client, "ada")
     path = await publish(client)
-    ctx, ada = client.app[CTX], await _ada(client)
+    ctx, ada = client.app[CONTEXT_KEY], await _ada(client)
     work_id = int(path.rsplit("/", 1)[1])
     first = await comments.post(ctx, ada, work_id, "First light #dawn")
     reply = await comments.post(ctx, ada, work_id, "And the second", first.id)
@@ -176,10 +175,9 @@ async def test_comment_ids_serve_notes_and_replies_collections(client):
 
 
 async def test_replies_pages_follow_next(client):
-    from web.keys import CTX
 
     path, first, _ = await _thread(client)
-    ctx, ada = client.app[CTX], await _ada(client)
+    ctx, ada = client.app[CONTEXT_KEY], await _ada(client)
     work_id = int(path.rsplit("/", 1)[1])
     more = [await comments.post(ctx, ada, work_id, f"Note {i}") for i in range(21)]
     seen, url = [], f"{BASE}{path}/replies?page=true"
@@ -191,10 +189,9 @@ async def test_replies_pages_follow_next(client):
 
 
 async def test_hidden_comments_and_works_are_not_served(client):
-    from web.keys import CTX
 
     path, first, reply = await _thread(client)
-    ctx, ada = client.app[CTX], await _ada(client)
+    ctx, ada = client.app[CONTEXT_KEY], await _ada(client)
     await comments.delete(ctx, ada, reply.id)
     await ap_get(client, reply.uri, status=404)
     await ap_get(client, reply.uri + "/replies", status=404)
@@ -223,16 +220,16 @@ async def test_hidden_comments_and_works_are_not_served(client):
 async def test_every_id_we_publish_dereferences(client):
     """Conformance walk: from the actor, every collection, page, item and nested id answers 200 with the
     ActivityStreams type and an `id` equal to the URL fetched (fragment ids: their document)."""
-    from web.keys import CTX
 
     path, first, reply = await _thread(client)
     response = await upload(client, [(f"{i}.jpg", images.jpeg(64, 64), f"Panel {i}") for i in range(6)])
     assert response.status == 303, await response.text()
-    await comments.set_policy(client.app[CTX], await _ada(client), int(response.headers["Location"].rsplit("/", 1)[1]),
+    await comments.set_policy(client.app[CONTEXT_KEY], await _ada(client),
+                              int(response.headers["Location"].rsplit("/", 1)[1]),
                               "off")
     from cara_fed.services.projects import save_project
 
-    await save_project(client.app[CTX], await _ada(client), "Harbours", "Night studies",
+    await save_project(client.app[CONTEXT_KEY], await _ada(client), "Harbours", "Night studies",
                        [int(path.rsplit("/", 1)[1])])
     pending, seen, notes = [f"{BASE}/users/ada"], set(), []
     while pending:
@@ -285,11 +282,10 @@ async def test_only_content_edits_make_a_work_edited(client):
 
     from cara_fed.db import utcnow
     from cara_fed.services import artworks
-    from web.keys import CTX
 
     await sign_up(client, "ada")
     path = await publish(client, tags="ink")
-    ctx, ada, work_id = client.app[CTX], await _ada(client), int(path.rsplit("/", 1)[1])
+    ctx, ada, work_id = client.app[CONTEXT_KEY], await _ada(client), int(path.rsplit("/", 1)[1])
     async with ctx.transaction() as tx:  # published an hour ago, so no edit falls in the publishing grace
         work = await tx.session.get(Artwork, work_id)
         work.published_at = utcnow() - timedelta(hours=1)
@@ -312,11 +308,10 @@ async def test_only_content_edits_make_a_work_edited(client):
 
 async def test_outbox_lists_works_and_comments_newest_first(client, monkeypatch):
     from federation.outbound import documents
-    from web.keys import CTX
 
     monkeypatch.setattr(documents, "OUTBOX_PAGE", 2)
     await sign_up(client, "ada")
-    ctx, ada = client.app[CTX], await _ada(client)
+    ctx, ada = client.app[CONTEXT_KEY], await _ada(client)
     first_work = await publish(client, title="One")
     said_first = await comments.post(ctx, ada, int(first_work.rsplit("/", 1)[1]), "Notes on one")
     hidden_work = await publish(client, title="Hidden", visibility="followers")

@@ -22,18 +22,19 @@ async def peer():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def app_client(config, aiohttp_client):  # type: ignore[no-untyped-def]
-    from cara_fed_run.app import CTX_KEY, create_app
+    from cara_fed.context import CONTEXT_KEY
+    from cara_fed_run.app import create_app
 
     app = create_app(config, jobs="inline", migrate=True)
     client = await aiohttp_client(app)
-    enable_federation(app[CTX_KEY])
+    enable_federation(app[CONTEXT_KEY])
     return client
 
 
 def ctx_of(client):  # type: ignore[no-untyped-def]
-    from cara_fed_run.app import CTX_KEY
+    from cara_fed.context import CONTEXT_KEY
 
-    return client.server.app[CTX_KEY]
+    return client.server.app[CONTEXT_KEY]
 
 
 async def test_allowlist_mode_refuses_servers_not_allowed(app_client, peer):

@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import update
 
 from cara_fed.config import load_config
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import utcnow
 from cara_fed.models import MediaAsset
 from cara_fed.services import media, remote, remote_cache, retention
@@ -20,7 +21,6 @@ from federation.inbound import media_fetch
 from tests import images
 from tests.federation.peer import running_peer
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
-from web.keys import CTX
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ async def peer():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def app_ctx(client):  # type: ignore[no-untyped-def]
     """The served app's context (jobs inline: the fetch runs inside the request that queued it)."""
-    ctx = client.app[CTX]
+    ctx = client.app[CONTEXT_KEY]
     ctx.config.federation.allow_private_addresses = True  # the peer is on loopback
     return ctx
 
@@ -166,7 +166,7 @@ async def test_eviction_and_refetch_on_an_object_store(seaweed: Seaweed, tmp_pat
         "CARA_FED__STORAGE__S3_BUCKET": seaweed.new_bucket(), "CARA_FED__STORAGE__S3_ACCESS_KEY": "test",
         "CARA_FED__STORAGE__S3_SECRET_KEY": "test", "CARA_FED__FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true"})
     client = await aiohttp_client(create_app(config, jobs="inline", migrate=True))
-    ctx = client.app[CTX]
+    ctx = client.app[CONTEXT_KEY]
     assert ctx.storage.local_path("public", "00/" + "0" * 32 + ".jpg") is None  # really the object store
     await ctx.storage.ensure_bucket()  # what `cara-fed media setup` does
     asset = await _remote_asset(ctx, peer, "/media/s3.jpg", images.jpeg(800, 600), "image/jpeg")
@@ -188,7 +188,7 @@ async def test_with_a_real_queue_the_view_waits_then_gets_503_until_a_worker_fet
     config.retention.remote_media_refetch_wait_seconds = 1
     config.federation.allow_private_addresses = True
     client = await aiohttp_client(create_app(config, jobs="queue", migrate=True))
-    ctx = client.app[CTX]
+    ctx = client.app[CONTEXT_KEY]
     url = peer.serve("/media/q.jpg", images.jpeg(700, 500), "image/jpeg")
     actor = peer.add_actor("alice")
     account = await remote.upsert_actor(ctx, RemoteActor(

@@ -29,10 +29,10 @@ from typing import Any
 import aiohttp
 
 from cara_fed.config import load_config
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.models import Account
 from cara_fed.services import accounts, oauth
-from cara_fed_run.app import CTX_KEY, create_app
+from cara_fed_run.app import create_app
 from tests.federation.peer import Peer, PeerActor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ async def _start(data_dir: Path, database_url: str) -> tuple[Any, ...]:
     await aiohttp.web.TCPSite(runner, "127.0.0.1", port).start()
     peer = Peer()
     await peer.start()
-    ctx: Context = app[CTX_KEY]
+    ctx: Context = app[CONTEXT_KEY]
     base = f"http://127.0.0.1:{port}"
     browser = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     anonymous = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())

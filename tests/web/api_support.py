@@ -8,17 +8,16 @@ from typing import Any
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.models import Account
 from cara_fed.services import accounts, oauth
-from cara_fed_run.app import CTX_KEY
 from tests import images
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 
 
 def app_ctx(client: TestClient) -> Context:
-    return client.app[CTX_KEY]
+    return client.app[CONTEXT_KEY]
 
 
 async def account_with_token(client: TestClient, username: str, scopes: str = "read write follow",

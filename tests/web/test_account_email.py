@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import utcnow
 from cara_fed.models import Account, AccountToken, OutgoingMail
 from cara_fed.services import mail
-from cara_fed_run.app import CTX_KEY
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.mailbox import SmtpServer, free_port
@@ -132,7 +132,7 @@ async def test_expired_reset_links_are_refused(mail_client, smtp):
     token = await csrf_from(mail_client, "/forgot-password")
     await mail_client.post("/forgot-password", data={"csrf_token": token, "email": "ada@example.org"})
     link = (await smtp.mailbox.wait_for("ada@example.org", 2))[1].link_path()
-    ctx = mail_client.app[CTX_KEY]
+    ctx = mail_client.app[CONTEXT_KEY]
     async with ctx.transaction() as tx:
         await tx.session.execute(update(AccountToken).where(AccountToken.purpose == "reset")
                                  .values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -168,7 +168,7 @@ async def test_email_change_is_confirmed_by_the_new_address_and_told_to_the_old(
     [confirm] = await smtp.mailbox.wait_for("ada@new.example")
     [_, notice] = await smtp.mailbox.wait_for("ada@example.org", 2)
     assert "ada@new.example" in notice.body and "being changed" in notice.subject
-    ctx = mail_client.app[CTX_KEY]
+    ctx = mail_client.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         assert await session.scalar(select(Account.email).where(Account.username == "ada")) == "ada@example.org"
     done = await follow_link(mail_client, confirm.link_path())
@@ -205,7 +205,7 @@ async def test_an_smtp_outage_is_retried_until_the_mail_is_sent(ctx):
 async def test_without_a_mail_host_email_features_are_off_and_the_admin_is_told(client):
     from cara_fed.services import accounts
 
-    app_ctx = client.app[CTX_KEY]
+    app_ctx = client.app[CONTEXT_KEY]
     async with app_ctx.transaction() as tx:
         await accounts.create_account(app_ctx, tx, "mira", "mira@example.org", "admin pass 1", is_admin=True,
                                       bypass_registration=True)

@@ -9,10 +9,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import InboxItem
 from cara_fed_run.app import create_app
 from tests.federation.peer import running_peer, signed_post
-from web.keys import CTX
 
 LIMIT = 3
 
@@ -68,7 +68,7 @@ async def test_over_the_limit_pages_get_503_at_once_and_the_inbox_still_accepts(
     live = await client.get("/livez")
     assert live.status == 200
     assert (await client.get("/api/v1/streaming/health")).status == 200  # long-lived streams hold no slot
-    ctx = client.app[CTX]
+    ctx = client.app[CONTEXT_KEY]
     async with running_peer() as peer:
         carol = peer.add_actor("carol")
         like = peer.activity(carol, "Like", ctx.url("/@nobody/1"))

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Artwork, MediaAsset
 from cara_fed.services import cloaking
 from cara_fed.storage import new_key
@@ -58,9 +59,8 @@ async def work_and_assets(ctx):  # type: ignore[no-untyped-def]
 
 
 def app_ctx(client):  # type: ignore[no-untyped-def]
-    from web.keys import CTX
 
-    return client.app[CTX]
+    return client.app[CONTEXT_KEY]
 
 
 async def test_failure_is_shown_then_retry_publishes_the_tools_pixels(tool, client):

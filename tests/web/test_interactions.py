@@ -9,6 +9,7 @@ import re
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Boost, Comment, Follow, Like, Notification
 from cara_fed.queries import local_account
 from tests import images
@@ -175,9 +176,8 @@ async def test_comment_setting_followers_only_and_off(client, ctx, aiohttp_clien
 
 async def test_comment_spam_over_the_rate_limit_gets_429(client, ctx, aiohttp_client):
     ctx_limit = client.server.app  # the app's own config object decides
-    from web.keys import CTX
 
-    ctx_limit[CTX].config.security.comments_per_hour = 3
+    ctx_limit[CONTEXT_KEY].config.security.comments_per_hour = 3
     work = await artist_with_work(client)
     bob = await second_browser(client, aiohttp_client, "bob")
     for number in range(3):
@@ -189,10 +189,9 @@ async def test_comment_spam_over_the_rate_limit_gets_429(client, ctx, aiohttp_cl
 
 
 async def test_notifications_pages_and_mark_read(client, ctx, aiohttp_client):
-    from web.keys import CTX
 
     await sign_up(client, "ada")
-    app_ctx = client.server.app[CTX]
+    app_ctx = client.server.app[CONTEXT_KEY]
     from cara_fed.services.notifications import notify
 
     async with app_ctx.sessions() as session:

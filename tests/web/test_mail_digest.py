@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import utcnow
 from cara_fed.models import Account, MailDigest, OutgoingMail
 from cara_fed.services import mail_digest
-from cara_fed_run.app import CTX_KEY
 from cara_fed_run.worker import periodic_jobs
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_account_email import follow_link, log_in, log_out, mail_client, smtp  # noqa: F401
@@ -43,7 +43,7 @@ async def _set(client, value: str):  # type: ignore[no-untyped-def]
 
 
 async def test_opted_in_artist_gets_one_digest_a_day_and_leaves_with_one_click(mail_client, smtp):  # noqa: F811
-    ctx = mail_client.app[CTX_KEY]
+    ctx = mail_client.app[CONTEXT_KEY]
     ctx.config.mail.digest_hour = 0  # due at any time of the day the test runs
     assert (await sign_up(mail_client, "ada")).status == 303
     [verification] = await smtp.mailbox.wait_for("ada@example.org")
@@ -114,7 +114,7 @@ async def test_no_digest_without_a_mail_host(client, config):
     assert (await sign_up(client, "ada")).status == 303
     page = await (await client.get("/settings/digest")).text()
     assert "does not send email" in page and 'name="digest"' not in page
-    ctx = client.app[CTX_KEY]
+    ctx = client.app[CONTEXT_KEY]
     ada = await _account(ctx, "ada")
     await mail_digest.set_enabled(ctx, ada, True)
     assert await mail_digest.send_due(ctx, utcnow() + timedelta(days=1)) == 0

@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import select
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Artwork
-from cara_fed_run.app import CTX_KEY
 from tests import images
 from tests.conftest import sign_up
 from tests.web.test_admin import make_admin
@@ -73,7 +73,7 @@ async def test_a_takedown_closes_the_files_at_once(client, ctx):
     url = (await media_urls(client, ctx, "Open"))[0]
     client.session.cookie_jar.clear()
     assert (await client.get(url)).status == 200
-    async with client.server.app[CTX_KEY].transaction() as tx:  # the serving process's own context
+    async with client.server.app[CONTEXT_KEY].transaction() as tx:  # the serving process's own context
         work = await tx.session.scalar(select(Artwork).where(Artwork.title == "Open"))
         work.state = "held"
     assert (await client.get(url)).status == 404

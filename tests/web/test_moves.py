@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from cara_fed_run.app import CTX_KEY
+from cara_fed.context import CONTEXT_KEY
 from tests.conftest import csrf_from, sign_up
 from tests.federation.peer import running_peer
 
@@ -29,7 +29,7 @@ async def _actor(client, name: str = "ada") -> dict:  # type: ignore[no-untyped-
 
 
 async def test_move_settings_forms(client, peer):  # type: ignore[no-untyped-def]
-    ctx = client.app[CTX_KEY]
+    ctx = client.app[CONTEXT_KEY]
     ctx.config.federation.allow_private_addresses = True  # the peer lives on loopback
     assert (await sign_up(client, "ada", "ada password 1")).status == 303
     me = await _actor(client)

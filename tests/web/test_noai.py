@@ -206,13 +206,13 @@ def test_rate_limiter_refills_per_client() -> None:
 
 async def _ada_follows(client, peer, actor) -> None:  # type: ignore[no-untyped-def]
     """ada follows the peer's actor, who accepts (signed, through our inbox)."""
+    from cara_fed.context import CONTEXT_KEY
     from cara_fed.queries import local_account
     from cara_fed.services import follows
-    from cara_fed_run.app import CTX_KEY
     from federation.discovery import resolver
     from tests.federation.peer import signed_post
 
-    ctx = client.server.app[CTX_KEY]
+    ctx = client.server.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         ada = await local_account(session, "ada")
     follow = await follows.request_follow(ctx, ada, await resolver.fetch_actor(ctx, actor.id))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from cara_fed.config import Config, load_config
-from cara_fed_run.app import CTX_KEY
+from cara_fed.context import CONTEXT_KEY
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_artworks import upload
@@ -41,7 +41,7 @@ def counting(client) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    engine = client.app[CTX_KEY].engine.sync_engine
+    engine = client.app[CONTEXT_KEY].engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
         yield statements

@@ -10,11 +10,11 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import event, update
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Artwork
 from tests import images
 from tests.conftest import sign_up
 from tests.web.test_artworks import upload
-from web.keys import CTX
 
 FETCHERS = 40
 AGENTS = ["Mastodon/4.3.0 (http.rb/5.2.0; +https://mastodon.example/)", "Pleroma 2.7; https://pleroma.example",
@@ -26,7 +26,7 @@ async def test_concurrent_misses_for_one_page_render_it_once(client):  # type: i
     response = await upload(client, [("a.jpg", images.jpeg(800, 600), "A ferry at night")])
     assert response.status == 303
     page_url = client.make_url(response.headers["Location"])
-    ctx = client.server.app[CTX]
+    ctx = client.server.app[CONTEXT_KEY]
     statements: list[str] = []
     event.listen(ctx.engine.sync_engine, "before_cursor_execute",
                  lambda conn, cursor, statement, *rest: statements.append(statement))
@@ -66,7 +66,7 @@ async def test_a_write_during_the_render_gives_later_visitors_a_fresh_page(clien
     response = await upload(client, [("a.jpg", images.jpeg(800, 600), "A ferry at night")], title="Night ferry")
     location = response.headers["Location"]
     page_url = client.make_url(location)
-    ctx = client.server.app[CTX]
+    ctx = client.server.app[CONTEXT_KEY]
     statements: list[str] = []
     event.listen(ctx.engine.sync_engine, "before_cursor_execute",
                  lambda conn, cursor, statement, *rest: statements.append(statement))

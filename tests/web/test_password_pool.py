@@ -12,10 +12,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from cara_fed.config import Config
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account
 from cara_fed.services import accounts
 from tests.conftest import csrf_from, sign_up
-from web.keys import CTX
 
 WORKERS, QUEUE, STORM = 1, 2, 12
 
@@ -39,7 +39,7 @@ async def test_a_login_storm_past_the_pool_gets_503_with_retry_after_and_pages_s
     assert (await sign_up(client, "ada", password="right password")).status == 303
     client.session.cookie_jar.clear()
     token = await csrf_from(client, "/login")
-    pool = client.server.app[CTX].hashing
+    pool = client.server.app[CONTEXT_KEY].hashing
 
     async def log_in(http: aiohttp.ClientSession) -> tuple[int, str | None, str]:
         async with http.post(client.make_url("/login"), allow_redirects=False, headers={"Cookie": f"cara_csrf={token}"},

@@ -269,11 +269,11 @@ async def test_bad_following_csvs_are_refused(client, ctx, case, data, message):
 
 
 async def test_the_page_shows_progress_while_the_archive_is_built(client):
-    from cara_fed_run.app import CTX_KEY
+    from cara_fed.context import CONTEXT_KEY
 
     async def later(ctx, *ids):  # type: ignore[no-untyped-def]
         return None
-    client.app[CTX_KEY].jobs.registry.register(tasks.BUILD_EXPORT, later)  # the worker has not got to it
+    client.app[CONTEXT_KEY].jobs.registry.register(tasks.BUILD_EXPORT, later)  # the worker has not got to it
     await sign_up(client, "ada")
     token = await csrf_from(client, "/settings/data")
     assert (await client.post("/settings/data/archive", data={"csrf_token": token},

@@ -203,13 +203,13 @@ async def test_a_job_runs_under_the_request_id_that_queued_it(tmp_path) -> None:
 async def test_delivery_outcomes_and_backlogs_show_in_metrics(config, aiohttp_client):
     from datetime import timedelta
 
+    from cara_fed.context import CONTEXT_KEY
     from cara_fed.db import utcnow
     from cara_fed.models import InboxItem
     from cara_fed.services import deliveries
-    from cara_fed_run.app import CTX_KEY
 
     client = await make_client(config, aiohttp_client)
-    ctx = client.app[CTX_KEY]
+    ctx = client.app[CONTEXT_KEY]
     domain = f"peer-{config.database_url[:8].replace(':', '')}.example"
 
     def sample(text: str, line_start: str) -> float:
@@ -218,7 +218,7 @@ async def test_delivery_outcomes_and_backlogs_show_in_metrics(config, aiohttp_cl
 
     sent = f'cara_fed_deliveries_total{{instance="{domain}",outcome="sent"}}'
     before = sample(await (await client.get("/metrics")).text(), sent)
-    await deliveries.mark_sent(ctx, 10**6, domain, 202, 1)
+    await deliveries.settle(ctx, [deliveries.Outcome(10**6, domain, "sent", 1, 202, health="up")])
     async with ctx.transaction() as tx:
         tx.session.add(InboxItem(activity_id="https://r.example/a", recipient="shared", actor_uri="https://r.example/u",
                                  activity_type="Like", payload={}, state="retry",

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from aiohttp.test_utils import TestClient
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Follow, Like
-from cara_fed_run.app import CTX_KEY
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_artworks import upload
@@ -137,7 +137,7 @@ async def test_authorize_interaction_logs_in_comes_back_follows_and_likes(client
     assert (await bea.post(f"/accounts/{account_id}/follow", data={})).status == 403  # CSRF on the form
     followed = await bea.post(f"/accounts/{account_id}/follow", data={"csrf_token": token}, allow_redirects=False)
     assert followed.status == 303 and followed.headers["Location"] == "/@ada"
-    assert await rows(client.server.app[CTX_KEY], Follow, followee_id=int(account_id), state="accepted") == 1
+    assert await rows(client.server.app[CONTEXT_KEY], Follow, followee_id=int(account_id), state="accepted") == 1
     again = await (await bea.get("/authorize_interaction?uri=acct:ada@test.example")).text()
     assert "You follow them." in again and "/follow\"" not in again
 
@@ -151,7 +151,7 @@ async def test_authorize_interaction_logs_in_comes_back_follows_and_likes(client
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     liked = await bea.post(f"/artworks/{artwork_id}/like", data={"csrf_token": token}, allow_redirects=False)
     assert liked.status == 303
-    assert await rows(client.server.app[CTX_KEY], Like, artwork_id=int(artwork_id)) == 1
+    assert await rows(client.server.app[CONTEXT_KEY], Like, artwork_id=int(artwork_id)) == 1
 
 
 async def test_authorize_interaction_bad_and_unknown_addresses_are_400_and_404(client: TestClient, aiohttp_client):

@@ -12,8 +12,8 @@ from http.cookies import SimpleCookie
 import pyotp
 import pytest
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.services import accounts
-from cara_fed_run.app import CTX_KEY
 from tests.conftest import csrf_from, sign_up
 
 SECRET_RE = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
@@ -143,7 +143,7 @@ async def test_admins_must_enrol_when_the_instance_requires_it(config, aiohttp_c
 
     config.security.require_admin_2fa = True
     client = await aiohttp_client(create_app(config, jobs="inline", migrate=True))
-    ctx = client.app[CTX_KEY]
+    ctx = client.app[CONTEXT_KEY]
     async with ctx.transaction() as tx:
         await accounts.create_account(ctx, tx, "mira", "mira@example.org", "admin pass 1", is_admin=True,
                                       bypass_registration=True)

@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cara_fed import queries, queries_api, queries_discovery
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.errors import ValidationError
 from cara_fed.models import Account, Artwork, Block, Follow, Mute
@@ -31,7 +32,6 @@ from web.api.base import (
     window,
 )
 from web.api.views import accounts_json, statuses_json, view_for
-from web.keys import CTX
 from web.limits import accepts_uploads
 
 routes = web.RouteTableDef()
@@ -46,7 +46,7 @@ async def _target(request: web.Request, session, account_id: str | None = None) 
 
 
 async def _credential(request: web.Request, account: Account) -> dict:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await session.get(Account, account.id)
         view = await view_for(request, session, accounts=[account])
         pending = len(await queries.follow_requests(session, account))
@@ -68,7 +68,7 @@ async def verify_credentials(request: web.Request) -> web.Response:
 @endpoint("write:accounts")
 async def update_credentials(request: web.Request) -> web.Response:
     account = await me(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     p = await params(request)
     source = p.nested("source")
     links = list(account.links or [])
@@ -92,7 +92,7 @@ async def update_credentials(request: web.Request) -> web.Response:
 @routes.get(rf"/api/v1/accounts/{ID}")
 @endpoint("read:accounts", user=False, public=True)
 async def show(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _target(request, session)
         return reply((await accounts_json(request, session, [account]))[0])
 
@@ -101,7 +101,7 @@ async def show(request: web.Request) -> web.Response:
 @endpoint("read:accounts", user=False, public=True)
 async def many(request: web.Request) -> web.Response:
     ids = parse_ids(request.query.getall("id[]", []) + request.query.getall("id", []))[:40]
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = {a.id: a for a in (await session.scalars(select(Account).where(Account.id.in_(ids)))).unique()
                  if a.kind != "application" and a.status != "suspended"}
         return reply(await accounts_json(request, session, [found[i] for i in ids if i in found]))
@@ -109,7 +109,7 @@ async def many(request: web.Request) -> web.Response:
 
 async def _resolve(request: web.Request, handle: str, *, allowed: bool) -> Account | None:
     """A known account by handle, or (when allowed: an authenticated request) one fetched over WebFinger."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     handle = handle.strip().lstrip("@")
     name, _, domain = handle.partition("@")
     own = ctx.config.server.domain.lower()
@@ -135,7 +135,7 @@ async def lookup(request: web.Request) -> web.Response:
     account = await _resolve(request, handle, allowed=await viewer(request) is not None)
     if account is None or account.kind == "application" or account.status == "suspended":
         raise not_found()
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         return reply((await accounts_json(request, session, [account]))[0])
 
 
@@ -151,7 +151,7 @@ async def search(request: web.Request) -> web.Response:
         resolved = await _resolve(request, q, allowed=True)
         if resolved is not None:
             found.append(resolved)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         more = await queries_discovery.search_accounts(session, await viewer(request), q, limit=limit)
         found += [a for a in more if all(a.id != f.id for f in found)]
         return reply(await accounts_json(request, session, found[:limit]))
@@ -162,7 +162,7 @@ async def search(request: web.Request) -> web.Response:
 async def statuses(request: web.Request) -> web.Response:
     who = await viewer(request)
     w = window(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _target(request, session)
         if who is not None and who.id != account.id and await blocked_either_way(session, who.id, account.id):
             return reply([])
@@ -179,7 +179,7 @@ async def statuses(request: web.Request) -> web.Response:
 
 async def _follow_list(request: web.Request, which: str) -> web.Response:
     w = window(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _target(request, session)
         column = Follow.followee_id if which == "followers" else Follow.follower_id
         query = select(Follow).where(column == account.id, Follow.state == "accepted")
@@ -203,7 +203,7 @@ async def following(request: web.Request) -> web.Response:
 
 
 async def _relationship(request: web.Request, account: Account) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_api.relations(session, await me(request), [account.id])
     return reply(entities.relationship(account.id, found.get(account.id)))
 
@@ -212,7 +212,7 @@ async def _relationship(request: web.Request, account: Account) -> web.Response:
 @endpoint("read:follows")
 async def relationships(request: web.Request) -> web.Response:
     ids = parse_ids(request.query.getall("id[]", []) + request.query.getall("id", []))
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_api.relations(session, await me(request), ids)
     return reply([entities.relationship(i, found.get(i)) for i in dict.fromkeys(ids)])
 
@@ -221,20 +221,20 @@ async def relationships(request: web.Request) -> web.Response:
 @endpoint("write:follows")
 async def follow(request: web.Request) -> web.Response:
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         target = await _target(request, session)
     if target.id == account.id:
         raise unprocessable("You cannot follow yourself")
-    await follows.request_follow(request.app[CTX], account, target)
+    await follows.request_follow(request.app[CONTEXT_KEY], account, target)
     return await _relationship(request, target)
 
 
 @routes.post(rf"/api/v1/accounts/{ID}/unfollow")
 @endpoint("write:follows")
 async def unfollow(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         target = await _target(request, session)
-    await follows.unfollow(request.app[CTX], await me(request), target)
+    await follows.unfollow(request.app[CONTEXT_KEY], await me(request), target)
     return await _relationship(request, target)
 
 
@@ -252,16 +252,16 @@ async def mute(request: web.Request) -> web.Response:
 
 async def _safety(request: web.Request) -> web.Response:
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         target = await _target(request, session)
-    await getattr(safety, request.match_info["action"])(request.app[CTX], account, target)
+    await getattr(safety, request.match_info["action"])(request.app[CONTEXT_KEY], account, target)
     return await _relationship(request, target)
 
 
 async def _listing(request: web.Request, model: type[Block] | type[Mute]) -> web.Response:
     w = window(request)
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         rows = await queries_api.keyset(session, select(model).where(model.account_id == account.id), model.id,
                                         w)
         data = await accounts_json(request, session, [row.target for row in rows])
@@ -285,7 +285,7 @@ async def mutes(request: web.Request) -> web.Response:
 async def follow_requests(request: web.Request) -> web.Response:
     w = window(request)
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         query = select(Follow).where(Follow.followee_id == account.id, Follow.state == "requested")
         rows = await queries_api.keyset(session, query, Follow.id, w)
         data = await accounts_json(request, session, [row.follower for row in rows])
@@ -296,12 +296,13 @@ async def follow_requests(request: web.Request) -> web.Response:
 @endpoint("write:follows")
 async def decide_request(request: web.Request) -> web.Response:
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         requester = await _target(request, session)
         row = await queries.follow_between(session, requester.id, account.id)
     if row is None or row.state != "requested":
         raise not_found()
-    await follows.decide_request(request.app[CTX], account, row.id, request.match_info["decision"] == "authorize")
+    await follows.decide_request(request.app[CONTEXT_KEY], account, row.id,
+                                 request.match_info["decision"] == "authorize")
     return await _relationship(request, requester)
 
 
@@ -310,7 +311,7 @@ async def decide_request(request: web.Request) -> web.Response:
 @routes.get(rf"/api/v1/accounts/{ID}/identity_proofs")
 @endpoint("read:accounts", user=False, public=True)
 async def empty_for_account(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         await _target(request, session)
     return reply([])
 
@@ -328,7 +329,7 @@ async def empty_lists(request: web.Request) -> web.Response:
 @endpoint("write:accounts", user=False)
 async def register(request: web.Request) -> web.Response:
     """Sign-up from an app (with the app's client-credentials token). Returns a token for the new account."""
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     found = await bearer(request)
     assert found is not None
     if found.account is not None:

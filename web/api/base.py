@@ -18,6 +18,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from cara_fed import json_limits
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import is_unavailable
 from cara_fed.errors import NotFound, Overloaded, PermissionDenied, RateLimited, ValidationError
 from cara_fed.numbers import INT4_MAX, INT8_MAX, clamp, parse_id, parse_whole
@@ -26,7 +27,6 @@ from cara_fed.queries_api import Window
 from cara_fed.ratelimit import SharedLimiter
 from cara_fed.services import oauth
 from web import limits
-from web.keys import CTX
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -198,7 +198,7 @@ async def bearer(request: web.Request) -> oauth.Bearer | None:
     found = None
     if raw is not None:
         try:
-            found = await oauth.resolve_bearer(request.app[CTX], raw)
+            found = await oauth.resolve_bearer(request.app[CONTEXT_KEY], raw)
         except oauth.TokenRefused as exc:
             raise ApiError(401, str(exc)) from None
     request[BEARER] = found
@@ -381,7 +381,7 @@ def link_header(request: web.Request, ids: list[int | str], *, more: bool = True
     """Mastodon's Link header: `next` pages to older items (max_id), `prev` to newer ones (min_id)."""
     if not ids:
         return {}
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     keep = [(k, v) for k, v in request.query.items() if k not in ("max_id", "min_id", "since_id")]
     base = ctx.url(request.path)
     links = []

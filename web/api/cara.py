@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from cara_fed import queries, queries_jobs, urls
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Artwork, JobPost, Project
 from cara_fed.numbers import INT4_MAX, parse_id, parse_ids, parse_whole
 from cara_fed.queries_jobs import BoardFilters
@@ -18,7 +19,6 @@ from cara_fed.services.jobs import JobInput
 from web.api import entities
 from web.api.base import ApiError, Params, endpoint, int_id, me, not_found, params, reply, viewer
 from web.api.views import view_for
-from web.keys import CTX
 
 routes = web.RouteTableDef()
 BASE = "/api/cara/v1"
@@ -55,7 +55,7 @@ async def job_board(request: web.Request) -> web.Response:
     problems = filters.problems()
     if problems:
         raise ApiError(422, "Validation failed: " + "; ".join(problems.values()))
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         board = await queries_jobs.board(session, filters)
         items = await _jobs_json(request, session, board.items)
     return reply({"jobs": items, "total": board.total, "page": board.page, "pages": board.pages})
@@ -64,7 +64,7 @@ async def job_board(request: web.Request) -> web.Response:
 @routes.get(rf"{BASE}/jobs/{{job_id:\d+}}")
 @endpoint("read:statuses", user=False, public=True)
 async def job(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_jobs.job(session, int_id(request.match_info["job_id"]))
         if found is None:
             raise not_found()
@@ -88,8 +88,8 @@ def job_input(p: Params) -> JobInput:
 @endpoint("write:statuses")
 async def post_job(request: web.Request) -> web.Response:
     account = await me(request)
-    created = await jobs.create_job(request.app[CTX], account, job_input(await params(request)))
-    async with request.app[CTX].sessions() as session:
+    created = await jobs.create_job(request.app[CONTEXT_KEY], account, job_input(await params(request)))
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_jobs.job(session, created.id)
         assert found is not None
         return reply((await _jobs_json(request, session, [found]))[0])
@@ -106,7 +106,7 @@ async def apply(request: web.Request) -> web.Response:
         if number is None:
             raise ApiError(422, "Validation failed: work_ids must be ids of your published works")
         work_ids.append(number)
-    application = await job_applications.apply(request.app[CTX], account, int_id(request.match_info["job_id"]),
+    application = await job_applications.apply(request.app[CONTEXT_KEY], account, int_id(request.match_info["job_id"]),
                                                p.text("message"), work_ids)
     return reply({"id": str(application.id), "job_id": str(application.job_id), "status": application.status,
                   "message": application.message, "works": application.works,
@@ -127,13 +127,13 @@ def _project_json(view: entities.View, project: Project, username: str) -> dict[
 @endpoint("read:statuses", user=False, public=True)
 async def account_projects(request: web.Request) -> web.Response:
     who = await viewer(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         account = await session.get(Account, int_id(request.match_info["account_id"]))
         if account is None or not account.is_local or account.status != "active":
             raise not_found()
         found = await queries.projects(session, account)
         works = await queries.artworks_by_ids(session, [i.artwork_id for p in found for i in p.items])
-    view = entities.View.of(request.app[CTX].config)
+    view = entities.View.of(request.app[CONTEXT_KEY].config)
     out = []
     for project in found:
         data = _project_json(view, project, account.username)
@@ -150,11 +150,12 @@ async def save_project(request: web.Request) -> web.Response:
     p = await params(request)
     ids = parse_ids(p.list("status_ids"))
     cover = p.text("cover_id")
-    project = await projects.save_project(request.app[CTX], account, p.text("title"), p.text("description"), ids,
+    project = await projects.save_project(request.app[CONTEXT_KEY], account, p.text("title"), p.text("description"),
+                                          ids,
                                           parse_id(cover))
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         project = await session.get(Project, project.id)
-    return reply(_project_json(entities.View.of(request.app[CTX].config), project, account.username))
+    return reply(_project_json(entities.View.of(request.app[CONTEXT_KEY].config), project, account.username))
 
 
 # --- protection report ---------------------------------------------------------------------------
@@ -166,7 +167,7 @@ async def protection(request: web.Request) -> web.Response:
     """The artist's own report for one work: each image's processing state and pipeline report, the combined
     AI-provenance verdict with its evidence, the label and any review case. Others get 404."""
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         work = await session.get(Artwork, int_id(request.match_info["status_id"]))
         if work is None or work.account_id != account.id:
             raise not_found()

@@ -9,13 +9,13 @@ from aiohttp import web
 from sqlalchemy import distinct, func, select
 
 from cara_fed import queries
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account
 from cara_fed.services import rules as instance_rules
 from cara_fed.services.artworks import MAX_TEXT
 from web.api import entities
 from web.api.base import endpoint, reply
 from web.api.views import view_for
-from web.keys import CTX
 
 routes = web.RouteTableDef()
 
@@ -28,7 +28,7 @@ def cara_version() -> str:
 
 
 async def _facts(request: web.Request) -> entities.InstanceFacts:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         users, works = await queries.count_local(session)
         domains = await session.scalar(select(func.count(distinct(Account.domain))).where(
@@ -46,18 +46,18 @@ async def _facts(request: web.Request) -> entities.InstanceFacts:
 @routes.get("/api/v1/instance")
 @routes.get("/api/v1/instance/")
 async def instance_v1(request: web.Request) -> web.Response:
-    return reply(entities.instance_v1(request.app[CTX], await _facts(request), MAX_TEXT))
+    return reply(entities.instance_v1(request.app[CONTEXT_KEY], await _facts(request), MAX_TEXT))
 
 
 @routes.get("/api/v2/instance")
 @routes.get("/api/v2/instance/")
 async def instance_v2(request: web.Request) -> web.Response:
-    return reply(entities.instance_v2(request.app[CTX], await _facts(request), MAX_TEXT))
+    return reply(entities.instance_v2(request.app[CONTEXT_KEY], await _facts(request), MAX_TEXT))
 
 
 @routes.get("/api/v1/instance/peers")
 async def peers(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         domains = await session.scalars(select(Account.domain).distinct().where(Account.domain.is_not(None))
                                         .order_by(Account.domain).limit(10_000))
         return reply([d for d in domains.all() if d])
@@ -65,7 +65,7 @@ async def peers(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/instance/rules")
 async def rules(request: web.Request) -> web.Response:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         return reply([entities.rule(rule) for rule in await instance_rules.listed(session)])
 
 
@@ -74,7 +74,7 @@ async def rules(request: web.Request) -> web.Response:
 @routes.get("/api/v1/instance/domain_blocks")
 async def not_shared(request: web.Request) -> web.Response:
     if request.path.endswith("extended_description"):
-        return reply({"updated_at": None, "content": request.app[CTX].config.instance.description})
+        return reply({"updated_at": None, "content": request.app[CONTEXT_KEY].config.instance.description})
     return reply([])
 
 

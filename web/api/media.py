@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.services import media
 from cara_fed.services.media import Upload
 from web.api import entities
 from web.api.base import ApiError, Params, endpoint, int_id, me, not_found, params, reply, unprocessable
-from web.keys import CTX
 from web.limits import accepts_uploads
 
 routes = web.RouteTableDef()
@@ -29,7 +29,7 @@ def _focus(p: Params) -> tuple[float, float] | None:
 
 
 def _json(request: web.Request, asset) -> dict:  # type: ignore[no-untyped-def]
-    return entities.media(entities.View.of(request.app[CTX].config), asset, asset.description)
+    return entities.media(entities.View.of(request.app[CONTEXT_KEY].config), asset, asset.description)
 
 
 @routes.post("/api/v1/media")
@@ -42,9 +42,10 @@ async def upload(request: web.Request) -> web.Response:
     file = p.get("file")
     if not isinstance(file, web.FileField):
         raise unprocessable("Send the image as the multipart field `file`")
-    asset = await media.upload_unattached(request.app[CTX], account, Upload(file.file.read(), file.filename or ""),
+    asset = await media.upload_unattached(request.app[CONTEXT_KEY], account, Upload(file.file.read(),
+                                                                                    file.filename or ""),
                                           p.text("description"), _focus(p))
-    fresh = await media.own_asset(request.app[CTX], account, asset.id) or asset
+    fresh = await media.own_asset(request.app[CONTEXT_KEY], account, asset.id) or asset
     if fresh.state == "rejected":
         raise unprocessable(fresh.error_message or "The image could not be processed")
     processing = fresh.state != "ready"
@@ -55,7 +56,7 @@ async def upload(request: web.Request) -> web.Response:
 @routes.get(r"/api/v1/media/{media_id:\d+}")
 @endpoint("write:media")
 async def show(request: web.Request) -> web.Response:
-    asset = await media.own_asset(request.app[CTX], await me(request), int_id(request.match_info["media_id"]))
+    asset = await media.own_asset(request.app[CONTEXT_KEY], await me(request), int_id(request.match_info["media_id"]))
     if asset is None:
         raise not_found()
     if asset.state == "rejected":
@@ -68,7 +69,7 @@ async def show(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     account = await me(request)
     p = await params(request)
-    asset = await media.describe(request.app[CTX], account, int_id(request.match_info["media_id"]),
+    asset = await media.describe(request.app[CONTEXT_KEY], account, int_id(request.match_info["media_id"]),
                                  p.text("description") if p.has("description") else None, _focus(p))
-    fresh = await media.own_asset(request.app[CTX], account, asset.id) or asset
+    fresh = await media.own_asset(request.app[CONTEXT_KEY], account, asset.id) or asset
     return reply(_json(request, fresh))

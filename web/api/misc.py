@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cara_fed import queries_api, queries_discovery
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, TagFollow
 from cara_fed.numbers import clamp
 from cara_fed.services import reports, tag_follows
@@ -16,13 +17,12 @@ from web.api import entities
 from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, unprocessable, viewer, window
 from web.api.statuses import load
 from web.api.views import accounts_json, statuses_json
-from web.keys import CTX
 
 routes = web.RouteTableDef()
 
 
 def _view(request: web.Request) -> entities.View:
-    return entities.View.of(request.app[CTX].config)
+    return entities.View.of(request.app[CONTEXT_KEY].config)
 
 
 # --- tags ----------------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ def _view(request: web.Request) -> entities.View:
 async def followed_tags(request: web.Request) -> web.Response:
     account = await me(request)
     w = window(request, default=100, most=200)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         rows = await queries_api.keyset(session, select(TagFollow).where(TagFollow.account_id == account.id),
                                         TagFollow.id, w)
     return reply([entities.tag(_view(request), row.tag, following=True) for row in rows],
@@ -42,7 +42,7 @@ async def followed_tags(request: web.Request) -> web.Response:
 
 async def _tag_json(request: web.Request, name: str) -> dict:
     who = await viewer(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         following = await queries_discovery.follows_tag(session, who, name) if who is not None else None
     return entities.tag(_view(request), name, following=following)
 
@@ -64,9 +64,9 @@ async def follow_tag(request: web.Request) -> web.Response:
         raise not_found()
     account = await me(request)
     if request.match_info["action"] == "follow":
-        await tag_follows.follow(request.app[CTX], account, name)
+        await tag_follows.follow(request.app[CONTEXT_KEY], account, name)
     else:
-        await tag_follows.unfollow(request.app[CTX], account, name)
+        await tag_follows.unfollow(request.app[CONTEXT_KEY], account, name)
     return reply(await _tag_json(request, name))
 
 
@@ -79,7 +79,7 @@ async def follow_tag(request: web.Request) -> web.Response:
 async def trending_tags(request: web.Request) -> web.Response:
     """Tags on the most listed works (all time: the server keeps no per-day tag history)."""
     limit = clamp(request.query.get("limit"), 10, most=20)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_api.popular_tags(session, limit)
     return reply([entities.tag(_view(request), tag, uses=count) for tag, count in found])
 
@@ -88,7 +88,7 @@ async def trending_tags(request: web.Request) -> web.Response:
 @endpoint(None, user=False, public=True)
 async def trending_statuses(request: web.Request) -> web.Response:
     limit = clamp(request.query.get("limit"), 20, most=40)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         works = await queries_discovery.popular_this_week(session, await viewer(request), limit=limit)
         return reply(await statuses_json(request, session, works))
 
@@ -104,7 +104,7 @@ async def trending_links(request: web.Request) -> web.Response:
 @endpoint("read:accounts")
 async def suggestions(request: web.Request) -> web.Response:
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_discovery.suggested_artists(session, account, limit=20)
         people = await accounts_json(request, session, [a for a, _ in found])
     if request.path.startswith("/api/v1/"):
@@ -121,7 +121,7 @@ async def suggestions(request: web.Request) -> web.Response:
 async def report(request: web.Request) -> web.Response:
     account = await me(request)
     p = await params(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         target = await session.get(Account, int_id(p.text("account_id") or None))
         if target is None:
             raise not_found()
@@ -130,9 +130,9 @@ async def report(request: web.Request) -> web.Response:
             kind, work, comment = await load(request, session, str(raw))
             artwork = work if comment is None else None
     reason = p.text("comment") or p.text("category") or "Reported from an app"
-    row = await reports.report(request.app[CTX], account, target, artwork, reason,
+    row = await reports.report(request.app[CONTEXT_KEY], account, target, artwork, reason,
                                forward=bool(p.flag("forward", True)))
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         target_json = (await accounts_json(request, session, [target]))[0]
     return reply({"id": str(row.id), "action_taken": False, "action_taken_at": None,
                   "category": p.text("category") or "other", "comment": row.reason, "forwarded": row.forwarded,

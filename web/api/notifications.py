@@ -6,13 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries_api
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Notification
 from cara_fed.services import client_state
 from cara_fed.services import notifications as notification_service
 from web.api import entities
 from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, unprocessable, window
 from web.api.views import facts_view
-from web.keys import CTX
 
 routes = web.RouteTableDef()
 
@@ -22,7 +22,7 @@ def _types(request: web.Request, name: str) -> list[str]:
 
 
 async def render_many(request: web.Request, session, rows: list[Notification]) -> list[dict]:  # type: ignore[no-untyped-def]
-    return await render_rows(session, request.app[CTX].config.base_url, await me(request), rows)
+    return await render_rows(session, request.app[CONTEXT_KEY].config.base_url, await me(request), rows)
 
 
 async def render_rows(session, base: str, me_: Account, rows: list[Notification]) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -58,7 +58,7 @@ async def index(request: web.Request) -> web.Response:
     w = window(request, default=15, most=30)
     kinds = queries_api.kinds_for(_types(request, "types"), _types(request, "exclude_types"))
     raw_from = request.query.get("account_id", "")
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         rows = await queries_api.notifications(session, account, w, kinds,
                                                int_id(raw_from) if raw_from else None) if kinds else []
         data = await render_many(request, session, rows)
@@ -70,7 +70,7 @@ async def index(request: web.Request) -> web.Response:
 async def unread_count(request: web.Request) -> web.Response:
     from cara_fed import queries_social
 
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         return reply({"count": await queries_social.unread_count(session, (await me(request)).id)})
 
 
@@ -78,7 +78,7 @@ async def unread_count(request: web.Request) -> web.Response:
 @endpoint("read:notifications")
 async def show(request: web.Request) -> web.Response:
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         row = await session.get(Notification, int_id(request.match_info["notification_id"]))
         if row is None or row.account_id != account.id:
             raise not_found()
@@ -91,7 +91,7 @@ async def show(request: web.Request) -> web.Response:
 @routes.post(r"/api/v1/notifications/{notification_id:\d+}/dismiss")
 @endpoint("write:notifications")
 async def dismiss(request: web.Request) -> web.Response:
-    removed = await notification_service.dismiss(request.app[CTX], await me(request),
+    removed = await notification_service.dismiss(request.app[CONTEXT_KEY], await me(request),
                                                  int_id(request.match_info["notification_id"]))
     if not removed:
         raise not_found()
@@ -101,7 +101,7 @@ async def dismiss(request: web.Request) -> web.Response:
 @routes.post("/api/v1/notifications/clear")
 @endpoint("write:notifications")
 async def clear(request: web.Request) -> web.Response:
-    await notification_service.dismiss(request.app[CTX], await me(request))
+    await notification_service.dismiss(request.app[CONTEXT_KEY], await me(request))
     return reply({})
 
 
@@ -112,7 +112,7 @@ async def clear(request: web.Request) -> web.Response:
 @endpoint("read:statuses")
 async def markers(request: web.Request) -> web.Response:
     wanted = _types(request, "timeline")
-    rows = await client_state.markers(request.app[CTX], await me(request), wanted)
+    rows = await client_state.markers(request.app[CONTEXT_KEY], await me(request), wanted)
     return reply({row.timeline: entities.marker(row) for row in rows})
 
 
@@ -125,7 +125,8 @@ async def save_markers(request: web.Request) -> web.Response:
     for timeline in client_state.MARKER_TIMELINES:
         last = p.nested(timeline).text("last_read_id")
         if last:
-            saved[timeline] = entities.marker(await client_state.save_marker(request.app[CTX], account, timeline,
+            saved[timeline] = entities.marker(await client_state.save_marker(request.app[CONTEXT_KEY], account,
+                                                                             timeline,
                                                                              last))
     return reply(saved)
 
@@ -144,7 +145,7 @@ async def grouped(request: web.Request) -> web.Response:
     account = await me(request)
     w = window(request, default=40, most=80)
     kinds = queries_api.kinds_for(_types(request, "types"), _types(request, "exclude_types"))
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         rows = await queries_api.notifications(session, account, w, kinds) if kinds else []
         rendered = await render_many(request, session, rows)
     accounts: dict[str, dict] = {}

@@ -11,6 +11,7 @@ from aiohttp import web
 from authlib.oauth2.rfc6749 import OAuth2Error
 
 from cara_fed import json_limits
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.observe import client_address
 from cara_fed.services import oauth
 from web import forms
@@ -18,7 +19,7 @@ from web.api import entities
 from web.api.base import ApiError, bearer, endpoint, params, reply
 from web.api.oauth_server import Request, Server
 from web.auth import require_login
-from web.keys import ACCOUNT, CTX, LOGIN
+from web.keys import ACCOUNT, LOGIN
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -53,7 +54,7 @@ def _where_back(redirect_uri: str) -> str:
 
 
 def _request(request: web.Request, pairs: list[tuple[str, str]]) -> Request:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     # Authlib refuses plain-http URLs; plain http is only ever a development setting here ([server] scheme).
     uri = "https://" + ctx.config.server.domain + request.path_qs
     headers = {k: v for k, v in request.headers.items()}
@@ -98,7 +99,7 @@ async def create_app(request: web.Request) -> web.Response:
     p = await params(request)
     redirect = p.list("redirect_uris") if isinstance(p.get("redirect_uris"), list) or p.has("redirect_uris[]") \
         else p.text("redirect_uris") or p.text("redirect_uri")
-    app, secret = await oauth.create_app(request.app[CTX], p.text("client_name"), redirect,
+    app, secret = await oauth.create_app(request.app[CONTEXT_KEY], p.text("client_name"), redirect,
                                          p.text("scopes") or None, p.text("website") or None)
     return reply(entities.application(app, secret=secret))
 
@@ -207,7 +208,7 @@ async def revoke(request: web.Request) -> web.Response:
 
 @routes.get("/.well-known/oauth-authorization-server")
 async def metadata(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     return reply(entities.oauth_metadata(ctx, password_grant=ctx.config.api.password_grant),
                  headers={"Cache-Control": "public, max-age=3600"})
 
@@ -218,7 +219,7 @@ async def metadata(request: web.Request) -> web.Response:
 @routes.get("/settings/apps", name="authorized_apps")
 async def authorized_apps(request: web.Request) -> web.Response:
     account = require_login(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         apps = await oauth.authorized_apps(session, account)
     return render(request, "settings_apps.html", {"apps": [(a, [(s, _describe(s)) for s in a.scopes]) for a in apps],
                                                   "revoked": request.query.get("revoked", "")})
@@ -227,5 +228,5 @@ async def authorized_apps(request: web.Request) -> web.Response:
 @routes.post(r"/settings/apps/{app_id:\d{1,9}}/revoke", name="revoke_app")
 async def revoke_app(request: web.Request) -> web.Response:
     account = require_login(request)
-    await oauth.revoke_app(request.app[CTX], account, forms.path_id(request, "app_id"))
+    await oauth.revoke_app(request.app[CONTEXT_KEY], account, forms.path_id(request, "app_id"))
     raise web.HTTPSeeOther("/settings/apps?revoked=1")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries_discovery
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.numbers import clamp
 from web.api import entities
 from web.api.base import ApiError, endpoint, reply, viewer
 from web.api.views import accounts_json, statuses_json
-from web.keys import CTX
 
 routes = web.RouteTableDef()
 TYPES = ("accounts", "statuses", "hashtags")
@@ -25,7 +25,7 @@ def _int(request: web.Request, name: str, default: int, most: int) -> int:
 @routes.get("/api/v2/search")
 @endpoint("read:search", user=False, public=True)
 async def search(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     q = request.query.get("q", "").strip()
     if len(q) > queries_discovery.SEARCH_MAX:
         raise ApiError(422, f"Validation failed: keep searches under {queries_discovery.SEARCH_MAX} characters")

@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cara_fed import queries, queries_social
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Artwork, Boost, Comment, Like, MediaAsset
 from cara_fed.numbers import parse_id
 from cara_fed.services import artwork_history, artworks, client_state, comments, interactions
@@ -27,7 +28,6 @@ from cara_fed.taxonomy import LICENSES
 from web.api import entities
 from web.api.base import ApiError, Params, endpoint, me, not_found, params, reply, unprocessable, viewer
 from web.api.views import accounts_json, view_for
-from web.keys import CTX
 
 routes = web.RouteTableDef()
 ID = r"{status_id:\d+}"
@@ -140,7 +140,7 @@ async def render_comment(request: web.Request, session, comment: Comment, work: 
 
 
 async def render(request: web.Request, raw_id: str) -> dict:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         kind, work, comment = await load(request, session, raw_id)
         if comment is not None:
             return await render_comment(request, session, comment, work)
@@ -155,7 +155,7 @@ async def render(request: web.Request, raw_id: str) -> dict:
 @endpoint("write:statuses")
 async def create(request: web.Request) -> web.Response:
     account = await me(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     p = await params(request)
     text = p.text("status")
     if len(text) > MAX_TEXT:
@@ -209,7 +209,7 @@ async def many(request: web.Request) -> web.Response:
 @endpoint("read:statuses")
 async def status_source(request: web.Request) -> web.Response:
     account = await me(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         kind, work, comment = await load(request, session, request.match_info["status_id"])
     if comment is not None:
         if comment.account_id != account.id:
@@ -224,7 +224,7 @@ async def status_source(request: web.Request) -> web.Response:
 @endpoint("write:statuses")
 async def edit(request: web.Request) -> web.Response:
     account = await me(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     p = await params(request)
     text = p.text("status")
     if len(text) > MAX_TEXT:
@@ -254,7 +254,7 @@ async def edit(request: web.Request) -> web.Response:
 @endpoint("write:statuses")
 async def delete(request: web.Request) -> web.Response:
     account = await me(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     raw = request.match_info["status_id"]
     data = await render(request, raw)
     async with ctx.sessions() as session:
@@ -275,7 +275,7 @@ async def delete(request: web.Request) -> web.Response:
 async def context(request: web.Request) -> web.Response:
     """An artwork's comments are its descendants (threaded, oldest first); a comment's ancestors are the artwork
     and the comments above it."""
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         kind, work, comment = await load(request, session, request.match_info["status_id"])
         visible = list((await session.scalars(select(Comment).where(
             Comment.artwork_id == work.id, Comment.state == "visible").order_by(Comment.id)
@@ -308,7 +308,7 @@ async def context(request: web.Request) -> web.Response:
 
 
 async def _artwork_for_action(request: web.Request) -> Artwork:
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         kind, work, comment = await load(request, session, request.match_info["status_id"])
     if comment is not None:
         raise unprocessable("Only artworks can be liked, boosted, bookmarked or pinned, not comments")
@@ -321,9 +321,9 @@ async def favourite(request: web.Request) -> web.Response:
     account = await me(request)
     work = await _artwork_for_action(request)
     if request.match_info["action"] == "favourite":
-        await interactions.add(request.app[CTX], "like", account, work.id)
+        await interactions.add(request.app[CONTEXT_KEY], "like", account, work.id)
     else:
-        await interactions.remove(request.app[CTX], "like", account, work.id)
+        await interactions.remove(request.app[CONTEXT_KEY], "like", account, work.id)
     return reply(await render(request, str(work.id)))
 
 
@@ -331,7 +331,7 @@ async def favourite(request: web.Request) -> web.Response:
 @endpoint("write:statuses")
 async def boost(request: web.Request) -> web.Response:
     account = await me(request)
-    ctx = request.app[CTX]
+    ctx = request.app[CONTEXT_KEY]
     work = await _artwork_for_action(request)
     if request.match_info["action"] == "unreblog":
         await interactions.remove(ctx, "boost", account, work.id)
@@ -350,7 +350,7 @@ async def boost(request: web.Request) -> web.Response:
 @endpoint("write:bookmarks")
 async def bookmark(request: web.Request) -> web.Response:
     work = await _artwork_for_action(request)
-    await interactions.bookmark(request.app[CTX], await me(request), work.id,
+    await interactions.bookmark(request.app[CONTEXT_KEY], await me(request), work.id,
                                 request.match_info["action"] == "bookmark")
     return reply(await render(request, str(work.id)))
 
@@ -362,7 +362,7 @@ async def pin(request: web.Request) -> web.Response:
     work = await _artwork_for_action(request)
     if work.account_id != account.id:
         raise unprocessable("You can only pin your own works")
-    await artworks.set_pinned(request.app[CTX], account, work.id, request.match_info["action"] == "pin")
+    await artworks.set_pinned(request.app[CONTEXT_KEY], account, work.id, request.match_info["action"] == "pin")
     return reply(await render(request, str(work.id)))
 
 
@@ -377,7 +377,7 @@ async def mute_conversation(request: web.Request) -> web.Response:
 @endpoint("read:accounts", user=False, public=True)
 async def interacted_by(request: web.Request) -> web.Response:
     model = Like if request.match_info["who"] == "favourited_by" else Boost
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         kind, work, comment = await load(request, session, request.match_info["status_id"])
         if comment is not None:
             return reply([])
@@ -393,7 +393,7 @@ async def history(request: web.Request) -> web.Response:
     """Mastodon's StatusEdit list, oldest first: the versions edits replaced (kept since edit history was
     added), then the current one. Comments cannot be edited: their current version only. Same visibility as
     GET /api/v1/statuses/:id (load)."""
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         kind, work, comment = await load(request, session, request.match_info["status_id"])
         if comment is not None:
             return reply([entities.status_edit(await render_comment(request, session, comment, work))])

@@ -25,7 +25,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
 from cara_fed import json_limits, queries_api
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Artwork, Follow, Notification, TagFollow
 from cara_fed.queries_safety import feed_filters
@@ -35,7 +35,6 @@ from web.api import entities
 from web.api.base import ApiError, bearer, dumps
 from web.api.notifications import render_rows
 from web.api.views import facts_view
-from web.keys import CTX
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -219,7 +218,7 @@ HUB = web.AppKey("api_streaming_hub", Hub)
 async def _subscriber(request: web.Request, raw_token: str | None) -> Subscriber:
     if raw_token:
         try:
-            found = await oauth.resolve_bearer(request.app[CTX], raw_token)
+            found = await oauth.resolve_bearer(request.app[CONTEXT_KEY], raw_token)
         except oauth.TokenRefused as exc:
             raise ApiError(401, str(exc)) from None
         return Subscriber(found.account, found.scopes)

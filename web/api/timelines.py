@@ -11,11 +11,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries, queries_api
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Artwork, Bookmark, Like
 from cara_fed.text import normalize_tag
 from web.api.base import endpoint, link_header, me, reply, viewer, window
 from web.api.views import statuses_json
-from web.keys import CTX
 
 routes = web.RouteTableDef()
 
@@ -28,7 +28,7 @@ async def _timeline(request: web.Request, query: Select | None = None, *,
                     build: Callable[[AsyncSession], Awaitable[Select]] | None = None) -> web.Response:
     """One page of works as statuses; `build` makes the query inside the same database session (one checkout)."""
     w = window(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         if build is not None:
             query = await build(session)
         else:
@@ -83,7 +83,7 @@ async def _saved(request: web.Request, model: type[Bookmark] | type[Like]) -> we
     """Bookmarks and favourites page on the bookmark/like id (the order they were saved in)."""
     account = await me(request)
     w = window(request)
-    async with request.app[CTX].sessions() as session:
+    async with request.app[CONTEXT_KEY].sessions() as session:
         query = (select(model).where(model.account_id == account.id))
         rows = await queries_api.keyset(session, query, model.id, w)
         works = await queries_api.artworks_by_ids(session, [row.artwork_id for row in rows])

@@ -8,16 +8,16 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries_api
+from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Artwork
 from web.api.base import viewer as request_viewer
 from web.api.entities import View
-from web.keys import CTX
 
 
 async def view_for(request: web.Request, session: AsyncSession, *, artworks: Iterable[Artwork] = (),
                    accounts: Iterable[Account] = ()) -> View:
     """Facts for these artworks (counts, the viewer's marks) and for their authors plus `accounts`."""
-    config = request.app[CTX].config
+    config = request.app[CONTEXT_KEY].config
     return await facts_view(session, config.base_url, await request_viewer(request), artworks=artworks,
                             accounts=accounts, media_base=config.storage.public_base_url)
 
