@@ -34,7 +34,9 @@ from cara_fed.services import (
     follow_import,
     mail,
     mail_digest,
-    media,
+    media_pipeline,
+    media_restamp,
+    media_sweep,
     retention,
     review,
 )
@@ -46,9 +48,9 @@ log = logging.getLogger(__name__)
 def build_registry() -> JobRegistry:
     """The core's own tasks. Events have no subscribers here: the edges bring theirs (build_full_registry)."""
     registry = JobRegistry()
-    registry.register(tasks.PROTECT_MEDIA, media.protect_media)
-    registry.register(tasks.PROTECT_REMOTE_MEDIA, media.protect_media)
-    registry.register(tasks.RESTAMP_ARTWORK, media.restamp_artwork)
+    registry.register(tasks.PROTECT_MEDIA, media_pipeline.protect_media)
+    registry.register(tasks.PROTECT_REMOTE_MEDIA, media_pipeline.protect_media)
+    registry.register(tasks.RESTAMP_ARTWORK, media_restamp.restamp_artwork)
     registry.register(tasks.CLOAK_MEDIA, cloaking.cloak_media)
     registry.register(tasks.SWEEP, sweep_all)
     registry.register(tasks.RUN_PERIODIC, run_periodic)
@@ -60,7 +62,7 @@ def build_registry() -> JobRegistry:
 
 async def sweep_all(ctx: Context) -> None:
     """Periodic: re-queue overdue work of every kind (media, inbox, deliveries). Each sweep is idempotent."""
-    count = await media.sweep(ctx) + await cloaking.sweep(ctx)
+    count = await media_sweep.sweep(ctx) + await cloaking.sweep(ctx)
     if count:
         log.info("sweep re-queued %s overdue media assets", count)
     await mail.sweep(ctx)
@@ -223,7 +225,7 @@ def worker_name(config: Config, queues: tuple[str, ...], embedded: bool) -> str:
 async def recover_after_restart(ctx: Context) -> None:
     """What the previous run of this worker had in hand is queued again at once (not after the stuck-work
     timeout), and overdue work of every kind is swept now rather than at the next periodic tick."""
-    recovered = await media.recover_after_restart(ctx)
+    recovered = await media_sweep.recover_after_restart(ctx)
     if recovered:
         log.info("re-queued %s media assets the previous run of %s left unfinished", recovered, ctx.worker_name)
     await sweep_all(ctx)

@@ -4,7 +4,7 @@ Called from `artworks.update_artwork` inside its transaction, so one edit is one
 The artwork row stays the same, so its likes, comments, bookmarks and URL are kept. New images go through
 the same protection pipeline as an upload: a published work goes back to "processing" until they are ready
 (the state machine allows published -> processing for exactly this), then is published again and its
-followers get an Update (services/media.settle_artworks).
+followers get an Update (services/media_pipeline.settle_artworks).
 """
 
 from __future__ import annotations

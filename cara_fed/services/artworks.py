@@ -18,7 +18,8 @@ from cara_fed.models.artworks import VISIBILITIES
 from cara_fed.services import account_email, artwork_history, artwork_images, mentions, public_media
 from cara_fed.services.artwork_images import ImageEdit
 from cara_fed.services.edits import content_of, mark_edited
-from cara_fed.services.media import Upload, check_upload, delete_asset_files, settle_artworks, store_original
+from cara_fed.services.media import Upload, check_upload, delete_asset_files, store_original
+from cara_fed.services.media_pipeline import settle_artworks
 from cara_fed.taxonomy import FIELDS, LICENSES, MEDIUMS
 from cara_fed.text import parse_tags, render_markdown
 
@@ -147,7 +148,7 @@ async def create_from_media(ctx: Context, account: Account, data: ArtworkInput, 
     when they already are)."""
     account_email.require_verified(ctx, account)
     from cara_fed.models import JobImage
-    from cara_fed.services.media import settle_artworks
+    from cara_fed.services.media_pipeline import settle_artworks
 
     errors = validate(data)
     limit = ctx.config.media.max_images_per_artwork

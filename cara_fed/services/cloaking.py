@@ -104,7 +104,7 @@ async def cloak_media(ctx: Context, asset_id: int) -> None:
             report["panel"] = panel(clean, result.data, settings)
         return cloaked, report
 
-    from cara_fed.services.media import protect_media
+    from cara_fed.services.media_pipeline import protect_media
 
     await protect_media(ctx, asset_id, cloak=hook)
 

@@ -1,6 +1,6 @@
 """What counts as an edit of a work: the one place that decides `edited_at` (AS2 `updated`, Mastodon's
 "Edited"). Artwork edits (services/artworks.py) and alt-text changes through the media API
-(services/media.py) both ask here."""
+(services/unattached_media.py) both ask here."""
 
 from __future__ import annotations
 

@@ -267,7 +267,7 @@ async def fetch_failed(ctx: Context, asset_id: int, code: str, message: str) -> 
 async def reject_remote_media(ctx: Context, asset_id: int, code: str, message: str) -> None:
     """The fetch failed for good (private address, too large, wrong type, too many tries): reject with the
     reason."""
-    from cara_fed.services.media import settle_artworks
+    from cara_fed.services.media_pipeline import settle_artworks
 
     async with ctx.transaction() as tx:
         asset = await tx.session.get(MediaAsset, asset_id)

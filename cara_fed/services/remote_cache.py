@@ -24,7 +24,8 @@ from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import MediaAsset, MediaDerivative
 from cara_fed.services import review
-from cara_fed.services.media import base_policy, policy_for
+from cara_fed.services.media import base_policy
+from cara_fed.services.media_pipeline import policy_for
 from cara_fed.storage import content_key, new_key, object_headers
 from protection import MediaRejected, peak_memory, protect
 

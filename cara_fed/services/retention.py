@@ -24,7 +24,7 @@ from cara_fed.models import (
     RetiredMedia,
     ScheduledRun,
 )
-from cara_fed.services import archive_export, media, remote_cache, upload_drafts
+from cara_fed.services import archive_export, remote_cache, unattached_media, upload_drafts
 
 BATCH = 2000
 INBOX_DONE = ("processed", "ignored", "failed")
@@ -76,7 +76,7 @@ async def prune(ctx: Context, now: datetime | None = None) -> Pruned:
         pruned.scheduled_runs = result.rowcount or 0
     pruned.replaced_media = await _delete_replaced_media(ctx, now)
     pruned.upload_drafts = await upload_drafts.prune(ctx, now)
-    pruned.unattached_media = await media.prune_unattached(ctx, now)  # client-app uploads no post used
+    pruned.unattached_media = await unattached_media.prune_unattached(ctx, now)  # client-app uploads no post used
     # Sent or given-up account mails (their bodies are blank already) age like deliveries; mailed links that
     # expired a day ago can only answer "expired" either way.
     pruned.mails = await _delete_in_batches(

@@ -254,7 +254,7 @@ def _federate_decision(ctx: Context, tx: Transaction, artwork: Artwork, before: 
     tx.after_commit(ctx.jobs.enqueue, tasks.RESTAMP_ARTWORK, artwork.id, relabelled)
     if state == "published" and before != "published":
         artwork.published_at = artwork.published_at or utcnow()
-        if artwork.import_id is None:  # an imported work is never announced as new (services/media.py)
+        if artwork.import_id is None:  # an imported work is never announced as new (services/media_pipeline.py)
             emit(ctx, tx, ArtworkPublished(artwork.id))
     elif state != "published" and before == "published":
         # Taken down: the copies on followers' servers go too (a Delete, as if the artist had deleted it).

@@ -13,7 +13,7 @@ from cara_fed.db import utcnow
 from cara_fed.migrate import upgrade
 from cara_fed.models import Artwork, MediaAsset, MediaDerivative
 from cara_fed.queue import QUEUES
-from cara_fed.services import accounts, artworks, media
+from cara_fed.services import accounts, artworks, media_pipeline, media_sweep
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
 from cara_fed_run.worker import Worker, wire_jobs
@@ -85,7 +85,7 @@ async def test_jobs_are_safe_to_run_twice_and_the_sweep_recovers_stuck_work(ctx)
     work = await artworks.create_artwork(ctx, artist, ArtworkInput(title="Twice"),
                                          [Upload(images.jpeg(600, 400), "t.jpg", "")])
     asset_id = work.images[0].asset_id
-    await media.protect_media(ctx, asset_id)  # a duplicate delivery of the same job
+    await media_pipeline.protect_media(ctx, asset_id)  # a duplicate delivery of the same job
     async with ctx.sessions() as session:
         derivatives = (await session.scalars(select(MediaDerivative).where(MediaDerivative.asset_id == asset_id))).all()
     assert len(derivatives) == len({(d.long_edge, d.format) for d in derivatives}) > 0  # made once
@@ -102,7 +102,7 @@ async def test_jobs_are_safe_to_run_twice_and_the_sweep_recovers_stuck_work(ctx)
         await ctx.storage.delete("public", derivative.key)
     async with ctx.transaction() as tx:
         await tx.session.execute(MediaDerivative.__table__.delete().where(MediaDerivative.asset_id == stuck_id))
-    assert await media.sweep(ctx) == 1
+    assert await media_sweep.sweep(ctx) == 1
     async with ctx.sessions() as session:
         asset = await session.get(MediaAsset, stuck_id)
         artwork = await session.get(Artwork, work2.id)

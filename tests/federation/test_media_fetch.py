@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from cara_fed.db import utcnow
 from cara_fed.models import Artwork, MediaAsset
-from cara_fed.services import media, remote
+from cara_fed.services import media_sweep, remote
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
 from federation.inbound.media_fetch import fetch_remote_media
 from tests import images
@@ -111,12 +111,12 @@ async def test_a_transient_failure_is_counted_backed_off_and_retried_by_the_swee
     asset = await _asset(fed, url)
     assert asset.state == "uploaded" and asset.fetch_attempts == 1 and asset.error_code == "http_status"
     assert asset.next_attempt_at > utcnow() + timedelta(seconds=50)  # backing off about a minute
-    assert await media.sweep(fed) == 0  # not due yet: nothing queued, nothing fetched
+    assert await media_sweep.sweep(fed) == 0  # not due yet: nothing queued, nothing fetched
     assert asset.fetch_attempts == (await _asset(fed, url)).fetch_attempts
 
     peer.serve("/media/later.jpg", images.jpeg(), "image/jpeg")
     await _time_passes(fed, url)
-    assert await media.sweep(fed) == 1
+    assert await media_sweep.sweep(fed) == 1
     assert await _state(fed, artwork.id) == ("published", [("ready", None)])
 
 
@@ -130,14 +130,14 @@ async def test_remote_media_that_keeps_failing_is_given_up_with_the_reason(fed, 
         asset = await _asset(fed, slow)
         waits.append(asset.next_attempt_at - utcnow())
         await _time_passes(fed, slow)
-        await media.sweep(fed)
+        await media_sweep.sweep(fed)
     assert waits[1] > waits[0] * 3  # exponential: 1 minute, then 4
     asset = await _asset(fed, slow)
     assert asset.state == "rejected" and asset.fetch_attempts == 3 and asset.error_code == "fetch_failed"
     assert "Gave up after 3 tries" in asset.error_message and "502" in asset.error_message
     # The work shows the image that could be fetched; it no longer waits ("processing") forever.
     assert await _state(fed, artwork.id) == ("published", [("ready", None)])
-    assert await media.sweep(fed) == 0
+    assert await media_sweep.sweep(fed) == 0
 
 
 async def test_a_remote_work_keeps_the_images_that_could_be_fetched(fed, peer):

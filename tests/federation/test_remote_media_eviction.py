@@ -14,7 +14,7 @@ from cara_fed.config import load_config
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import utcnow
 from cara_fed.models import MediaAsset
-from cara_fed.services import media, remote, remote_cache, retention
+from cara_fed.services import media_pipeline, remote, remote_cache, retention
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
 from cara_fed_run.app import create_app
 from federation.inbound import media_fetch
@@ -198,7 +198,7 @@ async def test_with_a_real_queue_the_view_waits_then_gets_503_until_a_worker_fet
         uri=f"{actor.id}/notes/q", attributed_to=actor.id, title="Queued", images=[RemoteImage(url=url)]))
     asset_id = artwork.images[0].asset_id
     await media_fetch.fetch_remote_media(ctx, asset_id)  # what the remote-media worker does with those jobs
-    await media.protect_media(ctx, asset_id)
+    await media_pipeline.protect_media(ctx, asset_id)
     asset = await _asset(ctx, asset_id)
     key = asset.derivatives[0].key
     served = await (await client.get(f"/media/{key}")).read()

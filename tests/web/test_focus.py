@@ -10,7 +10,7 @@ import re
 import pytest
 
 from cara_fed.models import Artwork, MediaAsset
-from cara_fed.services import artworks, media
+from cara_fed.services import artworks, unattached_media
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
 from tests import images
@@ -137,6 +137,7 @@ async def test_processing_keeps_a_focus_chosen_before_it_ran(ctx):
     """A client app sends `focus` with the upload; the pipeline's automatic point (the centre) used to overwrite it
     when processing finished."""
     artist = await local_artist(ctx)
-    stored = await media.upload_unattached(ctx, artist, Upload(images.jpeg(600, 300), "h.jpg"), focus=(0.25, -0.5))
+    stored = await unattached_media.upload_unattached(ctx, artist, Upload(images.jpeg(600, 300), "h.jpg"),
+                                                      focus=(0.25, -0.5))
     processed = await asset(ctx, stored.id)
     assert processed.state == "ready" and (processed.focal_x, processed.focal_y) == (0.25, -0.5)

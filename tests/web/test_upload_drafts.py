@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from cara_fed.db import utcnow
 from cara_fed.models import Artwork, MediaAsset
-from cara_fed.services import media, retention, upload_drafts
+from cara_fed.services import media_sweep, retention, upload_drafts
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.web.test_artworks import upload
@@ -62,7 +62,7 @@ async def test_refused_form_keeps_the_files_and_the_next_submit_uses_them_in_the
     async with ctx.transaction() as tx:
         for d in kept:
             (await tx.session.get(MediaAsset, d.id)).state_changed_at = utcnow() - timedelta(days=3)
-    assert await media.sweep(ctx) == 0
+    assert await media_sweep.sweep(ctx) == 0
 
     # Reordered, one alt edited, a new file added after them: stored in exactly that order.
     published = await resubmit(client, [(ids[1], "A reed, edited"), (ids[0], "A heron")],

@@ -8,7 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed.context import CONTEXT_KEY
-from cara_fed.services import media
+from cara_fed.services import unattached_media
 from cara_fed.services.media import Upload
 from web.api import entities
 from web.api.base import ApiError, Params, endpoint, int_id, me, not_found, params, reply, unprocessable
@@ -42,10 +42,10 @@ async def upload(request: web.Request) -> web.Response:
     file = p.get("file")
     if not isinstance(file, web.FileField):
         raise unprocessable("Send the image as the multipart field `file`")
-    asset = await media.upload_unattached(request.app[CONTEXT_KEY], account, Upload(file.file.read(),
-                                                                                    file.filename or ""),
-                                          p.text("description"), _focus(p))
-    fresh = await media.own_asset(request.app[CONTEXT_KEY], account, asset.id) or asset
+    asset = await unattached_media.upload_unattached(request.app[CONTEXT_KEY], account,
+                                                     Upload(file.file.read(), file.filename or ""),
+                                                     p.text("description"), _focus(p))
+    fresh = await unattached_media.own_asset(request.app[CONTEXT_KEY], account, asset.id) or asset
     if fresh.state == "rejected":
         raise unprocessable(fresh.error_message or "The image could not be processed")
     processing = fresh.state != "ready"
@@ -56,7 +56,8 @@ async def upload(request: web.Request) -> web.Response:
 @routes.get(r"/api/v1/media/{media_id:\d+}")
 @endpoint("write:media")
 async def show(request: web.Request) -> web.Response:
-    asset = await media.own_asset(request.app[CONTEXT_KEY], await me(request), int_id(request.match_info["media_id"]))
+    asset = await unattached_media.own_asset(request.app[CONTEXT_KEY], await me(request),
+                                             int_id(request.match_info["media_id"]))
     if asset is None:
         raise not_found()
     if asset.state == "rejected":
@@ -69,7 +70,7 @@ async def show(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     account = await me(request)
     p = await params(request)
-    asset = await media.describe(request.app[CONTEXT_KEY], account, int_id(request.match_info["media_id"]),
-                                 p.text("description") if p.has("description") else None, _focus(p))
-    fresh = await media.own_asset(request.app[CONTEXT_KEY], account, asset.id) or asset
+    asset = await unattached_media.describe(request.app[CONTEXT_KEY], account, int_id(request.match_info["media_id"]),
+                                            p.text("description") if p.has("description") else None, _focus(p))
+    fresh = await unattached_media.own_asset(request.app[CONTEXT_KEY], account, asset.id) or asset
     return reply(_json(request, fresh))
