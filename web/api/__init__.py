@@ -1,7 +1,7 @@
 """The Mastodon-compatible client API (and OAuth 2) plus our extensions under /api/cara/v1/.
 
-Each module holds one area's endpoints; entities.py is the only place Mastodon JSON is built; base.py has
-what they share (tokens and scopes, errors, CORS, rate limits, parameters, pagination)."""
+Each module holds one area's endpoints; entities.py and its entities_*.py families are the only place Mastodon
+JSON is built; base.py has what they share (tokens and scopes, errors, CORS, rate limits, parameters, pagination)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from cara_fed.services import artwork_history, artworks, client_state, comments,
 from cara_fed.services.artworks import MAX_TEXT, ArtworkInput
 from cara_fed.services.comments import HASHTAG_RE
 from cara_fed.taxonomy import LICENSES
-from web.api import entities
+from web.api import entities, entities_statuses
 from web.api.base import ApiError, Params, endpoint, me, not_found, params, reply, unprocessable, viewer
 from web.api.views import accounts_json, view_for
 from web.keys import CTX
@@ -136,7 +136,7 @@ async def render_comment(request: web.Request, session, comment: Comment, work: 
     view = await view_for(request, session, accounts=[comment.account, work.account])
     replies = len((await session.scalars(select(Comment.id).where(Comment.parent_id == comment.id,
                                                                   Comment.state == "visible"))).all())
-    return entities.comment_status(view, comment, work, parent, replies=replies)
+    return entities_statuses.comment_status(view, comment, work, parent, replies=replies)
 
 
 async def render(request: web.Request, raw_id: str) -> dict:
@@ -145,7 +145,7 @@ async def render(request: web.Request, raw_id: str) -> dict:
         if comment is not None:
             return await render_comment(request, session, comment, work)
         view = await view_for(request, session, artworks=[work])
-        return entities.status(view, work)
+        return entities_statuses.status(view, work)
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ async def status_source(request: web.Request) -> web.Response:
         return reply({"id": entities.comment_status_id(comment.id), "text": comment.content, "spoiler_text": ""})
     if work.account_id != account.id:
         raise not_found()
-    return reply(entities.source(work))
+    return reply(entities_statuses.source(work))
 
 
 @routes.put(rf"/api/v1/statuses/{ID}")
@@ -265,7 +265,7 @@ async def delete(request: web.Request) -> web.Response:
     else:
         if work.account_id != account.id:
             raise ApiError(403, "This action is not allowed")
-        data["text"] = entities.source(work)["text"]
+        data["text"] = entities_statuses.source(work)["text"]
         await artworks.delete_artwork(ctx, account, work.id)
     return reply(data)
 
@@ -289,7 +289,8 @@ async def context(request: web.Request) -> web.Response:
                 children[c.parent_id] = children.get(c.parent_id, 0) + 1
 
         def as_status(c: Comment) -> dict:
-            return entities.comment_status(view, c, work, by_id.get(c.parent_id or 0), replies=children.get(c.id, 0))
+            return entities_statuses.comment_status(view, c, work, by_id.get(c.parent_id or 0),
+                                                    replies=children.get(c.id, 0))
 
         if comment is None:
             return reply({"ancestors": [], "descendants": [as_status(c) for c, _ in ordered]})
@@ -303,7 +304,7 @@ async def context(request: web.Request) -> web.Response:
             if c.parent_id in below:
                 below.add(c.id)
                 descendants.append(as_status(c))
-        return reply({"ancestors": [entities.status(view, work)] + [as_status(c) for c in reversed(chain)],
+        return reply({"ancestors": [entities_statuses.status(view, work)] + [as_status(c) for c in reversed(chain)],
                       "descendants": descendants})
 
 
@@ -343,7 +344,7 @@ async def boost(request: web.Request) -> web.Response:
         view = await view_for(request, session, accounts=[account])
     if row is None:
         raise not_found()
-    return reply(entities.reblog(view, row.id, account, row.created_at, inner))
+    return reply(entities_statuses.reblog(view, row.id, account, row.created_at, inner))
 
 
 @routes.post(rf"/api/v1/statuses/{ID}/{{action:bookmark|unbookmark}}")
@@ -396,12 +397,12 @@ async def history(request: web.Request) -> web.Response:
     async with request.app[CTX].sessions() as session:
         kind, work, comment = await load(request, session, request.match_info["status_id"])
         if comment is not None:
-            return reply([entities.status_edit(await render_comment(request, session, comment, work))])
+            return reply([entities_statuses.status_edit(await render_comment(request, session, comment, work))])
         view = await view_for(request, session, artworks=[work])
-        current = entities.status(view, work)
+        current = entities_statuses.status(view, work)
         edits = await artwork_history.replaced(session, work.id)
         ids = {m["asset_id"] for e in edits for m in e.media or [] if isinstance(m, dict) and "asset_id" in m}
         assets = {a.id: a for a in (await session.scalars(select(MediaAsset).where(MediaAsset.id.in_(ids)))).all()} \
             if ids else {}
-        older = [entities.replaced_edit(view, edit, current["account"], assets) for edit in edits]
-    return reply([*older, entities.status_edit(current)])
+        older = [entities_statuses.replaced_edit(view, edit, current["account"], assets) for edit in edits]
+    return reply([*older, entities_statuses.status_edit(current)])
