@@ -19,18 +19,8 @@ from cara_fed.models.jobs import EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
 from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.services.jobs import RemoteJob
 from federation.wire import serialize as s
-from federation.wire.parse import (
-    CARA,
-    first,
-    get,
-    images,
-    iri,
-    links,
-    plain_text,
-    published,
-    text,
-    text_or_map,
-)
+from federation.wire.parse_artworks import CARA, images
+from federation.wire.parse_values import first, get, iri, links, plain_text, published, text, text_or_map
 
 if TYPE_CHECKING:
     from cara_fed.context import Context

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from cara_fed.models import Account, Artwork, ArtworkImage
 from cara_fed.services import comments
 from cara_fed.services.remote import comment_policy_from
-from federation.wire import jsonld, parse, serialize
+from federation.wire import jsonld, parse, parse_artworks, serialize
 from tests import images
 from tests.conftest import sign_up
 from tests.federation.test_documents import AP, BASE, BROWSER, LD, _artwork, ap_get, fake_ctx, path_of, publish
@@ -111,22 +111,22 @@ def _pixelfed_note(**extra: object) -> dict:
 
 def test_pixelfed_comments_off_and_licence_are_honoured():
     rosa = Account(username="rosa", domain="pixel.example", followers_url="https://pixel.example/users/rosa/followers")
-    closed = parse.artwork(parse.normalize(_pixelfed_note(commentsEnabled=False, license=CC_BY)))
+    closed = parse_artworks.artwork(parse.normalize(_pixelfed_note(commentsEnabled=False, license=CC_BY)))
     assert comment_policy_from(closed.can_reply, rosa) == "off"
     assert closed.license == CC_BY
-    open_ = parse.artwork(parse.normalize(_pixelfed_note(commentsEnabled=True)))
+    open_ = parse_artworks.artwork(parse.normalize(_pixelfed_note(commentsEnabled=True)))
     assert comment_policy_from(open_.can_reply, rosa) == "everyone"
     assert open_.license == "all-rights-reserved"
     # Older Pixelfed mapped the term to schema:Boolean itself; the switch is still read.
     old = _pixelfed_note(commentsEnabled=False)
     old["@context"] = ["https://www.w3.org/ns/activitystreams", {"sc": "http://schema.org#",
                                                                  "commentsEnabled": "sc:Boolean"}]
-    assert comment_policy_from(parse.artwork(parse.normalize(old)).can_reply, rosa) == "off"
+    assert comment_policy_from(parse_artworks.artwork(parse.normalize(old)).can_reply, rosa) == "off"
     # interactionPolicy, when a post states one, wins over commentsEnabled.
     both = _pixelfed_note(commentsEnabled=False)
     both["@context"].append("https://gotosocial.org/ns")
     both["interactionPolicy"] = {"canReply": {"always": ["https://www.w3.org/ns/activitystreams#Public"]}}
-    assert comment_policy_from(parse.artwork(parse.normalize(both)).can_reply, rosa) == "everyone"
+    assert comment_policy_from(parse_artworks.artwork(parse.normalize(both)).can_reply, rosa) == "everyone"
 
 
 # --- over HTTP -----------------------------------------------------------------------------------------

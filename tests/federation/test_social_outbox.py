@@ -74,13 +74,13 @@ async def test_comment_setting_is_federated_as_interaction_policy(fed):
     # Our own JSON-LD processor reads the terms back under GoToSocial's IRIs, and another cara-fed reads the
     # setting back from the Note (what a local follower of this artist may do on their server).
     from cara_fed.services.remote import comment_policy_from
-    from federation.wire import jsonld, parse
+    from federation.wire import jsonld, parse_artworks
 
     expanded = jsonld.jsonld.expand(note, {"documentLoader": jsonld.document_loader})
     assert "https://gotosocial.org/ns#interactionPolicy" in expanded[0]
     for policy in ("everyone", "followers", "off"):
         work = await comments.set_policy(fed, ada, work.id, policy)
         document = {**serialize.note_for_artwork(fed, work), "@context": serialize.CONTEXT}
-        read = parse.can_reply(jsonld.compact_activity(document))
+        read = parse_artworks.can_reply(jsonld.compact_activity(document))
         remote_author = type(ada)(username="ada", domain="test.example", followers_url=fed.url("/users/ada/followers"))
         assert comment_policy_from(read, remote_author) == policy
