@@ -14,7 +14,7 @@ from cara_fed.services import reports, tag_follows
 from cara_fed.text import normalize_tag
 from web.api import entities, entities_statuses
 from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, unprocessable, viewer, window
-from web.api.statuses import load
+from web.api.statuses_load import load
 from web.api.views import accounts_json, statuses_json
 from web.keys import CTX
 
