@@ -18,7 +18,7 @@ from cara_fed.services import remote
 from cara_fed.services.instances import domain_verdict
 from federation.discovery import resolver
 from federation.discovery.local import local_artwork_from, local_from
-from federation.wire import parse
+from federation.wire import parse, parse_actors, parse_artworks, parse_values
 
 MAX_URI = 2000
 UNSUPPORTED = ("Only artists' accounts and artworks can be followed or liked here; open this address on its own "
@@ -69,13 +69,13 @@ async def _local(ctx: Context, url: str) -> Account | Artwork:
 
 
 async def _remote_artwork(ctx: Context, url: str, final: str, doc: dict) -> Artwork:
-    doc_id = parse.iri(doc.get("id"))
+    doc_id = parse_values.iri(doc.get("id"))
     if doc_id and doc_id not in (url, final) and remote.domain_of(doc_id) == remote.domain_of(final):
         url = doc_id  # a page URL of the work: its id is the object itself
         final, raw = await resolver.fetch_document(ctx, url)
         doc = parse.normalize(raw)
-    resolver.check_identity(parse.iri(doc.get("id")), url, final)
-    data = parse.artwork(doc)
+    resolver.check_identity(parse_values.iri(doc.get("id")), url, final)
+    data = parse_artworks.artwork(doc)
     if not data.images:
         raise LookupFailed("That post has no pictures. " + UNSUPPORTED)
     if not data.attributed_to or remote.domain_of(data.uri) != remote.domain_of(data.attributed_to):
@@ -94,13 +94,13 @@ async def _url(ctx: Context, url: str) -> Account | Artwork:
     try:
         final, raw = await resolver.fetch_document(ctx, url)
         doc = parse.normalize(raw)
-        kind = parse.type_of(doc)
-        if kind in parse.ACTOR_TYPES:
+        kind = parse_values.type_of(doc)
+        if kind in parse_actors.ACTOR_TYPES:
             account = await resolver.fetch_actor(ctx, url)
             if account.actor_type == "Application":
                 raise LookupFailed("That is a server's own account, not a person to follow.")
             return account
-        if kind in parse.ARTWORK_TYPES:
+        if kind in parse_artworks.ARTWORK_TYPES:
             return await _remote_artwork(ctx, url, final, doc)
     except resolver.ResolveError as exc:
         raise _failed(exc, url[:200]) from None

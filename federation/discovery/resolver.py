@@ -21,7 +21,7 @@ from cara_fed.services.accounts import ensure_instance_actor
 from cara_fed.services.remote import RemoteActor, domain_of, upsert_actor
 from federation.discovery.finger import finger, links
 from federation.discovery.net import AP_ACCEPT, AP_TYPES, FetchError, fetch
-from federation.wire import parse
+from federation.wire import parse, parse_actors, parse_values
 
 ACTOR_TTL = timedelta(days=1)
 
@@ -76,7 +76,7 @@ async def fetch_object(ctx: Context, uri: str) -> dict:
     """A compacted remote object (e.g. the Note of a Create that only names it), identity-checked."""
     final, raw = await fetch_document(ctx, uri)
     doc = _normalize(uri, raw)
-    check_identity(parse.iri(doc.get("id")), uri, final)
+    check_identity(parse_values.iri(doc.get("id")), uri, final)
     return doc
 
 
@@ -112,17 +112,17 @@ async def fresh_actor(ctx: Context, uri: str, *, key_id: str | None = None) -> t
     is allowed only onto an actor that names the old one there, and that must not come from a stale copy)."""
     final, raw = await fetch_document(ctx, uri)
     doc = _normalize(uri, raw)
-    doc_id = parse.iri(doc.get("id"))
+    doc_id = parse_values.iri(doc.get("id"))
     if doc_id and doc_id not in (uri, final) and domain_of(doc_id) == domain_of(final) and not is_local(ctx, doc_id):
         # Another URL of the same server (a profile alias): trust only what the id itself serves.
         final, raw = await fetch_document(ctx, doc_id)
         uri, doc = doc_id, _normalize(doc_id, raw)
-    check_identity(parse.iri(doc.get("id")), uri, final)
+    check_identity(parse_values.iri(doc.get("id")), uri, final)
     try:
-        remote = parse.actor(doc, key_id)
+        remote = parse_actors.actor(doc, key_id)
     except parse.ParseError as exc:
         raise ResolveError("bad_document", f"{uri[:200]}: {exc.reason}") from None
-    return await _upsert(ctx, remote), parse.iris(doc.get("alsoKnownAs"))[:100]
+    return await _upsert(ctx, remote), parse_values.iris(doc.get("alsoKnownAs"))[:100]
 
 
 async def key_for(ctx: Context, key_id: str, *, refresh: bool = False) -> Account:
@@ -134,19 +134,20 @@ async def key_for(ctx: Context, key_id: str, *, refresh: bool = False) -> Accoun
         account = await _stored(ctx, key_id=key_id)
         # A stored owner on another origin than its key is a squatter from before keys had to live on their
         # actor's server: ask the key's own server instead (the owner found there takes the key id back).
-        if account is not None and parse.same_origin(account.uri or "", key_id):
+        if account is not None and parse_values.same_origin(account.uri or "", key_id):
             return account
     url = key_id.split("#", 1)[0]
     final, raw = await fetch_document(ctx, url)
     doc = _normalize(url, raw)
-    doc_id = parse.iri(doc.get("id"))
-    if parse.type_of(doc) in parse.ACTOR_TYPES and doc_id in (url, final) and domain_of(doc_id) == domain_of(final):
+    doc_id = parse_values.iri(doc.get("id"))
+    if parse_values.type_of(doc) in parse_actors.ACTOR_TYPES and doc_id in (url, final) \
+            and domain_of(doc_id) == domain_of(final):
         try:
-            account = await _upsert(ctx, parse.actor(doc, key_id))
+            account = await _upsert(ctx, parse_actors.actor(doc, key_id))
         except parse.ParseError as exc:
             raise ResolveError("bad_document", f"{url[:200]}: {exc.reason}") from None
     else:
-        owner = doc_id if parse.type_of(doc) in parse.ACTOR_TYPES else parse.iri(doc.get("owner"))
+        owner = doc_id if parse_values.type_of(doc) in parse_actors.ACTOR_TYPES else parse_values.iri(doc.get("owner"))
         if not owner:
             raise ResolveError("bad_document", f"{url[:200]} is neither an actor nor a key with an owner")
         account = await fetch_actor(ctx, owner, refresh=True, key_id=key_id)

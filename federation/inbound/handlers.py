@@ -26,8 +26,9 @@ from federation.inbound import job_posts, moves, social
 from federation.inbound import prefetch as inbox_prefetch
 from federation.inbound.outcome import Ignored
 from federation.inbound.policy import followed_here
-from federation.wire import parse
-from federation.wire.parse import Activity, iri, type_of
+from federation.wire import parse, parse_actors, parse_artworks
+from federation.wire.parse import Activity
+from federation.wire.parse_values import iri, type_of
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ async def _update_actor(ctx: Context, obj: dict, sender: Account) -> None:
     if iri(obj.get("id")) != sender.uri:
         raise Ignored("an actor may only update itself")
     try:
-        data = parse.actor(obj, sender.key_id)
+        data = parse_actors.actor(obj, sender.key_id)
     except parse.ParseError:  # a partial document: read the actor's own copy instead
         await resolver.fetch_actor(ctx, sender.uri or "", refresh=True)
         return
@@ -112,15 +113,15 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
     if not isinstance(obj, dict):
         raise Ignored(f"the {act.type} has no object")
     kind = type_of(obj)
-    if act.type == "Update" and kind in parse.ACTOR_TYPES:
+    if act.type == "Update" and kind in parse_actors.ACTOR_TYPES:
         return await _update_actor(ctx, obj, sender)
     if await job_posts.receive(ctx, act, obj, sender, item):
         return None
     if await social.receive_note(ctx, act, obj, sender, item):  # replies to our works, mentions of our people
         return None
-    if kind not in parse.ARTWORK_TYPES:
+    if kind not in parse_artworks.ARTWORK_TYPES:
         raise Ignored(f"{kind or 'untyped'} objects are not stored")
-    head = parse.artwork_head(obj)  # the full parse (text sanitising) only for a work that is stored
+    head = parse_artworks.artwork_head(obj)  # the full parse (text sanitising) only for a work that is stored
     if head.attributed_to != sender.uri:
         raise Ignored(f"the object is attributed to {head.attributed_to or 'nobody'}, not to the sender")
     if remote.domain_of(head.uri) != remote.domain_of(sender.uri or ""):
@@ -131,7 +132,7 @@ async def on_create(ctx: Context, act: Activity, sender: Account, item: Received
     if not known and not await followed_here(ctx, sender):
         raise Ignored("nobody here follows the author: works from strangers are not stored and their images "
                       "not fetched")
-    await remote.upsert_artwork(ctx, sender, parse.artwork(obj, act))
+    await remote.upsert_artwork(ctx, sender, parse_artworks.artwork(obj, act))
 
 
 async def on_delete(ctx: Context, act: Activity, sender: Account, item: Received) -> None:

@@ -28,7 +28,7 @@ from federation.inbound import verify as inbox_verify
 from federation.inbound.cache import SigningKey, lookups
 from federation.negotiation import FETCH_VERIFIER
 from federation.signatures import SignatureError
-from federation.wire import parse
+from federation.wire import parse, parse_values
 from federation.wire.proofs import ProofError
 
 MAX_BODY = 1024 * 1024
@@ -101,7 +101,8 @@ def _envelope(body: bytes) -> tuple[dict, str, str, str]:
         raise Refused(400, "the body is not valid JSON") from None
     if not isinstance(doc, dict):
         raise Refused(400, "the body must be a JSON object (an activity)")
-    id_, type_, actor = parse.iri(doc.get("id")), parse.text(doc.get("type")), parse.iri(doc.get("actor"))
+    id_, type_, actor = (parse_values.iri(doc.get("id")), parse_values.text(doc.get("type")),
+                         parse_values.iri(doc.get("actor")))
     if not id_ or not type_ or not actor:
         raise Refused(400, "an activity needs an id, a type and an actor")
     if len(id_) > MAX_IRI or len(actor) > MAX_IRI or len(type_) > 64:
@@ -179,7 +180,7 @@ async def _process(ctx: Context, request: web.Request, username: str | None) -> 
         owner = await _verify(ctx, request, body)
     except Refused:
         # A deleted actor's farewell: its key is gone (404/410) and we never knew it. Nothing to do.
-        if activity_type == "Delete" and parse.iri(doc.get("object")) == actor and \
+        if activity_type == "Delete" and parse_values.iri(doc.get("object")) == actor and \
                 await resolver.cached_actor(ctx, actor) is None:
             return web.json_response({"status": "ignored"}, status=202)
         raise

@@ -17,7 +17,8 @@ from cara_fed.services.remote import domain_of
 from federation.inbound.outcome import Ignored
 from federation.inbound.policy import followed_here
 from federation.wire.job_posts import application_works, field, is_application, is_job, parse_job
-from federation.wire.parse import Activity, first, iri, iris, plain_text, text, text_or_map
+from federation.wire.parse import Activity
+from federation.wire.parse_values import first, iri, iris, plain_text, text, text_or_map
 
 
 async def receive(ctx: Context, act: Activity, obj: dict, sender: Account, item: Received) -> bool:

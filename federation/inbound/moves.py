@@ -14,7 +14,8 @@ from cara_fed.services.inbox import Received
 from federation.discovery import resolver
 from federation.discovery.local import local_from
 from federation.inbound.outcome import Ignored
-from federation.wire.parse import Activity, iri
+from federation.wire.parse import Activity
+from federation.wire.parse_values import iri
 
 log = logging.getLogger(__name__)
 

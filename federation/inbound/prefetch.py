@@ -25,7 +25,7 @@ from sqlalchemy import event, select
 from cara_fed.context import Context, ResourceKey
 from cara_fed.models import Account, Artwork, Follow
 from cara_fed.services.inbox import Received
-from federation.wire.parse import iri
+from federation.wire.parse_values import iri
 
 EPOCH = ResourceKey["_Epoch"]("inbox.prefetch_epoch")
 

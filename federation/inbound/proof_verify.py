@@ -14,7 +14,7 @@ from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import Account
 from federation.discovery import resolver
-from federation.wire import parse, proofs
+from federation.wire import parse_values, proofs
 from federation.wire.proof_keys import MultikeyError, ed25519_from_multibase
 from federation.wire.proofs import ProofError
 
@@ -69,6 +69,6 @@ async def verify_embedded(ctx: Context, activity: dict) -> None:
     controller = await verify(ctx, embedded)
     if controller is None:  # a proof we cannot check counts as none
         return
-    author = parse.iri(embedded.get("attributedTo"))
+    author = parse_values.iri(embedded.get("attributedTo"))
     if controller != author:
         raise ProofError(f"the embedded object's proof is by {controller}, not by its author")

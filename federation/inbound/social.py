@@ -16,8 +16,9 @@ from cara_fed.services.inbox import Received
 from federation.discovery.local import local_artwork_from, local_from
 from federation.discovery.resolver import is_local
 from federation.inbound.outcome import Ignored
-from federation.wire import parse, parse_threads
-from federation.wire.parse import Activity, iri, type_of
+from federation.wire import parse_artworks, parse_threads
+from federation.wire.parse import Activity
+from federation.wire.parse_values import iri, type_of
 
 UNDOABLE = {"Like": "like", "Announce": "boost"}
 
@@ -113,7 +114,7 @@ async def receive_note(ctx: Context, act: Activity, obj: dict, sender: Account, 
         return True
     if mentioned and act.type == "Create":
         await notifications.mentioned_elsewhere(ctx, sender, mentioned, data.url or data.uri)
-    return bool(mentioned) and not parse.images(obj.get("attachment"))
+    return bool(mentioned) and not parse_artworks.images(obj.get("attachment"))
 
 
 async def delete(ctx: Context, sender: Account, uri: str) -> bool:

@@ -28,6 +28,7 @@ from federation.negotiation import (
 )
 from federation.outbound.proof_sign import signed_object
 from federation.wire import serialize as s
+from federation.wire import serialize_actors, serialize_artworks
 from federation.wire import serialize_threads as st
 
 routes = web.RouteTableDef()
@@ -77,13 +78,13 @@ async def actor(request: web.Request) -> web.Response:
                 if (leaving := await fq.grace_period_local_actor(session, username)) is not None:
                     if leaving.username != username:
                         return ap_redirect(s.actor_id(ctx, leaving))
-                    return ap_response(s.suspended_actor_document(ctx, leaving))
+                    return ap_response(serialize_actors.suspended_actor_document(ctx, leaving))
                 if await fq.tombstoned_local_actor(session, username):
                     return ap_error(410, "This account is deleted.")
                 return ap_error(404, NO_ACTOR)
             if account.username != username:
                 return ap_redirect(s.actor_id(ctx, account))  # the fetched URL must equal the id
-            return ap_response(s.actor_document(ctx, account))
+            return ap_response(serialize_actors.actor_document(ctx, account))
 
     return await _guarded(request, build)
 
@@ -100,7 +101,7 @@ async def instance_actor(request: web.Request) -> web.Response:
         created = await ensure_instance_actor(ctx)
         async with ctx.sessions() as session:  # a fresh load: the row may come straight from its creation
             account = await session.get(Account, created.id)
-            return ap_response(s.actor_document(ctx, account or created))
+            return ap_response(serialize_actors.actor_document(ctx, account or created))
 
     return await cached(request, build)
 
@@ -151,7 +152,8 @@ async def outbox(request: web.Request) -> web.Response:
         items = []
         for kind, number in page.order:
             if kind == "a" and (work := works.get(number)) is not None:
-                items.append(s.create_for_note(ctx, work, s.note_for_artwork(ctx, work, project=projects.get(number))))
+                note = serialize_artworks.note_for_artwork(ctx, work, project=projects.get(number))
+                items.append(s.create_for_note(ctx, work, note))
             elif kind == "c" and (found := said.get(number)) is not None:
                 note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
                 items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
@@ -191,7 +193,7 @@ async def featured(request: web.Request) -> web.Response:
     async def build_page(ctx: Context, session: AsyncSession, account: Account, base: str) -> dict:
         pinned = await queries.pinned(session, account)
         projects = await fq.first_projects(session, [a.id for a in pinned])
-        notes = [s.note_for_artwork(ctx, a, project=projects.get(a.id)) for a in pinned]
+        notes = [serialize_artworks.note_for_artwork(ctx, a, project=projects.get(a.id)) for a in pinned]
         return s.ordered_collection(base, len(notes), items=notes)
 
     return await _collection(request, "featured", build_page)
@@ -317,7 +319,7 @@ async def note_view(request: web.Request, username: str, artwork_id: str) -> web
             if account.username != username:
                 return ap_redirect(s.artwork_id(ctx, work))
             projects = await fq.first_projects(session, [work.id])
-            note = s.note_for_artwork(ctx, work, project=projects.get(work.id))
+            note = serialize_artworks.note_for_artwork(ctx, work, project=projects.get(work.id))
             return ap_response(signed_object(note, s.actor_id(ctx, account), account.ed25519_private_key_pem,
                                              work.edited_at or work.published_at or work.created_at))
 

@@ -1,6 +1,6 @@
 """Outbound events -> activities and their recipients (the jobs the core names in federation/subscriptions.py).
 
-Each job reads what it needs, builds the activity with federation/wire/serialize.py, and hands it with its
+Each job reads what it needs, builds the activity with federation/wire/serialize*.py, and hands it with its
 inboxes to cara_fed.services.deliveries.record_outgoing, which stores it once and queues the deliveries.
 Every activity id is deterministic for its event, so a job that runs twice records nothing the second
 time: Create -> `{note}#create`; Follow -> Follow.uri; the others -> `/activities/{uuid5(event)}`, the
@@ -23,6 +23,7 @@ from cara_fed.numbers import parse_id
 from cara_fed.services import deliveries
 from federation.outbound.proof_sign import with_proofs
 from federation.wire import serialize as s
+from federation.wire import serialize_actors, serialize_artworks
 from federation.wire.serialize import actor_id
 
 
@@ -82,7 +83,7 @@ async def artwork_published(ctx: Context, artwork_id: int | str) -> None:
     if found is None or not found[1]:
         return
     artwork, inboxes, project = found
-    note = s.note_for_artwork(ctx, artwork, project=project)
+    note = serialize_artworks.note_for_artwork(ctx, artwork, project=project)
     await _record(ctx, artwork.account, s.create_for_note(ctx, artwork, note), inboxes, artwork_id=artwork.id)
 
 
@@ -92,7 +93,7 @@ async def artwork_updated(ctx: Context, artwork_id: int | str) -> None:
     if found is None or not found[1]:
         return
     artwork, inboxes, project = found
-    note = s.note_for_artwork(ctx, artwork, project=project)
+    note = serialize_artworks.note_for_artwork(ctx, artwork, project=project)
     digest = hashlib.sha256(json.dumps(note, sort_keys=True).encode()).hexdigest()[:16]
     id_ = event_id(ctx, f"update:{note['id']}:{artwork.updated_at.isoformat()}:{digest}")
     await _record(ctx, artwork.account, s.activity(ctx, "Update", artwork.account, note, id_=id_), inboxes,
@@ -136,7 +137,7 @@ async def account_updated(ctx: Context, account_id: int | str) -> None:
         if account is None or not account.is_local or account.status != "active":
             return
         inboxes = await follower_inboxes(session, account.id)
-    document = s.actor_document(ctx, account)
+    document = serialize_actors.actor_document(ctx, account)
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
     id_ = event_id(ctx, f"update-actor:{account.id}:{account.updated_at.isoformat()}:{digest}")
     await _record(ctx, account, s.activity(ctx, "Update", account, document, to=[s.PUBLIC],

@@ -13,6 +13,7 @@ from cara_fed.context import Context
 from cara_fed.models import Account, DataExport
 from cara_fed.services import archive_export
 from federation.wire import serialize as s
+from federation.wire import serialize_artworks
 from federation.wire import serialize_threads as st
 
 PAGE = 200
@@ -30,7 +31,7 @@ async def _outbox(ctx: Context, account_id: int) -> dict[str, Any]:
             said = {found.comment.id: found for found in page.comments}
             for kind, number in page.order:
                 if kind == "a" and (work := works.get(number)) is not None:
-                    note = s.note_for_artwork(ctx, work, project=projects.get(number))
+                    note = serialize_artworks.note_for_artwork(ctx, work, project=projects.get(number))
                     items.append(s.create_for_note(ctx, work, note))
                 elif kind == "c" and (found := said.get(number)) is not None:
                     note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)

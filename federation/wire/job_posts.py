@@ -19,18 +19,9 @@ from cara_fed.models.jobs import EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
 from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.services.jobs import RemoteJob
 from federation.wire import serialize as s
-from federation.wire.parse import (
-    CARA,
-    first,
-    get,
-    images,
-    iri,
-    links,
-    plain_text,
-    published,
-    text,
-    text_or_map,
-)
+from federation.wire import serialize_artworks
+from federation.wire.parse_artworks import CARA, images
+from federation.wire.parse_values import first, get, iri, links, plain_text, published, text, text_or_map
 
 if TYPE_CHECKING:
     from cara_fed.context import Context
@@ -67,11 +58,12 @@ def page_for_job(ctx: Context, job: JobPost) -> dict:
         "name": job.title, "summary": _summary(job),
         "content": f"<p><strong>{escape(job.title)}</strong></p>{job.description_html}",
         "url": me, "published": s.iso(job.published_at), "to": [s.PUBLIC], "cc": [s.followers_id(ctx, job.account)],
-        "attachment": [a for a in (s._attachment(ctx, image) for image in job.images) if a is not None],
+        "attachment": [a for a in (serialize_artworks._attachment(ctx, image) for image in job.images)
+                       if a is not None],
         "cara:employmentType": job.employment_type, "cara:jobLocationType": job.workplace,
         "cara:jobStatus": job.status, "cara:applyMethod": job.apply_method,
     }
-    if job.updated_at and job.published_at and job.updated_at - job.published_at > s.EDIT_GRACE:
+    if job.updated_at and job.published_at and job.updated_at - job.published_at > serialize_artworks.EDIT_GRACE:
         doc["updated"] = s.iso(job.updated_at)
     optional = {"cara:jobLocation": job.location, "cara:occupationalCategory": job.field, "cara:role": job.role,
                 "cara:salaryMin": job.pay_min, "cara:salaryMax": job.pay_max, "cara:salaryCurrency": job.currency,

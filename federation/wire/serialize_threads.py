@@ -6,16 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cara_fed.context import Context
-from federation.wire.serialize import (
-    CONTEXT,
-    PUBLIC,
-    actor_id,
-    artwork_id,
-    followers_id,
-    iso,
-    replies_stub,
-    tag_url,
-)
+from federation.wire.serialize import CONTEXT, PUBLIC, actor_id, artwork_id, followers_id, iso, tag_url
+from federation.wire.serialize_artworks import replies_stub
 
 if TYPE_CHECKING:  # annotations only: the wire reads rows it is handed, never the database
     from cara_fed.models import Account, Artwork

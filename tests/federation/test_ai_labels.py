@@ -9,7 +9,7 @@ from sqlalchemy import select
 from cara_fed.models import Artwork, ReviewCase
 from cara_fed.services import remote
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
-from federation.wire import parse, serialize
+from federation.wire import parse_artworks, serialize_artworks
 from tests import images
 from tests.federation.peer import enable_federation, running_peer
 from tests.web.test_review import generated_png
@@ -75,10 +75,10 @@ async def test_label_goes_out_as_cara_term_and_content_warning_and_comes_back(ct
         tx.session.add(work)
     async with ctx.sessions() as session:
         work = await session.scalar(select(Artwork))
-        note = serialize.note_for_artwork(ctx, work)
+        note = serialize_artworks.note_for_artwork(ctx, work)
     assert note["cara:aiProvenance"] == "ai_generated"
     assert note["summary"] == "AI-generated (labelled by test.example) · flashing colours"  # what Mastodon shows
-    back = parse.artwork(note)
+    back = parse_artworks.artwork(note)
     assert back.ai_label == "ai_generated" and back.content_warning == "flashing colours"
-    plain = parse.artwork({**note, "summary": "AI-generated (labelled by test.example)"})
+    plain = parse_artworks.artwork({**note, "summary": "AI-generated (labelled by test.example)"})
     assert plain.content_warning == ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from federation.wire.parse import artwork
+from federation.wire.parse_artworks import artwork
 
 BASE = {"id": "https://a.example/@ada/1", "type": "Note", "attributedTo": "https://a.example/users/ada",
         "to": ["https://www.w3.org/ns/activitystreams#Public"], "content": "<p>x</p>",

@@ -33,7 +33,7 @@ from cara_fed.services.accounts import create_account, generate_proof_key, updat
 from cara_fed.services.media import Upload
 from federation.negotiation import FETCH_VERIFIER, require_signed_fetch, wants_activity_json
 from federation.outbound import documents
-from federation.wire import jsonld, serialize
+from federation.wire import jsonld, serialize, serialize_actors, serialize_artworks
 from tests import images
 from tests.conftest import csrf_from, sign_up
 from tests.services import STRICT
@@ -140,7 +140,7 @@ def _artwork(**overrides) -> Artwork:  # type: ignore[no-untyped-def]
 
 
 def test_note_shape(fake_ctx):
-    note = serialize.note_for_artwork(fake_ctx, _artwork(), project=3)
+    note = serialize_artworks.note_for_artwork(fake_ctx, _artwork(), project=3)
     assert note["type"] == "Note" and note["id"] == f"{BASE}/@ada/7" and note["url"] == note["id"]
     assert note["attributedTo"] == f"{BASE}/users/ada"
     assert note["name"] == "Night <ferry>"
@@ -161,7 +161,7 @@ def test_note_shape(fake_ctx):
 
 def test_note_options(fake_ctx):
     later = datetime(2024, 5, 2, tzinfo=UTC)
-    note = serialize.note_for_artwork(fake_ctx, _artwork(
+    note = serialize_artworks.note_for_artwork(fake_ctx, _artwork(
         noai=False, content_warning="eye strain", license="https://creativecommons.org/licenses/by/4.0/",
         edited_at=later))
     assert "xRobotsTag" not in note and note["cara:noAI"] is False
@@ -177,12 +177,12 @@ def test_note_options(fake_ctx):
     ("followers", [f"{BASE}/users/ada/followers"], []),
 ])
 def test_audience(fake_ctx, visibility, to, cc):
-    assert serialize.audience(fake_ctx, _artwork(visibility=visibility)) == (to, cc)
+    assert serialize_artworks.audience(fake_ctx, _artwork(visibility=visibility)) == (to, cc)
 
 
 def test_activity_copies_addressing_and_strips_context(fake_ctx):
     artwork = _artwork(visibility="unlisted")
-    note = serialize.note_for_artwork(fake_ctx, artwork)
+    note = serialize_artworks.note_for_artwork(fake_ctx, artwork)
     create = serialize.activity(fake_ctx, "Create", artwork.account, note)
     assert re.fullmatch(rf"{BASE}/activities/[0-9a-f]{{32}}", create["id"])
     assert create["actor"] == f"{BASE}/users/ada" and create["to"] == note["to"] and create["cc"] == note["cc"]
@@ -216,8 +216,8 @@ def _undefined_terms(node, found: set[str]) -> set[str]:  # type: ignore[no-unty
 def test_documents_expand_offline_with_every_term_defined(fake_ctx, no_network):
     artwork = _artwork(license="https://creativecommons.org/licenses/by/4.0/", content_warning="cw")
     artwork.account.links = [{"name": "Site", "url": "https://ada.example/"}]
-    note = serialize.note_for_artwork(fake_ctx, artwork, project=3)
-    actor = serialize.actor_document(fake_ctx, artwork.account)
+    note = serialize_artworks.note_for_artwork(fake_ctx, artwork, project=3)
+    actor = serialize_actors.actor_document(fake_ctx, artwork.account)
     create = serialize.activity(fake_ctx, "Create", artwork.account, note)
     for doc in (note, actor, create):
         expanded = pyld.expand(doc, {"documentLoader": jsonld.document_loader})
@@ -246,13 +246,13 @@ def test_documents_expand_offline_with_every_term_defined(fake_ctx, no_network):
 def test_actor_document_kinds(fake_ctx):
     account = _artwork().account
     account.links = [{"name": "Site", "url": "https://ada.example/x?a=1&b=2"}]
-    doc = serialize.actor_document(fake_ctx, account)
+    doc = serialize_actors.actor_document(fake_ctx, account)
     (field,) = doc["attachment"]
     assert field["type"] == "PropertyValue" and field["name"] == "Site"
     assert field["value"] == ('<a href="https://ada.example/x?a=1&amp;b=2" target="_blank" '
                               'rel="me nofollow noopener" translate="no">ada.example/x?a=1&amp;b=2</a>')
     account.kind = "studio"
-    assert serialize.actor_document(fake_ctx, account)["type"] == "Organization"
+    assert serialize_actors.actor_document(fake_ctx, account)["type"] == "Organization"
 
 
 def _doc_example(heading: str) -> object:
@@ -266,11 +266,12 @@ def test_docs_match_the_serializer(fake_ctx):
     """docs/federation.md shows what serialize.py writes: same context, same properties."""
     assert _doc_example("### The JSON-LD context") == serialize.CONTEXT
     artwork = _artwork(license="https://creativecommons.org/licenses/by-nc-nd/4.0/")
-    note = serialize.note_for_artwork(fake_ctx, artwork, project=7)
+    note = serialize_artworks.note_for_artwork(fake_ctx, artwork, project=7)
     assert set(_doc_example("### Artworks: `Note`")) == set(note) - {"@context"}
     artwork.account.links = [{"name": "Shop", "url": "https://shop.example/ada"}]
     artwork.account.avatar_asset = artwork.images[0].asset
-    assert set(_doc_example("### Actors")) == set(serialize.actor_document(fake_ctx, artwork.account)) - {"@context"}
+    actor_keys = set(serialize_actors.actor_document(fake_ctx, artwork.account))
+    assert set(_doc_example("### Actors")) == actor_keys - {"@context"}
 
 
 # --- over HTTP, on both databases ----------------------------------------------------------------------

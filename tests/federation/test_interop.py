@@ -16,7 +16,7 @@ from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Artwork, ArtworkImage
 from cara_fed.services import comments
 from cara_fed.services.remote import comment_policy_from
-from federation.wire import jsonld, parse, serialize
+from federation.wire import jsonld, parse, parse_artworks, serialize_actors, serialize_artworks
 from tests import images
 from tests.conftest import sign_up
 from tests.federation.test_documents import AP, BASE, BROWSER, LD, _artwork, ap_get, fake_ctx, path_of, publish
@@ -38,23 +38,23 @@ def _with_images(count: int) -> Artwork:
 
 
 def test_more_than_four_images_say_so_in_content(fake_ctx):
-    four = serialize.note_for_artwork(fake_ctx, _with_images(4))
+    four = serialize_artworks.note_for_artwork(fake_ctx, _with_images(4))
     assert "more image" not in four["content"]
-    seven = serialize.note_for_artwork(fake_ctx, _with_images(7))
+    seven = serialize_artworks.note_for_artwork(fake_ctx, _with_images(7))
     assert len(seven["attachment"]) == 7  # all are sent; Mastodon shows the first four
     assert seven["content"].endswith(f'<p><a href="{BASE}/@ada/7">+3 more images — view the full work</a></p>')
-    five = serialize.note_for_artwork(fake_ctx, _with_images(5))
+    five = serialize_artworks.note_for_artwork(fake_ctx, _with_images(5))
     assert five["content"].endswith("+1 more image — view the full work</a></p>")
 
 
 def test_licence_and_comments_where_pixelfed_reads_them(fake_ctx):
-    note = serialize.note_for_artwork(fake_ctx, _artwork(license=CC_BY))
+    note = serialize_artworks.note_for_artwork(fake_ctx, _artwork(license=CC_BY))
     assert note["license"] == note["cara:license"] == CC_BY
     assert [a["license"] for a in note["attachment"]] == [CC_BY]
     assert note["commentsEnabled"] is True
     assert note["replies"] == {"id": f"{BASE}/@ada/7/replies", "type": "Collection",
                                "first": f"{BASE}/@ada/7/replies?page=true"}
-    closed = serialize.note_for_artwork(fake_ctx, _artwork(comment_policy="off"))
+    closed = serialize_artworks.note_for_artwork(fake_ctx, _artwork(comment_policy="off"))
     assert closed["commentsEnabled"] is False and "license" not in closed  # all rights reserved: no IRI
     assert all("license" not in a for a in closed["attachment"])
     # Both expand to the IRIs Pixelfed (and FEP-6757) use.
@@ -66,7 +66,7 @@ def test_licence_and_comments_where_pixelfed_reads_them(fake_ctx):
 
 
 def test_actor_names_its_attribution_domain(fake_ctx):
-    actor = serialize.actor_document(fake_ctx, _artwork().account)
+    actor = serialize_actors.actor_document(fake_ctx, _artwork().account)
     assert actor["attributionDomains"] == ["test.example"]
     expanded = jsonld.jsonld.expand(actor, {"documentLoader": jsonld.document_loader})[0]
     assert expanded["http://joinmastodon.org/ns#attributionDomains"] == [{"@id": "test.example"}]
@@ -74,19 +74,20 @@ def test_actor_names_its_attribution_domain(fake_ctx):
 
 def test_hashtags_in_descriptions_and_bios_are_linked_and_tagged(fake_ctx):
     work = _artwork(description_html="<p>Harbour study #NightSky, see <code>#notatag</code> it&#39;s #ink</p>")
-    note = serialize.note_for_artwork(fake_ctx, work)
+    note = serialize_artworks.note_for_artwork(fake_ctx, work)
     link = f'<a href="{BASE}/tags/nightsky" class="mention hashtag" rel="tag">#<span>NightSky</span></a>'
     assert link in note["content"] and "<code>#notatag</code>" in note["content"] and "&#39;" in note["content"]
     assert [t["name"] for t in note["tag"]] == ["#ink", "#nightsky"]  # the work's tags, then new ones
     assert all(t["type"] == "Hashtag" and t["href"] == f"{BASE}/tags/{t['name'][1:]}" for t in note["tag"])
     account = work.account
     account.bio_html = '<p>Ink and #Watercolour. <a href="https://x.example/#top">#top</a></p>'
-    actor = serialize.actor_document(fake_ctx, account)
+    actor = serialize_actors.actor_document(fake_ctx, account)
     assert f'<a href="{BASE}/tags/watercolour" class="mention hashtag" rel="tag">' in actor["summary"]
     assert actor["tag"] == [{"type": "Hashtag", "href": f"{BASE}/tags/watercolour", "name": "#watercolour"}]
     remote = _artwork(description_html="<p>#theirs</p>", uri="https://else.example/n/1")
     remote.account.domain = "else.example"
-    assert serialize.note_for_artwork(fake_ctx, remote)["content"].endswith("<p>#theirs</p>")  # as they wrote it
+    note = serialize_artworks.note_for_artwork(fake_ctx, remote)
+    assert note["content"].endswith("<p>#theirs</p>")  # as they wrote it
 
 
 # --- reading Pixelfed ---------------------------------------------------------------------------------
@@ -112,22 +113,22 @@ def _pixelfed_note(**extra: object) -> dict:
 
 def test_pixelfed_comments_off_and_licence_are_honoured():
     rosa = Account(username="rosa", domain="pixel.example", followers_url="https://pixel.example/users/rosa/followers")
-    closed = parse.artwork(parse.normalize(_pixelfed_note(commentsEnabled=False, license=CC_BY)))
+    closed = parse_artworks.artwork(parse.normalize(_pixelfed_note(commentsEnabled=False, license=CC_BY)))
     assert comment_policy_from(closed.can_reply, rosa) == "off"
     assert closed.license == CC_BY
-    open_ = parse.artwork(parse.normalize(_pixelfed_note(commentsEnabled=True)))
+    open_ = parse_artworks.artwork(parse.normalize(_pixelfed_note(commentsEnabled=True)))
     assert comment_policy_from(open_.can_reply, rosa) == "everyone"
     assert open_.license == "all-rights-reserved"
     # Older Pixelfed mapped the term to schema:Boolean itself; the switch is still read.
     old = _pixelfed_note(commentsEnabled=False)
     old["@context"] = ["https://www.w3.org/ns/activitystreams", {"sc": "http://schema.org#",
                                                                  "commentsEnabled": "sc:Boolean"}]
-    assert comment_policy_from(parse.artwork(parse.normalize(old)).can_reply, rosa) == "off"
+    assert comment_policy_from(parse_artworks.artwork(parse.normalize(old)).can_reply, rosa) == "off"
     # interactionPolicy, when a post states one, wins over commentsEnabled.
     both = _pixelfed_note(commentsEnabled=False)
     both["@context"].append("https://gotosocial.org/ns")
     both["interactionPolicy"] = {"canReply": {"always": ["https://www.w3.org/ns/activitystreams#Public"]}}
-    assert comment_policy_from(parse.artwork(parse.normalize(both)).can_reply, rosa) == "everyone"
+    assert comment_policy_from(parse_artworks.artwork(parse.normalize(both)).can_reply, rosa) == "everyone"
 
 
 # --- over HTTP -----------------------------------------------------------------------------------------

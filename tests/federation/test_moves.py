@@ -13,8 +13,7 @@ from cara_fed.errors import PermissionDenied
 from cara_fed.models import Account, Follow, InboxItem
 from cara_fed.services import follows, moves
 from federation.discovery import resolver
-from federation.wire import parse
-from federation.wire import serialize as s
+from federation.wire import parse, parse_values, serialize_actors
 from tests.federation.peer import signed_post
 from tests.federation.sink import local_artist
 
@@ -105,12 +104,12 @@ async def test_actor_document_publishes_aliases_and_moved_to(fed, peer, ada):
     await moves.move(fed, ada.id, target)
     async with fed.sessions() as session:
         me = await session.get(Account, ada.id)
-    doc = s.actor_document(fed, me)
+    doc = serialize_actors.actor_document(fed, me)
     assert doc["alsoKnownAs"] == [old.id] and doc["movedTo"] == new.id
     # Both terms survive our own JSON-LD compaction, so other servers read them under the IRIs Mastodon uses.
     compacted = parse.normalize(doc)
-    assert parse.iris(compacted.get("alsoKnownAs")) == [old.id]
-    assert parse.iri(compacted.get("movedTo")) == new.id
+    assert parse_values.iris(compacted.get("alsoKnownAs")) == [old.id]
+    assert parse_values.iri(compacted.get("movedTo")) == new.id
     assert ("AccountMoved", (ada.id,)) in fed.jobs.ran
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from federation.wire import parse
+from federation.wire import parse, parse_actors, parse_artworks, parse_values
 
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = AS + "#Public"
@@ -33,10 +33,10 @@ def note(**fields) -> dict:  # type: ignore[no-untyped-def]
             "cc": ["https://masto.example/users/ann/followers"], "content": "<p>Night market</p>", **fields}
 
 
-def read(doc: dict) -> tuple[parse.Activity, parse.RemoteArtwork]:
+def read(doc: dict) -> tuple[parse.Activity, parse_artworks.RemoteArtwork]:
     act = parse.activity(parse.normalize(doc))
     assert isinstance(act.object, dict)
-    return act, parse.artwork(act.object, act)
+    return act, parse_artworks.artwork(act.object, act)
 
 
 def test_mastodon_create_with_attachments_in_every_shape():
@@ -119,7 +119,7 @@ def test_remote_html_is_sanitized_and_titles_are_text():
 
 def test_long_first_line_is_cut_at_a_word():
     _, art = read(create(note(content="<p>" + "word " * 60 + "</p>")))
-    assert len(art.title) <= parse.TITLE_MAX and art.title.endswith("…") and "wor…" not in art.title
+    assert len(art.title) <= parse_values.TITLE_MAX and art.title.endswith("…") and "wor…" not in art.title
 
 
 def test_content_warning_and_sensitive():
@@ -170,7 +170,7 @@ def test_actor_document():
                           {"type": "PropertyValue", "name": "Pronouns", "value": "she/her"}],
            "publicKey": {"id": "https://masto.example/users/ann#main-key", "owner": "https://masto.example/users/ann",
                          "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n"}}
-    actor = parse.actor(parse.normalize(doc))
+    actor = parse_actors.actor(parse.normalize(doc))
     assert (actor.username, actor.domain, actor.display_name) == ("Ann", "masto.example", "Ann Lee")
     assert actor.inbox == "https://masto.example/users/ann/inbox"
     assert actor.shared_inbox == "https://masto.example/inbox"
@@ -187,26 +187,26 @@ def test_actor_whose_key_names_another_owner_is_refused():
            "inbox": "https://a.example/u/inbox",
            "publicKey": {"id": "https://b.example/v#k", "owner": "https://b.example/v", "publicKeyPem": "PEM"}}
     with pytest.raises(parse.ParseError, match="another owner"):
-        parse.actor(parse.normalize(doc))
+        parse_actors.actor(parse.normalize(doc))
 
 
 def test_not_an_artwork():
     with pytest.raises(parse.ParseError):
-        parse.artwork({"id": "https://a.example/q", "type": "Question"})
+        parse_artworks.artwork({"id": "https://a.example/q", "type": "Question"})
 
 
 def test_overlong_and_non_web_iris_are_not_stored():
     """A Note id or image URL we could not store (PostgreSQL columns are 2048) or fetch (data:) is refused."""
     import pytest as _pytest
 
-    from federation.wire import parse
+    from federation.wire import parse, parse_artworks
 
     base = {"type": "Note", "attributedTo": "https://a.example/u", "content": "x"}
     with _pytest.raises(parse.ParseError, match="http"):
-        parse.artwork({**base, "id": "https://a.example/" + "x" * 3000})
+        parse_artworks.artwork({**base, "id": "https://a.example/" + "x" * 3000})
     inline = {"type": "Image", "mediaType": "image/png", "url": "data:image/png;base64,AAAA"}
     hosted = {"type": "Image", "mediaType": "image/png", "url": "https://a.example/i.png"}
-    note = parse.artwork({**base, "id": "https://a.example/n/1", "url": "https://a.example/" + "y" * 3000,
-                          "attachment": [inline, hosted]})
+    note = parse_artworks.artwork({**base, "id": "https://a.example/n/1", "url": "https://a.example/" + "y" * 3000,
+                                   "attachment": [inline, hosted]})
     assert note.url is None
     assert [i.url for i in note.images] == ["https://a.example/i.png"]

@@ -18,7 +18,7 @@ from cara_fed.config import load_config
 from cara_fed.models import Account, InboxItem
 from cara_fed.services.accounts import generate_proof_key
 from federation.signatures import load_public_key
-from federation.wire import proofs, serialize
+from federation.wire import proofs, serialize, serialize_actors
 from federation.wire.parse_keys import assertion_keys
 from federation.wire.proof_keys import ed25519_from_multibase, private_key, public_multibase
 from tests.federation.peer import AS, PUBLIC, key_pair, signed_post
@@ -132,7 +132,7 @@ def test_the_actor_document_publishes_its_multikey():
     pem = generate_proof_key()
     account = Account(id=1, username="ada", domain=None, kind="artist", links=[], public_key_pem="PEM",
                       ed25519_private_key_pem=pem, created_at=NOW)
-    doc = serialize.actor_document(fake_ctx, account)  # type: ignore[arg-type]
+    doc = serialize_actors.actor_document(fake_ctx, account)  # type: ignore[arg-type]
     me = doc["id"]
     assert doc["assertionMethod"] == [{"id": me + "#ed25519-key", "type": "Multikey", "controller": me,
                                        "publicKeyMultibase": public_multibase(pem)}]
@@ -149,7 +149,7 @@ async def test_our_create_and_its_note_carry_proofs_our_multikey_verifies(fed, s
     [create] = activities(sink, "Create")
     async with fed.sessions() as session:
         account = await session.get(Account, artist.id)
-    [multikey] = serialize.actor_document(fed, account)["assertionMethod"]
+    [multikey] = serialize_actors.actor_document(fed, account)["assertionMethod"]
     key = ed25519_from_multibase(multikey["publicKeyMultibase"])
     activity, embedded = create.json, create.json["object"]
     assert activity["proof"]["verificationMethod"] == multikey["id"] == embedded["proof"]["verificationMethod"]
@@ -239,7 +239,7 @@ async def test_the_note_we_serve_carries_its_authors_proof_and_stays_byte_stable
     note = json.loads(bodies[0])
     async with fed.sessions() as session:
         account = await session.get(Account, artist.id)
-    [multikey] = serialize.actor_document(fed, account)["assertionMethod"]
+    [multikey] = serialize_actors.actor_document(fed, account)["assertionMethod"]
     assert note["proof"]["verificationMethod"] == multikey["id"]
     proofs.verify(note, ed25519_from_multibase(multikey["publicKeyMultibase"]))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from cara_fed.services import comments, follows, interactions
 from cara_fed.services.remote import RemoteArtwork, upsert_artwork
-from federation.wire import serialize
+from federation.wire import serialize, serialize_artworks
 from federation.wire.serialize import PUBLIC
 from tests.federation.sink import activities, local_artist, remote_actor, trust_local
 
@@ -60,27 +60,27 @@ async def test_comment_setting_is_federated_as_interaction_policy(fed):
 
     ada = await local_artist(fed)
     work = await publish(fed, ada)
-    note = serialize.note_for_artwork(fed, work)
+    note = serialize_artworks.note_for_artwork(fed, work)
     assert serialize.GTS_CONTEXT in note["@context"]
     assert note["interactionPolicy"]["canReply"]["always"] == [PUBLIC]
     assert note["interactionPolicy"]["canLike"]["automaticApproval"] == [PUBLIC]
     for policy, expected in (("followers", [fed.url("/users/ada/followers"), fed.url("/users/ada")]),
                              ("off", [fed.url("/users/ada")])):
         work = await comments.set_policy(fed, ada, work.id, policy)
-        note = serialize.note_for_artwork(fed, work)
+        note = serialize_artworks.note_for_artwork(fed, work)
         assert note["interactionPolicy"]["canReply"]["always"] == expected
         assert note["interactionPolicy"]["canAnnounce"]["always"] == [PUBLIC]
 
     # Our own JSON-LD processor reads the terms back under GoToSocial's IRIs, and another cara-fed reads the
     # setting back from the Note (what a local follower of this artist may do on their server).
     from cara_fed.services.remote import comment_policy_from
-    from federation.wire import jsonld, parse
+    from federation.wire import jsonld, parse_artworks
 
     expanded = jsonld.jsonld.expand(note, {"documentLoader": jsonld.document_loader})
     assert "https://gotosocial.org/ns#interactionPolicy" in expanded[0]
     for policy in ("everyone", "followers", "off"):
         work = await comments.set_policy(fed, ada, work.id, policy)
-        document = {**serialize.note_for_artwork(fed, work), "@context": serialize.CONTEXT}
-        read = parse.can_reply(jsonld.compact_activity(document))
+        document = {**serialize_artworks.note_for_artwork(fed, work), "@context": serialize.CONTEXT}
+        read = parse_artworks.can_reply(jsonld.compact_activity(document))
         remote_author = type(ada)(username="ada", domain="test.example", followers_url=fed.url("/users/ada/followers"))
         assert comment_policy_from(read, remote_author) == policy

@@ -1,7 +1,7 @@
 """The Mastodon-compatible client API (and OAuth 2) plus our extensions under /api/cara/v1/.
 
-Each module holds one area's endpoints; entities.py is the only place Mastodon JSON is built; base.py has
-what they share (tokens and scopes, errors, CORS, rate limits, parameters, pagination)."""
+Each module holds one area's endpoints; entities.py and its entities_*.py families are the only place Mastodon
+JSON is built; base.py has what they share (tokens and scopes, errors, CORS, rate limits, parameters, pagination)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from web.api import (
     oauth,
     search,
     statuses,
+    statuses_actions,
+    statuses_posting,
     timelines,
 )
 from web.api.oauth_server import Server
@@ -31,6 +33,7 @@ def setup_api(app: web.Application, ctx: Context) -> None:
     app[base.LIMITER] = base.RateLimiter(limit, shared=shared_limiter(ctx.config, "api", limit, base.WINDOW))
     app[oauth.SERVER] = Server(ctx)
     app.middlewares.append(base.api_middleware)
-    for module in (oauth, instance, accounts, statuses, media, timelines, notifications, search, misc, cara):
+    for module in (oauth, instance, accounts, statuses, statuses_posting, statuses_actions, media, timelines,
+                   notifications, search, misc, cara):
         app.router.add_routes(module.routes)
     setup_streaming(app, ctx)

@@ -16,7 +16,7 @@ from cara_fed.numbers import clamp, parse_ids
 from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services import accounts, follows, oauth, safety
 from cara_fed.services.media import Upload
-from web.api import entities
+from web.api import entities_accounts, entities_oauth
 from web.api.base import (
     ApiError,
     bearer,
@@ -50,7 +50,7 @@ async def _credential(request: web.Request, account: Account) -> dict:
         account = await session.get(Account, account.id)
         view = await view_for(request, session, accounts=[account])
         pending = len(await queries.follow_requests(session, account))
-    return entities.account(view, account, credentials=True, follow_requests=pending)
+    return entities_accounts.account(view, account, credentials=True, follow_requests=pending)
 
 
 @routes.get("/api/v1/accounts/verify_credentials")
@@ -205,7 +205,7 @@ async def following(request: web.Request) -> web.Response:
 async def _relationship(request: web.Request, account: Account) -> web.Response:
     async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_api.relations(session, await me(request), [account.id])
-    return reply(entities.relationship(account.id, found.get(account.id)))
+    return reply(entities_accounts.relationship(account.id, found.get(account.id)))
 
 
 @routes.get("/api/v1/accounts/relationships")
@@ -214,7 +214,7 @@ async def relationships(request: web.Request) -> web.Response:
     ids = parse_ids(request.query.getall("id[]", []) + request.query.getall("id", []))
     async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_api.relations(session, await me(request), ids)
-    return reply([entities.relationship(i, found.get(i)) for i in dict.fromkeys(ids)])
+    return reply([entities_accounts.relationship(i, found.get(i)) for i in dict.fromkeys(ids)])
 
 
 @routes.post(rf"/api/v1/accounts/{ID}/follow")
@@ -346,4 +346,4 @@ async def register(request: web.Request) -> web.Response:
             raise ApiError(403, "Registrations are closed on this instance") from None
         raise
     issued = await oauth.issue_token(ctx, found.app, account.id, " ".join(found.scopes), refresh=True)
-    return reply(entities.token(issued.access_token, issued.row.scopes, issued.row.created_at))
+    return reply(entities_oauth.token(issued.access_token, issued.row.scopes, issued.row.created_at))

@@ -1,7 +1,7 @@
 """Our extensions under /api/cara/v1/ (same tokens and scopes as the Mastodon API): the job board (list and
 search, post, apply), portfolio projects, and an artwork's protection report (what the pipeline did and what
 AI-provenance detection found), documented with examples in docs/api.md. Their JSON is ours, built here; the
-Mastodon entities they embed come from entities.py."""
+Mastodon entities they embed come from entities*.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cara_fed.numbers import INT4_MAX, parse_id, parse_ids, parse_whole
 from cara_fed.queries_jobs import BoardFilters
 from cara_fed.services import job_applications, jobs, projects, review
 from cara_fed.services.jobs import JobInput
-from web.api import entities
+from web.api import entities, entities_accounts
 from web.api.base import ApiError, Params, endpoint, int_id, me, not_found, params, reply, viewer
 from web.api.views import view_for
 
@@ -37,7 +37,7 @@ def _job_json(view: entities.View, job: JobPost, account_json: dict) -> dict[str
 
 async def _jobs_json(request: web.Request, session, items: list[JobPost]) -> list[dict]:  # type: ignore[no-untyped-def]
     view = await view_for(request, session, accounts=[job.account for job in items])
-    return [_job_json(view, job, entities.account(view, job.account)) for job in items]
+    return [_job_json(view, job, entities_accounts.account(view, job.account)) for job in items]
 
 
 @routes.get(f"{BASE}/jobs")

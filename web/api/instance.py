@@ -13,7 +13,7 @@ from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account
 from cara_fed.services import rules as instance_rules
 from cara_fed.services.artworks import MAX_TEXT
-from web.api import entities
+from web.api import entities_accounts, entities_instance
 from web.api.base import endpoint, reply
 from web.api.views import view_for
 
@@ -27,7 +27,7 @@ def cara_version() -> str:
         return "0.1.0"
 
 
-async def _facts(request: web.Request) -> entities.InstanceFacts:
+async def _facts(request: web.Request) -> entities_instance.InstanceFacts:
     ctx = request.app[CONTEXT_KEY]
     async with ctx.sessions() as session:
         users, works = await queries.count_local(session)
@@ -38,21 +38,21 @@ async def _facts(request: web.Request) -> entities.InstanceFacts:
         contact_json = None
         if contact is not None:
             view = await view_for(request, session, accounts=[contact])
-            contact_json = entities.account(view, contact)
-        listed = [entities.rule(rule) for rule in await instance_rules.listed(session)]
-    return entities.InstanceFacts(users, works, domains, contact, cara_version(), contact_json, listed)
+            contact_json = entities_accounts.account(view, contact)
+        listed = [entities_instance.rule(rule) for rule in await instance_rules.listed(session)]
+    return entities_instance.InstanceFacts(users, works, domains, contact, cara_version(), contact_json, listed)
 
 
 @routes.get("/api/v1/instance")
 @routes.get("/api/v1/instance/")
 async def instance_v1(request: web.Request) -> web.Response:
-    return reply(entities.instance_v1(request.app[CONTEXT_KEY], await _facts(request), MAX_TEXT))
+    return reply(entities_instance.instance_v1(request.app[CONTEXT_KEY], await _facts(request), MAX_TEXT))
 
 
 @routes.get("/api/v2/instance")
 @routes.get("/api/v2/instance/")
 async def instance_v2(request: web.Request) -> web.Response:
-    return reply(entities.instance_v2(request.app[CONTEXT_KEY], await _facts(request), MAX_TEXT))
+    return reply(entities_instance.instance_v2(request.app[CONTEXT_KEY], await _facts(request), MAX_TEXT))
 
 
 @routes.get("/api/v1/instance/peers")
@@ -66,7 +66,7 @@ async def peers(request: web.Request) -> web.Response:
 @routes.get("/api/v1/instance/rules")
 async def rules(request: web.Request) -> web.Response:
     async with request.app[CONTEXT_KEY].sessions() as session:
-        return reply([entities.rule(rule) for rule in await instance_rules.listed(session)])
+        return reply([entities_instance.rule(rule) for rule in await instance_rules.listed(session)])
 
 
 @routes.get("/api/v1/instance/activity")

@@ -10,7 +10,7 @@ from aiohttp import web
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.services import unattached_media
 from cara_fed.services.media import Upload
-from web.api import entities
+from web.api import entities, entities_media
 from web.api.base import ApiError, Params, endpoint, int_id, me, not_found, params, reply, unprocessable
 from web.limits import accepts_uploads
 
@@ -29,7 +29,7 @@ def _focus(p: Params) -> tuple[float, float] | None:
 
 
 def _json(request: web.Request, asset) -> dict:  # type: ignore[no-untyped-def]
-    return entities.media(entities.View.of(request.app[CONTEXT_KEY].config), asset, asset.description)
+    return entities_media.media(entities.View.of(request.app[CONTEXT_KEY].config), asset, asset.description)
 
 
 @routes.post("/api/v1/media")

@@ -13,9 +13,9 @@ from cara_fed.models import Account, TagFollow
 from cara_fed.numbers import clamp
 from cara_fed.services import reports, tag_follows
 from cara_fed.text import normalize_tag
-from web.api import entities
+from web.api import entities, entities_statuses
 from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, unprocessable, viewer, window
-from web.api.statuses import load
+from web.api.statuses_load import load
 from web.api.views import accounts_json, statuses_json
 
 routes = web.RouteTableDef()
@@ -36,7 +36,7 @@ async def followed_tags(request: web.Request) -> web.Response:
     async with request.app[CONTEXT_KEY].sessions() as session:
         rows = await queries_api.keyset(session, select(TagFollow).where(TagFollow.account_id == account.id),
                                         TagFollow.id, w)
-    return reply([entities.tag(_view(request), row.tag, following=True) for row in rows],
+    return reply([entities_statuses.tag(_view(request), row.tag, following=True) for row in rows],
                  headers=link_header(request, [row.id for row in rows], more=len(rows) == w.limit))
 
 
@@ -44,7 +44,7 @@ async def _tag_json(request: web.Request, name: str) -> dict:
     who = await viewer(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
         following = await queries_discovery.follows_tag(session, who, name) if who is not None else None
-    return entities.tag(_view(request), name, following=following)
+    return entities_statuses.tag(_view(request), name, following=following)
 
 
 @routes.get("/api/v1/tags/{name}")
@@ -81,7 +81,7 @@ async def trending_tags(request: web.Request) -> web.Response:
     limit = clamp(request.query.get("limit"), 10, most=20)
     async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_api.popular_tags(session, limit)
-    return reply([entities.tag(_view(request), tag, uses=count) for tag, count in found])
+    return reply([entities_statuses.tag(_view(request), tag, uses=count) for tag, count in found])
 
 
 @routes.get("/api/v1/trends/statuses")

@@ -10,7 +10,7 @@ from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Notification
 from cara_fed.services import client_state
 from cara_fed.services import notifications as notification_service
-from web.api import entities
+from web.api import entities_notifications, entities_statuses
 from web.api.base import endpoint, int_id, link_header, me, not_found, params, reply, unprocessable, window
 from web.api.views import facts_view
 
@@ -39,13 +39,13 @@ async def render_rows(session, base: str, me_: Account, rows: list[Notification]
     for row in rows:
         status = None
         if row.object_type == "artwork" and row.object_id in works:
-            status = entities.status(view, works[row.object_id])
+            status = entities_statuses.status(view, works[row.object_id])
         elif row.object_type == "comment" and row.object_id in found:
             comment = found[row.object_id]
             if comment.artwork_id in works:
-                status = entities.comment_status(view, comment, works[comment.artwork_id],
-                                                 parents.get(comment.parent_id or 0))
-        rendered = entities.notification(view, row, status)
+                status = entities_statuses.comment_status(view, comment, works[comment.artwork_id],
+                                                          parents.get(comment.parent_id or 0))
+        rendered = entities_notifications.notification(view, row, status)
         if rendered is not None:
             out.append(rendered)
     return out
@@ -113,7 +113,7 @@ async def clear(request: web.Request) -> web.Response:
 async def markers(request: web.Request) -> web.Response:
     wanted = _types(request, "timeline")
     rows = await client_state.markers(request.app[CONTEXT_KEY], await me(request), wanted)
-    return reply({row.timeline: entities.marker(row) for row in rows})
+    return reply({row.timeline: entities_notifications.marker(row) for row in rows})
 
 
 @routes.post("/api/v1/markers")
@@ -125,16 +125,15 @@ async def save_markers(request: web.Request) -> web.Response:
     for timeline in client_state.MARKER_TIMELINES:
         last = p.nested(timeline).text("last_read_id")
         if last:
-            saved[timeline] = entities.marker(await client_state.save_marker(request.app[CONTEXT_KEY], account,
-                                                                             timeline,
-                                                                             last))
+            marker = await client_state.save_marker(request.app[CONTEXT_KEY], account, timeline, last)
+            saved[timeline] = entities_notifications.marker(marker)
     return reply(saved)
 
 
 @routes.get("/api/v1/preferences")
 @endpoint("read:accounts")
 async def preferences(request: web.Request) -> web.Response:
-    return reply(entities.preferences(await me(request)))
+    return reply(entities_notifications.preferences(await me(request)))
 
 
 @routes.get("/api/v2/notifications")

@@ -15,7 +15,7 @@ from cara_fed.context import CONTEXT_KEY
 from cara_fed.observe import client_address
 from cara_fed.services import oauth
 from web import forms
-from web.api import entities
+from web.api import entities_oauth
 from web.api.base import ApiError, bearer, endpoint, params, reply
 from web.api.oauth_server import Request, Server
 from web.auth import require_login
@@ -101,7 +101,7 @@ async def create_app(request: web.Request) -> web.Response:
         else p.text("redirect_uris") or p.text("redirect_uri")
     app, secret = await oauth.create_app(request.app[CONTEXT_KEY], p.text("client_name"), redirect,
                                          p.text("scopes") or None, p.text("website") or None)
-    return reply(entities.application(app, secret=secret))
+    return reply(entities_oauth.application(app, secret=secret))
 
 
 @routes.get("/api/v1/apps/verify_credentials")
@@ -109,7 +109,7 @@ async def create_app(request: web.Request) -> web.Response:
 async def verify_app(request: web.Request) -> web.Response:
     found = await bearer(request)
     assert found is not None
-    return reply(entities.application(found.app))
+    return reply(entities_oauth.application(found.app))
 
 
 # --- authorization: login, then consent ----------------------------------------------------------
@@ -209,7 +209,7 @@ async def revoke(request: web.Request) -> web.Response:
 @routes.get("/.well-known/oauth-authorization-server")
 async def metadata(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT_KEY]
-    return reply(entities.oauth_metadata(ctx, password_grant=ctx.config.api.password_grant),
+    return reply(entities_oauth.oauth_metadata(ctx, password_grant=ctx.config.api.password_grant),
                  headers={"Cache-Control": "public, max-age=3600"})
 
 

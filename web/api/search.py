@@ -9,7 +9,7 @@ from cara_fed import queries_discovery
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.numbers import clamp
-from web.api import entities
+from web.api import entities, entities_statuses
 from web.api.base import ApiError, endpoint, reply, viewer
 from web.api.views import accounts_json, statuses_json
 
@@ -56,5 +56,6 @@ async def search(request: web.Request) -> web.Response:
         if kind in ("", "hashtags"):
             tags = await queries_discovery.search_tags(session, q.lstrip("#"), limit=offset + limit)
             view = entities.View.of(ctx.config)
-            result["hashtags"] = [entities.tag(view, tag, uses=count) for tag, count in tags[offset:offset + limit]]
+            result["hashtags"] = [entities_statuses.tag(view, tag, uses=count)
+                                  for tag, count in tags[offset:offset + limit]]
     return reply(result)

@@ -31,7 +31,7 @@ from cara_fed.models import Account, Artwork, Follow, Notification, TagFollow
 from cara_fed.queries_safety import feed_filters
 from cara_fed.services import oauth
 from cara_fed.text import normalize_tag
-from web.api import entities
+from web.api import entities_statuses
 from web.api.base import ApiError, bearer, dumps
 from web.api.notifications import render_rows
 from web.api.views import facts_view
@@ -168,7 +168,7 @@ class Hub:
                     TagFollow.account_id.in_(ids)))).all():
                 tags.setdefault(owner, set()).add(tag)
         for work in works:
-            status = entities.status(view, work)
+            status = entities_statuses.status(view, work)
             anonymous = dumps(status)
             personal = dumps({**status, "favourited": False, "reblogged": False, "muted": False,
                               "bookmarked": False, "filtered": []})

@@ -32,14 +32,14 @@ async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *
 
 
 async def statuses_json(request: web.Request, session: AsyncSession, works: list[Artwork]) -> list[dict]:
-    from web.api import entities
+    from web.api import entities_statuses
 
     view = await view_for(request, session, artworks=works)
-    return [entities.status(view, work) for work in works]
+    return [entities_statuses.status(view, work) for work in works]
 
 
 async def accounts_json(request: web.Request, session: AsyncSession, people: list[Account]) -> list[dict]:
-    from web.api import entities
+    from web.api import entities_accounts
 
     view = await view_for(request, session, accounts=people)
-    return [entities.account(view, person) for person in people]
+    return [entities_accounts.account(view, person) for person in people]
