@@ -66,11 +66,3 @@ def actor(doc: dict, key_id: str | None = None) -> RemoteActor:
         locked=get(doc, "manuallyApprovesFollowers") is True, discoverable=get(doc, "discoverable") is not False,
         indexable=get(doc, "indexable") is not False,  # absent counts as yes, as for discoverable
         links=_profile_links(doc), assertion_keys=assertion_keys(doc))
-
-
-def key_document(doc: dict) -> tuple[str, str, str]:
-    """(key id, owner, pem) of a standalone key document (`CryptographicKey` with `owner`)."""
-    key_id, owner, pem = iri(doc.get("id")), iri(doc.get("owner")), text(doc.get("publicKeyPem"))
-    if not key_id or not owner or not pem:
-        raise ParseError("not a key document (needs id, owner and publicKeyPem)")
-    return key_id, owner, pem
