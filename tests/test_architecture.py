@@ -182,3 +182,26 @@ def test_the_scan_finds_a_hand_built_url(tmp_path):
                       'c = rf"/comments/{{ref:{REF}}}/replies"\nd = f"/settings/data#import-{n}"\ne = "/users/"\n')
     lines = sorted(hit.split(" ", 1)[0] for hit in _hand_built_urls(sample))
     assert lines == ["sample.py:1", "sample.py:2", "sample.py:3"]
+
+
+MODULE_LINE_LIMIT = 400  # small modules with one job: split a module by what it does before it grows past this
+GENERATED = ("migrations",)  # Alembic revisions are written once and never read as code to take over
+
+
+def _long_modules(root: Path, package: str, limit: int) -> list[str]:
+    return [f"{path.relative_to(root)}: {lines} lines" for path in sorted((root / package).rglob("*.py"))
+            if not any(part in GENERATED for part in path.parts)
+            and (lines := len(path.read_text().splitlines())) > limit]
+
+
+def test_no_module_over_the_line_limit():
+    found = [hit for package in ("cara_fed", "cara_fed_run", "federation", "web", "protection")
+             for hit in _long_modules(ROOT, package, MODULE_LINE_LIMIT)]
+    assert found == []
+
+
+def test_the_size_scan_finds_a_long_module(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "long.py").write_text("x = 1\n" * (MODULE_LINE_LIMIT + 1))
+    (tmp_path / "pkg" / "short.py").write_text("x = 1\n" * MODULE_LINE_LIMIT)
+    assert _long_modules(tmp_path, "pkg", MODULE_LINE_LIMIT) == [f"pkg/long.py: {MODULE_LINE_LIMIT + 1} lines"]
