@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from cara_fed.cache import PageCache
+from cara_fed.cache import LISTINGS, PageCache, account_tag
 from cara_fed.config import Config
 from cara_fed.db import make_engine, make_sessionmaker
 from cara_fed.directory import Directory
@@ -62,6 +62,20 @@ class Resources:
 class Transaction:
     session: AsyncSession
     _after: list[tuple[Callable[..., Any], tuple]] = field(default_factory=list)
+    _touched: set[str] | None = None  # None: named nothing (the commit clears the page cache)
+
+    def touches(self, *account_ids: int | None, listings: bool = False) -> None:
+        """Name what this write changes on cached pages: the accounts whose portfolio, artwork, project and AP
+        pages show it, and `listings` when pages listing works across accounts (home, tags, job board) do.
+        After commit only those pages (and untagged ones) are dropped; a transaction that names nothing
+        clears the whole page cache; `tx.touches()` with no account (or only None) names a write that changes
+        no cached page. Name nothing for writes the inbox lookups or media access caches read (keys, domain
+        blocks, account status, a work's state or visibility): only a full clear resets them."""
+        if self._touched is None:
+            self._touched = set()
+        self._touched.update(account_tag(i) for i in account_ids if i is not None)
+        if listings:
+            self._touched.add(LISTINGS)
 
     def after_commit(self, function: Callable[..., Any], *args: Any) -> None:
         """Run `function(*args)` once the transaction has committed (never if it rolls back)."""
@@ -105,14 +119,17 @@ class Context:
 
     @asynccontextmanager
     async def transaction(self, *, changes_pages: bool = True) -> AsyncIterator[Transaction]:
-        """changes_pages=False for writes no page shows (e.g. queue bookkeeping), so they keep the page cache."""
+        """changes_pages=False for writes no page shows (e.g. queue bookkeeping), so they keep the page cache;
+        otherwise the commit drops the pages the transaction named (`tx.touches`), or all of them."""
         async with self.sessions() as session:
             tx = Transaction(session)
             async with session.begin():
                 yield tx
-        # Committed: now clear cached pages and hand follow-up work to the queue.
-        if changes_pages:
+        # Committed: now drop the cached pages it changed (all, if it named none) and hand follow-up work on.
+        if changes_pages and tx._touched is None:
             self.cache.clear()
+        elif changes_pages and tx._touched:
+            self.cache.invalidate(tx._touched)
         for function, args in tx._after:
             result = function(*args)
             if inspect.isawaitable(result):

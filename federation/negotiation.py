@@ -32,6 +32,7 @@ AP_VIEWS = web.AppKey("federation_ap_views", list)
 # Set by the inbound edge: async (request) -> signer actor URI; raises (anything) when the signature is bad.
 FETCH_VERIFIER = web.AppKey("federation_fetch_verifier", object)
 SIGNER = web.RequestKey("federation_signer", str)
+DOCUMENT_TAGS = web.RequestKey("federation_document_tags", set)  # what a cached AP document shows (`cached`)
 
 View = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -105,18 +106,27 @@ def ap_redirect(location: str) -> web.Response:
 
 
 async def cached(request: web.Request, build: Callable[[], Awaitable[web.Response]]) -> web.Response:
-    """Serve AP documents from the shared page cache (cleared on every committed write). The key starts
-    with a newline, which no Accept header can contain, so it never meets a cached HTML page."""
+    """Serve AP documents from the shared page cache. The key starts with a newline, which no Accept header
+    can contain, so it never meets a cached HTML page. `build` names what its document shows with
+    `tag_document` (untagged documents are dropped by every write, cara_fed/cache.py)."""
     cache = request.app[CONTEXT_KEY].cache
     key = f"\nap|{request.path_qs}"
     page = cache.get(key)
     if page is not None:
         return web.Response(body=page.body, status=page.status, headers=dict(page.headers))
-    generation = cache.generation
+    began = cache.clock
+    request[DOCUMENT_TAGS] = set()
     response = await build()
-    if response.status == 200 and generation == cache.generation and isinstance(response.body, bytes):
-        cache.put(key, response.body, AP_MEDIA_TYPE, 200, AP_HEADERS)
+    if response.status == 200 and isinstance(response.body, bytes):  # stored unless a write to it landed meanwhile
+        cache.put(key, response.body, AP_MEDIA_TYPE, 200, AP_HEADERS, request[DOCUMENT_TAGS], since=began)
     return response
+
+
+def tag_document(request: web.Request, *tags: str) -> None:
+    """Name what this AP document shows (`account_tag(id)`), so that only writes to it drop it from the cache."""
+    found = request.get(DOCUMENT_TAGS)
+    if found is not None:
+        found.update(tags)
 
 
 async def require_signed_fetch(request: web.Request) -> web.Response | None:

@@ -1,9 +1,13 @@
-"""Serve anonymous GETs of public pages from the rendered-page cache (cleared on every committed write), and
-let browsers and shared caches keep them as long as we do ([cache] page_seconds): the answer varies with the
-session cookie, so a signed-in visitor never gets a cached anonymous page.
+"""Serve anonymous GETs of public pages from the rendered-page cache, and let browsers and shared caches keep
+them as long as we do ([cache] page_seconds): the answer varies with the session cookie, so a signed-in visitor
+never gets a cached anonymous page.
+
+A handler names what its page shows with `tag_page(request, ...)` (`account_tag(id)` of the artist, `LISTINGS`
+for pages listing works across accounts); a committed write drops the pages with the tags it names, and every
+untagged page (cara_fed/cache.py). A write that names nothing empties the cache.
 
 Misses are single-flight: when many anonymous requests for one uncached page arrive together (link-preview
-fetchers right after a work is published, everyone after a write emptied the cache), one renders and the
+fetchers right after a work is published, everyone after a write dropped the page), one renders and the
 others wait for its page instead of rendering it again each (issue 15, preview stampede)."""
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from aiohttp import web
 from cara_fed.cache import CachedPage, PageCache
 from cara_fed.context import CONTEXT_KEY
 from web.conditional import add_vary
-from web.keys import ACCOUNT, SESSION_COOKIE
+from web.keys import ACCOUNT, PAGE_TAGS, SESSION_COOKIE
 
 PageHandler = Callable[[web.Request], Awaitable[web.Response]]
 CACHEABLE_HEADERS = ("X-Robots-Tag", "tdm-reservation", "Link", "Vary")
@@ -44,6 +48,13 @@ def cached_page(handler: PageHandler) -> PageHandler:
     return wrapper
 
 
+def tag_page(request: web.Request, *tags: str) -> None:
+    """Name what this page shows, so that only writes to it drop it from the cache (no-op when not cached)."""
+    found = request.get(PAGE_TAGS)
+    if found is not None:
+        found.update(tags)
+
+
 def page_key(request: web.Request) -> str:
     return f"{request.headers.get('Accept', '')[:40]}|{request.path_qs}"
 
@@ -55,43 +66,55 @@ def answerable(request: web.Request) -> bool:
     if request.method != "GET" or SESSION_COOKIE in request.cookies:
         return False
     cache, key = request.app[CONTEXT_KEY].cache, page_key(request)
-    return cache.get(key) is not None or (id(cache), key, cache.generation) in _flights
+    return cache.get(key) is not None or (id(cache), key, cache.key_version(key)) in _flights
 
 
-# Renders in progress, per cache (one per web process), page key and cache generation (it counts the writes
-# that emptied the cache): the page each produced, or None when it failed or was not a 200 (waiters then render
-# for themselves). A request joins only a render that began since the latest write, so whatever it gets is at
-# least as fresh as the moment it arrived, even when a write lands during the render (that page is then shared
-# with those waiters but not stored).
-_flights: dict[tuple[int, str, int], asyncio.Future[CachedPage | None]] = {}
+# Renders in progress, per cache (one per web process), page key and the key's version (the clock of the latest
+# write that dropped the tags its page had when last rendered; any write, for a page never rendered): the clock
+# when the render began and the page it produced, or None when it failed or was not a 200 (waiters then render
+# for themselves). A request joins only a render that began since the latest write to what the page shows, so
+# whatever it gets is at least as fresh as the moment it arrived, even when such a write lands during the render
+# (that page is then shared with those waiters but not stored).
+_flights: dict[tuple[int, str, int], tuple[int, asyncio.Future[CachedPage | None]]] = {}
 
 
 async def _single_flight(cache: PageCache, key: str, handler: PageHandler,
                          request: web.Request) -> tuple[CachedPage, None] | tuple[None, web.Response]:
     """(page, None) when another request's render gave us the page; (None, response) when this request
     rendered it."""
-    generation = cache.generation
-    flight = (id(cache), key, generation)
+    known = cache.tags_of(key)
+    flight = (id(cache), key, cache.version(known))
     leader = _flights.get(flight)
     if leader is not None:
-        page = await asyncio.shield(leader)
-        if page is not None:
+        began, future = leader
+        page = await asyncio.shield(future)
+        # No write to the tags the key was known by landed between the render's start and our arrival (the
+        # flight's version would differ); if the page came out with other tags, a write to them may have.
+        if page is not None and (known is None or page.tags == known or not cache.changed_since(began, page.tags)):
             return page, None
-        return None, await handler(request)
+        return None, await _render(request, handler)
+    began = cache.clock
     future: asyncio.Future[CachedPage | None] = asyncio.get_running_loop().create_future()
-    _flights[flight] = future
+    _flights[flight] = (began, future)
     page = None
     try:
-        response = await handler(request)
+        response = await _render(request, handler)
         if response.status == 200 and isinstance(response.body, bytes):
             headers = {k: v for k, v in response.headers.items() if k in CACHEABLE_HEADERS}
-            page = CachedPage(response.body, response.content_type, response.status, tuple(headers.items()), 0.0)
-            if generation == cache.generation:  # stored only if no write landed while we rendered
-                cache.put(key, response.body, response.content_type, response.status, headers)
+            tags = frozenset(request[PAGE_TAGS])
+            page = CachedPage(response.body, response.content_type, response.status, tuple(headers.items()), 0.0,
+                              tags)
+            # Stored only if no write to what it shows landed while we rendered.
+            cache.put(key, response.body, response.content_type, response.status, headers, tags, since=began)
         return None, response
     finally:
         del _flights[flight]
         future.set_result(page)
+
+
+async def _render(request: web.Request, handler: PageHandler) -> web.Response:
+    request[PAGE_TAGS] = set()
+    return await handler(request)
 
 
 def _shareable(response: web.Response, ttl: int) -> web.Response:

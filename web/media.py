@@ -42,8 +42,9 @@ routes = web.RouteTableDef()
 CONTENT_TYPES = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
 KEY_RE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}\.(jpg|webp|png)$")
 # key -> (page-cache generation, monotonic expiry, access). The generation changes on every committed write in
-# this process, so an artist's NoAI switch or a moderator's hold shows at once here; the TTL bounds it across
-# web processes.
+# this process that names no tags (cara_fed/cache.py: only likes, boosts, follows and comments name tags, and
+# they change no file's access), so an artist's NoAI switch or a moderator's hold shows at once here; the TTL
+# bounds it across web processes.
 _ACCESS_TTL = 60.0
 _ACCESS_MAX = 20_000
 AccessCache = dict[str, tuple[int, float, "MediaAccess"]]

@@ -162,6 +162,7 @@ async def post(ctx: Context, author: Account, artwork_id: int, text: str, parent
                                    else m.account.url or m.account.uri or "") for m in mentioned}
     content_html, tags = render(text, mentioned, profile_urls, ctx.url("/tags/"))
     async with ctx.transaction() as tx:
+        tx.touches(artwork.account_id, author.id)  # the artwork page, the author's outbox (tag pages list works only)
         parent = None
         if parent_id is not None:
             parent = await tx.session.get(Comment, parent_id)
@@ -199,6 +200,7 @@ async def delete(ctx: Context, account: Account, comment_id: int) -> None:
             raise NotFound("That comment does not exist.")
         if account.id not in (comment.account_id, artwork.account_id):
             raise PermissionDenied("Only its author or the artist can remove a comment.")
+        tx.touches(artwork.account_id, comment.account_id)
         if comment.account.is_local and comment.uri:
             emit(ctx, tx, CommentDeleted(comment.account_id, artwork.id, comment.uri))
         await _remove(tx.session, comment)
@@ -234,10 +236,13 @@ async def receive(ctx: Context, sender: Account, artwork: Artwork, parent: Comme
     if blocked:
         reason = "The artist has blocked this account (or it blocked the artist)."
     async with ctx.transaction() as tx:
+        tx.touches(artwork.account_id)  # the artwork page and its replies collection
         existing = await tx.session.scalar(select(Comment).where(Comment.uri == data.uri))
         if existing is not None:
             if existing.account_id != sender.id:
                 raise PermissionDenied("that reply belongs to another actor")
+            if existing.artwork_id != artwork.id:  # the page it shows on
+                tx.touches(await tx.session.scalar(select(Artwork.account_id).where(Artwork.id == existing.artwork_id)))
             existing.content_html = sanitize_html(data.content_html)
             return None
         comment = Comment(artwork_id=artwork.id, account_id=sender.id, parent_id=parent.id if parent else None,
@@ -259,6 +264,7 @@ async def remote_deleted(ctx: Context, sender: Account, uri: str) -> bool:
             return False
         if comment.account_id != sender.id:
             raise PermissionDenied("only the author may delete this reply")
+        tx.touches(await tx.session.scalar(select(Artwork.account_id).where(Artwork.id == comment.artwork_id)))
         await _remove(tx.session, comment)
     return True
 

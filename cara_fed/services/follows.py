@@ -28,6 +28,7 @@ async def request_follow(ctx: Context, follower: Account, followee: Account) -> 
     if not follower.is_local:
         raise ValueError("request_follow is for local followers; use receive_follow for remote ones")
     async with ctx.transaction() as tx:
+        tx.touches(follower.id, followee.id)  # their AP collections (anonymous pages show no follows)
         if await blocked_either_way(tx.session, follower.id, followee.id):
             raise PermissionDenied("You cannot follow this account: one of you has blocked the other.")
         existing = await _pair(tx.session, follower.id, followee.id)
@@ -58,6 +59,7 @@ async def receive_follow(ctx: Context, follower: Account, followee: Account, act
     if not followee.is_local:
         raise NotFound("That account is not on this instance.")
     async with ctx.transaction() as tx:
+        tx.touches(follower.id, followee.id)  # their AP collections (anonymous pages show no follows)
         existing = await _pair(tx.session, follower.id, followee.id)
         if existing is not None and existing.state == "accepted":
             # They may have missed our Accept: answer this new Follow (by its id) once more.
@@ -93,6 +95,7 @@ async def decide_request(ctx: Context, owner: Account, follow_id: int, approve: 
             raise NotFound("No such pending follow request.")
         if follow.followee_id != owner.id:
             raise PermissionDenied("This request was not sent to you.")
+        tx.touches(follow.follower_id, follow.followee_id)
         transition(follow, "accepted" if approve else "rejected")
         if not follow.follower.is_local:
             emit(ctx, tx, (FollowAccepted if approve else FollowRejected)(follow.id))
@@ -102,6 +105,7 @@ async def decide_request(ctx: Context, owner: Account, follow_id: int, approve: 
 async def remote_answered(ctx: Context, follower: Account, followee: Account, accepted: bool) -> Follow | None:
     """Inbound Accept/Reject of a Follow we sent. Unknown or already-settled pairs are a no-op."""
     async with ctx.transaction() as tx:
+        tx.touches(follower.id, followee.id)
         follow = await _pair(tx.session, follower.id, followee.id)
         if follow is None or follow.state != "requested":
             return follow
@@ -112,6 +116,7 @@ async def remote_answered(ctx: Context, follower: Account, followee: Account, ac
 async def unfollow(ctx: Context, follower: Account, followee: Account) -> None:
     """Stop following. A remote followee is told with Undo(Follow)."""
     async with ctx.transaction() as tx:
+        tx.touches(follower.id, followee.id)
         follow = await _pair(tx.session, follower.id, followee.id)
         if follow is None or follow.state not in ("requested", "accepted"):
             return
@@ -123,6 +128,7 @@ async def unfollow(ctx: Context, follower: Account, followee: Account) -> None:
 async def remote_unfollowed(ctx: Context, follower: Account, followee: Account) -> None:
     """Inbound Undo(Follow), or a Block/Delete that ends the relationship."""
     async with ctx.transaction() as tx:
+        tx.touches(follower.id, followee.id)
         follow = await _pair(tx.session, follower.id, followee.id)
         if follow is not None and follow.state in ("requested", "accepted"):
             transition(follow, "cancelled")

@@ -42,6 +42,7 @@ async def add(ctx: Context, kind: Kind, account: Account, artwork_id: int) -> bo
     model = MODELS[kind]
     try:
         async with ctx.transaction() as tx:
+            tx.touches(artwork.account_id)  # its artwork page's counts (cards show none: no listing changes)
             if await tx.session.scalar(select(model.id).where(model.account_id == account.id,
                                                               model.artwork_id == artwork.id)):
                 return False
@@ -67,8 +68,10 @@ async def remove(ctx: Context, kind: Kind, account: Account, artwork_id: int) ->
         row = await tx.session.scalar(select(model).where(model.account_id == account.id,
                                                           model.artwork_id == artwork_id))
         if row is None:
+            tx.touches()  # nothing changed
             return False
         artwork = await tx.session.get(Artwork, artwork_id)
+        tx.touches(artwork.account_id if artwork is not None else None)
         await tx.session.delete(row)
         await _forget_notification(tx.session, kind, account.id, artwork_id)
         if row.uri and artwork is not None and (kind == "boost" or not artwork.account.is_local):
@@ -95,6 +98,7 @@ async def receive(ctx: Context, kind: Kind, sender: Account, artwork: Artwork, u
         raise PermissionDenied("followers-only works cannot be boosted")
     try:
         async with ctx.transaction() as tx:
+            tx.touches(artwork.account_id)  # its artwork page's counts (cards show none: no listing changes)
             existing = await tx.session.scalar(select(model.id).where(
                 (model.uri == uri) | ((model.account_id == sender.id) & (model.artwork_id == artwork.id))))
             if existing is not None:
@@ -124,7 +128,9 @@ async def receive_undo(ctx: Context, kind: Kind, sender: Account, *, uri: str | 
             row = await tx.session.scalar(select(model).where(model.account_id == sender.id,
                                                               model.artwork_id == artwork_id))
         if row is None:
+            tx.touches()  # nothing changed
             return False
+        tx.touches(await tx.session.scalar(select(Artwork.account_id).where(Artwork.id == row.artwork_id)))
         await tx.session.delete(row)
         await _forget_notification(tx.session, kind, sender.id, row.artwork_id)
     return True

@@ -1,9 +1,11 @@
 """Short-lived in-process caches for the inbox's hot lookups: local recipient by username, a remote
 domain's policy, and a signing key's owner and PEM.
 
-An entry is used only while (a) it is younger than its TTL and (b) no write that changes pages has been
-committed in this process since it was loaded (`ctx.cache.generation`, bumped by every such commit: an
-admin's domain block, an account suspension, a stored actor or key). So in this process a change takes
+An entry is used only while (a) it is younger than its TTL and (b) the page cache has not been cleared
+whole in this process since it was loaded (`ctx.cache.generation`, bumped by every page-changing commit
+that names no tags: an admin's domain block, an account suspension, a stored actor or key; the tagged
+writes of a surge, likes, boosts, follows, comments, change none of these and keep the entries, see
+cara_fed/cache.py). So in this process a change takes
 effect at once; other processes (several web servers) see it within the TTL: 5 s for domain policies,
 10 s for recipients, 30 s for keys. Concurrent misses of one key share a single load (no stampede of key
 fetches when a new peer starts sending). Failures are not cached.
