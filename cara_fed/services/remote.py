@@ -1,6 +1,7 @@
-"""Remote actors and their artworks, as plain data. federation/wire/parse.py turns ActivityStreams into these
-dataclasses; this module stores them. Remote HTML arrives here already sanitized by the caller's parser,
-and is sanitized again here (defence in depth: nothing from another server reaches a page unsanitized)."""
+"""Remote actors and their artworks, as plain data. federation/wire/parse_actors.py and parse_artworks.py turn
+ActivityStreams into these dataclasses; this module stores them. Remote HTML arrives here already sanitized by
+the caller's parser, and is sanitized again here (defence in depth: nothing from another server reaches a page
+unsanitized)."""
 
 from __future__ import annotations
 

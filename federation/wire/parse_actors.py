@@ -1,5 +1,5 @@
-"""ActivityStreams -> actors: an actor document as the core's RemoteActor (its key, profile links) and a
-standalone key document. Pure, like federation/wire/parse.py."""
+"""ActivityStreams -> actors: an actor document as the core's RemoteActor (its key, profile links). Pure, like
+federation/wire/parse.py."""
 
 from __future__ import annotations
 
