@@ -17,6 +17,7 @@ work's visibility or state) must not name tags. Tagged writes (likes, boosts, fo
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,7 +43,9 @@ class PageCache:
     def __init__(self, ttl_seconds: int, max_entries: int = 2000):
         self.ttl = ttl_seconds
         self.max_entries = max_entries
-        self._pages: dict[str, CachedPage] = {}
+        # Least recently used first: a full cache evicts its coldest page, so a surge over many pages with a
+        # few popular ones keeps those (emptying it whole when full, as before, lost them every max_entries puts).
+        self._pages: OrderedDict[str, CachedPage] = OrderedDict()
         self._by_tag: dict[str, set[str]] = {}  # tag -> keys of pages stored with it (may name gone pages)
         self._untagged: set[str] = set()
         self.generation = 0  # clears of the whole cache
@@ -63,6 +66,7 @@ class PageCache:
                 self._by_tag.get(tag, set()).discard(key)
             self._untagged.discard(key)
             return None
+        self._pages.move_to_end(key)
         return page
 
     def put(self, key: str, body: bytes, content_type: str, status: int, headers: dict[str, str],
@@ -75,8 +79,9 @@ class PageCache:
         self._key_tags[key] = tags
         if self.ttl <= 0 or (since is not None and self.changed_since(since, tags)):
             return False
-        if len(self._pages) >= self.max_entries:
-            self._drop_all()  # crude but bounded; pages are cheap to re-render
+        self._pages.pop(key, None)
+        while len(self._pages) >= self.max_entries:
+            self._evict_coldest()
         self._pages[key] = CachedPage(body, content_type, status, tuple(headers.items()),
                                       time.monotonic() + self.ttl, tags)
         if tags:
@@ -126,6 +131,12 @@ class PageCache:
         self.clock += 1
         self._cleared_at = self.clock
         self._touched_at.clear()
+
+    def _evict_coldest(self) -> None:
+        key, page = self._pages.popitem(last=False)
+        for tag in page.tags:
+            self._by_tag.get(tag, set()).discard(key)
+        self._untagged.discard(key)
 
     def _drop_all(self) -> None:
         self._pages.clear()

@@ -114,7 +114,7 @@ class Context:
                               time_cost=security.password_hash_time_cost,
                               parallelism=security.password_hash_parallelism)
         return cls(config=config, engine=engine, sessions=make_sessionmaker(engine),
-                   storage=make_store(config), cache=PageCache(config.cache.page_seconds),
+                   storage=make_store(config), cache=PageCache(config.cache.page_seconds, config.cache.page_entries),
                    media_budget=budget, hashing=hashing)
 
     @asynccontextmanager

@@ -117,6 +117,8 @@ class StorageConfig:
 class CacheConfig:
     page_seconds: int = setting(30, "Anonymous pages are cached this long at most (changes invalidate "
                                 "sooner in-process).", minimum=0)
+    page_entries: int = setting(2000, "Most pages (and ActivityPub documents) each web process keeps; past it the "
+                                "least recently used go. A page is 5-60 KB.", minimum=1)
     redis_url: str = setting("", "Redis shared by every web process for rate limits (media, client API, "
                              "remote lookups), e.g. redis://127.0.0.1:6379/1; empty = each process counts alone.")
 

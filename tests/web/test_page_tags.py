@@ -186,3 +186,15 @@ def test_a_page_is_stored_unless_a_write_to_its_tags_landed_since_its_render_beg
     assert cache.put("home", b"h", "text/html", 200, {}, [LISTINGS], since=cache.clock)
     cache.invalidate([])  # naming nothing: everything goes, and the other caches start over
     assert cache.get("home") is None and cache.generation == generation + 1
+
+
+def test_a_full_cache_evicts_the_least_recently_used_page():
+    """A surge over more pages than the cache holds keeps the popular ones (it used to empty itself whole)."""
+    cache = PageCache(60, max_entries=3)
+    for key in ("popular", "b", "c"):
+        assert cache.put(key, key.encode(), "text/html", 200, {}, [account_tag(1)])
+    assert cache.get("popular") is not None  # read: now the most recently used
+    assert cache.put("d", b"d", "text/html", 200, {}, [account_tag(2)])  # full: "b", the coldest, goes
+    assert [key for key in ("popular", "b", "c", "d") if cache.get(key) is not None] == ["popular", "c", "d"]
+    cache.invalidate([account_tag(1)])  # the evicted page's tag entry went with it; the rest still drop
+    assert [key for key in ("popular", "c", "d") if cache.get(key) is not None] == ["d"]
