@@ -139,6 +139,23 @@ def _page_url(base: str, cursor: str | None) -> str:
     return f"{base}?page=true" + (f"&max_id={cursor}" if cursor else "")
 
 
+async def outbox_items(ctx: Context, session: AsyncSession, page: threads.OutboxPage) -> list[dict]:
+    """The Creates of one outbox page, in its order: the works' Notes and the comments' Notes (also what the
+    portfolio export writes, outbound/portfolio_export.py)."""
+    projects = await fq.first_projects(session, [a.id for a in page.works])
+    works = {a.id: a for a in page.works}
+    said = {found.comment.id: found for found in page.comments}
+    items = []
+    for kind, number in page.order:
+        if kind == "a" and (work := works.get(number)) is not None:
+            note = serialize_artworks.note_for_artwork(ctx, work, project=projects.get(number))
+            items.append(s.create_for_note(ctx, work, note))
+        elif kind == "c" and (found := said.get(number)) is not None:
+            note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
+            items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
+    return items
+
+
 @routes.get(urls.ACTOR_ROUTE + "/outbox")
 async def outbox(request: web.Request) -> web.Response:
     """The actor's public works and comments (each as its Create), newest first; the cursor names the last
@@ -150,17 +167,7 @@ async def outbox(request: web.Request) -> web.Response:
         if not paged:
             return s.ordered_collection(base, await threads.count_outbox(session, account), first=_page_url(base, None))
         page = await threads.outbox(session, account, cursor, limit=OUTBOX_PAGE)
-        projects = await fq.first_projects(session, [a.id for a in page.works])
-        works = {a.id: a for a in page.works}
-        said = {found.comment.id: found for found in page.comments}
-        items = []
-        for kind, number in page.order:
-            if kind == "a" and (work := works.get(number)) is not None:
-                note = serialize_artworks.note_for_artwork(ctx, work, project=projects.get(number))
-                items.append(s.create_for_note(ctx, work, note))
-            elif kind == "c" and (found := said.get(number)) is not None:
-                note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
-                items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
+        items = await outbox_items(ctx, session, page)
         next_ = _page_url(base, page.next_cursor) if page.next_cursor else None
         return s.collection_page(_page_url(base, cursor), base, items, next_=next_)
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cara_fed import queries_federation as fq
 from cara_fed import queries_threads as threads
 from cara_fed import urls
 from cara_fed.context import Context
 from cara_fed.models import Account, DataExport
 from cara_fed.services import archive_export
+from federation.outbound.documents import outbox_items
 from federation.wire import serialize as s
-from federation.wire import serialize_artworks
-from federation.wire import serialize_threads as st
 
 PAGE = 200
 
@@ -26,16 +24,7 @@ async def _outbox(ctx: Context, account_id: int) -> dict[str, Any]:
         account = await session.get(Account, account_id)
         while True:
             page = await threads.outbox(session, account, cursor, limit=PAGE)
-            projects = await fq.first_projects(session, [a.id for a in page.works])
-            works = {a.id: a for a in page.works}
-            said = {found.comment.id: found for found in page.comments}
-            for kind, number in page.order:
-                if kind == "a" and (work := works.get(number)) is not None:
-                    note = serialize_artworks.note_for_artwork(ctx, work, project=projects.get(number))
-                    items.append(s.create_for_note(ctx, work, note))
-                elif kind == "c" and (found := said.get(number)) is not None:
-                    note = st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned)
-                    items.append(s.activity(ctx, "Create", found.comment.account, note, id_=note["id"] + "#create"))
+            items += await outbox_items(ctx, session, page)
             if not page.next_cursor:
                 break
             cursor = page.next_cursor
