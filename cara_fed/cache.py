@@ -21,12 +21,27 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from aiohttp import web
+
 LISTINGS = "listings"
 MAX_TAGS = 100_000  # tags with a recorded invalidation; past that the cache is cleared (bounded memory)
 
 
 def account_tag(account_id: int) -> str:
     return f"account:{account_id}"
+
+
+# The tags of the page or AP document a request is rendering for the cache: the caching wrapper (web/cache.py,
+# federation/negotiation.py `cached`) starts the set, the handler names what it shows with `tag_response`.
+RESPONSE_TAGS = web.RequestKey("cache_response_tags", set)
+
+
+def tag_response(request: web.Request, *tags: str) -> None:
+    """Name what this response shows (`account_tag(id)`, `LISTINGS`), so that only writes to it drop it from the
+    cache. A no-op when the response is not being cached."""
+    found = request.get(RESPONSE_TAGS)
+    if found is not None:
+        found.update(tags)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cara_fed.cache import RESPONSE_TAGS
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.db import is_unavailable
 from cara_fed.http_headers import add_vary
@@ -32,7 +33,6 @@ AP_VIEWS = web.AppKey("federation_ap_views", list)
 # Set by the inbound edge: async (request) -> signer actor URI; raises (anything) when the signature is bad.
 FETCH_VERIFIER = web.AppKey("federation_fetch_verifier", object)
 SIGNER = web.RequestKey("federation_signer", str)
-DOCUMENT_TAGS = web.RequestKey("federation_document_tags", set)  # what a cached AP document shows (`cached`)
 
 View = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -108,25 +108,20 @@ def ap_redirect(location: str) -> web.Response:
 async def cached(request: web.Request, build: Callable[[], Awaitable[web.Response]]) -> web.Response:
     """Serve AP documents from the shared page cache. The key starts with a newline, which no Accept header
     can contain, so it never meets a cached HTML page. `build` names what its document shows with
-    `tag_document` (untagged documents are dropped by every write, cara_fed/cache.py)."""
+    `tag_response` (untagged documents are dropped by every write, cara_fed/cache.py)."""
     cache = request.app[CONTEXT_KEY].cache
     key = f"\nap|{request.path_qs}"
     page = cache.get(key)
     if page is not None:
         return web.Response(body=page.body, status=page.status, headers=dict(page.headers))
     began = cache.clock
-    request[DOCUMENT_TAGS] = set()
+    request[RESPONSE_TAGS] = set()
     response = await build()
     if response.status == 200 and isinstance(response.body, bytes):  # stored unless a write to it landed meanwhile
-        cache.put(key, response.body, AP_MEDIA_TYPE, 200, AP_HEADERS, request[DOCUMENT_TAGS], since=began)
+        cache.put(key, response.body, AP_MEDIA_TYPE, 200, AP_HEADERS, request[RESPONSE_TAGS], since=began)
     return response
 
 
-def tag_document(request: web.Request, *tags: str) -> None:
-    """Name what this AP document shows (`account_tag(id)`), so that only writes to it drop it from the cache."""
-    found = request.get(DOCUMENT_TAGS)
-    if found is not None:
-        found.update(tags)
 
 
 async def require_signed_fetch(request: web.Request) -> web.Response | None:

@@ -2,9 +2,9 @@
 them as long as we do ([cache] page_seconds): the answer varies with the session cookie, so a signed-in visitor
 never gets a cached anonymous page.
 
-A handler names what its page shows with `tag_page(request, ...)` (`account_tag(id)` of the artist, `LISTINGS`
-for pages listing works across accounts); a committed write drops the pages with the tags it names, and every
-untagged page (cara_fed/cache.py). A write that names nothing empties the cache.
+A handler names what its page shows with `tag_response(request, ...)` (`account_tag(id)` of the artist,
+`LISTINGS` for pages listing works across accounts); a committed write drops the pages with the tags it names,
+and every untagged page (cara_fed/cache.py). A write that names nothing empties the cache.
 
 Misses are single-flight: when many anonymous requests for one uncached page arrive together (link-preview
 fetchers right after a work is published, everyone after a write dropped the page), one renders and the
@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from cara_fed.cache import CachedPage, PageCache
+from cara_fed.cache import RESPONSE_TAGS, CachedPage, PageCache
 from cara_fed.context import CONTEXT_KEY
 from web.conditional import add_vary
-from web.keys import ACCOUNT, PAGE_TAGS, SESSION_COOKIE
+from web.keys import ACCOUNT, SESSION_COOKIE
 
 PageHandler = Callable[[web.Request], Awaitable[web.Response]]
 CACHEABLE_HEADERS = ("X-Robots-Tag", "tdm-reservation", "Link", "Vary")
@@ -46,13 +46,6 @@ def cached_page(handler: PageHandler) -> PageHandler:
                                        headers=dict(page.headers)), cache.ttl)
 
     return wrapper
-
-
-def tag_page(request: web.Request, *tags: str) -> None:
-    """Name what this page shows, so that only writes to it drop it from the cache (no-op when not cached)."""
-    found = request.get(PAGE_TAGS)
-    if found is not None:
-        found.update(tags)
 
 
 def page_key(request: web.Request) -> str:
@@ -101,7 +94,7 @@ async def _single_flight(cache: PageCache, key: str, handler: PageHandler,
         response = await _render(request, handler)
         if response.status == 200 and isinstance(response.body, bytes):
             headers = {k: v for k, v in response.headers.items() if k in CACHEABLE_HEADERS}
-            tags = frozenset(request[PAGE_TAGS])
+            tags = frozenset(request[RESPONSE_TAGS])
             page = CachedPage(response.body, response.content_type, response.status, tuple(headers.items()), 0.0,
                               tags)
             # Stored only if no write to what it shows landed while we rendered.
@@ -113,7 +106,7 @@ async def _single_flight(cache: PageCache, key: str, handler: PageHandler,
 
 
 async def _render(request: web.Request, handler: PageHandler) -> web.Response:
-    request[PAGE_TAGS] = set()
+    request[RESPONSE_TAGS] = set()
     return await handler(request)
 
 

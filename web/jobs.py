@@ -11,7 +11,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from cara_fed import queries, queries_jobs, urls
-from cara_fed.cache import LISTINGS
+from cara_fed.cache import LISTINGS, tag_response
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import JobPost
 from cara_fed.models.jobs import APPLY_METHODS, EMPLOYMENT_TYPES, PAY_PERIODS, WORKPLACES
@@ -19,7 +19,7 @@ from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.queries_jobs import BoardFilters
 from cara_fed.taxonomy import FIELDS
 from web import forms
-from web.cache import cached_page, tag_page
+from web.cache import cached_page
 from web.keys import ACCOUNT
 from web.render import profile_path, render
 
@@ -92,7 +92,7 @@ async def board(request: web.Request) -> web.Response:
                       status=400)
     async with request.app[CONTEXT_KEY].sessions() as session:
         found = await queries_jobs.board(session, filters)
-    tag_page(request, LISTINGS)
+    tag_response(request, LISTINGS)
     links = {"prev": _page_link(request.query, found.page - 1) if found.page > 1 else None,
              "next": _page_link(request.query, found.page + 1) if found.page < found.pages else None}
     return render(request, "jobs.html", {"board": found, "errors": {}, "query": request.query, "links": links,

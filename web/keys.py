@@ -10,5 +10,4 @@ JINJA = web.AppKey("jinja", Environment)
 ACCOUNT = web.RequestKey("account", object)      # the logged-in Account or None
 LOGIN = web.RequestKey("login_session", object)  # the LoginSession row or None
 UNREAD = web.RequestKey("unread_notifications", int)  # set for logged-in page views (nav badge)
-PAGE_TAGS = web.RequestKey("page_tags", set)  # what a cached anonymous page shows (web/cache.py tag_page)
 SESSION_COOKIE = "cara_session"

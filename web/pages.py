@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from cara_fed import queries, queries_jobs, queries_safety, queries_social
-from cara_fed.cache import LISTINGS, account_tag
+from cara_fed.cache import LISTINGS, account_tag, tag_response
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Project
 from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.queries_cards import CardWork
 from cara_fed.services import rules
 from web import forms
-from web.cache import cached_page, tag_page
+from web.cache import cached_page
 from web.keys import ACCOUNT
 from web.render import render
 
@@ -50,7 +50,7 @@ async def home(request: web.Request) -> web.Response:
         page = await queries.latest_public_cards(session, before=before)
         users, works = await queries.count_local(session)
     featured = featured_artists(page.items) if before is None else []
-    tag_page(request, LISTINGS)
+    tag_response(request, LISTINGS)
     return render(request, "home.html", {"page": page, "users": users, "works": works, "featured": featured})
 
 
@@ -76,7 +76,7 @@ async def portfolio(request: web.Request) -> web.Response:
         jobs = await queries_jobs.studio_jobs(session, account, limit=10)  # the job board's open posts
         # The follow button's state and the block/mute flags (someone else's profile only): one statement.
         relation, safety = await queries_safety.follow_and_safety(session, viewer, account)
-    tag_page(request, account_tag(account.id))
+    tag_response(request, account_tag(account.id))
     return render(request, "portfolio.html", {"account": account, "page": page, "pinned": pinned,
                                               "projects": projects, "covers": covers, "jobs": jobs,
                                               "relation": relation, "safety": safety,
@@ -94,7 +94,7 @@ async def artwork(request: web.Request) -> web.Response:
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         social = await queries_social.artwork_social(session, work, viewer)
-    tag_page(request, account_tag(account.id))
+    tag_response(request, account_tag(account.id))
     return render(request, "artwork.html", {"account": account, "work": work, "more": more, "social": social,
                                             "is_owner": viewer is not None and viewer.id == account.id},
                   noai=work.noai)
@@ -112,7 +112,7 @@ async def project(request: web.Request) -> web.Response:
         works = await queries.artworks_by_ids(session, [i.artwork_id for i in item.items])
         ordered = [works[i.artwork_id] for i in item.items
                    if i.artwork_id in works and queries.can_view(works[i.artwork_id], viewer)]
-    tag_page(request, account_tag(account.id))
+    tag_response(request, account_tag(account.id))
     return render(request, "project.html", {"account": account, "project": item, "works": ordered,
                                             "is_owner": viewer is not None and viewer.id == account.id})
 
@@ -131,7 +131,7 @@ async def tag(request: web.Request) -> web.Response:
     async with request.app[CONTEXT_KEY].sessions() as session:  # listed works only: opt-outs, blocks and mutes stay out
         page = await queries_discovery.tag_works(session, name, viewer, before=cursor(request))
         following = await queries_discovery.follows_tag(session, viewer, name)
-    tag_page(request, LISTINGS)
+    tag_response(request, LISTINGS)
     return render(request, "tag.html", {"tag": name, "page": page, "following": following})
 
 
@@ -141,5 +141,5 @@ async def about(request: web.Request) -> web.Response:
     async with request.app[CONTEXT_KEY].sessions() as session:
         users, works = await queries.count_local(session)
         listed = await rules.listed(session)
-    tag_page(request, LISTINGS)
+    tag_response(request, LISTINGS)
     return render(request, "about.html", {"users": users, "works": works, "rules": listed})

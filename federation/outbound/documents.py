@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cara_fed import queries, urls
 from cara_fed import queries_federation as fq
 from cara_fed import queries_threads as threads
-from cara_fed.cache import account_tag
+from cara_fed.cache import account_tag, tag_response
 from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.models import Account, Artwork, Comment, OutgoingActivity, Project
 from cara_fed.numbers import parse_id
@@ -25,7 +25,6 @@ from federation.negotiation import (
     ap_response,
     cached,
     require_signed_fetch,
-    tag_document,
     wants_activity_json,
 )
 from federation.outbound.proof_sign import signed_object
@@ -86,7 +85,7 @@ async def actor(request: web.Request) -> web.Response:
                 return ap_error(404, NO_ACTOR)
             if account.username != username:
                 return ap_redirect(s.actor_id(ctx, account))  # the fetched URL must equal the id
-            tag_document(request, account_tag(account.id))
+            tag_response(request, account_tag(account.id))
             return ap_response(serialize_actors.actor_document(ctx, account))
 
     return await _guarded(request, build)
@@ -129,7 +128,7 @@ async def _collection(request: web.Request, name: str, build_page: PageBuilder) 
             if account is None:
                 return ap_error(404, NO_ACTOR)
             base = f"{s.actor_id(ctx, account)}/{name}"
-            tag_document(request, account_tag(account.id))
+            tag_response(request, account_tag(account.id))
             return ap_response(await build_page(ctx, session, account, base))
 
     return await _guarded(request, build)
@@ -268,7 +267,7 @@ async def artwork_replies(request: web.Request) -> web.Response:
             if account is None or work is None or work.account_id != account.id or not queries.can_view(work, None):
                 return ap_error(404, "This artwork does not exist or is not public.")
             base = s.replies_id(s.artwork_id(ctx, work))
-        tag_document(request, account_tag(account.id))
+        tag_response(request, account_tag(account.id))
         if ctx.url(request.path) != base:
             return ap_redirect(base)  # another spelling of the username: the id is the canonical URL
         return await _replies(request, base, work.id, None)
@@ -289,7 +288,7 @@ async def comment_replies(request: web.Request) -> web.Response:
         if found is None:
             return ap_error(404, NO_COMMENT)
         comment: Comment = found.comment
-        tag_document(request, account_tag(found.artwork.account_id))
+        tag_response(request, account_tag(found.artwork.account_id))
         return await _replies(request, s.replies_id(comment.uri or ""), comment.artwork_id, comment.id)
 
     return await _guarded(request, build)
@@ -302,7 +301,7 @@ async def comment_view(request: web.Request, ref: str) -> web.Response:
         if found is None or not found.comment.account.is_local:
             return ap_error(404, NO_COMMENT)
         ctx = request.app[CONTEXT_KEY]
-        tag_document(request, account_tag(found.comment.account_id), account_tag(found.artwork.account_id))
+        tag_response(request, account_tag(found.comment.account_id), account_tag(found.artwork.account_id))
         return ap_response(st.comment_note(ctx, found.comment, found.artwork, found.parent, found.mentioned))
 
     return await _guarded(request, build)
@@ -332,7 +331,7 @@ async def note_view(request: web.Request, username: str, artwork_id: str) -> web
                 return ap_error(404, "This artwork does not exist or is not public.")
             if account.username != username:
                 return ap_redirect(s.artwork_id(ctx, work))
-            tag_document(request, account_tag(account.id))
+            tag_response(request, account_tag(account.id))
             projects = await fq.first_projects(session, [work.id])
             note = serialize_artworks.note_for_artwork(ctx, work, project=projects.get(work.id))
             return ap_response(signed_object(note, s.actor_id(ctx, account), account.ed25519_private_key_pem,
@@ -352,7 +351,7 @@ async def project_view(request: web.Request, username: str, project_id: str) -> 
                 return ap_error(404, "This project does not exist.")
             if account.username != username:
                 return ap_redirect(s.project_id(ctx, account, project))
-            tag_document(request, account_tag(account.id))
+            tag_response(request, account_tag(account.id))
             works = await fq.visible_project_works(session, project)
             return ap_response(s.project_collection(ctx, account, project, works))
 

@@ -14,10 +14,10 @@ import json
 from aiohttp import web
 
 from cara_fed import urls
-from cara_fed.cache import account_tag
+from cara_fed.cache import account_tag, tag_response
 from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.models import JobApplication, JobPost
-from federation.negotiation import ap_error, ap_response, cached, require_signed_fetch, tag_document
+from federation.negotiation import ap_error, ap_response, cached, require_signed_fetch
 from federation.outbound.outbox import _record, delete_audience, event_id, follower_inboxes
 from federation.wire import serialize as s
 from federation.wire.job_posts import application_note, application_status_note, page_for_job
@@ -104,7 +104,7 @@ async def job_view(request: web.Request, job_id: str) -> web.Response:
             job = await session.get(JobPost, int(job_id)) if len(job_id) < 10 else None
             if job is None or not job.is_local or job.account.status != "active":
                 return ap_error(404, "This job post does not exist here.")
-            tag_document(request, account_tag(job.account_id))
+            tag_response(request, account_tag(job.account_id))
             return ap_response(page_for_job(ctx, job))
 
     return await cached(request, build)
