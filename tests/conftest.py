@@ -10,10 +10,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from cara_fed.config import Config, load_config
-from cara_fed.context import Context
+from cara_fed.context import CONTEXT_KEY, Context
 from cara_fed.migrate import upgrade
 from cara_fed.queue import InlineJobs
 from cara_fed_run.worker import build_full_registry
+from tests.federation.peer import enable_federation, running_peer
 from tests.federation.sink import Sink
 from tests.services import fresh_postgres_database
 
@@ -54,6 +55,24 @@ async def client(config: Config, aiohttp_client) -> TestClient:  # type: ignore[
 
     app = create_app(config, jobs="inline", migrate=True)
     return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def app_client(config: Config, aiohttp_client) -> TestClient:  # type: ignore[no-untyped-def]
+    """`client`, with federation to loopback peers on: the inbox runs its jobs inline and nothing is sent out."""
+    from cara_fed_run.app import create_app
+
+    app = create_app(config, jobs="inline", migrate=True)
+    client = await aiohttp_client(app)
+    enable_federation(app[CONTEXT_KEY])
+    return client
+
+
+@pytest.fixture
+async def peer():  # type: ignore[no-untyped-def]
+    """A remote server on loopback whose actors sign what they send us and serve their keys."""
+    async with running_peer() as running:
+        yield running
 
 
 @pytest.fixture

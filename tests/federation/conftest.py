@@ -1,6 +1,7 @@
 """Fixtures shared by the federation tests. Tests of what comes in sign activities from a loopback `peer` to
 `inbox_client` (our inbox alone) and mark their module `pytestmark = pytest.mark.usefixtures("inbound")`;
-tests of what goes out record it on the loopback `sink` (tests/conftest.py, shared with tests/core)."""
+tests of what goes out record it on the loopback `sink`; `peer` and `sink` live in tests/conftest.py (shared
+with tests/core and tests/web)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,9 @@ import pytest
 from aiohttp import web
 
 from federation.inbound.inbox import setup_inbox
-from tests.federation.peer import enable_federation, running_peer
+from tests.federation.peer import enable_federation
 from tests.federation.sink import local_artist
 from tests.federation.test_delivery import publish
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    """A remote server on loopback whose actors sign what they send us and serve their keys."""
-    async with running_peer() as running:
-        yield running
 
 
 @pytest.fixture

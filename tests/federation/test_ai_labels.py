@@ -3,7 +3,6 @@ policy applied to remote media — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from cara_fed.models import Artwork, ReviewCase
@@ -11,14 +10,8 @@ from cara_fed.services import remote
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
 from federation.wire import parse_artworks, serialize_artworks
 from tests import images
-from tests.federation.peer import enable_federation, running_peer
+from tests.federation.peer import enable_federation
 from tests.web.test_review import generated_png
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
 
 
 async def _post(ctx, peer, url: str, **extra) -> Artwork:  # type: ignore[no-untyped-def]

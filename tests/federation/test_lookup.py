@@ -14,14 +14,8 @@ from cara_fed.models import Account, Artwork
 from cara_fed.services import instances
 from federation.discovery.lookup import resolve_uri
 from tests import images
-from tests.federation.peer import AS, PUBLIC, running_peer
+from tests.federation.peer import AS, PUBLIC
 from tests.federation.test_resolver import fed  # noqa: F401  (fixture)
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
 
 
 def note(peer, author, number: str, *, with_image: bool = True, **fields) -> dict:  # type: ignore[no-untyped-def]

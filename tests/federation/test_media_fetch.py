@@ -13,13 +13,7 @@ from cara_fed.services import media_sweep, remote
 from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
 from federation.inbound.media_fetch import fetch_remote_media
 from tests import images
-from tests.federation.peer import enable_federation, running_peer
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
+from tests.federation.peer import enable_federation
 
 
 @pytest.fixture

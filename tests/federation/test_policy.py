@@ -2,33 +2,14 @@
 
 from urllib.parse import urlsplit
 
-import pytest
-
 from cara_fed.services import accounts, instances
 from federation.signatures import sign_request
 from tests import images
 from tests.conftest import sign_up
-from tests.federation.peer import enable_federation, running_peer, signed_post
+from tests.federation.peer import signed_post
 from tests.web.test_artworks import upload
 
 AP = "application/activity+json"
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
-
-
-@pytest.fixture
-async def app_client(config, aiohttp_client):  # type: ignore[no-untyped-def]
-    from cara_fed.context import CONTEXT_KEY
-    from cara_fed_run.app import create_app
-
-    app = create_app(config, jobs="inline", migrate=True)
-    client = await aiohttp_client(app)
-    enable_federation(app[CONTEXT_KEY])
-    return client
 
 
 def ctx_of(client):  # type: ignore[no-untyped-def]

@@ -19,14 +19,7 @@ from cara_fed.services.remote import RemoteActor, RemoteArtwork, RemoteImage
 from cara_fed_run.app import create_app
 from federation.inbound import media_fetch
 from tests import images
-from tests.federation.peer import running_peer
 from tests.seaweed import Seaweed, seaweed  # noqa: F401  (fixture)
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
 
 
 @pytest.fixture

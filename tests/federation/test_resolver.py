@@ -12,13 +12,7 @@ from cara_fed.models import Account
 from cara_fed.services.accounts import ensure_instance_actor
 from federation.discovery import net, resolver
 from federation.signatures import verify_request
-from tests.federation.peer import AP, enable_federation, running_peer
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
+from tests.federation.peer import AP, enable_federation
 
 
 @pytest.fixture

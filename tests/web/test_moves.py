@@ -7,19 +7,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from cara_fed.context import CONTEXT_KEY
 from tests.conftest import csrf_from, sign_up
-from tests.federation.peer import running_peer
 
 AP = {"Accept": "application/activity+json"}
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
 
 
 async def _actor(client, name: str = "ada") -> dict:  # type: ignore[no-untyped-def]

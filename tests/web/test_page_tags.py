@@ -10,7 +10,6 @@ import asyncio
 import re
 
 import aiohttp
-import pytest
 from sqlalchemy import event, update
 
 from cara_fed import queries
@@ -20,24 +19,8 @@ from cara_fed.models import Artwork
 from federation.discovery import resolver
 from tests import images
 from tests.conftest import sign_up
-from tests.federation.peer import enable_federation, running_peer, signed_post
+from tests.federation.peer import signed_post
 from tests.web.test_artworks import upload
-
-
-@pytest.fixture
-async def peer():  # type: ignore[no-untyped-def]
-    async with running_peer() as running:
-        yield running
-
-
-@pytest.fixture
-async def app_client(config, aiohttp_client):  # type: ignore[no-untyped-def]
-    from cara_fed_run.app import create_app
-
-    app = create_app(config, jobs="inline", migrate=True)
-    client = await aiohttp_client(app)
-    enable_federation(app[CONTEXT_KEY])  # the inbox runs its jobs inline; nothing is sent out
-    return client
 
 
 class Anonymous:
