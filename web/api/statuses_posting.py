@@ -28,15 +28,20 @@ def _media_ids(p: Params) -> list[int]:
     return ids
 
 
+def _status_text(p: Params) -> str:
+    text = p.text("status")
+    if len(text) > MAX_TEXT:
+        raise unprocessable(f"Text character limit of {MAX_TEXT} exceeded")
+    return text
+
+
 @routes.post("/api/v1/statuses")
 @endpoint("write:statuses")
 async def create(request: web.Request) -> web.Response:
     account = await me(request)
     ctx = request.app[CONTEXT_KEY]
     p = await params(request)
-    text = p.text("status")
-    if len(text) > MAX_TEXT:
-        raise unprocessable(f"Text character limit of {MAX_TEXT} exceeded")
+    text = _status_text(p)
     if p.has("poll") or any(k.startswith("poll[") for k in p.values):
         raise unprocessable("Polls are not offered here")
     if p.text("scheduled_at"):
@@ -70,9 +75,7 @@ async def edit(request: web.Request) -> web.Response:
     account = await me(request)
     ctx = request.app[CONTEXT_KEY]
     p = await params(request)
-    text = p.text("status")
-    if len(text) > MAX_TEXT:
-        raise unprocessable(f"Text character limit of {MAX_TEXT} exceeded")
+    text = _status_text(p)
     async with ctx.sessions() as session:
         kind, work, comment = await load(request, session, request.match_info["status_id"])
     if comment is not None and comment.account_id == account.id:
