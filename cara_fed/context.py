@@ -45,9 +45,6 @@ class Resources:
             found = self._held[key] = make()
         return found
 
-    def __contains__(self, key: ResourceKey[Any]) -> bool:
-        return key in self._held
-
     async def close(self) -> None:
         held, self._held = list(self._held.values()), {}
         for resource in held:
