@@ -1,0 +1,80 @@
+"""The SQLite engine runs each statement in one aiosqlite thread hop (cara_fed/db_sqlite.py) and still behaves as
+a DBAPI cursor must: rows, rowcount, lastrowid, executemany, errors mapped to SQLAlchemy's, transactions
+rolled back, server-side streaming."""
+
+from __future__ import annotations
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from cara_fed.db import make_engine
+
+
+@pytest.fixture
+async def engine(tmp_path):
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/one-hop.db")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE works (id INTEGER PRIMARY KEY, title TEXT UNIQUE NOT NULL)"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def hops(monkeypatch) -> list[str]:
+    """Every function queued on an aiosqlite connection's thread (the library's own queue entry point)."""
+    seen: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counting(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    return seen
+
+
+async def test_a_select_costs_one_hop(engine, hops) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))  # the connection's own setup hops happen here
+        hops.clear()
+        rows = (await connection.execute(text("SELECT :a AS a, :b AS b"), {"a": 1, "b": "two"})).all()
+        assert [tuple(row) for row in rows] == [(1, "two")]
+        assert hops == ["_run"]  # cursor, execute, fetch and close together; the stock adapter made four hops
+
+
+async def test_rows_rowcount_lastrowid_and_executemany(engine) -> None:
+    async with engine.begin() as connection:
+        inserted = await connection.execute(text("INSERT INTO works (title) VALUES ('first')"))
+        assert inserted.lastrowid == 1
+        many = await connection.execute(text("INSERT INTO works (title) VALUES (:title)"),
+                                        [{"title": "second"}, {"title": "third"}])
+        assert many.rowcount == 2
+        updated = await connection.execute(text("UPDATE works SET title = title || '!' WHERE id > 1"))
+        assert updated.rowcount == 2
+        titles = (await connection.execute(text("SELECT title FROM works ORDER BY id"))).scalars().all()
+        assert titles == ["first", "second!", "third!"]
+        assert (await connection.execute(text("SELECT title FROM works WHERE id = 99"))).first() is None
+
+
+async def test_errors_are_mapped_and_the_transaction_rolls_back(engine) -> None:
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO works (title) VALUES ('kept?')"))
+            await connection.execute(text("INSERT INTO works (title) VALUES ('kept?')"))  # UNIQUE
+    with pytest.raises(OperationalError, match="no such table"):
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT * FROM missing"))
+    async with engine.connect() as connection:  # the failed transaction left nothing behind
+        assert (await connection.execute(text("SELECT count(*) FROM works"))).scalar() == 0
+
+
+async def test_server_side_stream_still_works(engine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO works (title) VALUES (:title)"),
+                                 [{"title": f"w{i}"} for i in range(250)])
+    async with engine.connect() as connection:
+        result = await connection.stream(text("SELECT title FROM works ORDER BY id"))
+        titles = [row[0] async for row in result]
+    assert len(titles) == 250 and titles[0] == "w0" and titles[-1] == "w249"
