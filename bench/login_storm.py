@@ -6,9 +6,10 @@ default), starts `cara-fed serve` (embedded SQLite, `[server] trusted_proxies = 
 `POST /login` with wrk: every request logs in a different account (round robin) from its own client address
 (X-Forwarded-For 10.x.y.z, believed from the trusted proxy), so neither the per-address nor the per-account
 throttle applies, as in a real storm of people. Meanwhile a second wrk fetches a public portfolio page at a
-modest rate; the page's p99 alone and during the storm are printed side by side. Rounds are interleaved
-(ceiling, page alone, storm + page) and medians reported. Usage:
+modest paced rate (`--page-rate`, 50 req/s); the page's p99 alone and during the storm are printed side by
+side. Rounds are interleaved (ceiling, page alone, storm + page) and medians reported. Usage:
     .venv/bin/python bench/login_storm.py [--seconds 8] [--rounds 3] [--connections 16] [--accounts 200]
+                                          [--page-rate 50]
 
 Goals: >= 40 logins/s on 2 cores, p99 reported, the page's p99 during the storm close to its p99 alone.
 """
@@ -50,6 +51,14 @@ function request()
     ["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256),
   }, body_start .. (n % accounts) .. body_end)
 end
+"""
+
+# The public page beside the storm is paced (wrk's delay()): a steady trickle of visitors, so the figure shows
+# what the storm does to them rather than a page flood competing with the logins for the same 2 cores.
+PACED_PAGE_LUA = r"""
+local pause = 0
+function init(args) pause = tonumber(args[1]) end
+function delay() return pause end
 """
 
 
@@ -101,6 +110,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16, help="concurrent logins in flight")
     parser.add_argument("--page-connections", type=int, default=4)
+    parser.add_argument("--page-rate", type=float, default=50.0,
+                        help="public page requests per second beside the storm (paced; 0 = as fast as it goes)")
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--overload-connections", type=int, default=96,
                         help="a last run past the pool's threads + queue (default 2 x cores + 32): expect 503s")
@@ -117,11 +128,13 @@ def main() -> None:
             login_url = f"{cara.url}/login"
             options = {"folder": root, "args": (str(args.accounts), TOKEN, PASSWORD)}
             wrk_lua.run(login_url, 2, args.connections, LOGIN_LUA, **options)  # warm-up: pool threads, SQLite
+            pause_ms = round(1000 * args.page_connections / args.page_rate) if args.page_rate > 0 else 0
+            paced = {"folder": root, "args": (str(pause_ms),)}
             ceiling, alone, storms, during = [], [], [], []
             for _ in range(args.rounds):  # interleaved so machine noise hits all alike
                 ceiling.append(argon2_ceiling(args.seconds / 2, cores))
-                alone.append(wrk_lua.run(page, args.seconds, args.page_connections, folder=root))
-                beside = wrk_lua.start(page, args.seconds, args.page_connections, folder=root)
+                alone.append(wrk_lua.run(page, args.seconds, args.page_connections, PACED_PAGE_LUA, **paced))
+                beside = wrk_lua.start(page, args.seconds, args.page_connections, PACED_PAGE_LUA, **paced)
                 storms.append(wrk_lua.run(login_url, args.seconds, args.connections, LOGIN_LUA, **options))
                 during.append(wrk_lua.finish(beside))
             overload = wrk_lua.run(login_url, args.seconds, args.overload_connections, LOGIN_LUA, **options)
