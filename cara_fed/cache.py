@@ -52,6 +52,7 @@ class CachedPage:
     headers: tuple[tuple[str, str], ...]
     expires: float
     tags: frozenset[str] = frozenset()
+    meta: object = None  # what the storer keeps beside the body (web/viewer_pages.py: the page skeleton)
 
 
 class PageCache:
@@ -85,7 +86,7 @@ class PageCache:
         return page
 
     def put(self, key: str, body: bytes, content_type: str, status: int, headers: dict[str, str],
-            tags: Iterable[str] = (), since: int | None = None) -> bool:
+            tags: Iterable[str] = (), since: int | None = None, meta: object = None) -> bool:
         """Store a page rendered from state read after `since` (a `clock` value); refused (False) when a write
         that drops it committed since then, or when caching is off."""
         tags = frozenset(tags)
@@ -98,7 +99,7 @@ class PageCache:
         while len(self._pages) >= self.max_entries:
             self._evict_coldest()
         self._pages[key] = CachedPage(body, content_type, status, tuple(headers.items()),
-                                      time.monotonic() + self.ttl, tags)
+                                      time.monotonic() + self.ttl, tags, meta)
         if tags:
             for tag in tags:
                 self._by_tag.setdefault(tag, set()).add(key)

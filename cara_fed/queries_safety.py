@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,13 +49,19 @@ async def safety_relation(session: AsyncSession, viewer: Account | None, target:
     return (await follow_and_safety(session, viewer, target))[1]
 
 
+class Identified(Protocol):
+    """An account as far as a follow lookup needs it (an Account, or a cached page's record of one)."""
+    @property
+    def id(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class FollowState:
     state: str  # a Follow's state: requested, accepted (what a profile's follow button needs)
 
 
 async def follow_and_safety(session: AsyncSession, viewer: Account | None,
-                            target: Account) -> tuple[FollowState | None, dict[str, bool]]:
+                            target: Identified) -> tuple[FollowState | None, dict[str, bool]]:
     """The viewer's follow of the target (if any) and safety_relation, in one statement of scalar subqueries
     (the portfolio pays it on every signed-in view of someone else's profile)."""
     if viewer is None or viewer.id == target.id:

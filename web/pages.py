@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from cara_fed import queries, queries_jobs, queries_safety, queries_social
@@ -11,10 +13,10 @@ from cara_fed.models import Account, Project
 from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.queries_cards import CardWork
 from cara_fed.services import rules
-from web import forms
+from web import forms, viewer_pages
 from web.cache import cached_page
 from web.keys import ACCOUNT
-from web.render import render
+from web.render import render, render_html
 
 routes = web.RouteTableDef()
 
@@ -46,12 +48,21 @@ def featured_artists(works: list[CardWork], limit: int = FEATURED) -> list[CardW
 @cached_page
 async def home(request: web.Request) -> web.Response:
     before = cursor(request)
+    signed_in = request[ACCOUNT] is not None
+    if signed_in and (held := viewer_pages.cached(request)) is not None:
+        return viewer_pages.respond(request, held)
+    began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
         page = await queries.latest_public_cards(session, before=before)
         users, works = await queries.count_local(session)
     featured = featured_artists(page.items) if before is None else []
+    context = {"page": page, "users": users, "works": works, "featured": featured}
+    if signed_in:
+        held = viewer_pages.make(request, "home.html", context, subject=None, tags=(LISTINGS,), since=began,
+                                 noai=True)
+        return viewer_pages.respond(request, held)
     tag_response(request, LISTINGS)
-    return render(request, "home.html", {"page": page, "users": users, "works": works, "featured": featured})
+    return render(request, "home.html", context)
 
 
 async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped-def]
@@ -67,6 +78,11 @@ async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped
 @cached_page
 async def portfolio(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
+    if viewer is not None and (held := viewer_pages.cached(request)) is not None and held.subject.id != viewer.id:
+        async with request.app[CONTEXT_KEY].sessions() as session:
+            relation, safety = await queries_safety.follow_and_safety(session, viewer, held.subject)
+        return _portfolio_for_visitor(request, held, held.subject, relation, safety)
+    began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _artist(session, request.match_info["username"])
         projects = await queries.projects(session, account)
@@ -76,12 +92,30 @@ async def portfolio(request: web.Request) -> web.Response:
         jobs = await queries_jobs.studio_jobs(session, account, limit=10)  # the job board's open posts
         # The follow button's state and the block/mute flags (someone else's profile only): one statement.
         relation, safety = await queries_safety.follow_and_safety(session, viewer, account)
+    context = {"account": account, "page": page, "pinned": pinned, "projects": projects, "covers": covers,
+               "jobs": jobs, "relation": relation, "safety": safety,
+               "is_owner": viewer is not None and viewer.id == account.id}
+    if viewer is not None and viewer.id != account.id:  # a signed-in visitor: see web/viewer_pages.py
+        subject = ProfileSubject(account.id, account.moved_target is not None)
+        held = viewer_pages.make(request, "portfolio.html", context, subject=subject,
+                                 tags=(account_tag(account.id),), since=began, noai=account.noai_default)
+        return _portfolio_for_visitor(request, held, subject, relation, safety)
     tag_response(request, account_tag(account.id))
-    return render(request, "portfolio.html", {"account": account, "page": page, "pinned": pinned,
-                                              "projects": projects, "covers": covers, "jobs": jobs,
-                                              "relation": relation, "safety": safety,
-                                              "is_owner": viewer is not None and viewer.id == account.id},
-                  noai=account.noai_default)
+    return render(request, "portfolio.html", context, noai=account.noai_default)
+
+
+@dataclass(frozen=True)
+class ProfileSubject:
+    """What a portfolio's per-visitor buttons need of the artist (templates read `account.moved_target` as a flag)."""
+    id: int
+    moved_target: bool
+
+
+def _portfolio_for_visitor(request: web.Request, held: viewer_pages.Skeleton, subject: ProfileSubject,
+                           relation: object, safety: dict[str, bool]) -> web.Response:
+    actions = render_html(request, "_portfolio_actions.html", {"account": subject, "relation": relation,
+                                                               "safety": safety, "is_owner": False})
+    return viewer_pages.respond(request, held, {"profile_actions": actions})
 
 
 @routes.get(r"/@{username:[A-Za-z0-9_]+}/{artwork_id:\d+}", name="artwork")

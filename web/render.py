@@ -27,6 +27,14 @@ TEMPLATES = Path(__file__).parent / "templates"
 NOAI_ROBOTS = "noai, noimageai"
 
 
+HOLE = "\x00hole:{}\x00"  # NUL never reaches a page from data (stripped at the edge and on the way to the database)
+
+
+def hole(name: str) -> Markup:
+    """A marker where a signed-in page's per-viewer part goes (web/viewer_pages.py fills it)."""
+    return Markup(HOLE.format(name))
+
+
 def media_url(derivative: Any, base: str = "") -> str:
     """Our /media/ route, or the store/CDN's copy for a public work's file when [storage] public_base_url is set
     (only derivatives with a public copy: cara_fed/services/public_media.py)."""
@@ -84,6 +92,7 @@ def make_environment(public_base_url: str = "") -> Environment:
     env.globals["artwork_path"] = artwork_path
     env.globals["static_url"] = static_url
     env.globals["focus_cells"] = focus_cells
+    env.globals["hole"] = hole
     return env
 
 
@@ -112,8 +121,13 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
     context = dict(context or {})
     noai = noai or shows_noai(context)
     context.setdefault("noai", noai)
-    response = web.Response(text=render_html(request, template, context), status=status,
-                            content_type="text/html", headers=headers)
+    return html_response(render_html(request, template, context), status=status, noai=noai, headers=headers)
+
+
+def html_response(text: str, *, status: int = 200, noai: bool = True,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    """A rendered page as a response, with the NoAI headers when it shows NoAI works."""
+    response = web.Response(text=text, status=status, content_type="text/html", headers=headers)
     if noai:
         response.headers["X-Robots-Tag"] = NOAI_ROBOTS
         response.headers["tdm-reservation"] = "1"

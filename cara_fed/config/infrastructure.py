@@ -115,8 +115,9 @@ class StorageConfig:
 
 @dataclass
 class CacheConfig:
-    page_seconds: int = setting(30, "Anonymous pages are cached this long at most (changes invalidate "
-                                "sooner in-process).", minimum=0)
+    page_seconds: int = setting(30, "Public pages are cached this long at most: whole for anonymous visitors; "
+                                "for signed-in ones, all but their own header and buttons (changes invalidate "
+                                "sooner in-process). 0 = render every request.", minimum=0)
     page_entries: int = setting(2000, "Most pages (and ActivityPub documents) each web process keeps; past it the "
                                 "least recently used go. A page is 5-60 KB.", minimum=1)
     redis_url: str = setting("", "Redis shared by every web process for rate limits (media, client API, "
