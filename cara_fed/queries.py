@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -147,7 +147,10 @@ async def work_and_more(session: AsyncSession, account: Account, work_id: int,
     """An artwork page's work (with its tags) and the artist's latest visible works beside it, in one load
     (four statements: works, images with assets, derivatives, tags)."""
     latest = _portfolio_where(select(Artwork.id), account, None).order_by(Artwork.id.desc()).limit(more + 1)
-    rows = (await session.scalars(select(Artwork).where(or_(Artwork.id == work_id, Artwork.id.in_(latest)))
+    # The account filter first: PostgreSQL cannot turn an OR of an id and an IN-subquery into an index lookup
+    # and read all works for it (a second per page at a million works); a work of another account is not found.
+    rows = (await session.scalars(select(Artwork).where(Artwork.account_id == account.id,
+                                                        or_(Artwork.id == work_id, Artwork.id.in_(latest)))
                                   .options(lazyload(Artwork.account), selectinload(Artwork.tags),
                                            selectinload(Artwork.images).joinedload(ArtworkImage.asset))
                                   )).unique().all()
@@ -257,18 +260,25 @@ async def home_feed_cards(session: AsyncSession, viewer: Account, before: int | 
 
 
 async def _home_feed_where(session: AsyncSession, viewer: Account) -> list[Any]:
-    followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id, Follow.state == "accepted")
+    # The authors (followed accounts and the viewer) as one IN-list, so the database starts from their works
+    # through the account index. Written as "followed works OR own works", PostgreSQL walked every work newest
+    # first and filtered: 357,000 rows read, about 0.3 s, for a feed at a million works (bench/surge.py).
+    authors = union_all(select(Follow.followee_id).where(Follow.follower_id == viewer.id,
+                                                         Follow.state == "accepted"),
+                        select(literal(viewer.id)))
+    by_authors = Artwork.account_id.in_(authors) & (Artwork.visibility.in_(("public", "unlisted", "followers"))
+                                                    | (Artwork.account_id == viewer.id))
     # Read the viewer's followed tags and hidden accounts first (tiny lookups), so the feed query only
     # carries the clauses that matter: a simpler plan that is cheaper to plan and to run.
     tags, hidden = await feed_filters(session, viewer)
-    wanted = (((Artwork.account_id.in_(followed)) & Artwork.visibility.in_(("public", "unlisted", "followers")))
-              | (Artwork.account_id == viewer.id))
+    wanted = by_authors
     if tags:  # followed tags add listed public works (the tag page's rules: discoverable, indexable, active)
         tagged = (select(ArtworkTag.artwork_id).join(Artwork, Artwork.id == ArtworkTag.artwork_id)
                   .join(Account, Account.id == Artwork.account_id)
                   .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
                          Account.discoverable.is_(True), Account.indexable.is_(True)))
-        wanted = wanted | Artwork.id.in_(tagged)
+        # One IN over both sets, not an OR of two conditions (which again reads every work newest first).
+        wanted = Artwork.id.in_(union_all(select(Artwork.id).where(by_authors), tagged))
     where = [Artwork.state == "published", wanted]
     if hidden:
         where.append(Artwork.account_id.not_in(hidden))
