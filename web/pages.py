@@ -12,6 +12,7 @@ from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Project
 from cara_fed.numbers import INT4_MAX, parse_whole
 from cara_fed.queries_cards import CardWork
+from cara_fed.recount import local_counts
 from cara_fed.services import rules
 from web import forms, viewer_pages
 from web.cache import cached_page
@@ -54,7 +55,7 @@ async def home(request: web.Request) -> web.Response:
     began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
         page = await queries.latest_public_cards(session, before=before)
-        users, works = await queries.count_local(session)
+    users, works = await local_counts(request.app[CONTEXT_KEY])
     featured = featured_artists(page.items) if before is None else []
     context = {"page": page, "users": users, "works": works, "featured": featured}
     if signed_in:
@@ -172,8 +173,8 @@ async def tag(request: web.Request) -> web.Response:
 @routes.get("/about", name="about")
 @cached_page
 async def about(request: web.Request) -> web.Response:
+    users, works = await local_counts(request.app[CONTEXT_KEY])
     async with request.app[CONTEXT_KEY].sessions() as session:
-        users, works = await queries.count_local(session)
         listed = await rules.listed(session)
     tag_response(request, LISTINGS)
     return render(request, "about.html", {"users": users, "works": works, "rules": listed})

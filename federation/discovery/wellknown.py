@@ -10,9 +10,10 @@ from xml.sax.saxutils import quoteattr
 from aiohttp import web
 
 from cara_fed import queries_federation as fq
-from cara_fed.context import CONTEXT_KEY, Context
+from cara_fed.context import CONTEXT_KEY, Context, ResourceKey
 from cara_fed.db import utcnow
 from cara_fed.models import Account
+from cara_fed.recount import Recount, recounted
 from cara_fed.services.accounts import INSTANCE_ACTOR, ensure_instance_actor
 from federation.discovery.remote_interaction import FEP_3B86, SUBSCRIBE
 from federation.negotiation import AP_MEDIA_TYPE
@@ -138,9 +139,13 @@ async def nodeinfo_links(request: web.Request) -> web.Response:
     return web.json_response({"links": links}, headers=CORS)
 
 
+NODE_USAGE: ResourceKey[Recount[fq.Usage]] = ResourceKey("nodeinfo usage")
+
+
 async def nodeinfo_document(ctx: Context, version: str) -> dict:
-    async with ctx.sessions() as session:
-        usage = await fq.usage(session, utcnow())
+    # Counting users, active users and posts scans accounts and works; every server that meets us asks for
+    # this, so the figures are kept per process (cara_fed/recount.py).
+    usage = await recounted(ctx, NODE_USAGE, lambda session: fq.usage(session, utcnow()))
     instance = ctx.config.instance
     return {
         "version": version,
