@@ -18,7 +18,8 @@ type alone (`--breakdown` connections) shows where the time goes. Medians of
 `--rounds` rounds per step. The machine is shared: compare only figures from one run. Usage:
     .venv/bin/python bench/surge.py [--accounts 30000 --artworks 100000 --follows 500000]
                                     [--steps 1,2,4,8,16,32,64] [--seconds 5] [--rounds 2]
-Full size (issue 15): --accounts 300000 --artworks 1000000 --follows 5000000 (seeding takes a while).
+Full size (issue 15): --accounts 300000 --artworks 1000000 --follows 5000000 (seeding takes 6-8 minutes;
+`--database surge_full` keeps the seeded data and reuses it on later runs, with the same sizes).
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -195,16 +197,23 @@ async def seed(url: str, args: argparse.Namespace, media_key: str, media_size: i
 
 async def seed_with_services(settings: dict[str, str], tokens: int, accounts: int) -> list[str]:
     """ada (with keys, for the inbox) and client-API tokens of random artists, through the services."""
+    from sqlalchemy import select
+
     from cara_fed.config import load_config
     from cara_fed.context import Context
+    from cara_fed.models import Account
     from cara_fed.services import accounts as account_service
     from cara_fed.services import oauth
 
     ctx = Context.create(load_config(environ=settings))
     try:
-        async with ctx.transaction() as tx:
-            await account_service.create_account(ctx, tx, "ada", "ada@bench.example", "ada password 1",
-                                                 bypass_registration=True)
+        async with ctx.sessions() as session:
+            has_ada = await session.scalar(select(Account.id).where(Account.username == "ada",
+                                                                    Account.domain.is_(None)))
+        if has_ada is None:  # a kept database (--database) has her from its first run
+            async with ctx.transaction() as tx:
+                await account_service.create_account(ctx, tx, "ada", "ada@bench.example", "ada password 1",
+                                                     bypass_registration=True)
         app, _secret = await oauth.create_app(ctx, "surge", "urn:ietf:wg:oauth:2.0:oob", "read write")
         rng = random.Random(7)
         issued = [await oauth.issue_token(ctx, app, rng.randrange(1, accounts + 1), "read", refresh=False)
@@ -277,6 +286,66 @@ def report(name: str, rows: list[dict], rss: list[float] | None = None) -> None:
         print(f"  RSS per process after the run: {', '.join(f'{v:.0f} MiB' for v in rss)} (total {sum(rss):.0f} MiB)")
 
 
+@asynccontextmanager
+async def _database(name: str) -> AsyncIterator[tuple[str, bool]]:
+    """(url, already seeded): a throwaway database, or with --database one that is kept between runs (seeding the
+    full size takes 6-8 minutes): created and seeded the first time, used as it is afterwards."""
+    if not name:
+        async with fresh_postgres_database() as url:
+            await _migrate(url)
+            yield url, False
+        return
+    import asyncpg
+
+    admin = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    await _migrate(url)
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}")
+    try:
+        seeded = bool(await conn.fetchval("SELECT count(*) FROM (SELECT 1 FROM artworks LIMIT 1) AS found"))
+    finally:
+        await conn.close()
+    print(f"database {name}: {'seeded already, reused' if seeded else 'new, seeding'}", flush=True)
+    yield url, seeded
+
+
+async def _migrate(url: str) -> None:
+    from cara_fed.config import load_config
+    from cara_fed.context import Context
+    from cara_fed.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = Context.create(load_config(environ={"CARA_FED__DATABASE__URL": url,
+                                                  "CARA_FED__SERVER__DATA_DIR": tmp}))
+        try:
+            await upgrade(ctx.engine)
+        finally:
+            await ctx.close()
+
+
+async def _store_media(settings: dict[str, str], media_kb: int) -> str:
+    """The one derivative every seeded work shows, in this run's data dir. Its bytes are the same every run, so
+    a kept database's rows name the same content key."""
+    from cara_fed.config import load_config
+    from cara_fed.context import Context
+    from cara_fed.storage import content_key, object_headers
+
+    media = random.Random(15).randbytes(media_kb * 1024)
+    media_key = content_key(media, ".jpg", salt="surge")
+    ctx = Context.create(load_config(environ=settings))
+    try:
+        await ctx.storage.put("public", media_key, media, object_headers(media_key, noai=True))
+    finally:
+        await ctx.close()
+    return media_key
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=30_000)
@@ -292,6 +361,8 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--breakdown", type=int, default=8,
                         help="also load each request type alone at this many connections (0 = skip)")
+    parser.add_argument("--database", default="",
+                        help="keep the seeded data in this PostgreSQL database and reuse it on later runs")
     parser.add_argument("--mix", default="30,35,15,10,10",
                         help="weights of portfolio, artwork, home feed, inbox, media requests")
     args = parser.parse_args()
@@ -301,26 +372,15 @@ def main() -> None:
 
 
 async def _main(args: argparse.Namespace, steps: list[int]) -> None:
-    from cara_fed.config import load_config
-    from cara_fed.context import Context
-    from cara_fed.migrate import upgrade
-    from cara_fed.storage import content_key, object_headers
-
-    async with fresh_postgres_database() as url:
+    async with _database(args.database) as (url, seeded):
         with tempfile.TemporaryDirectory(prefix="cara-surge-") as tmp:
             root = Path(tmp)
             settings = {"CARA_FED__DATABASE__URL": url, "CARA_FED__SERVER__DATA_DIR": str(root / "data"),
                         "CARA_FED__PROTECTION__MEDIA_RATE_LIMIT_PER_MINUTE": "0",
                         "CARA_FED__API__REQUESTS_PER_5_MINUTES": "0"}
-            media = secrets.token_bytes(args.media_kb * 1024)
-            media_key = content_key(media, ".jpg", salt="surge")
-            ctx = Context.create(load_config(environ=settings))
-            try:
-                await upgrade(ctx.engine)
-                await ctx.storage.put("public", media_key, media, object_headers(media_key, noai=True))
-            finally:
-                await ctx.close()
-            await seed(url, args, media_key, len(media))
+            media_key = await _store_media(settings, args.media_kb)
+            if not seeded:
+                await seed(url, args, media_key, args.media_kb * 1024)
             tokens = await seed_with_services(settings, args.tokens, args.accounts)
             (root / "tokens.txt").write_text("\n".join(tokens) + "\n")
             keys = [generate_key_pair() for _ in range(args.remote_actors)]
