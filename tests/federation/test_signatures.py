@@ -615,8 +615,6 @@ def test_garbage_headers_only_ever_raise_signature_error(pair, headers, caplog):
 
 
 def test_cavage_quoted_parameters_keep_escapes_and_refuse_an_open_quote():
-    from federation.signatures import cavage
-
     sig = cavage.parse('keyId="https://x.example/a\\"b\\\\c#key", headers="(request-target) date",'
                        'signature="AAAA",created=1')
     assert sig.key_id == 'https://x.example/a"b\\c#key' and sig.covered == ("(request-target)", "date")
