@@ -12,6 +12,8 @@ counted (every 202 must be a stored row). Two modes, each on a fresh instance:
   inbox-only: CARA_FED__JOBS__EMBEDDED_WORKER=false (rows are stored and queued, nobody processes them);
   worker:     the default, the embedded worker processes the rows (handlers) on the same event loop
               while the load runs; the time until every row is processed is reported too.
+Besides the rates, it prints the serve processes' CPU per activity (accepted; with the worker, accepted and
+processed): on a shared machine the rates move with the other jobs, the CPU per activity much less.
 Everything (server, worker, load generator) is pinned to --cores CPUs (default 2). Usage:
     .venv/bin/python bench/inbox.py [--requests 20000] [--rounds 3] [--actors 16] [--connections 100]
                                     [--mode both|inbox-only|worker] [--cores 2] [--processes 0] [--postgres]
@@ -223,7 +225,7 @@ def _run_mode(mode: str, args: argparse.Namespace, warmup: list[Signed], rounds:
     if database_url is not None:
         settings["CARA_FED__DATABASE__URL"] = database_url
     result: dict = {"mode": mode, "accepted": [], "stored": [], "ceiling": [], "cpu": [], "processed": [],
-                    "latency": [], "statuses": {}}
+                    "latency": [], "statuses": {}, "cpu_ms": [], "cpu_ms_processed": []}
     with tempfile.TemporaryDirectory() as tmp, running_instance(Path(tmp), settings=settings) as instance:
         instance.cli("createuser", "ada", "--email", "ada@example.org", "--password", "bench password 1")
         db: Path | str = database_url or instance.data_dir / "cara-fed.db"
@@ -248,12 +250,14 @@ def _run_mode(mode: str, args: argparse.Namespace, warmup: list[Signed], rounds:
             result["accepted"].append(len(signed) / outcome["seconds"])
             result["stored"].append(len(signed) / outcome["seconds"])
             result["cpu"].append(cpu_used / outcome["seconds"])
+            result["cpu_ms"].append(cpu_used * 1000 / len(signed))
             result["latency"].append((outcome["p50_ms"], outcome["p99_ms"]))
             if mode == "worker":
                 while waiting:
                     time.sleep(0.2)
                     total, waiting = rows(db)
                 result["processed"].append(len(signed) / (time.monotonic() - started))
+                result["cpu_ms_processed"].append((cpu_seconds(pid) - cpu_before) * 1000 / len(signed))
         result["key_fetches"] = remote_gets[0] - gets_before
         lines = instance.log().splitlines()
         errors = [i for i, line in enumerate(lines) if " ERROR " in line]
@@ -279,6 +283,14 @@ def report(result: dict, args: argparse.Namespace) -> None:
           f"{statistics.median(result['stored']):,.0f}/s")
     print(f"  serve processes' CPU while loaded: {statistics.median(result['cpu']):.2f} cores "
           f"(rounds: {', '.join(f'{c:.2f}' for c in result['cpu'])})")
+    # CPU per activity does not depend on what else the (shared) machine runs, unlike the rates above.
+    ms, rsa_ms = statistics.median(result["cpu_ms"]), 1000 / ceiling
+    print(f"  serve CPU per accepted activity: {ms:.3f} ms (RSA verify alone: {rsa_ms:.3f} ms; "
+          f"{args.cores} cores at this cost: {args.cores * 1000 / ms:,.0f}/s)")
+    if result["cpu_ms_processed"]:
+        ms = statistics.median(result["cpu_ms_processed"])
+        print(f"  serve CPU per activity, accepted and processed: {ms:.3f} ms ({args.cores} cores at this cost: "
+              f"{args.cores * 1000 / ms:,.0f}/s; rounds: {', '.join(f'{m:.3f}' for m in result['cpu_ms_processed'])})")
     print("  latency p50/p99 per round (ms): " + ", ".join(f"{p50:.1f}/{p99:.1f}" for p50, p99 in result["latency"]))
     if result["processed"]:
         print(f"  received -> all processed by the worker:    {statistics.median(result['processed']):,.0f}/s "

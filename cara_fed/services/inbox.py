@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, literal_column, or_, select, update
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.models import InboxItem
-from cara_fed.services.inbox_batch import NewItem, batcher_for
+from cara_fed.services.inbox_batch import INBOX_ROWS_ONLY, NewItem, batcher_for
 from cara_fed.services.instances import domain_verdict
 from cara_fed.states import IllegalTransition, can_transition, transition
 
@@ -190,7 +190,8 @@ async def _claim_many(ctx: Context, item_ids: list[int], ahead: int = 0) -> _Cla
     returned = (table.c.id, table.c.activity_id, table.c.recipient, table.c.actor_uri, table.c.activity_type,
                 table.c.payload, table.c.attempts, table.c.state)
     async with ctx.transaction(changes_pages=False) as tx:
-        connection = await tx.session.connection()  # every statement below writes first (no read-then-write)
+        # (every statement below writes first: no read-then-write)
+        connection = await tx.session.connection(execution_options={INBOX_ROWS_ONLY: True})
         spent = (await connection.execute(
             update(table).where(*open_rows, table.c.attempts >= MAX_ATTEMPTS).values(state="failed",
                                                                                      state_changed_at=now)
@@ -229,7 +230,7 @@ async def _settle_many(ctx: Context, claim: _Claim) -> None:
         return
     table, now = InboxItem.__table__, utcnow()
     async with ctx.transaction(changes_pages=False) as tx:
-        connection = await tx.session.connection()
+        connection = await tx.session.connection(execution_options={INBOX_ROWS_ONLY: True})
         await connection.execute(
             # (executemany: the open states as SQL literals, an IN list would be an expanding parameter)
             update(table).where(table.c.id == bindparam("row_id"),

@@ -33,6 +33,15 @@ MAX_DELAY = 0.005
 MAX_WRITERS = 4  # batches in the database at once: under load a write waits on the busy event loop between
 #                  its round trips, so one writer alone would leave requests waiting while the loop has time
 BATCHER = ResourceKey["InboxBatcher"]("inbox.batcher")
+# Marks a transaction that writes inbox_items and nothing else (this batcher's inserts, the worker's claims
+# and outcomes), so its commit leaves what an inbox batch read about accounts, artworks and follows valid
+# (federation.inbound.prefetch): the embedded worker shares the process with the inbox's many commits.
+INBOX_ROWS_ONLY = "cara_fed_inbox_rows_only"
+
+
+def writes_inbox_rows_only(connection: Any) -> bool:
+    """Whether this (sync) Connection's transaction was marked INBOX_ROWS_ONLY."""
+    return bool(connection.get_execution_options().get(INBOX_ROWS_ONLY))
 
 
 @dataclass(frozen=True)
@@ -150,7 +159,7 @@ class InboxBatcher:
                  "state_changed_at": now, "attempts": 0, "received_at": now} for item in unique.values()]
         try:
             async with self.ctx.transaction(changes_pages=False) as tx:
-                connection = await tx.session.connection()
+                connection = await tx.session.connection(execution_options={INBOX_ROWS_ONLY: True})
                 result = await connection.execute(self._statement, rows)
                 return {(row.activity_id, row.recipient): row.id for row in result}
         except Exception as exc:

@@ -5,6 +5,7 @@ unsanitized)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -87,7 +88,10 @@ def comment_policy_from(can_reply: list[str] | None, author: Account) -> str:
     return "followers" if author.followers_url and author.followers_url in can_reply else "off"
 
 
+@functools.lru_cache(maxsize=4096)
 def domain_of(uri: str) -> str:
+    # Cached: the inbox worker asks for its senders' domains for every activity (urlsplit's own cache, 128
+    # entries, is flushed by the activities' unique object ids).
     return (urlsplit(uri).netloc or "").lower()
 
 

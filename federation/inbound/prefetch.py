@@ -5,8 +5,10 @@ someone here follows.
 Each fact is read in bulk the first time any activity of the batch asks for it (one query for every sender,
 object or followee of the batch). Facts never outlive a write: any commit on the engine (a handler storing a
 follow, an actor update, an artwork, in this process) empties them, and the next activity that needs one
-reads it again for the whole batch (a query per write at most, never one per activity). Outside a batch
-every lookup is a plain single query.
+reads it again for the whole batch (a query per write at most, never one per activity). A commit that wrote
+only inbox rows (the inbox storing new activities, a batch's claim or outcomes: `inbox_batch.INBOX_ROWS_ONLY`)
+changes no fact and keeps them: with the embedded worker the inbox commits many times during one batch.
+Outside a batch every lookup is a plain single query.
 
     async with batch_facts(ctx, rows):      # the claimed rows (cara_fed.services.inbox.Received)
         await sender_account(ctx, uri)      # anywhere in the handlers
@@ -25,6 +27,7 @@ from sqlalchemy import event, select
 from cara_fed.context import Context, ResourceKey
 from cara_fed.models import Account, Artwork, Follow
 from cara_fed.services.inbox import Received
+from cara_fed.services.inbox_batch import writes_inbox_rows_only
 from federation.wire.parse_values import iri
 
 EPOCH = ResourceKey["_Epoch"]("inbox.prefetch_epoch")
@@ -37,8 +40,9 @@ class _Epoch:
         self.value = 0
         event.listen(ctx.engine.sync_engine, "commit", self._bump)
 
-    def _bump(self, _connection: Any) -> None:
-        self.value += 1
+    def _bump(self, connection: Any) -> None:
+        if not writes_inbox_rows_only(connection):  # the inbox storing rows changes no fact read here
+            self.value += 1
 
 
 def _epoch(ctx: Context) -> _Epoch:

@@ -17,8 +17,10 @@ from .keys import PublicKey, algorithms_for_key, load_private_key, sign_bytes, v
 
 SCHEME = "draft-cavage"
 
-# name="quoted" or name=bare (created/expires are bare integers), comma separated.
-_PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s",]*))\s*(?:,|$)')
+# name="quoted" or name=bare (created/expires are bare integers), comma separated. The quoted part is the
+# unrolled `[^"\\]*(?:\\.[^"\\]*)*` (same language as `(?:[^"\\]|\\.)*`): one alternation per character made
+# the ~350-character signature value cost ~35 us per inbox request (of ~0.5 ms CPU in all).
+_PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s",]*))\s*(?:,|$)')
 # draft §2.1 algorithm names -> our algorithm names; None means "from the key" (hs2019).
 _ALGORITHMS: dict[str, list[str] | None] = {
     "hs2019": None,

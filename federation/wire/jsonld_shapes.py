@@ -44,33 +44,36 @@ def _opaque(value: str, mapped: tuple[str, ...]) -> bool:
 
 
 def _skeleton(doc: Any, mapped: tuple[str, ...]) -> tuple[tuple, list[str]]:
-    """(shape key, the strings that placeholders stand for, in walk order)."""
+    """(shape key, the strings that placeholders stand for, in walk order). Run for every activity the worker
+    handles, so the walk is written for speed (strings first: most nodes are strings; local names)."""
     tokens: list[Any] = []
     values: list[str] = []
+    add, keep, opaque = tokens.append, values.append, _OPAQUE.fullmatch
 
     def walk(node: Any, verbatim: bool) -> None:
-        if isinstance(node, dict):
-            tokens.append("{")
+        if isinstance(node, str) and not verbatim:
+            add("o" if opaque(node) is not None and not node.startswith(mapped) else "s")  # = _opaque()
+            keep(node)
+        elif isinstance(node, dict):
+            add("{")
             for key, value in node.items():
-                tokens.append("k")
-                tokens.append(key)
+                add("k")
+                add(key)
                 if key == "@context":
-                    tokens.append(json.dumps(value, sort_keys=True))
+                    # (a tuple for the JSON text: the context "null" and a null context are different shapes)
+                    add(value if isinstance(value, str) else ("json", json.dumps(value, sort_keys=True)))
                 else:
-                    walk(value, key in _VERBATIM_KEYS or (key.startswith("@") and key not in ("@id", "@value")))
-            tokens.append("}")
+                    walk(value, key in _VERBATIM_KEYS or (key[:1] == "@" and key != "@id" and key != "@value"))
+            add("}")
         elif isinstance(node, list):
-            tokens.append("[")
+            add("[")
             for item in node:
                 walk(item, verbatim)
-            tokens.append("]")
-        elif isinstance(node, str) and not verbatim:
-            tokens.append("o" if _opaque(node, mapped) else "s")
-            values.append(node)
+            add("]")
         else:  # verbatim strings, numbers, booleans, null (1, 1.0 and True differ by type)
-            tokens.append("v")
-            tokens.append(type(node).__name__)
-            tokens.append(node)
+            add("v")
+            add(type(node).__name__)
+            add(node)
 
     walk(doc, False)
     return tuple(tokens), values
@@ -131,8 +134,18 @@ class _Frozen:
         self.text = json.dumps(value)
 
 
+class _Slot:
+    """Where a served template takes the document's value number `index` (a placeholder, found once)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
 def _freeze(template: Any) -> Any:
-    """The template with each largest placeholder-free dict/list replaced by a _Frozen copy."""
+    """The template as served: each largest placeholder-free dict/list replaced by a _Frozen copy, and each
+    placeholder by a _Slot."""
     def has_placeholder(node: Any) -> bool:
         if isinstance(node, dict):
             return any(has_placeholder(value) for value in node.values())
@@ -147,18 +160,33 @@ def _freeze(template: Any) -> Any:
             return {key: walk(value) for key, value in node.items()}
         if isinstance(node, list):
             return [walk(item) for item in node]
-        return node
+        index = _index(node)
+        return node if index is None else _Slot(index)
 
     return walk(template)
 
 
 def _fill(template: Any, values: list[str]) -> Any:
-    if isinstance(template, _Frozen):
-        return json.loads(template.text)
-    if isinstance(template, dict):
+    """A frozen template filled with a document's values (run for every cache hit: exact type tests, no
+    placeholder parsing; PyLD's output holds only plain dicts, lists and scalars)."""
+    kind = type(template)
+    if kind is dict:
         return {key: _fill(value, values) for key, value in template.items()}
-    if isinstance(template, list):
+    if kind is list:
         return [_fill(item, values) for item in template]
+    if kind is _Slot:
+        return values[template.index]
+    if kind is _Frozen:
+        return json.loads(template.text)
+    return template
+
+
+def _fill_placeheld(template: Any, values: list[str]) -> Any:
+    """A template as PyLD made it (placeholder strings) filled with values: the check of a new template."""
+    if isinstance(template, dict):
+        return {key: _fill_placeheld(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_fill_placeheld(item, values) for item in template]
     if isinstance(template, str) and (index := _index(template)) is not None:
         return values[index]
     return template
@@ -230,7 +258,7 @@ class ShapeCache:
             if pinned:  # their own text in the template: only the other values are filled in
                 expanded = pyld.expand(_placeheld(doc, frozenset(pinned)), options)
             template = pyld.compact(expanded, self.target, options)
-            if _fill(template, values) != result:
+            if _fill_placeheld(template, values) != result:
                 raise _Uncacheable
         except Exception:  # the placeholder document behaved differently: never serve this shape from cache
             pinned, template = (), None

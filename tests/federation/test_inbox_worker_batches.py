@@ -14,9 +14,11 @@ from sqlalchemy import event, select
 
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Follow, InboxItem
+from cara_fed.services import inbox as inbox_service
 from cara_fed.services.inbox_batch import batcher_for
 from federation.discovery import resolver
 from federation.inbound.batch import process_inbox_batch
+from federation.inbound.prefetch import batch_facts, sender_account
 from tests.federation.peer import signed_post
 
 pytestmark = pytest.mark.usefixtures("inbound")  # what comes in: our outbound jobs are no-ops
@@ -154,3 +156,31 @@ async def test_a_job_also_takes_the_rows_still_waiting_for_theirs_and_never_a_ro
     await process_inbox_batch(fed, ids[0], ids[1])  # their own jobs come later: nothing left to do
     assert [(row.state, row.attempts) for row in await rows(fed)] == [
         ("processed", 1), ("ignored", 1), ("processed", 1), ("received", 1)]
+
+
+async def test_facts_outlive_the_inbox_storing_rows_but_not_other_writes(fed, peer, ada):
+    # With the embedded worker the inbox commits new rows many times while one batch runs; those commits
+    # change no account, artwork or follow, so the batch must not read its facts again after each of them.
+    (alice,) = await known_actors(fed, peer, "alice")
+    ada_uri = fed.url("/users/ada")
+    ids = await store(fed, str(ada.id), [note(peer, alice, ada_uri, 1)])
+    reads: list[str] = []
+    this_task = asyncio.current_task()  # (the inline job the new row queues reads its own sender, elsewhere)
+    listener = lambda *args: reads.append(args[2]) if (  # noqa: E731
+        "accounts.uri IN" in args[2] and asyncio.current_task() is this_task) else None
+    event.listen(fed.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        async with inbox_service.claimed_batch(fed, ids), batch_facts(fed, inbox_service.claimed_rows()):
+            assert (await sender_account(fed, alice.id)).uri == alice.id
+            later = note(peer, alice, ada_uri, 2)
+            assert await inbox_service.record(fed, activity_id=later["id"], recipient=str(ada.id),
+                                              actor_uri=alice.id, activity_type="Create", payload=later)
+            await sender_account(fed, alice.id)
+            assert len(reads) == 1, reads  # the inbox's commit kept the facts
+            async with fed.transaction() as tx:  # any other write empties them
+                account = await tx.session.scalar(select(Account).where(Account.uri == alice.id))
+                account.display_name = "Alice, renamed"
+            assert (await sender_account(fed, alice.id)).display_name == "Alice, renamed"
+            assert len(reads) == 2, reads
+    finally:
+        event.remove(fed.engine.sync_engine, "before_cursor_execute", listener)

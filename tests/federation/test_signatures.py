@@ -612,3 +612,13 @@ def test_garbage_headers_only_ever_raise_signature_error(pair, headers, caplog):
         verify_request("GET", "not a url", headers, None, pair[1], now=NOW)
     # Each was refused on purpose, not by the catch-all that turns surprises into 401s.
     assert "unexpected error" not in caplog.text
+
+
+def test_cavage_quoted_parameters_keep_escapes_and_refuse_an_open_quote():
+    sig = cavage.parse('keyId="https://x.example/a\\"b\\\\c#key", headers="(request-target) date",'
+                       'signature="AAAA",created=1')
+    assert sig.key_id == 'https://x.example/a"b\\c#key' and sig.covered == ("(request-target)", "date")
+    assert sig.created == 1
+    for broken in ('keyId="abc,signature="AAAA"', 'keyId="a\\",signature="AAAA'):
+        with pytest.raises(SignatureError):
+            cavage.parse(broken)
