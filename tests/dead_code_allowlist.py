@@ -36,6 +36,9 @@ _.revoke_old_credential
 _.query_token
 _.revoke_token
 
+# SQLAlchemy's async result calls this on our one-hop SQLite cursor (cara_fed/db_sqlite.py).
+_._async_soft_close
+
 # SQLAlchemy calls these on our column types (cara_fed/db.py TypeDecorators).
 _.process_bind_param
 _.process_result_value
