@@ -19,6 +19,12 @@ from tests.federation.sink import Sink
 from tests.services import fresh_postgres_database
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+# argon2id at the lowest costs the settings accept (8 MiB, one pass) instead of the production default (19 MiB,
+# two passes): hundreds of sign-ups and log-ins hash a password, and what they test is not the cost. Hashing
+# itself, its pool and the upgrade of older hashes to the configured costs are tested in
+# tests/web/test_password_pool.py at costs set there.
+FAST_PASSWORD_HASHING = {"CARA_FED__SECURITY__PASSWORD_HASH_MEMORY_KIB": "8192",
+                         "CARA_FED__SECURITY__PASSWORD_HASH_TIME_COST": "1"}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -37,6 +43,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
         "CARA_FED__DATABASE__URL": database_url,
         "CARA_FED__SERVER__DOMAIN": "test.example",
         "CARA_FED__CACHE__PAGE_SECONDS": "30",
+        **FAST_PASSWORD_HASHING,
     })
 
 
