@@ -27,6 +27,29 @@ FAST_PASSWORD_HASHING = {"CARA_FED__SECURITY__PASSWORD_HASH_MEMORY_KIB": "8192",
                          "CARA_FED__SECURITY__PASSWORD_HASH_TIME_COST": "1"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # `make test` runs files on two workers (`--dist loadfile`). xdist hands files out by number of tests, most
+    # first, unless told not to: the end-to-end flows (a test or two a file, but a minute each: real servers,
+    # browsers, peers) then came last, and one worker finished its last flow alone while the other sat idle.
+    # Keep the collection order below instead.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+# Files of minutes that are not flows: the cloaking engine and the CLIP panel on the CPU, the pasture's
+# conformance inputs on both databases, the classifier exports (measured with --durations, December 2026).
+LONG_FILES = {Path(__file__).parent / name for name in (
+    "protection/cloak/test_engine.py", "web/test_cloaking.py", "federation/test_pasture.py",
+    "protection/test_classifier_drift.py")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first (LONG_FILES, then every file with `flow` tests), so the many short files fill
+    both workers' ends evenly; a file's tests keep their order and stay together."""
+    flow_files = {item.path for item in items if item.get_closest_marker("flow")}
+    items.sort(key=lambda item: 0 if item.path in LONG_FILES else 1 if item.path in flow_files else 2)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
