@@ -55,7 +55,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
     else:
-        async with fresh_postgres_database() as url:
+        # Migrated already (a copy of a migrated database) unless the test migrates an empty one itself.
+        async with fresh_postgres_database(migrated=not request.node.get_closest_marker("empty_database")) as url:
             yield url
 
 
