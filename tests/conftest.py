@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -50,10 +53,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: 0 if item.path in LONG_FILES else 1 if item.path in flow_files else 2)
 
 
+_sqlite_template: Path | None = None
+
+
+async def _migrated_sqlite_template() -> Path:
+    """This process's SQLite file migrated to head by our migrations, copied for each test (as PostgreSQL's run
+    copies a migrated database: tests/services.py) instead of migrating from empty every time."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        from cara_fed.db import make_engine
+
+        path = Path(tempfile.mkdtemp(prefix="cara-sqlite-template-")) / "template.db"
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()  # the last connection closing checkpoints the WAL into the file
+        atexit.register(shutil.rmtree, path.parent, True)
+        _sqlite_template = path
+    return _sqlite_template
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if not request.node.get_closest_marker("empty_database"):
+            shutil.copyfile(await _migrated_sqlite_template(), path)  # migrations then find nothing to do
+        yield f"sqlite+aiosqlite:///{path}"
     else:
         # Migrated already (a copy of a migrated database) unless the test migrates an empty one itself.
         async with fresh_postgres_database(migrated=not request.node.get_closest_marker("empty_database")) as url:

@@ -14,7 +14,7 @@ from cara_fed.db import Base, make_engine
 from cara_fed.migrate import alembic_config, upgrade
 from tests.services import fresh_postgres_database
 
-# Each test migrates its database itself, from empty (on PostgreSQL too: no copy of a migrated one).
+# Each test migrates its database itself, from empty (no copy of a migrated one).
 pytestmark = pytest.mark.empty_database
 
 
