@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,14 +22,68 @@ from tests.federation.sink import Sink
 from tests.services import fresh_postgres_database
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+# argon2id at the lowest costs the settings accept (8 MiB, one pass) instead of the production default (19 MiB,
+# two passes): hundreds of sign-ups and log-ins hash a password, and what they test is not the cost. Hashing
+# itself, its pool and the upgrade of older hashes to the configured costs are tested in
+# tests/web/test_password_pool.py at costs set there.
+FAST_PASSWORD_HASHING = {"CARA_FED__SECURITY__PASSWORD_HASH_MEMORY_KIB": "8192",
+                         "CARA_FED__SECURITY__PASSWORD_HASH_TIME_COST": "1"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `make test` runs files on two workers (`--dist loadfile`). xdist hands files out by number of tests, most
+    # first, unless told not to: the end-to-end flows (a test or two a file, but a minute each: real servers,
+    # browsers, peers) then came last, and one worker finished its last flow alone while the other sat idle.
+    # Keep the collection order below instead.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+# Files of minutes that are not flows: the cloaking engine and the CLIP panel on the CPU, the pasture's
+# conformance inputs on both databases, the classifier exports (measured with --durations, December 2026).
+LONG_FILES = {Path(__file__).parent / name for name in (
+    "protection/cloak/test_engine.py", "web/test_cloaking.py", "federation/test_pasture.py",
+    "protection/test_classifier_drift.py")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first (LONG_FILES, then every file with `flow` tests), so the many short files fill
+    both workers' ends evenly; a file's tests keep their order and stay together."""
+    flow_files = {item.path for item in items if item.get_closest_marker("flow")}
+    items.sort(key=lambda item: 0 if item.path in LONG_FILES else 1 if item.path in flow_files else 2)
+
+
+_sqlite_template: Path | None = None
+
+
+async def _migrated_sqlite_template() -> Path:
+    """This process's SQLite file migrated to head by our migrations, copied for each test (as PostgreSQL's run
+    copies a migrated database: tests/services.py) instead of migrating from empty every time."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        from cara_fed.db import make_engine
+
+        path = Path(tempfile.mkdtemp(prefix="cara-sqlite-template-")) / "template.db"
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()  # the last connection closing checkpoints the WAL into the file
+        atexit.register(shutil.rmtree, path.parent, True)
+        _sqlite_template = path
+    return _sqlite_template
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if not request.node.get_closest_marker("empty_database"):
+            shutil.copyfile(await _migrated_sqlite_template(), path)  # migrations then find nothing to do
+        yield f"sqlite+aiosqlite:///{path}"
     else:
-        async with fresh_postgres_database() as url:
+        # Migrated already (a copy of a migrated database) unless the test migrates an empty one itself.
+        async with fresh_postgres_database(migrated=not request.node.get_closest_marker("empty_database")) as url:
             yield url
 
 
@@ -37,6 +94,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
         "CARA_FED__DATABASE__URL": database_url,
         "CARA_FED__SERVER__DOMAIN": "test.example",
         "CARA_FED__CACHE__PAGE_SECONDS": "30",
+        **FAST_PASSWORD_HASHING,
     })
 
 

@@ -47,7 +47,10 @@ def running_instance(root: Path, *, settings: dict[str, str] | None = None, time
     data_dir = root / "data"
     env = {**os.environ, "CARA_FED__SERVER__PORT": str(port), "CARA_FED__SERVER__DOMAIN": f"127.0.0.1:{port}",
            "CARA_FED__SERVER__SCHEME": "http", "CARA_FED__SERVER__DATA_DIR": str(data_dir),
-           "CARA_FED__FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true", **(settings or {})}
+           "CARA_FED__FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true",
+           # argon2id at the lowest accepted costs: createuser and every log-in hash (see tests/conftest.py)
+           "CARA_FED__SECURITY__PASSWORD_HASH_MEMORY_KIB": "8192", "CARA_FED__SECURITY__PASSWORD_HASH_TIME_COST": "1",
+           **(settings or {})}
     env.pop("CARA_FED_CONFIG", None)
     log_path = root / "serve.log"
     with open(log_path, "wb") as log:

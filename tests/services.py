@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
 import socket
 import uuid
@@ -32,20 +34,63 @@ def require(name: str, host: str, port: int) -> None:
     pytest.skip(reason)
 
 
+def _url(name: str) -> str:
+    return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+
+
+# This process's database migrated to head by our migrations, which `fresh_postgres_database(migrated=True)`
+# copies (CREATE DATABASE ... TEMPLATE: a file copy, ~0.1 s) instead of running every migration again for each
+# test (~1 s). Made on first use, dropped when the process exits.
+_template: str | None = None
+
+
+async def _migrated_template(admin) -> str:  # type: ignore[no-untyped-def]
+    global _template
+    if _template is None:
+        from cara_fed.db import make_engine
+        from cara_fed.migrate import upgrade
+
+        name = f"cara_template_{uuid.uuid4().hex[:12]}"
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        engine = make_engine(_url(name))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()  # a template must have no connections when it is copied
+        _template = name
+        atexit.register(_drop_template, name)
+    return _template
+
+
+def _drop_template(name: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+    asyncio.run(drop())
+
+
 @asynccontextmanager
-async def fresh_postgres_database() -> AsyncIterator[str]:
-    """A throwaway database on the local server; yields its asyncpg URL and drops it afterwards."""
+async def fresh_postgres_database(*, migrated: bool = False) -> AsyncIterator[str]:
+    """A throwaway database on the local server; yields its asyncpg URL and drops it afterwards. Empty, or with
+    `migrated` a copy of a database our migrations brought to head (the code under test still runs them: they
+    find nothing to do)."""
     import asyncpg
 
     require("PostgreSQL", PG_HOST, PG_PORT)
     name = f"cara_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        template = f' TEMPLATE "{await _migrated_template(admin)}"' if migrated else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{template}')
     finally:
         await admin.close()
     try:
-        yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+        yield _url(name)
     finally:
         admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
         try:

@@ -14,6 +14,9 @@ from cara_fed.db import Base, make_engine
 from cara_fed.migrate import alembic_config, upgrade
 from tests.services import fresh_postgres_database
 
+# Each test migrates its database itself, from empty (no copy of a migrated one).
+pytestmark = pytest.mark.empty_database
+
 
 # SQLite reflection cannot name foreign keys added by a batch migration, nor see the PostgreSQL-only full-text
 # index (compared on PostgreSQL); the comparison itself is sound.

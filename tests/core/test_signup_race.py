@@ -74,6 +74,7 @@ async def test_racing_service_calls_for_one_name_and_one_email(ctx):
     assert [a.username for a in await local_accounts(ctx)] == ["ada", winner.username]
 
 
+@pytest.mark.empty_database  # it migrates to 0018 itself
 async def test_the_migration_refuses_while_two_local_accounts_share_a_name(config):
     """Databases from before 0020 may hold such a pair (the race above): the admin decides who keeps the name."""
     from cara_fed.context import Context

@@ -41,11 +41,15 @@ im.save(sys.argv[3])
 
 
 @pytest.fixture()
-def tool(config, tmp_path: Path) -> Path:
+def tool(config, database_url: str, tmp_path: Path) -> Path:
     script, mode = tmp_path / "fake_glaze.py", tmp_path / "mode.txt"
     script.write_text(TOOL)
     mode.write_text("fail")
     config.cloak.engine = "external"
+    # The panel's figures run CLIP and MobileNet on the CPU (a minute or two here) and do not depend on the
+    # database: the SQLite run measures them and checks the panel shows them, the PostgreSQL run checks the
+    # panel without them (the engine's own figures: tests/protection/cloak/test_engine.py).
+    config.cloak.measure = database_url.startswith("sqlite")
     config.cloak.external_command = [sys.executable, str(script), str(mode), "{input}", "{output}"]
     config.cloak.external_version = "fake-glaze-1"
     config.cloak.external_timeout_seconds = 30
@@ -98,6 +102,10 @@ async def test_failure_is_shown_then_retry_publishes_the_tools_pixels(tool, clie
     assert abs(served.reshape(-1, 3).mean(axis=0) - (245, 55, 135)).max() < 3  # the tool inverted (10, 200, 120)
     panel = await (await client.get(f"/artworks/{work.id}/protection")).text()
     assert "Engine: <strong>external</strong> fake-glaze-1" in panel
+    if ctx.config.cloak.measure:  # the SQLite run (see `tool`)
+        assert "Change to the picture: PSNR" in panel and "Embedding shift on CLIP ViT-B/16" in panel
+    else:
+        assert "No figures: this instance does not measure what its cloak does" in panel
     note = await (await client.get(location, headers={"Accept": "application/activity+json"})).json()
     assert note["type"] == "Note"
     assert note["cara:cloaked"] == {"cara:engine": "external", "cara:version": "fake-glaze-1"}
