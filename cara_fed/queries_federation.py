@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, union
@@ -53,14 +52,6 @@ async def visible_project_works(session: AsyncSession, project: Project) -> list
             if item.artwork_id in works and queries.can_view(works[item.artwork_id], None)]
 
 
-@dataclass(frozen=True)
-class Usage:
-    users: int
-    active_month: int
-    active_halfyear: int
-    local_posts: int
-
-
 async def _active_since(session: AsyncSession, since: datetime) -> int:
     # "Active" = signed in or published in the window. Sessions are deleted on logout and expiry, so this
     # undercounts people who stay signed out and never post; no per-login history is kept.
@@ -74,7 +65,7 @@ async def _active_since(session: AsyncSession, since: datetime) -> int:
         Account.id.in_(union(posted, signed_in)))) or 0
 
 
-async def usage(session: AsyncSession, now: datetime) -> Usage:
-    users, posts = await queries.count_local(session)
-    return Usage(users=users, active_month=await _active_since(session, now - timedelta(days=30)),
-                 active_halfyear=await _active_since(session, now - timedelta(days=180)), local_posts=posts)
+async def active_users(session: AsyncSession, now: datetime) -> tuple[int, int]:
+    """Local users active in the last month and half year (nodeinfo's activeMonth, activeHalfyear)."""
+    return (await _active_since(session, now - timedelta(days=30)),
+            await _active_since(session, now - timedelta(days=180)))

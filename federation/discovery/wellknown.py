@@ -13,7 +13,7 @@ from cara_fed import queries_federation as fq
 from cara_fed.context import CONTEXT_KEY, Context, ResourceKey
 from cara_fed.db import utcnow
 from cara_fed.models import Account
-from cara_fed.recount import Recount, recounted
+from cara_fed.recount import Recount, local_counts, recounted
 from cara_fed.services.accounts import INSTANCE_ACTOR, ensure_instance_actor
 from federation.discovery.remote_interaction import FEP_3B86, SUBSCRIBE
 from federation.negotiation import AP_MEDIA_TYPE
@@ -139,13 +139,15 @@ async def nodeinfo_links(request: web.Request) -> web.Response:
     return web.json_response({"links": links}, headers=CORS)
 
 
-NODE_USAGE: ResourceKey[Recount[fq.Usage]] = ResourceKey("nodeinfo usage")
+ACTIVE_USERS: ResourceKey[Recount[tuple[int, int]]] = ResourceKey("nodeinfo active users")
 
 
 async def nodeinfo_document(ctx: Context, version: str) -> dict:
     # Counting users, active users and posts scans accounts and works; every server that meets us asks for
-    # this, so the figures are kept per process (cara_fed/recount.py).
-    usage = await recounted(ctx, NODE_USAGE, lambda session: fq.usage(session, utcnow()))
+    # this, so the figures are kept per process (cara_fed/recount.py; the users and posts are the pages' counts).
+    users, posts = await local_counts(ctx)
+    active_month, active_halfyear = await recounted(ctx, ACTIVE_USERS,
+                                                    lambda session: fq.active_users(session, utcnow()))
     instance = ctx.config.instance
     return {
         "version": version,
@@ -154,9 +156,8 @@ async def nodeinfo_document(ctx: Context, version: str) -> dict:
         "services": {"inbound": [], "outbound": []},
         # Approval mode still takes sign-ups (Mastodon reports it the same way).
         "openRegistrations": instance.registration in ("open", "approval"),
-        "usage": {"users": {"total": usage.users, "activeMonth": usage.active_month,
-                            "activeHalfyear": usage.active_halfyear},
-                  "localPosts": usage.local_posts},
+        "usage": {"users": {"total": users, "activeMonth": active_month, "activeHalfyear": active_halfyear},
+                  "localPosts": posts},
         "metadata": {"nodeName": instance.name, "nodeDescription": instance.description,
                      "registrationMode": instance.registration, "features": FEATURES},
     }

@@ -9,10 +9,9 @@ from aiohttp import web
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed import queries
 from cara_fed.context import CONTEXT_KEY, ResourceKey
 from cara_fed.models import Account
-from cara_fed.recount import Recount, recounted
+from cara_fed.recount import Recount, local_counts, recounted
 from cara_fed.services import rules as instance_rules
 from cara_fed.services.artworks import MAX_TEXT
 from web.api import entities_accounts, entities_instance
@@ -29,23 +28,23 @@ def cara_version() -> str:
         return "0.1.0"
 
 
-INSTANCE_NUMBERS: ResourceKey[Recount[tuple[int, int, int, int | None]]] = ResourceKey("instance numbers")
+PEERS_AND_CONTACT: ResourceKey[Recount[tuple[int, int | None]]] = ResourceKey("known servers and contact")
 
 
-async def _numbers(session: AsyncSession) -> tuple[int, int, int, int | None]:
-    """Local artists, published works, known servers, the contact admin's id: each a scan of accounts or works at
-    scale, so kept per process (cara_fed/recount.py)."""
-    users, works = await queries.count_local(session)
+async def _peers_and_contact(session: AsyncSession) -> tuple[int, int | None]:
+    """Known servers and the contact admin's id: each a scan of accounts at scale, so kept per process
+    (cara_fed/recount.py), as the local counts are."""
     domains = await session.scalar(select(func.count(distinct(Account.domain))).where(
         Account.domain.is_not(None))) or 0
     contact = await session.scalar(select(Account.id).where(Account.domain.is_(None), Account.is_admin.is_(True),
                                                             Account.status == "active").order_by(Account.id).limit(1))
-    return users, works, domains, contact
+    return domains, contact
 
 
 async def _facts(request: web.Request) -> entities_instance.InstanceFacts:
     ctx = request.app[CONTEXT_KEY]
-    users, works, domains, contact_id = await recounted(ctx, INSTANCE_NUMBERS, _numbers)
+    users, works = await local_counts(ctx)
+    domains, contact_id = await recounted(ctx, PEERS_AND_CONTACT, _peers_and_contact)
     async with ctx.sessions() as session:
         contact = await session.get(Account, contact_id) if contact_id is not None else None
         contact_json = None
