@@ -2,10 +2,11 @@
 
 At 300,000 accounts and a million works, counting the local artists and published works costs PostgreSQL
 0.8-1 s (bench/surge.py's data); the home and about pages, nodeinfo and the client API's instance endpoint
-showed such counts, so every render of them paid it. A `Recount` keeps its value for `seconds` and until the
-page cache's next full clear (`PageCache.generation`: sign-ups, publishing, deletions and moderation clear it),
-so a process shows its own changes at once and other processes' within `seconds`, as pages do. One recount at
-a time: concurrent readers wait for it instead of each counting again.
+showed such counts, so every render of them paid it. A `Recount` keeps its value as long as the page cache
+keeps a listing page: at most `[cache] page_seconds` (0: never kept), and only until a write drops the listings
+(`PageCache.version(LISTINGS)`: sign-ups, publishing, deletions and moderation do). So a process shows its own
+changes at once and other processes' no later than their pages. One recount at a time: concurrent readers
+wait for it instead of each counting again.
 """
 
 from __future__ import annotations
@@ -18,33 +19,35 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries
+from cara_fed.cache import LISTINGS
 from cara_fed.context import Context, ResourceKey
 
 T = TypeVar("T")
-RECOUNT_SECONDS = 60
 
 
 class Recount(Generic[T]):
-    def __init__(self, compute: Callable[[AsyncSession], Awaitable[T]], seconds: float = RECOUNT_SECONDS):
+    def __init__(self, compute: Callable[[AsyncSession], Awaitable[T]], seconds: float | None = None):
+        """`seconds`: how long a value is kept at most; None = the page cache's TTL ([cache] page_seconds)."""
         self._compute = compute
         self._seconds = seconds
         self._lock = asyncio.Lock()
         self._value: T | None = None
-        self._generation = -1
+        self._version = -1
         self._expires = 0.0
 
     def _fresh(self, ctx: Context) -> bool:
-        return self._generation == ctx.cache.generation and time.monotonic() < self._expires
+        return self._version == ctx.cache.version((LISTINGS,)) and time.monotonic() < self._expires
 
     async def get(self, ctx: Context) -> T:
         if self._fresh(ctx):
             return self._value  # type: ignore[return-value]
         async with self._lock:
             if not self._fresh(ctx):
-                generation = ctx.cache.generation  # noted first: a clear during the count makes it stale at once
+                version = ctx.cache.version((LISTINGS,))  # noted first: a write during the count makes it stale
                 async with ctx.sessions() as session:
                     self._value = await self._compute(session)
-                self._generation, self._expires = generation, time.monotonic() + self._seconds
+                seconds = ctx.cache.ttl if self._seconds is None else self._seconds
+                self._version, self._expires = version, time.monotonic() + seconds
         return self._value  # type: ignore[return-value]
 
 

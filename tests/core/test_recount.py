@@ -1,5 +1,6 @@
-"""Instance counts are kept per process (cara_fed/recount.py): the same numbers until a minute passes or the page
-cache is cleared whole (a sign-up, publishing or moderation), and one count at a time however many ask."""
+"""Instance counts are kept per process (cara_fed/recount.py): the same numbers until the page cache's TTL passes
+or a write drops the listing pages (a sign-up, publishing or moderation), never kept with the page cache off,
+and one count at a time however many ask."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ async def test_counts_are_kept_until_the_page_cache_is_cleared(ctx) -> None:  # 
     assert await local_counts(ctx) == (1, 0)
     await add_artist(ctx, "cyd", clears_cache=True)  # a sign-up as the service does it clears the cache
     assert await local_counts(ctx) == (3, 0)
+
+
+async def test_counts_are_kept_no_longer_than_pages(ctx) -> None:  # type: ignore[no-untyped-def]
+    ctx.cache.ttl = 0  # [cache] page_seconds = 0: nothing is kept, pages nor counts
+    await add_artist(ctx, "ada", clears_cache=True)
+    assert await local_counts(ctx) == (1, 0)
+    await add_artist(ctx, "bob", clears_cache=False)  # as another process's write: no clear here
+    assert await local_counts(ctx) == (2, 0)
 
 
 async def test_counts_expire_and_concurrent_readers_share_one_count(ctx) -> None:  # type: ignore[no-untyped-def]
