@@ -48,12 +48,14 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = True, pool_size: int = 10,
-                max_overflow: int = 10, pool_timeout: int = 30, pool_recycle: int = 1800) -> AsyncEngine:
+                max_overflow: int = 10, pool_timeout: int = 30, pool_recycle: int = 1800,
+                sqlite_timeout: float = 30) -> AsyncEngine:
     """enforce_foreign_keys=False is for migrations only: SQLite's batch ALTER copies and drops a table, and
-    with enforcement on, dropping `accounts` would cascade-delete every row that references it."""
+    with enforcement on, dropping `accounts` would cascade-delete every row that references it.
+    `sqlite_timeout`: how long an SQLite writer waits for its turn, then for the lock (cara_fed/sqlite_turns.py)."""
     if url.startswith("sqlite"):
         # One thread hop per statement instead of four (cara_fed/db_sqlite.py).
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, module=one_hop_dbapi())
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": sqlite_timeout}, module=one_hop_dbapi())
         _strip_nul_from_parameters(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -62,7 +64,7 @@ def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = Tr
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster commits
             cursor.execute(f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(sqlite_timeout * 1000)}")
             cursor.close()
 
         return engine

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -28,11 +28,17 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util.concurrency import await_
 
+from cara_fed.sqlite_turns import WriteTurn, is_write, turn_path
+
 _Result = tuple[Any, list[Any], int, int | None]
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Result:
-    """On aiosqlite's thread: the statement from cursor to close, returning what SQLAlchemy reads afterwards."""
+def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool,
+         turn: WriteTurn | None) -> _Result:
+    """On aiosqlite's thread: the statement from cursor to close, returning what SQLAlchemy reads afterwards.
+    A transaction's first write waits for this connection's turn among writers (cara_fed/sqlite_turns.py)."""
+    if turn is not None and not turn.held and is_write(operation):
+        turn.take()
     cursor = connection.cursor()
     try:
         if many:
@@ -44,6 +50,20 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+        _end_of_transaction(connection, turn)  # a write outside a transaction (autocommit) ends here
+
+
+def _end_of_transaction(connection: sqlite3.Connection, turn: WriteTurn | None) -> None:
+    if turn is not None and turn.held and not connection.in_transaction:
+        turn.give_back()
+
+
+def _finish(connection: sqlite3.Connection, finish: Callable[[], None], turn: WriteTurn | None) -> None:
+    """On aiosqlite's thread: commit or roll back, then give the turn back if the transaction is over."""
+    try:
+        finish()
+    finally:
+        _end_of_transaction(connection, turn)
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -86,7 +106,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         try:
             self._description, rows, self._rowcount, self._lastrowid = await_(
-                connection._execute(_run, connection._conn, operation, parameters, many))
+                connection._execute(_run, connection._conn, operation, parameters, many,
+                                    self._adapt_connection._turn))  # type: ignore[attr-defined]
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._rows = collections.deque(rows)
@@ -105,16 +126,46 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_turn",)
     _cursor_cls = OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection, turn: WriteTurn | None):
+        super().__init__(dbapi, connection)
+        self._turn = turn
+
+    def commit(self) -> None:
+        self._end(lambda raw: raw.commit)
+
+    def rollback(self) -> None:
+        self._end(lambda raw: raw.rollback)
+
+    def _end(self, finish: Callable[[sqlite3.Connection], Callable[[], None]]) -> None:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        if not connection._connection:  # closed already (as the stock adapter checks)
+            return
+        try:
+            await_(connection._execute(_finish, connection._conn, finish(connection._conn), self._turn))
+        except Exception as error:
+            self._handle_exception(error)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._turn is not None:
+                self._turn.close()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    """The aiosqlite DBAPI shim with one-hop cursors: pass as `module=` to create_async_engine."""
+    """The aiosqlite DBAPI shim with one-hop cursors and writers' turns: pass as `module=` to
+    create_async_engine."""
 
     def connect(self, *args: Any, **kwargs: Any) -> OneHopConnection:
         stock = super().connect(*args, **kwargs)
-        return OneHopConnection(self, stock._connection)
+        database = args[0] if args else kwargs.get("database", "")
+        path = turn_path(str(database), uri=bool(kwargs.get("uri")))
+        turn = WriteTurn(path, float(kwargs.get("timeout", 5.0))) if path is not None else None
+        return OneHopConnection(self, stock._connection, turn)
 
 
 def one_hop_dbapi() -> OneHopDBAPI:
