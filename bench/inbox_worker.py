@@ -62,6 +62,22 @@ def activity(actor_id: str, ada: str, kind: str, n: int) -> dict:
                        "published": "2025-01-01T00:00:00Z", "url": note_id, "content": f"<p>{words}</p>"}}
 
 
+class LoopStalls:
+    """How long the event loop went without giving a waiting task its turn while the batches ran: what a web
+    request arriving at the embedded worker's process would wait at least."""
+
+    def __init__(self) -> None:
+        self.running, self.longest, self.over_10ms = True, 0.0, 0
+
+    async def watch(self) -> None:
+        last = time.perf_counter()
+        while self.running:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            self.longest, self.over_10ms = max(self.longest, now - last), self.over_10ms + (now - last > 0.01)
+            last = now
+
+
 async def _no_delivery(ctx: Context, *ids: int) -> None:
     return None
 
@@ -104,6 +120,8 @@ async def run(args: argparse.Namespace, data_dir: Path, url: str) -> None:
         statements = [0]
         event.listen(ctx.engine.sync_engine, "before_cursor_execute",
                      lambda *_: statements.__setitem__(0, statements[0] + 1))
+        stalls = LoopStalls()
+        watching = asyncio.create_task(stalls.watch())
         started, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
@@ -112,6 +130,8 @@ async def run(args: argparse.Namespace, data_dir: Path, url: str) -> None:
         if profiler:
             profiler.disable()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        stalls.running = False
+        await watching
         async with ctx.sessions() as session:
             states = dict((await session.execute(
                 select(InboxItem.state, func.count()).group_by(InboxItem.state))).all())
@@ -119,6 +139,8 @@ async def run(args: argparse.Namespace, data_dir: Path, url: str) -> None:
               f"{len(ids) / seconds:,.0f} processed/s ({seconds * 1000 / len(ids):.2f} ms/row wall, "
               f"{cpu * 1000 / len(ids):.2f} ms/row CPU of this process); {statements[0] / len(ids):.2f} SQL "
               f"statements/row; states {states}")
+        print(f"event loop (shared with the web server in `serve`): longest stall {stalls.longest * 1000:.1f} ms, "
+              f"stalls over 10 ms {stalls.over_10ms}")
         if profiler:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
