@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from cara_fed.db_sqlite import one_hop_dbapi
+from cara_fed.db_sqlite import mark_commits, one_hop_dbapi
 
 
 def utcnow() -> datetime:
@@ -57,6 +57,7 @@ def make_engine(url: str, echo: bool = False, *, enforce_foreign_keys: bool = Tr
         # One thread hop per statement instead of four (cara_fed/db_sqlite.py).
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": sqlite_timeout}, module=one_hop_dbapi())
         _strip_nul_from_parameters(engine)
+        mark_commits(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
+from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -34,9 +35,10 @@ _Result = tuple[Any, list[Any], int, int | None]
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool,
-         turn: WriteTurn | None) -> _Result:
+         turn: WriteTurn | None, commit: bool) -> _Result:
     """On aiosqlite's thread: the statement from cursor to close, returning what SQLAlchemy reads afterwards.
-    A transaction's first write waits for this connection's turn among writers (cara_fed/sqlite_turns.py)."""
+    A transaction's first write waits for this connection's turn among writers (cara_fed/sqlite_turns.py);
+    `commit` (COMMIT_WITH_STATEMENT) commits right after the statement, in the same hop."""
     if turn is not None and not turn.held and is_write(operation):
         turn.take()
     cursor = connection.cursor()
@@ -47,6 +49,8 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
             cursor.execute(operation, parameters if parameters is not None else ())
         description = cursor.description
         rows = cursor.fetchall() if description else []
+        if commit and connection.in_transaction:
+            connection.commit()
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
@@ -66,10 +70,27 @@ def _finish(connection: sqlite3.Connection, finish: Callable[[], None], turn: Wr
         _end_of_transaction(connection, turn)
 
 
+# Execution option for a write transaction's last statement: on SQLite, commit in the statement's own thread hop.
+# A transaction's write lock (and turn) is otherwise held until the event loop gets round to the commit's hop,
+# which on a busy loop (the inbox's web process) is milliseconds in which every other writer waits. Only for
+# the last statement: anything after it is committed separately and cannot be rolled back with it. PostgreSQL
+# ignores it (its writers do not exclude each other).
+COMMIT_WITH_STATEMENT = "cara_fed_sqlite_commit_with_statement"
+
+
+def mark_commits(engine: Any) -> None:
+    """Tell each cursor whether its statement carries COMMIT_WITH_STATEMENT (cursors do not see options)."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _mark(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(cursor, OneHopCursor):
+            cursor.commit_after = bool(context is not None and context.execution_options.get(COMMIT_WITH_STATEMENT))
+
+
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     """A client-side cursor that holds a finished statement's rows; no aiosqlite cursor behind it."""
 
-    __slots__ = ("_description", "_rowcount", "_lastrowid")
+    __slots__ = ("_description", "_rowcount", "_lastrowid", "commit_after")
     _awaitable_cursor_close = False
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection):  # no hop: nothing opened yet
@@ -81,6 +102,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._description: Any = None
         self._rowcount = -1
         self._lastrowid: int | None = None
+        self.commit_after = False
 
     @property
     def description(self) -> Any:
@@ -107,7 +129,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         try:
             self._description, rows, self._rowcount, self._lastrowid = await_(
                 connection._execute(_run, connection._conn, operation, parameters, many,
-                                    self._adapt_connection._turn))  # type: ignore[attr-defined]
+                                    self._adapt_connection._turn, self.commit_after))  # type: ignore[attr-defined]
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._rows = collections.deque(rows)

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, literal_column, or_, select, update
 
 from cara_fed.context import Context
 from cara_fed.db import utcnow
+from cara_fed.db_sqlite import COMMIT_WITH_STATEMENT
 from cara_fed.models import InboxItem
 from cara_fed.services.inbox_batch import INBOX_ROWS_ONLY, NewItem, batcher_for
 from cara_fed.services.instances import domain_verdict
@@ -201,10 +202,11 @@ async def _claim_many(ctx: Context, item_ids: list[int], ahead: int = 0) -> _Cla
                 error=bindparam("message")), [{"row_id": row.id, "message": (
                     f"gave up after {row.attempts} attempts: {row.error or 'no reason recorded'}")[:2000]}
                     for row in spent])
+        last = {COMMIT_WITH_STATEMENT: True}  # the write lock is let go in the last statement's hop (SQLite)
         found = {row.id: row for row in (await connection.execute(
             update(table).where(*open_rows, table.c.attempts < MAX_ATTEMPTS)
             .values(attempts=table.c.attempts + 1, state_changed_at=now)  # in hand: the sweep leaves it a minute
-            .returning(*returned))).all()}
+            .returning(*returned), execution_options=last if ahead <= 0 else {})).all()}
         extra: dict[int, Any] = {}
         if ahead > 0:
             # Read ahead: received rows no batch has touched yet (their own jobs are still queued; they find
@@ -217,7 +219,7 @@ async def _claim_many(ctx: Context, item_ids: list[int], ahead: int = 0) -> _Cla
             extra = {row.id: row for row in (await connection.execute(
                 update(table).where(table.c.id.in_(waiting), table.c.state == literal_column("'received'"),
                                     table.c.attempts == 0)
-                .values(attempts=1, state_changed_at=now).returning(*returned))).all()}
+                .values(attempts=1, state_changed_at=now).returning(*returned), execution_options=last)).all()}
     order = sorted({*item_ids, *extra}) if extra else item_ids  # by id: each sender's activities in order
     everything = {**found, **extra}
     rows = {item_id: Received(row.id, row.activity_id, row.recipient, row.actor_uri, row.activity_type, row.payload,
@@ -237,4 +239,5 @@ async def _settle_many(ctx: Context, claim: _Claim) -> None:
                                 or_(*(table.c.state == literal_column(f"'{state}'") for state in OPEN_STATES)))
             .values(state=bindparam("new_state"), error=bindparam("reason"), state_changed_at=now),
             [{"row_id": item_id, "new_state": state, "reason": reason}
-             for item_id, (state, reason) in claim.outcomes.items()])
+             for item_id, (state, reason) in claim.outcomes.items()],
+            execution_options={COMMIT_WITH_STATEMENT: True})

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from cara_fed import tasks
 from cara_fed.context import Context, ResourceKey
 from cara_fed.db import utcnow
+from cara_fed.db_sqlite import COMMIT_WITH_STATEMENT
 from cara_fed.models import InboxItem
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,8 @@ class InboxBatcher:
         try:
             async with self.ctx.transaction(changes_pages=False) as tx:
                 connection = await tx.session.connection(execution_options={INBOX_ROWS_ONLY: True})
-                result = await connection.execute(self._statement, rows)
+                result = await connection.execute(self._statement, rows,
+                                                  execution_options={COMMIT_WITH_STATEMENT: True})
                 return {(row.activity_id, row.recipient): row.id for row in result}
         except Exception as exc:
             if len(batch) < 2 or not _isolatable(exc):

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from cara_fed.db import make_engine
+from cara_fed.db_sqlite import COMMIT_WITH_STATEMENT
 from cara_fed.sqlite_turns import is_write, turn_path
 
 
@@ -137,3 +138,21 @@ async def test_a_writer_goes_on_without_its_turn_after_the_busy_timeout(database
     finally:
         os.close(stuck)
         await engine.dispose()
+
+
+async def test_a_last_statement_can_commit_in_its_own_hop(engines, database) -> None:
+    """COMMIT_WITH_STATEMENT: the write lock and the turn are let go with the statement, before the event loop
+    comes back for the transaction's commit; the commit that follows has nothing left to do."""
+    first, second = engines
+    async with first.begin() as connection:
+        await connection.execute(text("INSERT INTO works (title) VALUES ('a')"))
+        inserted = await connection.execute(text("INSERT INTO works (title) VALUES ('b') RETURNING id"),
+                                            execution_options={COMMIT_WITH_STATEMENT: True})
+        assert inserted.scalar() == 2
+        assert turn_is_free(database)
+        async with second.connect() as reader:  # already committed: another connection sees both rows
+            assert (await reader.execute(text("SELECT count(*) FROM works"))).scalar() == 2
+    async with first.begin() as connection:  # a plain statement after it still waits for the commit
+        await connection.execute(text("INSERT INTO works (title) VALUES ('c')"))
+        assert not turn_is_free(database)
+    assert turn_is_free(database)
