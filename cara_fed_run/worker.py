@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
+from huey.storage import SqliteStorage
 
 from cara_fed import memory, metrics, scheduler, tasks
 from cara_fed.config import Config
@@ -123,12 +125,26 @@ def run_scheduler_forever(config: Config) -> None:
     asyncio.run(main())
 
 
+class QueueFile(SqliteStorage):
+    """huey's SQLite queue, committing without an fsync each time (synchronous=NORMAL under WAL; huey offers
+    only FULL or OFF). With FULL every job queued or taken was a disk flush made under the queue's lock, and
+    the inbox answers a batch of senders only after its job is queued. A process crash loses nothing; a machine
+    crash may lose the jobs queued last, which the periodic sweep queues again from their rows (every job
+    carries only row ids: inbox, deliveries, media, mail, archives)."""
+
+    def _create_connection(self) -> sqlite3.Connection:
+        connection = super()._create_connection()
+        connection.execute("pragma synchronous=NORMAL")
+        return connection
+
+
 def make_huey(config: Config, queue: str) -> Huey:
     name = f"cara-fed-{queue}"
     if config.jobs.backend == "redis":
         return RedisHuey(name=name, url=config.jobs.redis_url, results=False, utc=True)
     config.data_path.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name=name, filename=str(config.data_path / "queue.db"), results=False, utc=True)
+    return SqliteHuey(name=name, filename=str(config.data_path / "queue.db"), results=False, utc=True,
+                      storage_class=QueueFile)
 
 
 class HueyJobs:

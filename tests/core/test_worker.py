@@ -16,7 +16,7 @@ from cara_fed.queue import QUEUES
 from cara_fed.services import accounts, artworks, media_pipeline, media_sweep
 from cara_fed.services.artworks import ArtworkInput
 from cara_fed.services.media import Upload
-from cara_fed_run.worker import Worker, wire_jobs
+from cara_fed_run.worker import Worker, make_huey, wire_jobs
 from tests import images
 from tests.services import redis_url
 
@@ -112,3 +112,15 @@ async def test_jobs_are_safe_to_run_twice_and_the_sweep_recovers_stuck_work(ctx)
 async def _derivatives(ctx, asset_id):  # type: ignore[no-untyped-def]
     async with ctx.sessions() as session:
         return (await session.scalars(select(MediaDerivative).where(MediaDerivative.asset_id == asset_id))).all()
+
+
+def test_the_sqlite_queue_commits_without_a_flush_each_time(tmp_path) -> None:
+    """synchronous=NORMAL under WAL: a queued or taken job costs no fsync (huey's default, FULL, flushed the
+    disk for each one, under the queue's lock). Jobs survive a process crash; a machine crash may lose the last
+    ones, which the sweep queues again."""
+    config = load_config(environ={"CARA_FED__SERVER__DATA_DIR": str(tmp_path / "data")})
+    storage = make_huey(config, "inbox").storage
+    assert storage.sql("pragma journal_mode", results=True) == [("wal",)]
+    assert storage.sql("pragma synchronous", results=True) == [(1,)]  # NORMAL
+    storage.enqueue(b"job", priority=0)
+    assert storage.dequeue() == b"job"
