@@ -163,7 +163,12 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def _end(self, finish: Callable[[sqlite3.Connection], Callable[[], None]]) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        if not connection._connection:  # closed already (as the stock adapter checks)
+        raw = connection._connection  # None once closed
+        # No transaction open, nothing to end and no turn held: no hop. The pool rolls back every connection it
+        # gets back, most of them after reads only (sqlite3 opens a transaction for writes alone), and a
+        # statement that committed itself (COMMIT_WITH_STATEMENT) leaves its transaction's commit nothing to do.
+        # `in_transaction` reads sqlite3's autocommit flag: safe here, no statement of this connection runs now.
+        if raw is None or not raw.in_transaction:
             return
         try:
             await_(connection._execute(_finish, connection._conn, finish(connection._conn), self._turn))
