@@ -1,5 +1,6 @@
 """Inbox throughput: signed Create activities accepted (202) and durably stored per second, beside the RSA
-verify ceiling (`verify_request` calls per second on one core) measured on the same requests in the same run.
+verify ceiling (`verify_request` calls per second on the same number of cores, one process each) measured on the
+same requests in the same run.
 
 A real `cara-fed serve` (embedded SQLite + huey, default config; --postgres: a throwaway PostgreSQL database
 on 127.0.0.1:5432) with one local user, `ada`. A "remote"
@@ -45,7 +46,7 @@ from bench.inbox_load import fire  # noqa: E402
 from federation.signatures import generate_key_pair, sign_request, verify_request  # noqa: E402
 from tests.instance import free_port, running_instance  # noqa: E402
 
-GOAL = 2000.0
+GOAL = 1500.0  # issue 15: activities accepted and processed per second on 2 cores
 # Every instance serves this public host (as behind a reverse proxy), so one set of pre-signed requests fits
 # all of them; the load generator connects to the instance's loopback port and sends `Host: DOMAIN`.
 DOMAIN = "inbox-bench.example"
@@ -125,6 +126,13 @@ def presign(inbox_url: str, base: str, keys: list[tuple[str, str]], count: int, 
 
 
 # --- measurements -----------------------------------------------------------------------------------------
+
+
+def verify_ceiling_on(cores: int, inbox_url: str, requests: list[Signed], pems: dict[str, str],
+                      seconds: float = 2.0) -> float:
+    """`verify_request` calls per second on `cores` processes at once (the cores the server gets)."""
+    with ProcessPoolExecutor(cores) as pool:
+        return sum(pool.map(verify_ceiling, *zip(*[(inbox_url, requests, pems, seconds)] * cores, strict=True)))
 
 
 def verify_ceiling(inbox_url: str, requests: list[Signed], pems: dict[str, str], seconds: float = 2.0) -> float:
@@ -237,7 +245,7 @@ def _run_mode(mode: str, args: argparse.Namespace, warmup: list[Signed], rounds:
             raise RuntimeError(f"{mode}: warm-up answers {first['statuses']}; log: {errors[-5:]}")
         expected = len(warmup)
         for signed in rounds:
-            result["ceiling"].append(verify_ceiling(INBOX_URL, signed[:3000], pems))
+            result["ceiling"].append(verify_ceiling_on(args.cores, INBOX_URL, signed[:3000], pems))
             cpu_before, started = cpu_seconds(pid), time.monotonic()
             outcome = fire(instance.url, signed, args.connections, Path(tmp), DOMAIN)
             cpu_used = cpu_seconds(pid) - cpu_before
@@ -277,14 +285,15 @@ def report(result: dict, args: argparse.Namespace) -> None:
           f"{result['key_fetches']}; server log errors: {result['log_errors']}")
     for line in result.get("log_error_lines", []):
         print(f"  server log: {line[:300]}")
-    print(f"  RSA verify ceiling (verify_request, 1 core): {ceiling:,.0f}/s (rounds: {rounds(result['ceiling'])})")
+    print(f"  RSA verify ceiling (verify_request, {args.cores} processes at once): {ceiling:,.0f}/s "
+          f"(rounds: {rounds(result['ceiling'])})")
     print(f"  accepted (202):                              {accepted:,.0f}/s (rounds: {rounds(result['accepted'])})")
     print(f"  durably stored (rows counted after each round = all 202s): "
           f"{statistics.median(result['stored']):,.0f}/s")
     print(f"  serve processes' CPU while loaded: {statistics.median(result['cpu']):.2f} cores "
           f"(rounds: {', '.join(f'{c:.2f}' for c in result['cpu'])})")
     # CPU per activity does not depend on what else the (shared) machine runs, unlike the rates above.
-    ms, rsa_ms = statistics.median(result["cpu_ms"]), 1000 / ceiling
+    ms, rsa_ms = statistics.median(result["cpu_ms"]), args.cores * 1000 / ceiling
     print(f"  serve CPU per accepted activity: {ms:.3f} ms (RSA verify alone: {rsa_ms:.3f} ms; "
           f"{args.cores} cores at this cost: {args.cores * 1000 / ms:,.0f}/s)")
     if result["cpu_ms_processed"]:
@@ -292,11 +301,13 @@ def report(result: dict, args: argparse.Namespace) -> None:
         print(f"  serve CPU per activity, accepted and processed: {ms:.3f} ms ({args.cores} cores at this cost: "
               f"{args.cores * 1000 / ms:,.0f}/s; rounds: {', '.join(f'{m:.3f}' for m in result['cpu_ms_processed'])})")
     print("  latency p50/p99 per round (ms): " + ", ".join(f"{p50:.1f}/{p99:.1f}" for p50, p99 in result["latency"]))
-    if result["processed"]:
-        print(f"  received -> all processed by the worker:    {statistics.median(result['processed']):,.0f}/s "
-              f"(rounds: {rounds(result['processed'])})")
     print(f"  ratio accepted / verify ceiling: {accepted / ceiling:.2f}")
-    print(f"  goal: >= {GOAL:,.0f}/s  {'PASS' if accepted >= GOAL else 'FAIL'}")
+    if result["processed"]:
+        processed = statistics.median(result["processed"])
+        print(f"  received -> all processed by the worker:    {processed:,.0f}/s "
+              f"(rounds: {rounds(result['processed'])})")
+        print(f"  ratio processed / verify ceiling: {processed / ceiling:.2f}")
+        print(f"  goal: >= {GOAL:,.0f} processed/s on 2 cores  {'PASS' if processed >= GOAL else 'FAIL'}")
 
 
 def main() -> None:
