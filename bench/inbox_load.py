@@ -19,7 +19,25 @@ from urllib.parse import urlsplit
 # GET /inbox (405, not counted). When every real request has its answer the thread writes the counts and
 # the time from the first request to the last answer (CLOCK_MONOTONIC via LuaJIT's FFI) to args[3] and
 # stops; wrk itself sleeps for -d, so fire() interrupts it then (its summary gives latency and errors).
-LUA = r"""
+# Reads the file raw_requests() writes: `<length>\n<raw request>` records, into a Lua list (surge.py too).
+READ_RAW_REQUESTS = r"""
+local function read_raw_requests(path)
+  local out = {}
+  local f = assert(io.open(path, "rb"))
+  local data = f:read("*a")
+  f:close()
+  local pos = 1
+  while pos <= #data do
+    local nl = data:find("\n", pos, true)
+    local len = tonumber(data:sub(pos, nl - 1))
+    out[#out + 1] = data:sub(nl + 1, nl + len)
+    pos = nl + 1 + len
+  end
+  return out
+end
+"""
+
+LUA = READ_RAW_REQUESTS + r"""
 local ffi = require("ffi")
 ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
            int clock_gettime(int clock, bench_timespec *ts); ]]
@@ -28,16 +46,7 @@ local function now() ffi.C.clock_gettime(1, ts) return tonumber(ts.tv_sec) + ton
 local requests, count, filler, verified, result_file, started = {}, 0, "", false, nil, nil
 local sent, ok, real, other = 0, 0, 0, ""
 function init(args)
-  local f = assert(io.open(args[1], "rb"))
-  local data = f:read("*a")
-  f:close()
-  local pos = 1
-  while pos <= #data do
-    local nl = data:find("\n", pos, true)
-    local len = tonumber(data:sub(pos, nl - 1))
-    requests[#requests + 1] = data:sub(nl + 1, nl + len)
-    pos = nl + 1 + len
-  end
+  requests = read_raw_requests(args[1])
   count = #requests
   filler = "GET /inbox HTTP/1.1\r\nHost: " .. args[2] .. "\r\n\r\n"
   result_file = args[3]

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import wrk_lua  # noqa: E402
 from bench.inbox import presign, serve_pids, start_remote  # noqa: E402
-from bench.inbox_load import raw_requests  # noqa: E402
+from bench.inbox_load import READ_RAW_REQUESTS, raw_requests  # noqa: E402
 from federation.signatures import generate_key_pair  # noqa: E402
 from tests.instance import free_port, running_instance  # noqa: E402
 from tests.services import fresh_postgres_database  # noqa: E402
@@ -63,7 +63,7 @@ app.router.add_post("/{tail:.*}", page)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)
 """
 
-MIX_LUA = r"""
+MIX_LUA = READ_RAW_REQUESTS + r"""
 local accounts, artworks, media, tokens, inbox, n, cut = 0, 0, "", {}, {}, 0, {}
 local function lines(path)
   local out = {}
@@ -73,16 +73,7 @@ end
 function init(args)
   accounts, artworks, media = tonumber(args[1]), tonumber(args[2]), args[3]
   tokens = lines(args[4])
-  local f = assert(io.open(args[5], "rb"))
-  local data = f:read("*a")
-  f:close()
-  local pos = 1
-  while pos <= #data do
-    local nl = data:find("\n", pos, true)
-    local len = tonumber(data:sub(pos, nl - 1))
-    inbox[#inbox + 1] = data:sub(nl + 1, nl + len)
-    pos = nl + 1 + len
-  end
+  inbox = read_raw_requests(args[5])
   local total = 0  -- weights "portfolio,artwork,home,inbox,media" -> cumulative cut points out of 100
   for weight in args[6]:gmatch("%d+") do total = total + tonumber(weight) cut[#cut + 1] = total end
   for i = 1, #cut do cut[i] = cut[i] * 100 / total end
