@@ -12,8 +12,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import random
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -143,6 +143,12 @@ def request_id(request: RequestLike) -> str:
     return client(request).request_id
 
 
+def new_request_id() -> str:
+    """16 hex digits. A label for logs, not a secret: the module's generator (reseeded in each forked process)
+    instead of the system's, whose read cost 2.8 % of an inbox POST's CPU."""
+    return f"{random.getrandbits(64):016x}"
+
+
 def middleware(trust: Trust) -> Any:
     """Outermost: resolve the client once, give every request an id (a trusted proxy's, or a new one) that
     comes back in the response and the access log."""
@@ -151,7 +157,7 @@ def middleware(trust: Trust) -> Any:
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         address, scheme = resolve_client(request.remote, request.scheme, request.headers, trust)
         sent = request.headers.get(REQUEST_ID_HEADER, "")
-        rid = sent if trust.trusts(request.remote) and _REQUEST_ID_RE.match(sent) else secrets.token_hex(8)
+        rid = sent if trust.trusts(request.remote) and _REQUEST_ID_RE.match(sent) else new_request_id()
         request[CLIENT_KEY] = Client(address, scheme, rid)
         REQUEST_ID.set(rid)  # each request runs in its own task: this never leaks into another
         started = time.perf_counter()

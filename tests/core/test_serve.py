@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -50,6 +51,9 @@ def wait_until(predicate, timeout: float = 20) -> bool:  # type: ignore[no-untyp
     return predicate()
 
 
+REQUEST_IDS: list[str] = []  # every X-Request-Id ten_pages saw
+
+
 def ten_pages(port: int) -> list[int]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
@@ -59,6 +63,7 @@ def ten_pages(port: int) -> list[int]:
             response = connection.getresponse()
             response.read()
             statuses.append(response.status)
+            REQUEST_IDS.append(response.getheader("X-Request-Id", ""))
         return statuses
     finally:
         connection.close()
@@ -87,8 +92,11 @@ def test_two_processes_share_the_port_and_stop_together(tmp_path: Path) -> None:
         assert len(children) == 2, children
         # 30 keep-alive clients at once, 10 pages each: the kernel spreads the connections over the processes'
         # own sockets (on one shared socket, one process accepted the whole burst).
+        REQUEST_IDS.clear()
         with ThreadPoolExecutor(30) as pool:
             assert list(pool.map(lambda _: ten_pages(instance.port), range(30))) == [[200] * 10] * 30
+        # Request ids come from each process's own generator, reseeded in the fork: none repeats across them.
+        assert len(set(REQUEST_IDS)) == 300 and all(re.fullmatch("[0-9a-f]{16}", rid) for rid in REQUEST_IDS)
         # /metrics from either process sums both: the 300 pages plus the one start-up probe that got a 200.
         for _ in range(4):
             with urllib.request.urlopen(instance.url + "/metrics", timeout=10) as response:
