@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Project
 from cara_fed.queries_cards import CardWork, card_select, cards_from, core_rows
 from cara_fed.queries_safety import blocked_either_way, feed_filters
+
+if TYPE_CHECKING:
+    from cara_fed.queries_artwork import ShownWork
 
 PAGE_SIZE = 24
 # Feed cards show the cover and the artist's name only: don't load tags, avatars and banners for them.
@@ -24,7 +25,8 @@ PAGE_SIZE = 24
 CARD_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
                 joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags),
                 selectinload(Artwork.images).joinedload(ArtworkImage.asset))
-# (The portfolio, home and /feed pages read their cards as plain rows instead: cara_fed/queries_cards.py.)
+# (The portfolio, home and /feed pages read their cards as plain rows instead: cara_fed/queries_cards.py; the
+# artwork page its works too: cara_fed/queries_artwork.py.)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ async def local_account(session: AsyncSession, username: str) -> Account | None:
                                                       Account.domain.is_(None)))
 
 
-def can_view(artwork: Artwork, viewer: Account | None) -> bool:
+def can_view(artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
     if viewer is not None and viewer.id == artwork.account_id:
         return True
     if artwork.state != "published" or artwork.account.status != "active":
@@ -96,14 +98,6 @@ def _pinned_where(query: Select, account: Account) -> Select:
 
 async def pinned(session: AsyncSession, account: Account) -> list[Artwork]:
     return list((await session.scalars(_pinned_where(select(Artwork), account))).all())
-
-
-def _with_author(works: Iterable[Artwork], account: Account) -> None:
-    """Give works loaded with lazyload(Artwork.account) their author (the templates read work.account after the
-    database session has closed, when no lazy load can run)."""
-    for work in works:
-        if work.account_id == account.id:
-            set_committed_value(work, "account", account)
 
 
 @dataclass(frozen=True)
@@ -140,25 +134,6 @@ async def portfolio_cards(session: AsyncSession, account: Account, viewer: Accou
     pinned = sorted((work for work in found if marks[work.id][1]), key=lambda work: work.pinned_at, reverse=True)
     covers = {work.id: work for work in found if work.id in cover_ids}
     return PortfolioCards(Page(on_page, on_page[-1].id if more and on_page else None), pinned, covers)
-
-
-async def work_and_more(session: AsyncSession, account: Account, work_id: int,
-                        more: int = 6) -> tuple[Artwork | None, list[Artwork]]:
-    """An artwork page's work (with its tags) and the artist's latest visible works beside it, in one load
-    (four statements: works, images with assets, derivatives, tags)."""
-    latest = _portfolio_where(select(Artwork.id), account, None).order_by(Artwork.id.desc()).limit(more + 1)
-    # The account filter first: PostgreSQL cannot turn an OR of an id and an IN-subquery into an index lookup
-    # and read every work for it (397 ms per page at a million works, bench/surge.py's data; 0.06 ms with the
-    # filter). A work of another account is not found either way.
-    rows = (await session.scalars(select(Artwork).where(Artwork.account_id == account.id,
-                                                        or_(Artwork.id == work_id, Artwork.id.in_(latest)))
-                                  .options(lazyload(Artwork.account), selectinload(Artwork.tags),
-                                           selectinload(Artwork.images).joinedload(ArtworkImage.asset))
-                                  )).unique().all()
-    _with_author(rows, account)
-    work = next((row for row in rows if row.id == work_id), None)
-    others = sorted((row for row in rows if row.id != work_id), key=lambda row: row.id, reverse=True)
-    return work, others[:more]
 
 
 async def projects(session: AsyncSession, account: Account) -> list[Project]:
@@ -199,7 +174,7 @@ async def is_follower(session: AsyncSession, viewer: Account | None, author_id: 
     return follow is not None and follow.state == "accepted"
 
 
-async def can_view_async(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> bool:
+async def can_view_async(session: AsyncSession, artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
     """can_view plus followers-only works for accepted followers; nothing across a block (either way)."""
     if viewer is not None and viewer.id != artwork.account_id \
             and await blocked_either_way(session, viewer.id, artwork.account_id):

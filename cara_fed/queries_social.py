@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries
 from cara_fed.models import Account, Artwork, Bookmark, Boost, Comment, Follow, Like, Notification
+from cara_fed.queries_artwork import ShownWork
 from cara_fed.services.comments import may_comment
 
 THREAD_LIMIT = 500
@@ -48,7 +49,7 @@ def thread_order(comments: list[Comment]) -> list[tuple[Comment, int]]:
     return ordered
 
 
-async def artwork_social(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> ArtworkSocial:
+async def artwork_social(session: AsyncSession, artwork: Artwork | ShownWork, viewer: Account | None) -> ArtworkSocial:
     # The counts and the viewer's own like, boost, bookmark and follow ride in one statement of scalar
     # subqueries (one round trip instead of up to six).
     columns = [_count_of(Like, artwork.id), _count_of(Boost, artwork.id)]
