@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, literal, or_, select, union_all
+from sqlalchemy import Select, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
@@ -64,9 +64,12 @@ async def latest_public_cards(session: AsyncSession, before: int | None = None, 
     return await card_page(session, _latest_public_where(card_select()), before, limit)
 
 
+# Built once (the name bound at execution): every portfolio and artwork page looks its artist up.
+_LOCAL_ACCOUNT = select(Account).where(Account.username == bindparam("username"), Account.domain.is_(None))
+
+
 async def local_account(session: AsyncSession, username: str) -> Account | None:
-    return await session.scalar(select(Account).where(Account.username == username.lower(),
-                                                      Account.domain.is_(None)))
+    return await session.scalar(_LOCAL_ACCOUNT, {"username": username.lower()})
 
 
 def can_view(artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
