@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, func, literal, or_, select, union_all
@@ -80,27 +81,33 @@ def can_view(artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
     return artwork.visibility in ("public", "unlisted")  # followers-only: the follow graph decides (federation)
 
 
-def _portfolio_where(query: Select, account: Account, viewer: Account | None) -> Select:
-    query = query.where(Artwork.account_id == account.id)
-    if viewer is None or viewer.id != account.id:
+def _portfolio_where(query: Select, account_id: Any, everything: bool) -> Select:
+    """An artist's works (`account_id`: an id or a bind parameter): all of them for the owner (`everything`), else
+    the visible ones."""
+    query = query.where(Artwork.account_id == account_id)
+    if not everything:
         query = query.where(Artwork.state == "published", Artwork.visibility.in_(("public", "unlisted")))
     return query
+
+
+def _own(account: Account, viewer: Account | None) -> bool:
+    return viewer is not None and viewer.id == account.id
 
 
 async def portfolio(session: AsyncSession, account: Account, viewer: Account | None, before: int | None = None,
                     limit: int = PAGE_SIZE) -> Page:
     """An artist's works: all of them for the owner (with processing state), else the visible ones."""
-    return await _page(session, _portfolio_where(select(Artwork), account, viewer), before, limit)
+    return await _page(session, _portfolio_where(select(Artwork), account.id, _own(account, viewer)), before, limit)
 
 
-def _pinned_where(query: Select, account: Account) -> Select:
-    return query.where(Artwork.account_id == account.id, Artwork.pinned_at.is_not(None),
+def _pinned_where(query: Select, account_id: Any) -> Select:
+    return query.where(Artwork.account_id == account_id, Artwork.pinned_at.is_not(None),
                        Artwork.state == "published", Artwork.visibility.in_(("public", "unlisted"))
                        ).order_by(Artwork.pinned_at.desc())
 
 
 async def pinned(session: AsyncSession, account: Account) -> list[Artwork]:
-    return list((await session.scalars(_pinned_where(select(Artwork), account))).all())
+    return list((await session.scalars(_pinned_where(select(Artwork), account.id))).all())
 
 
 @dataclass(frozen=True)
@@ -110,27 +117,40 @@ class PortfolioCards:
     covers: dict[int, CardWork]
 
 
+@cache
+def _portfolio_cards_select(everything: bool, paged: bool, with_covers: bool) -> Select:
+    """portfolio_cards' works select for one shape of request, built once (ids, cursor and limit bound at
+    execution): building it cost more CPU per portfolio page than running it."""
+    account_id = bindparam("account_id")
+    query = _portfolio_where(select(Artwork.id), account_id, everything)
+    if paged:
+        query = query.where(Artwork.id < bindparam("before"))
+    page_ids = select(query.order_by(Artwork.id.desc()).limit(bindparam("page_limit")).subquery().c.id)
+    pinned_ids = _pinned_where(select(Artwork.id), account_id).order_by(None)
+    wanted = [Artwork.id.in_(page_ids), Artwork.id.in_(pinned_ids)]
+    if with_covers:
+        wanted.append(Artwork.id.in_(bindparam("cover_ids", expanding=True)))
+    return (card_select(with_author=False).add_columns(Artwork.id.in_(page_ids).label("on_page"),
+                                                        Artwork.id.in_(pinned_ids).label("pinned"))
+            # All are the artist's: the account filter lets the database use its index instead of testing every
+            # work against the ORed subqueries (PostgreSQL cannot turn an OR of IN-subqueries into an index lookup).
+            .where(Artwork.account_id == account_id, or_(*wanted)))
+
+
 async def portfolio_cards(session: AsyncSession, account: Account, viewer: Account | None, before: int | None,
                           cover_ids: list[int], limit: int = PAGE_SIZE) -> PortfolioCards:
     """The portfolio page's works (the page, the pinned ones, the project covers) as plain-row cards in two
     statements: the works, each marked as on the page and/or pinned (the page's and the pinned ids are
     subqueries of that one select), then their images. Covers are the artist's own works (projects only hold
     their own)."""
-    query = _portfolio_where(select(Artwork.id), account, viewer)
+    query = _portfolio_cards_select(_own(account, viewer), before is not None, bool(cover_ids))
+    params: dict[str, Any] = {"account_id": account.id, "page_limit": limit + 1}
     if before is not None:
-        query = query.where(Artwork.id < before)
-    page_ids = select(query.order_by(Artwork.id.desc()).limit(limit + 1).subquery().c.id)
-    pinned_ids = _pinned_where(select(Artwork.id), account).order_by(None)
-    wanted = [Artwork.id.in_(page_ids), Artwork.id.in_(pinned_ids)]
+        params["before"] = before
     if cover_ids:
-        wanted.append(Artwork.id.in_(cover_ids))
+        params["cover_ids"] = cover_ids
     marks: dict[int, tuple] = {}
-    found = await cards_from(session, card_select(with_author=False).add_columns(
-        Artwork.id.in_(page_ids).label("on_page"), Artwork.id.in_(pinned_ids).label("pinned"))
-        # All are the artist's: the account filter lets the database use its index instead of testing every work
-        # against the ORed subqueries (PostgreSQL cannot turn an OR of IN-subqueries into an index lookup).
-        .where(Artwork.account_id == account.id, or_(*wanted)),
-        account, extra=marks)
+    found = await cards_from(session, query, account, params=params, extra=marks)
     on_page = sorted((work for work in found if marks[work.id][0]), key=lambda work: work.id, reverse=True)
     more = len(on_page) > limit
     on_page = on_page[:limit]
@@ -139,11 +159,14 @@ async def portfolio_cards(session: AsyncSession, account: Account, viewer: Accou
     return PortfolioCards(Page(on_page, on_page[-1].id if more and on_page else None), pinned, covers)
 
 
+# Built once (the account bound at execution). The items join on (one statement, not two): a project lists a few
+# dozen works at most.
+_PROJECTS = (select(Project).where(Project.account_id == bindparam("account_id")).options(joinedload(Project.items))
+             .order_by(Project.position, Project.id))
+
+
 async def projects(session: AsyncSession, account: Account) -> list[Project]:
-    # The items join on (one statement, not two): a project lists a few dozen works at most.
-    return list((await session.scalars(select(Project).where(Project.account_id == account.id)
-                                       .options(joinedload(Project.items))
-                                       .order_by(Project.position, Project.id))).unique().all())
+    return list((await session.scalars(_PROJECTS, {"account_id": account.id})).unique().all())
 
 
 async def artworks_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, Artwork]:
