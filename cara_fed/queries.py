@@ -40,10 +40,21 @@ async def card_page(session: AsyncSession, query: Select, before: int | None, li
     """_page for a queries_cards.card_select query: plain-row cards, newest first."""
     if before is not None:
         query = query.where(Artwork.id < before)
-    rows = await cards_from(session, query.order_by(Artwork.id.desc()).limit(limit + 1))
+    return _card_page(await cards_from(session, query.order_by(Artwork.id.desc()).limit(limit + 1)), limit)
+
+
+def _card_page(rows: list[CardWork], limit: int) -> Page:
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
+
+
+def _paged_cards(query: Select, paged: bool) -> Select:
+    """A card_select query as a page, newest first, its cursor (`before`, when `paged`) and limit bound at execution:
+    for selects built once."""
+    if paged:
+        query = query.where(Artwork.id < bindparam("before"))
+    return query.order_by(Artwork.id.desc()).limit(bindparam("limit"))
 
 
 async def _page(session: AsyncSession, query: Select, before: int | None, limit: int) -> Page:
@@ -60,9 +71,14 @@ def _latest_public_where(query: Select) -> Select:
                        Account.domain.is_(None))
 
 
+# Built once, first page and later ones: building it cost more CPU per home page than running it.
+_LATEST_PUBLIC = {paged: _paged_cards(_latest_public_where(card_select()), paged) for paged in (False, True)}
+
+
 async def latest_public_cards(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
     """The newest public works of active local accounts, as plain-row cards (the home page)."""
-    return await card_page(session, _latest_public_where(card_select()), before, limit)
+    params: dict[str, Any] = {"limit": limit + 1} if before is None else {"limit": limit + 1, "before": before}
+    return _card_page(await cards_from(session, _LATEST_PUBLIC[before is not None], params=params), limit)
 
 
 # Built once (the name bound at execution): every portfolio and artwork page looks its artist up.
@@ -176,12 +192,16 @@ async def artworks_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, Ar
     return {a.id: a for a in rows}
 
 
+# One round trip for both counts; built once (it has no parameters).
+_LOCAL_COUNTS = select(
+    select(func.count()).select_from(Account).where(
+        Account.domain.is_(None), Account.status == "active", Account.kind != "application").scalar_subquery(),
+    select(func.count()).select_from(Artwork).join(Account).where(
+        Account.domain.is_(None), Artwork.state == "published").scalar_subquery())
+
+
 async def count_local(session: AsyncSession) -> tuple[int, int]:
-    users = select(func.count()).select_from(Account).where(
-        Account.domain.is_(None), Account.status == "active", Account.kind != "application").scalar_subquery()
-    works = select(func.count()).select_from(Artwork).join(Account).where(
-        Account.domain.is_(None), Artwork.state == "published").scalar_subquery()
-    [found] = await core_rows(session, select(users, works))  # one round trip for both counts
+    [found] = await core_rows(session, _LOCAL_COUNTS)
     return found[0] or 0, found[1] or 0
 
 
