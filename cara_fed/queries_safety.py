@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.models import Account, Artwork, Block, Follow, Mute, TagFollow
@@ -22,13 +22,17 @@ def not_hidden_from(viewer: Account | None) -> ColumnElement[bool] | None:
                 Artwork.account_id.not_in(muted))
 
 
+# Built once (the viewer bound at execution): every feed page and stream reads it.
+_FEED_FILTERS = union_all(
+    select(literal("tag"), TagFollow.tag, literal(0)).where(TagFollow.account_id == bindparam("viewer_id")),
+    select(literal("hide"), literal(""), Block.target_id).where(Block.account_id == bindparam("viewer_id")),
+    select(literal("hide"), literal(""), Block.account_id).where(Block.target_id == bindparam("viewer_id")),
+    select(literal("hide"), literal(""), Mute.target_id).where(Mute.account_id == bindparam("viewer_id")))
+
+
 async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str], list[int]]:
     """(followed tags, ids of accounts whose works the viewer must not see) in one round trip."""
-    rows = await session.execute(union_all(
-        select(literal("tag"), TagFollow.tag, literal(0)).where(TagFollow.account_id == viewer.id),
-        select(literal("hide"), literal(""), Block.target_id).where(Block.account_id == viewer.id),
-        select(literal("hide"), literal(""), Block.account_id).where(Block.target_id == viewer.id),
-        select(literal("hide"), literal(""), Mute.target_id).where(Mute.account_id == viewer.id)))
+    rows = await session.execute(_FEED_FILTERS, {"viewer_id": viewer.id})
     tags, hidden = [], set()
     for kind, tag, account_id in rows.all():
         if kind == "tag":
