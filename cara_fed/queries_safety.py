@@ -64,17 +64,22 @@ class FollowState:
     state: str  # a Follow's state: requested, accepted (what a profile's follow button needs)
 
 
+_VIEWER, _TARGET = bindparam("viewer_id"), bindparam("target_id")
+# Built once (the two ids bound at execution): every signed-in view of someone else's portfolio runs it.
+_FOLLOW_AND_SAFETY = select(
+    select(Follow.state).where(Follow.follower_id == _VIEWER, Follow.followee_id == _TARGET).limit(1).scalar_subquery(),
+    select(Block.id).where(Block.account_id == _VIEWER, Block.target_id == _TARGET).exists(),
+    select(Mute.id).where(Mute.account_id == _VIEWER, Mute.target_id == _TARGET).exists(),
+    select(Block.id).where(Block.account_id == _TARGET, Block.target_id == _VIEWER).exists())
+
+
 async def follow_and_safety(session: AsyncSession, viewer: Account | None,
                             target: Identified) -> tuple[FollowState | None, dict[str, bool]]:
     """The viewer's follow of the target (if any) and safety_relation, in one statement of scalar subqueries
     (the portfolio pays it on every signed-in view of someone else's profile)."""
     if viewer is None or viewer.id == target.id:
         return None, {"blocked": False, "muted": False, "blocked_by": False}
-    state, blocked, muted, blocked_by = (await session.execute(select(
-        select(Follow.state).where(Follow.follower_id == viewer.id, Follow.followee_id == target.id)
-        .limit(1).scalar_subquery(),
-        select(Block.id).where(Block.account_id == viewer.id, Block.target_id == target.id).exists(),
-        select(Mute.id).where(Mute.account_id == viewer.id, Mute.target_id == target.id).exists(),
-        select(Block.id).where(Block.account_id == target.id, Block.target_id == viewer.id).exists()))).one()
+    state, blocked, muted, blocked_by = (await session.execute(
+        _FOLLOW_AND_SAFETY, {"viewer_id": viewer.id, "target_id": target.id})).one()
     return (FollowState(state) if state is not None else None,
             {"blocked": bool(blocked), "muted": bool(muted), "blocked_by": bool(blocked_by)})
