@@ -1,4 +1,4 @@
-"""Works shown as cards (portfolio, latest works, home, feed), read as plain rows into small frozen dataclasses.
+"""Works shown as cards (portfolio, latest works, home, feed), read as plain rows into small dataclasses.
 
 Why not ORM entities: a page of cards is ~100 objects (works, images, assets, derivatives); building identity-
 mapped, instrumented instances for them was the largest share of an uncached page's CPU (issue 15). Cards are
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~4x more, and a card shows dozens
 class CardDerivative:
     id: int
     long_edge: int
