@@ -97,7 +97,7 @@ def can_view(artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
     return artwork.visibility in ("public", "unlisted")  # followers-only: the follow graph decides (federation)
 
 
-def _portfolio_where(query: Select, account_id: Any, everything: bool) -> Select:
+def portfolio_where(query: Select, account_id: Any, everything: bool) -> Select:
     """An artist's works (`account_id`: an id or a bind parameter): all of them for the owner (`everything`), else
     the visible ones."""
     query = query.where(Artwork.account_id == account_id)
@@ -113,7 +113,7 @@ def _own(account: Account, viewer: Account | None) -> bool:
 async def portfolio(session: AsyncSession, account: Account, viewer: Account | None, before: int | None = None,
                     limit: int = PAGE_SIZE) -> Page:
     """An artist's works: all of them for the owner (with processing state), else the visible ones."""
-    return await _page(session, _portfolio_where(select(Artwork), account.id, _own(account, viewer)), before, limit)
+    return await _page(session, portfolio_where(select(Artwork), account.id, _own(account, viewer)), before, limit)
 
 
 def _pinned_where(query: Select, account_id: Any) -> Select:
@@ -138,7 +138,7 @@ def _portfolio_cards_select(everything: bool, paged: bool, with_covers: bool) ->
     """portfolio_cards' works select for one shape of request, built once (ids, cursor and limit bound at
     execution): building it cost more CPU per portfolio page than running it."""
     account_id = bindparam("account_id")
-    query = _portfolio_where(select(Artwork.id), account_id, everything)
+    query = portfolio_where(select(Artwork.id), account_id, everything)
     if paged:
         query = query.where(Artwork.id < bindparam("before"))
     page_ids = select(query.order_by(Artwork.id.desc()).limit(bindparam("page_limit")).subquery().c.id)

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.models import Account, Artwork, ArtworkTag
+from cara_fed.queries import portfolio_where
 from cara_fed.queries_cards import WORK_COLUMNS, CardImage, CardWork, add_images, core_rows
 
 MORE = 6  # the "more by this artist" cards
@@ -63,8 +64,7 @@ class ShownWork:
 
 
 # The artist's latest visible works (ids), newest first, one more than shown: the shown work may be among them.
-_LATEST = (select(Artwork.id).where(Artwork.account_id == bindparam("account_id"), Artwork.state == "published",
-                                    Artwork.visibility.in_(("public", "unlisted")))
+_LATEST = (portfolio_where(select(Artwork.id), bindparam("account_id"), everything=False)
            .order_by(Artwork.id.desc()).limit(bindparam("latest")))
 # The account filter first: PostgreSQL cannot turn an OR of an id and an IN-subquery into an index lookup and reads
 # every work for it (397 ms per page at a million works, bench/surge.py's data; 0.06 ms with the filter). A work of
