@@ -36,14 +36,8 @@ class Page:
     next_cursor: int | None  # pass as `before` to get the next page (keyset: stable under inserts)
 
 
-async def card_page(session: AsyncSession, query: Select, before: int | None, limit: int = PAGE_SIZE) -> Page:
-    """_page for a queries_cards.card_select query: plain-row cards, newest first."""
-    if before is not None:
-        query = query.where(Artwork.id < before)
-    return _card_page(await cards_from(session, query.order_by(Artwork.id.desc()).limit(limit + 1)), limit)
-
-
 def _card_page(rows: list[CardWork], limit: int) -> Page:
+    """A page of plain-row cards from one more than `limit` rows, newest first (see _paged_cards)."""
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
