@@ -42,10 +42,14 @@ async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str
     return tags, sorted(hidden)
 
 
+# Built once (the two ids bound at execution): a signed-in visitor's artwork page asks it on every view.
+_A, _B = bindparam("a_id"), bindparam("b_id")
+_BLOCKED_EITHER_WAY = select(Block.id).where(or_(and_(Block.account_id == _A, Block.target_id == _B),
+                                                 and_(Block.account_id == _B, Block.target_id == _A))).limit(1)
+
+
 async def blocked_either_way(session: AsyncSession, a_id: int, b_id: int) -> bool:
-    return await session.scalar(select(Block.id).where(
-        or_(and_(Block.account_id == a_id, Block.target_id == b_id),
-            and_(Block.account_id == b_id, Block.target_id == a_id))).limit(1)) is not None
+    return await session.scalar(_BLOCKED_EITHER_WAY, {"a_id": a_id, "b_id": b_id}) is not None
 
 
 async def safety_relation(session: AsyncSession, viewer: Account | None, target: Account) -> dict[str, bool]:
