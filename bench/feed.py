@@ -138,7 +138,7 @@ async def explain(url: str, viewer: int, before: int) -> str:
             return []
 
     class Capture:  # runs queries.home_feed's query builder without a database
-        async def execute(self, query):  # type: ignore[no-untyped-def]
+        async def execute(self, query, params=None):  # type: ignore[no-untyped-def]
             return Empty()  # the viewer's followed tags and hidden accounts: none in this bench
 
         async def scalars(self, query):  # type: ignore[no-untyped-def]

@@ -5,7 +5,8 @@ statement (open a cursor, execute, fetch all, close), and each hop costs a queue
 hand-over and a self-pipe wake-up of the event loop. Measured on a trivial SELECT: 274 µs of CPU per statement
 through the stock adapter, 26 µs for SQLAlchemy over plain sqlite3, 31 µs for one raw hop. This adapter runs the
 whole statement (cursor, execute, fetch, close) as one function on aiosqlite's thread, so a page's five
-statements cost five hops instead of twenty.
+statements cost five hops instead of twenty. A commit or rollback with no transaction open (the pool's reset after
+a read-only page) costs none. Writers take turns (cara_fed/sqlite_turns.py).
 
 Only the client-side cursor changes; server-side cursors (`stream()`) keep SQLAlchemy's own. Errors are sqlite3's,
 raised on the thread and mapped by SQLAlchemy as before. Relies on aiosqlite's `Connection._execute` (queue a

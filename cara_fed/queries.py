@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, literal, or_, select, union_all
+from sqlalchemy import Integer, Select, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Project
 from cara_fed.queries_cards import CardWork, card_select, cards_from, core_rows
 from cara_fed.queries_safety import blocked_either_way, feed_filters
+
+if TYPE_CHECKING:
+    from cara_fed.queries_artwork import ShownWork
 
 PAGE_SIZE = 24
 # Feed cards show the cover and the artist's name only: don't load tags, avatars and banners for them.
@@ -24,7 +26,8 @@ PAGE_SIZE = 24
 CARD_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
                 joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags),
                 selectinload(Artwork.images).joinedload(ArtworkImage.asset))
-# (The portfolio, home and /feed pages read their cards as plain rows instead: cara_fed/queries_cards.py.)
+# (The portfolio, home and /feed pages read their cards as plain rows instead: cara_fed/queries_cards.py; the
+# artwork page its works too: cara_fed/queries_artwork.py.)
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,19 @@ class Page:
     next_cursor: int | None  # pass as `before` to get the next page (keyset: stable under inserts)
 
 
-async def card_page(session: AsyncSession, query: Select, before: int | None, limit: int = PAGE_SIZE) -> Page:
-    """_page for a queries_cards.card_select query: plain-row cards, newest first."""
-    if before is not None:
-        query = query.where(Artwork.id < before)
-    rows = await cards_from(session, query.order_by(Artwork.id.desc()).limit(limit + 1))
+def _card_page(rows: list[CardWork], limit: int) -> Page:
+    """A page of plain-row cards from one more than `limit` rows, newest first (see _paged_cards)."""
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
+
+
+def _paged_cards(query: Select, paged: bool) -> Select:
+    """A card_select query as a page, newest first, its cursor (`before`, when `paged`) and limit bound at execution:
+    for selects built once."""
+    if paged:
+        query = query.where(Artwork.id < bindparam("before"))
+    return query.order_by(Artwork.id.desc()).limit(bindparam("limit"))
 
 
 async def _page(session: AsyncSession, query: Select, before: int | None, limit: int) -> Page:
@@ -57,17 +65,25 @@ def _latest_public_where(query: Select) -> Select:
                        Account.domain.is_(None))
 
 
+# Built once, first page and later ones: building it cost more CPU per home page than running it.
+_LATEST_PUBLIC = {paged: _paged_cards(_latest_public_where(card_select()), paged) for paged in (False, True)}
+
+
 async def latest_public_cards(session: AsyncSession, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
     """The newest public works of active local accounts, as plain-row cards (the home page)."""
-    return await card_page(session, _latest_public_where(card_select()), before, limit)
+    params: dict[str, Any] = {"limit": limit + 1} if before is None else {"limit": limit + 1, "before": before}
+    return _card_page(await cards_from(session, _LATEST_PUBLIC[before is not None], params=params), limit)
+
+
+# Built once (the name bound at execution): every portfolio and artwork page looks its artist up.
+_LOCAL_ACCOUNT = select(Account).where(Account.username == bindparam("username"), Account.domain.is_(None))
 
 
 async def local_account(session: AsyncSession, username: str) -> Account | None:
-    return await session.scalar(select(Account).where(Account.username == username.lower(),
-                                                      Account.domain.is_(None)))
+    return await session.scalar(_LOCAL_ACCOUNT, {"username": username.lower()})
 
 
-def can_view(artwork: Artwork, viewer: Account | None) -> bool:
+def can_view(artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
     if viewer is not None and viewer.id == artwork.account_id:
         return True
     if artwork.state != "published" or artwork.account.status != "active":
@@ -75,35 +91,33 @@ def can_view(artwork: Artwork, viewer: Account | None) -> bool:
     return artwork.visibility in ("public", "unlisted")  # followers-only: the follow graph decides (federation)
 
 
-def _portfolio_where(query: Select, account: Account, viewer: Account | None) -> Select:
-    query = query.where(Artwork.account_id == account.id)
-    if viewer is None or viewer.id != account.id:
+def portfolio_where(query: Select, account_id: Any, everything: bool) -> Select:
+    """An artist's works (`account_id`: an id or a bind parameter): all of them for the owner (`everything`), else
+    the visible ones."""
+    query = query.where(Artwork.account_id == account_id)
+    if not everything:
         query = query.where(Artwork.state == "published", Artwork.visibility.in_(("public", "unlisted")))
     return query
+
+
+def _own(account: Account, viewer: Account | None) -> bool:
+    return viewer is not None and viewer.id == account.id
 
 
 async def portfolio(session: AsyncSession, account: Account, viewer: Account | None, before: int | None = None,
                     limit: int = PAGE_SIZE) -> Page:
     """An artist's works: all of them for the owner (with processing state), else the visible ones."""
-    return await _page(session, _portfolio_where(select(Artwork), account, viewer), before, limit)
+    return await _page(session, portfolio_where(select(Artwork), account.id, _own(account, viewer)), before, limit)
 
 
-def _pinned_where(query: Select, account: Account) -> Select:
-    return query.where(Artwork.account_id == account.id, Artwork.pinned_at.is_not(None),
+def _pinned_where(query: Select, account_id: Any) -> Select:
+    return query.where(Artwork.account_id == account_id, Artwork.pinned_at.is_not(None),
                        Artwork.state == "published", Artwork.visibility.in_(("public", "unlisted"))
                        ).order_by(Artwork.pinned_at.desc())
 
 
 async def pinned(session: AsyncSession, account: Account) -> list[Artwork]:
-    return list((await session.scalars(_pinned_where(select(Artwork), account))).all())
-
-
-def _with_author(works: Iterable[Artwork], account: Account) -> None:
-    """Give works loaded with lazyload(Artwork.account) their author (the templates read work.account after the
-    database session has closed, when no lazy load can run)."""
-    for work in works:
-        if work.account_id == account.id:
-            set_committed_value(work, "account", account)
+    return list((await session.scalars(_pinned_where(select(Artwork), account.id))).all())
 
 
 @dataclass(frozen=True)
@@ -113,27 +127,40 @@ class PortfolioCards:
     covers: dict[int, CardWork]
 
 
+@cache
+def _portfolio_cards_select(everything: bool, paged: bool, with_covers: bool) -> Select:
+    """portfolio_cards' works select for one shape of request, built once (ids, cursor and limit bound at
+    execution): building it cost more CPU per portfolio page than running it."""
+    account_id = bindparam("account_id")
+    query = portfolio_where(select(Artwork.id), account_id, everything)
+    if paged:
+        query = query.where(Artwork.id < bindparam("before"))
+    page_ids = select(query.order_by(Artwork.id.desc()).limit(bindparam("page_limit")).subquery().c.id)
+    pinned_ids = _pinned_where(select(Artwork.id), account_id).order_by(None)
+    wanted = [Artwork.id.in_(page_ids), Artwork.id.in_(pinned_ids)]
+    if with_covers:
+        wanted.append(Artwork.id.in_(bindparam("cover_ids", expanding=True)))
+    return (card_select(with_author=False).add_columns(Artwork.id.in_(page_ids).label("on_page"),
+                                                        Artwork.id.in_(pinned_ids).label("pinned"))
+            # All are the artist's: the account filter lets the database use its index instead of testing every
+            # work against the ORed subqueries (PostgreSQL cannot turn an OR of IN-subqueries into an index lookup).
+            .where(Artwork.account_id == account_id, or_(*wanted)))
+
+
 async def portfolio_cards(session: AsyncSession, account: Account, viewer: Account | None, before: int | None,
                           cover_ids: list[int], limit: int = PAGE_SIZE) -> PortfolioCards:
     """The portfolio page's works (the page, the pinned ones, the project covers) as plain-row cards in two
     statements: the works, each marked as on the page and/or pinned (the page's and the pinned ids are
     subqueries of that one select), then their images. Covers are the artist's own works (projects only hold
     their own)."""
-    query = _portfolio_where(select(Artwork.id), account, viewer)
+    query = _portfolio_cards_select(_own(account, viewer), before is not None, bool(cover_ids))
+    params: dict[str, Any] = {"account_id": account.id, "page_limit": limit + 1}
     if before is not None:
-        query = query.where(Artwork.id < before)
-    page_ids = select(query.order_by(Artwork.id.desc()).limit(limit + 1).subquery().c.id)
-    pinned_ids = _pinned_where(select(Artwork.id), account).order_by(None)
-    wanted = [Artwork.id.in_(page_ids), Artwork.id.in_(pinned_ids)]
+        params["before"] = before
     if cover_ids:
-        wanted.append(Artwork.id.in_(cover_ids))
+        params["cover_ids"] = cover_ids
     marks: dict[int, tuple] = {}
-    found = await cards_from(session, card_select(with_author=False).add_columns(
-        Artwork.id.in_(page_ids).label("on_page"), Artwork.id.in_(pinned_ids).label("pinned"))
-        # All are the artist's: the account filter lets the database use its index instead of testing every work
-        # against the ORed subqueries (PostgreSQL cannot turn an OR of IN-subqueries into an index lookup).
-        .where(Artwork.account_id == account.id, or_(*wanted)),
-        account, extra=marks)
+    found = await cards_from(session, query, account, params=params, extra=marks)
     on_page = sorted((work for work in found if marks[work.id][0]), key=lambda work: work.id, reverse=True)
     more = len(on_page) > limit
     on_page = on_page[:limit]
@@ -142,30 +169,14 @@ async def portfolio_cards(session: AsyncSession, account: Account, viewer: Accou
     return PortfolioCards(Page(on_page, on_page[-1].id if more and on_page else None), pinned, covers)
 
 
-async def work_and_more(session: AsyncSession, account: Account, work_id: int,
-                        more: int = 6) -> tuple[Artwork | None, list[Artwork]]:
-    """An artwork page's work (with its tags) and the artist's latest visible works beside it, in one load
-    (four statements: works, images with assets, derivatives, tags)."""
-    latest = _portfolio_where(select(Artwork.id), account, None).order_by(Artwork.id.desc()).limit(more + 1)
-    # The account filter first: PostgreSQL cannot turn an OR of an id and an IN-subquery into an index lookup
-    # and read every work for it (397 ms per page at a million works, bench/surge.py's data; 0.06 ms with the
-    # filter). A work of another account is not found either way.
-    rows = (await session.scalars(select(Artwork).where(Artwork.account_id == account.id,
-                                                        or_(Artwork.id == work_id, Artwork.id.in_(latest)))
-                                  .options(lazyload(Artwork.account), selectinload(Artwork.tags),
-                                           selectinload(Artwork.images).joinedload(ArtworkImage.asset))
-                                  )).unique().all()
-    _with_author(rows, account)
-    work = next((row for row in rows if row.id == work_id), None)
-    others = sorted((row for row in rows if row.id != work_id), key=lambda row: row.id, reverse=True)
-    return work, others[:more]
+# Built once (the account bound at execution). The items join on (one statement, not two): a project lists a few
+# dozen works at most.
+_PROJECTS = (select(Project).where(Project.account_id == bindparam("account_id")).options(joinedload(Project.items))
+             .order_by(Project.position, Project.id))
 
 
 async def projects(session: AsyncSession, account: Account) -> list[Project]:
-    # The items join on (one statement, not two): a project lists a few dozen works at most.
-    return list((await session.scalars(select(Project).where(Project.account_id == account.id)
-                                       .options(joinedload(Project.items))
-                                       .order_by(Project.position, Project.id))).unique().all())
+    return list((await session.scalars(_PROJECTS, {"account_id": account.id})).unique().all())
 
 
 async def artworks_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, Artwork]:
@@ -175,12 +186,16 @@ async def artworks_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, Ar
     return {a.id: a for a in rows}
 
 
+# One round trip for both counts; built once (it has no parameters).
+_LOCAL_COUNTS = select(
+    select(func.count()).select_from(Account).where(
+        Account.domain.is_(None), Account.status == "active", Account.kind != "application").scalar_subquery(),
+    select(func.count()).select_from(Artwork).join(Account).where(
+        Account.domain.is_(None), Artwork.state == "published").scalar_subquery())
+
+
 async def count_local(session: AsyncSession) -> tuple[int, int]:
-    users = select(func.count()).select_from(Account).where(
-        Account.domain.is_(None), Account.status == "active", Account.kind != "application").scalar_subquery()
-    works = select(func.count()).select_from(Artwork).join(Account).where(
-        Account.domain.is_(None), Artwork.state == "published").scalar_subquery()
-    [found] = await core_rows(session, select(users, works))  # one round trip for both counts
+    [found] = await core_rows(session, _LOCAL_COUNTS)
     return found[0] or 0, found[1] or 0
 
 
@@ -199,7 +214,7 @@ async def is_follower(session: AsyncSession, viewer: Account | None, author_id: 
     return follow is not None and follow.state == "accepted"
 
 
-async def can_view_async(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> bool:
+async def can_view_async(session: AsyncSession, artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
     """can_view plus followers-only works for accepted followers; nothing across a block (either way)."""
     if viewer is not None and viewer.id != artwork.account_id \
             and await blocked_either_way(session, viewer.id, artwork.account_id):
@@ -257,23 +272,48 @@ async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple
 async def home_feed_cards(session: AsyncSession, viewer: Account, before: int | None = None,
                           limit: int = PAGE_SIZE) -> Page:
     """home_feed as plain-row cards (the /feed page)."""
-    return await card_page(session, card_select().where(*await _home_feed_where(session, viewer)), before, limit)
+    tags, hidden = await feed_filters(session, viewer)
+    params: dict[str, Any] = {"viewer_id": viewer.id, "limit": limit + 1}
+    for name, value in (("tags", tags), ("hidden", hidden)):
+        if value:
+            params[name] = value
+    if before is not None:
+        params["before"] = before
+    query = _feed_cards_select(bool(tags), bool(hidden), before is not None)
+    return _card_page(await cards_from(session, query, params=params), limit)
+
+
+@cache
+def _feed_cards_select(tags: bool, hidden: bool, paged: bool) -> Select:
+    """home_feed_cards' select for one shape of feed (with followed tags, with hidden accounts, paged), built once:
+    building it cost more CPU per feed page than running it. Viewer, tags, hidden ids, cursor and limit are bound
+    at execution."""
+    where = _feed_where(bindparam("viewer_id", type_=Integer), bindparam("tags", expanding=True) if tags else None,
+                        bindparam("hidden", expanding=True) if hidden else None)
+    return _paged_cards(card_select().where(*where), paged)
 
 
 async def _home_feed_where(session: AsyncSession, viewer: Account) -> list[Any]:
-    # The authors (followed accounts and the viewer) as one IN-list, so the database starts from their works
-    # through the account index. Written as "followed works OR own works", PostgreSQL walked every work newest
-    # first and filtered: 357,000 rows read, about 0.3 s, for a feed at a million works (bench/surge.py).
-    authors = union_all(select(Follow.followee_id).where(Follow.follower_id == viewer.id,
-                                                         Follow.state == "accepted"),
-                        select(literal(viewer.id)))
-    by_authors = Artwork.account_id.in_(authors) & (Artwork.visibility.in_(("public", "unlisted", "followers"))
-                                                    | (Artwork.account_id == viewer.id))
     # Read the viewer's followed tags and hidden accounts first (tiny lookups), so the feed query only
     # carries the clauses that matter: a simpler plan that is cheaper to plan and to run.
     tags, hidden = await feed_filters(session, viewer)
+    return _feed_where(viewer.id, tags or None, hidden or None)
+
+
+def _feed_where(viewer_id: Any, tags: Any, hidden: Any) -> list[Any]:
+    """The home feed's conditions; each argument a value or a bind parameter, `tags` and `hidden` None when the
+    viewer has none."""
+    # The authors (followed accounts and the viewer) as one IN-list, so the database starts from their works
+    # through the account index. Written as "followed works OR own works", PostgreSQL walked every work newest
+    # first and filtered: 357,000 rows read, about 0.3 s, for a feed at a million works (bench/surge.py).
+    authors = union_all(select(Follow.followee_id).where(Follow.follower_id == viewer_id,
+                                                         Follow.state == "accepted"),
+                        select(literal(viewer_id) if isinstance(viewer_id, int) else viewer_id))
+    by_authors = Artwork.account_id.in_(authors) & (Artwork.visibility.in_(("public", "unlisted", "followers"))
+                                                    | (Artwork.account_id == viewer_id))
     wanted = by_authors
-    if tags:  # followed tags add listed public works (the tag page's rules: discoverable, indexable, active)
+    if tags is not None:  # followed tags add listed public works (the tag page's rules: discoverable, indexable,
+        # active)
         tagged = (select(ArtworkTag.artwork_id).join(Artwork, Artwork.id == ArtworkTag.artwork_id)
                   .join(Account, Account.id == Artwork.account_id)
                   .where(ArtworkTag.tag.in_(tags), Artwork.visibility == "public", Account.status == "active",
@@ -281,7 +321,7 @@ async def _home_feed_where(session: AsyncSession, viewer: Account) -> list[Any]:
         # One IN over both sets, not an OR of two conditions (which again reads every work newest first).
         wanted = Artwork.id.in_(union_all(select(Artwork.id).where(by_authors), tagged))
     where = [Artwork.state == "published", wanted]
-    if hidden:
+    if hidden is not None:
         where.append(Artwork.account_id.not_in(hidden))
     return where
 

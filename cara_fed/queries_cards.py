@@ -1,4 +1,4 @@
-"""Works shown as cards (portfolio, latest works, home, feed), read as plain rows into small frozen dataclasses.
+"""Works shown as cards (portfolio, latest works, home, feed), read as plain rows into small dataclasses.
 
 Why not ORM entities: a page of cards is ~100 objects (works, images, assets, derivatives); building identity-
 mapped, instrumented instances for them was the largest share of an uncached page's CPU (issue 15). Cards are
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~4x more, and a card shows dozens
 class CardDerivative:
     id: int
     long_edge: int
@@ -43,6 +43,8 @@ class CardAsset:
     focal_x: float
     focal_y: float
     error_message: str | None
+    progress: int  # the owner's cloaking progress (artwork page)
+    eta_seconds: int | None
     derivatives: list[CardDerivative] = field(default_factory=list)  # long edge, largest first (as the model)
 
     best = MediaAsset.best  # same choice of file as the model's (it only reads .derivatives)
@@ -85,11 +87,11 @@ class CardWork:
     cover = Artwork.cover  # the first image (same property as the model's)
 
 
-_WORK_COLUMNS = (Artwork.id, Artwork.account_id, Artwork.title, Artwork.state, Artwork.visibility, Artwork.sensitive,
+WORK_COLUMNS = (Artwork.id, Artwork.account_id, Artwork.title, Artwork.state, Artwork.visibility, Artwork.sensitive,
                  Artwork.content_warning, Artwork.ai_label, Artwork.noai, Artwork.pinned_at)
 _AUTHOR_COLUMNS = (Account.username, Account.domain, Account.display_name, Account.avatar_asset_id)
 _ASSET_COLUMNS = (MediaAsset.id, MediaAsset.state, MediaAsset.width, MediaAsset.height, MediaAsset.focal_x,
-                  MediaAsset.focal_y, MediaAsset.error_message)
+                  MediaAsset.focal_y, MediaAsset.error_message, MediaAsset.progress, MediaAsset.eta_seconds)
 _DERIVATIVE_COLUMNS = (MediaDerivative.id, MediaDerivative.long_edge, MediaDerivative.format, MediaDerivative.width,
                        MediaDerivative.height, MediaDerivative.key, MediaDerivative.public_copy)
 
@@ -130,7 +132,8 @@ _AVATARS = (select(*_ASSET_COLUMNS, *_DERIVATIVE_COLUMNS)
             .order_by(MediaAsset.id, MediaDerivative.long_edge.desc(), MediaDerivative.id))
 
 
-async def _images(session: AsyncSession, works: dict[int, CardWork]) -> None:
+async def add_images(session: AsyncSession, works: dict[int, Any]) -> None:
+    """Fill each work's `images` (CardImage, by position), by work id (CardWork or queries_artwork.ShownWork)."""
     rows = await core_rows(session, _IMAGES, {"ids": list(works)})
     assets = _assets(rows, 3)
     seen: set[int] = set()
@@ -150,8 +153,8 @@ def card_select(with_author: bool = True) -> Select:
     """The works' card columns (and their authors', joined, `with_author`): filter, order and limit it, then
     pass it to cards_from. Listings select from this directly, so a page of cards stays two statements."""
     if not with_author:
-        return select(*_WORK_COLUMNS)
-    return select(*_WORK_COLUMNS, *_AUTHOR_COLUMNS).join(Account, Account.id == Artwork.account_id)
+        return select(*WORK_COLUMNS)
+    return select(*WORK_COLUMNS, *_AUTHOR_COLUMNS).join(Account, Account.id == Artwork.account_id)
 
 
 async def cards_from(session: AsyncSession, query: Select, author: Account | None = None,
@@ -162,7 +165,7 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
     rows = await core_rows(session, query, params)
     works: dict[int, CardWork] = {}
     authors: dict[int, tuple] = {}
-    width = len(_WORK_COLUMNS)
+    width = len(WORK_COLUMNS)
     for row in rows:
         works[row[0]] = CardWork(*row[:width], account=author)
         if author is None:
@@ -176,5 +179,5 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
         for work in works.values():
             work.account = people[work.account_id]
     if works:
-        await _images(session, works)
+        await add_images(session, works)
     return list(works.values())

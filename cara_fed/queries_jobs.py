@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -59,8 +59,10 @@ class Board:
     pages: int
 
 
-def open_clause() -> Any:
-    return (JobPost.status == "open") & (JobPost.deadline.is_(None) | (JobPost.deadline > utcnow()))
+def open_clause(now: Any = None) -> Any:
+    """Open posts whose deadline (if any) is after `now` (a bind parameter in a select built once; default: now)."""
+    now = utcnow() if now is None else now
+    return (JobPost.status == "open") & (JobPost.deadline.is_(None) | (JobPost.deadline > now))
 
 
 def _visible() -> Select:
@@ -113,12 +115,23 @@ async def board(session: AsyncSession, filters: BoardFilters, per_page: int = BO
     return Board(list(rows.unique().all()), total, page, pages)
 
 
+def _studio_jobs_select(include_closed: bool) -> Select:
+    query = select(JobPost).where(JobPost.account_id == bindparam("account_id"))
+    if not include_closed:
+        query = query.where(open_clause(bindparam("now")))
+    return query.order_by(JobPost.published_at.desc(), JobPost.id.desc()).limit(bindparam("limit"))
+
+
+# Built once (account, time and limit bound at execution): every portfolio page lists the studio's open jobs.
+_STUDIO_JOBS = {closed: _studio_jobs_select(closed) for closed in (False, True)}
+
+
 async def studio_jobs(session: AsyncSession, account: Account, *, include_closed: bool = False,
                       limit: int = 50) -> list[JobPost]:
-    query = select(JobPost).where(JobPost.account_id == account.id)
+    params: dict[str, Any] = {"account_id": account.id, "limit": limit}
     if not include_closed:
-        query = query.where(open_clause())
-    rows = await session.scalars(query.order_by(JobPost.published_at.desc(), JobPost.id.desc()).limit(limit))
+        params["now"] = utcnow()
+    rows = await session.scalars(_STUDIO_JOBS[include_closed], params)
     return list(rows.unique().all())
 
 

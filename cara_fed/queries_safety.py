@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.models import Account, Artwork, Block, Follow, Mute, TagFollow
@@ -22,13 +22,17 @@ def not_hidden_from(viewer: Account | None) -> ColumnElement[bool] | None:
                 Artwork.account_id.not_in(muted))
 
 
+# Built once (the viewer bound at execution): every feed page and stream reads it.
+_FEED_FILTERS = union_all(
+    select(literal("tag"), TagFollow.tag, literal(0)).where(TagFollow.account_id == bindparam("viewer_id")),
+    select(literal("hide"), literal(""), Block.target_id).where(Block.account_id == bindparam("viewer_id")),
+    select(literal("hide"), literal(""), Block.account_id).where(Block.target_id == bindparam("viewer_id")),
+    select(literal("hide"), literal(""), Mute.target_id).where(Mute.account_id == bindparam("viewer_id")))
+
+
 async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str], list[int]]:
     """(followed tags, ids of accounts whose works the viewer must not see) in one round trip."""
-    rows = await session.execute(union_all(
-        select(literal("tag"), TagFollow.tag, literal(0)).where(TagFollow.account_id == viewer.id),
-        select(literal("hide"), literal(""), Block.target_id).where(Block.account_id == viewer.id),
-        select(literal("hide"), literal(""), Block.account_id).where(Block.target_id == viewer.id),
-        select(literal("hide"), literal(""), Mute.target_id).where(Mute.account_id == viewer.id)))
+    rows = await session.execute(_FEED_FILTERS, {"viewer_id": viewer.id})
     tags, hidden = [], set()
     for kind, tag, account_id in rows.all():
         if kind == "tag":
@@ -38,10 +42,14 @@ async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str
     return tags, sorted(hidden)
 
 
+# Built once (the two ids bound at execution): a signed-in visitor's artwork page asks it on every view.
+_A, _B = bindparam("a_id"), bindparam("b_id")
+_BLOCKED_EITHER_WAY = select(Block.id).where(or_(and_(Block.account_id == _A, Block.target_id == _B),
+                                                 and_(Block.account_id == _B, Block.target_id == _A))).limit(1)
+
+
 async def blocked_either_way(session: AsyncSession, a_id: int, b_id: int) -> bool:
-    return await session.scalar(select(Block.id).where(
-        or_(and_(Block.account_id == a_id, Block.target_id == b_id),
-            and_(Block.account_id == b_id, Block.target_id == a_id))).limit(1)) is not None
+    return await session.scalar(_BLOCKED_EITHER_WAY, {"a_id": a_id, "b_id": b_id}) is not None
 
 
 async def safety_relation(session: AsyncSession, viewer: Account | None, target: Account) -> dict[str, bool]:
@@ -60,17 +68,22 @@ class FollowState:
     state: str  # a Follow's state: requested, accepted (what a profile's follow button needs)
 
 
+_VIEWER, _TARGET = bindparam("viewer_id"), bindparam("target_id")
+# Built once (the two ids bound at execution): every signed-in view of someone else's portfolio runs it.
+_FOLLOW_AND_SAFETY = select(
+    select(Follow.state).where(Follow.follower_id == _VIEWER, Follow.followee_id == _TARGET).limit(1).scalar_subquery(),
+    select(Block.id).where(Block.account_id == _VIEWER, Block.target_id == _TARGET).exists(),
+    select(Mute.id).where(Mute.account_id == _VIEWER, Mute.target_id == _TARGET).exists(),
+    select(Block.id).where(Block.account_id == _TARGET, Block.target_id == _VIEWER).exists())
+
+
 async def follow_and_safety(session: AsyncSession, viewer: Account | None,
                             target: Identified) -> tuple[FollowState | None, dict[str, bool]]:
     """The viewer's follow of the target (if any) and safety_relation, in one statement of scalar subqueries
     (the portfolio pays it on every signed-in view of someone else's profile)."""
     if viewer is None or viewer.id == target.id:
         return None, {"blocked": False, "muted": False, "blocked_by": False}
-    state, blocked, muted, blocked_by = (await session.execute(select(
-        select(Follow.state).where(Follow.follower_id == viewer.id, Follow.followee_id == target.id)
-        .limit(1).scalar_subquery(),
-        select(Block.id).where(Block.account_id == viewer.id, Block.target_id == target.id).exists(),
-        select(Mute.id).where(Mute.account_id == viewer.id, Mute.target_id == target.id).exists(),
-        select(Block.id).where(Block.account_id == target.id, Block.target_id == viewer.id).exists()))).one()
+    state, blocked, muted, blocked_by = (await session.execute(
+        _FOLLOW_AND_SAFETY, {"viewer_id": viewer.id, "target_id": target.id})).one()
     return (FollowState(state) if state is not None else None,
             {"blocked": bool(blocked), "muted": bool(muted), "blocked_by": bool(blocked_by)})

@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries
 from cara_fed.models import Account, Artwork, Bookmark, Boost, Comment, Follow, Like, Notification
+from cara_fed.queries_artwork import ShownWork
+from cara_fed.queries_cards import core_rows
 from cara_fed.services.comments import may_comment
 
 THREAD_LIMIT = 500
@@ -48,20 +50,35 @@ def thread_order(comments: list[Comment]) -> list[tuple[Comment, int]]:
     return ordered
 
 
-async def artwork_social(session: AsyncSession, artwork: Artwork, viewer: Account | None) -> ArtworkSocial:
-    # The counts and the viewer's own like, boost, bookmark and follow ride in one statement of scalar
-    # subqueries (one round trip instead of up to six).
-    columns = [_count_of(Like, artwork.id), _count_of(Boost, artwork.id)]
-    if viewer is not None:
-        columns += [_has_of(Like, artwork.id, viewer.id), _has_of(Boost, artwork.id, viewer.id),
-                    _has_of(Bookmark, artwork.id, viewer.id),
-                    select(Follow.id).where(Follow.follower_id == viewer.id, Follow.followee_id == artwork.account_id,
-                                            Follow.state == "accepted").exists()]
-    found = (await session.execute(select(*columns))).one()
+def _count_of(model: type) -> Any:
+    return select(func.count()).select_from(model).where(model.artwork_id == bindparam("artwork_id")).scalar_subquery()
+
+
+def _has_of(model: type) -> Any:
+    return select(model.id).where(model.artwork_id == bindparam("artwork_id"),
+                                  model.account_id == bindparam("viewer_id")).exists()
+
+
+# Built once, the ids bound at execution: building these selects cost more CPU per artwork page than running them.
+# The counts and the viewer's own like, boost, bookmark and follow ride in one statement of scalar subqueries (one
+# round trip instead of up to six).
+_COUNTS = select(_count_of(Like), _count_of(Boost))
+_COUNTS_AND_OWN = select(_count_of(Like), _count_of(Boost), _has_of(Like), _has_of(Boost), _has_of(Bookmark),
+                         select(Follow.id).where(Follow.follower_id == bindparam("viewer_id"),
+                                                 Follow.followee_id == bindparam("author_id"),
+                                                 Follow.state == "accepted").exists())
+_THREAD = (select(Comment).where(Comment.artwork_id == bindparam("artwork_id"), Comment.state == "visible")
+           .order_by(Comment.id).limit(THREAD_LIMIT))
+
+
+async def artwork_social(session: AsyncSession, artwork: Artwork | ShownWork, viewer: Account | None) -> ArtworkSocial:
+    if viewer is None:
+        [found] = await core_rows(session, _COUNTS, {"artwork_id": artwork.id})
+    else:
+        [found] = await core_rows(session, _COUNTS_AND_OWN, {"artwork_id": artwork.id, "viewer_id": viewer.id,
+                                                             "author_id": artwork.account_id})
     view = ArtworkSocial(likes=found[0] or 0, boosts=found[1] or 0)
-    visible = list((await session.scalars(
-        select(Comment).where(Comment.artwork_id == artwork.id, Comment.state == "visible")
-        .order_by(Comment.id).limit(THREAD_LIMIT))).unique().all())
+    visible = list((await session.scalars(_THREAD, {"artwork_id": artwork.id})).unique().all())
     view.comments = len(visible)
     view.thread = thread_order(visible)
     if viewer is None:
@@ -71,14 +88,6 @@ async def artwork_social(session: AsyncSession, artwork: Artwork, viewer: Accoun
     reason = may_comment(artwork, viewer, bool(found[5]))
     view.can_comment, view.comment_block = reason is None, reason or ""
     return view
-
-
-def _count_of(model: type, artwork_id: int) -> Any:
-    return select(func.count()).select_from(model).where(model.artwork_id == artwork_id).scalar_subquery()
-
-
-def _has_of(model: type, artwork_id: int, account_id: int) -> Any:
-    return select(model.id).where(model.artwork_id == artwork_id, model.account_id == account_id).exists()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from cara_fed import queries, queries_jobs, queries_safety, queries_social
+from cara_fed import queries, queries_artwork, queries_jobs, queries_safety, queries_social
 from cara_fed.cache import LISTINGS, account_tag, tag_response
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Project
@@ -125,7 +125,7 @@ async def artwork(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _artist(session, request.match_info["username"])
-        work, more = await queries.work_and_more(session, account, forms.path_id(request, "artwork_id"))
+        work, more = await queries_artwork.work_and_more(session, account, forms.path_id(request, "artwork_id"))
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         social = await queries_social.artwork_social(session, work, viewer)

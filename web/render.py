@@ -18,6 +18,7 @@ from cara_fed.services import account_email
 from cara_fed.storage import derivative_url
 from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
+from web import tile_classes
 from web.focus import focus_cells
 from web.keys import ACCOUNT, JINJA, LOGIN, UNREAD
 from web.links import web_url
@@ -93,6 +94,8 @@ def make_environment(public_base_url: str = "") -> Environment:
     env.globals["static_url"] = static_url
     env.globals["focus_cells"] = focus_cells
     env.globals["hole"] = hole
+    env.globals["focal_classes"] = tile_classes.focal
+    env.globals["tile_ratio"] = tile_classes.ratio
     return env
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,20 +204,28 @@ async def start_session(ctx: Context, account: Account) -> tuple[str, LoginSessi
     return token, row
 
 
+def _session_select(with_unread: bool) -> Any:
+    columns: list[Any] = [LoginSession, Account]
+    if with_unread:
+        owner = select(LoginSession.account_id).where(LoginSession.id == bindparam("session_id")).scalar_subquery()
+        columns.append(queries_social.unread_subquery(owner))
+    return (select(*columns).join(Account, Account.id == LoginSession.account_id)
+            .where(LoginSession.id == bindparam("session_id")))
+
+
+# Built once (the token's hash bound at execution): every signed-in request runs one; building it per request cost
+# more CPU than running it. Only the statement is kept: the session row itself is read afresh every time.
+_SESSION, _SESSION_AND_UNREAD = _session_select(False), _session_select(True)
+
+
 async def resolve_session(ctx: Context, token: str, *, with_unread: bool = False,
                           ) -> tuple[LoginSession, Account, int] | None:
     """The login session, its account and (with_unread) the nav badge's unread-notification count, in one
     statement: the count is a scalar subquery keyed by the session's own id, so a signed-in page pays one round
     trip for all three instead of two."""
-    session_id = _token_id(token)
-    columns: list[Any] = [LoginSession, Account]
-    if with_unread:
-        owner = select(LoginSession.account_id).where(LoginSession.id == session_id).scalar_subquery()
-        columns.append(queries_social.unread_subquery(owner))
     async with ctx.sessions() as session:
-        query = (select(*columns).join(Account, Account.id == LoginSession.account_id)
-                 .where(LoginSession.id == session_id))
-        found = (await session.execute(query)).first()
+        query = _SESSION_AND_UNREAD if with_unread else _SESSION
+        found = (await session.execute(query, {"session_id": _token_id(token)})).first()
         if found is None:
             return None
         row, account = found[0], found[1]

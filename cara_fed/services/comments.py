@@ -25,6 +25,7 @@ from cara_fed.errors import NotFound, PermissionDenied, RateLimited, ValidationE
 from cara_fed.events import ArtworkUpdated, CommentDeleted, CommentPosted, emit
 from cara_fed.models import Account, Artwork, Comment, Notification
 from cara_fed.models.social import COMMENT_POLICIES
+from cara_fed.queries_artwork import ShownWork
 from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services import account_email
 from cara_fed.services.interactions import visible_artwork
@@ -58,7 +59,7 @@ class Mentioned:
     text: str
 
 
-def may_comment(artwork: Artwork, account: Account, is_follower: bool) -> str | None:
+def may_comment(artwork: Artwork | ShownWork, account: Account, is_follower: bool) -> str | None:
     """None if `account` may comment on `artwork`, else the reason in plain words."""
     if account.id == artwork.account_id:
         return None

@@ -44,6 +44,23 @@ async def test_a_select_costs_one_hop(engine, hops) -> None:
         assert hops == ["_run"]  # cursor, execute, fetch and close together; the stock adapter made four hops
 
 
+async def test_a_read_only_connection_goes_back_to_the_pool_without_a_hop(engine, hops) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        hops.clear()
+        await connection.execute(text("SELECT count(*) FROM works"))
+    assert hops == ["_run"]  # the pool's rollback on return had no transaction to end: no hop for it
+
+
+async def test_an_uncommitted_write_is_still_rolled_back_on_return(engine, hops) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("INSERT INTO works (title) VALUES ('dropped')"))
+        hops.clear()
+    assert hops == ["_finish"]  # the rollback, and the turn given back, in one hop
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM works"))).scalar() == 0
+
+
 async def test_rows_rowcount_lastrowid_and_executemany(engine) -> None:
     async with engine.begin() as connection:
         inserted = await connection.execute(text("INSERT INTO works (title) VALUES ('first')"))
