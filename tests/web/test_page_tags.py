@@ -140,6 +140,7 @@ async def test_a_write_to_what_a_page_shows_during_its_render_keeps_it_out_of_th
         render can outrun the write (it is only a few statements), so try again until the write lands inside."""
         for _ in range(50):
             ctx.cache.clear()
+            visitor.queried.clear()  # set by the last try's statements: wait for one of this render's own
             render = asyncio.create_task(visitor.view(ada_work))
             await visitor.queried.wait()
             await write(account_id, title)
