@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Integer, Select, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +13,6 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Project
 from cara_fed.queries_cards import CardWork, card_select, cards_from, core_rows
 from cara_fed.queries_safety import blocked_either_way, feed_filters
-
-if TYPE_CHECKING:
-    from cara_fed.queries_artwork import ShownWork
 
 PAGE_SIZE = 24
 # Feed cards show the cover and the artist's name only: don't load tags, avatars and banners for them.
@@ -83,7 +80,26 @@ async def local_account(session: AsyncSession, username: str) -> Account | None:
     return await session.scalar(_LOCAL_ACCOUNT, {"username": username.lower()})
 
 
-def can_view(artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
+class _Status(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+class ViewableWork(Protocol):
+    """What the visibility checks read of a work: an Artwork, or the artwork page's plain ShownWork
+    (cara_fed/queries_artwork.py, which imports this module: hence a protocol, not that class)."""
+
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def visibility(self) -> str: ...
+    @property
+    def account(self) -> _Status: ...
+
+
+def can_view(artwork: ViewableWork, viewer: Account | None) -> bool:
     if viewer is not None and viewer.id == artwork.account_id:
         return True
     if artwork.state != "published" or artwork.account.status != "active":
@@ -214,7 +230,7 @@ async def is_follower(session: AsyncSession, viewer: Account | None, author_id: 
     return follow is not None and follow.state == "accepted"
 
 
-async def can_view_async(session: AsyncSession, artwork: Artwork | ShownWork, viewer: Account | None) -> bool:
+async def can_view_async(session: AsyncSession, artwork: ViewableWork, viewer: Account | None) -> bool:
     """can_view plus followers-only works for accepted followers; nothing across a block (either way)."""
     if viewer is not None and viewer.id != artwork.account_id \
             and await blocked_either_way(session, viewer.id, artwork.account_id):
