@@ -16,29 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.models import Account, Artwork, ArtworkTag
 from cara_fed.queries import portfolio_where
-from cara_fed.queries_cards import WORK_COLUMNS, CardImage, CardWork, add_images, core_rows
+from cara_fed.queries_cards import WORK_COLUMNS, CardWork, add_images, core_rows
 
 MORE = 6  # the "more by this artist" cards
 
 _DETAIL_COLUMNS = (Artwork.description, Artwork.description_html, Artwork.field, Artwork.medium, Artwork.software,
                    Artwork.license, Artwork.ai_label_by, Artwork.cloak, Artwork.cloaked, Artwork.comment_policy,
                    Artwork.uri, Artwork.url, Artwork.published_at)
+_DETAIL_NAMES = tuple(column.key for column in _DETAIL_COLUMNS)  # ShownWork's own fields, as the model names them
 
 
-@dataclass(slots=True)
-class ShownWork:
-    """The artwork page's work: the model's attribute names, so the templates and can_view/may_comment read it as
-    they read an Artwork."""
-    id: int
-    account_id: int
-    title: str
-    state: str
-    visibility: str
-    sensitive: bool
-    content_warning: str
-    ai_label: str | None
-    noai: bool
-    pinned_at: datetime | None
+@dataclass(slots=True, kw_only=True)
+class ShownWork(CardWork):
+    """The artwork page's work: a card's fields plus the details the page shows, under the model's attribute names,
+    so the templates and can_view/may_comment read it as they read an Artwork."""
     description: str
     description_html: str
     field: str
@@ -52,11 +43,7 @@ class ShownWork:
     uri: str | None
     url: str | None
     published_at: datetime | None
-    account: Any  # the page's Account
-    images: list[CardImage] = field(default_factory=list)  # by position
     tag_names: list[str] = field(default_factory=list)  # sorted, as the model's
-
-    cover = Artwork.cover  # the first image (same property as the model's)
 
     @property
     def tags(self) -> list[str]:  # templates only test it for being empty
@@ -85,7 +72,7 @@ async def work_and_more(session: AsyncSession, account: Account, work_id: int,
     cards: dict[int, CardWork] = {}
     for row in rows:
         if row[0] == work_id:
-            shown = ShownWork(*row, account=account)
+            shown = ShownWork(*row[:width], account=account, **dict(zip(_DETAIL_NAMES, row[width:], strict=True)))
         else:
             cards[row[0]] = CardWork(*row[:width], account=account)
     works: dict[int, Any] = {**cards, **({work_id: shown} if shown else {})}
