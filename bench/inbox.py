@@ -132,7 +132,7 @@ def verify_ceiling_on(cores: int, inbox_url: str, requests: list[Signed], pems: 
                       seconds: float = 2.0) -> float:
     """`verify_request` calls per second on `cores` processes at once (the cores the server gets)."""
     with ProcessPoolExecutor(cores) as pool:
-        return sum(pool.map(verify_ceiling, *zip(*[(inbox_url, requests, pems, seconds)] * cores, strict=True)))
+        return sum(pool.map(verify_ceiling, [inbox_url] * cores, [requests] * cores, [pems] * cores, [seconds] * cores))
 
 
 def verify_ceiling(inbox_url: str, requests: list[Signed], pems: dict[str, str], seconds: float = 2.0) -> float:
