@@ -80,7 +80,8 @@ def shows_noai(context: dict[str, Any]) -> bool:
 
 def make_environment(public_base_url: str = "") -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
-                      trim_blocks=True, lstrip_blocks=True, enable_async=False)
+                      trim_blocks=True, lstrip_blocks=True, enable_async=False,
+                      auto_reload=False)  # templates ship with the code: no stat() of each one per render
     env.filters["media_url"] = lambda derivative: media_url(derivative, public_base_url)
     env.filters["srcset"] = lambda asset, fmt: srcset(asset, fmt, public_base_url)
     env.filters["date"] = human_date
