@@ -280,8 +280,8 @@ async def home_feed(session: AsyncSession, viewer: Account, before: int | None =
 
 
 async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple = CARD_OPTIONS) -> Select:
-    """The home feed's works, unordered and unpaged (the pages and the client API page it their own way, and
-    load what they show: `options`)."""
+    """The home feed's works as ORM rows, unordered and unpaged, the statement built per call (home_feed, which
+    bench/feed.py measures against the built-once plain-row select that the /feed page and the API use)."""
     return select(Artwork).where(*await _home_feed_where(session, viewer)).options(*options)
 
 
@@ -289,10 +289,7 @@ async def home_feed_cards(session: AsyncSession, viewer: Account, before: int | 
                           limit: int = PAGE_SIZE) -> Page:
     """home_feed as plain-row cards (the /feed page)."""
     tags, hidden = await feed_filters(session, viewer)
-    params: dict[str, Any] = {"viewer_id": viewer.id, "limit": limit + 1}
-    for name, value in (("tags", tags), ("hidden", hidden)):
-        if value:
-            params[name] = value
+    params = feed_params(viewer, tags, hidden) | {"limit": limit + 1}
     if before is not None:
         params["before"] = before
     query = _feed_cards_select(bool(tags), bool(hidden), before is not None)
@@ -304,9 +301,23 @@ def _feed_cards_select(tags: bool, hidden: bool, paged: bool) -> Select:
     """home_feed_cards' select for one shape of feed (with followed tags, with hidden accounts, paged), built once:
     building it cost more CPU per feed page than running it. Viewer, tags, hidden ids, cursor and limit are bound
     at execution."""
-    where = _feed_where(bindparam("viewer_id", type_=Integer), bindparam("tags", expanding=True) if tags else None,
-                        bindparam("hidden", expanding=True) if hidden else None)
-    return _paged_cards(card_select().where(*where), paged)
+    return _paged_cards(card_select().where(*feed_where_bound(tags, hidden)), paged)
+
+
+def feed_where_bound(tags: bool, hidden: bool) -> list[Any]:
+    """The home feed's conditions for a select built once: `viewer_id`, and `tags` and `hidden` (lists) when the
+    viewer has any, bound at execution (feed_params)."""
+    return _feed_where(bindparam("viewer_id", type_=Integer), bindparam("tags", expanding=True) if tags else None,
+                       bindparam("hidden", expanding=True) if hidden else None)
+
+
+def feed_params(viewer: Account, tags: list[str], hidden: list[int]) -> dict[str, Any]:
+    """feed_where_bound's values for this viewer (feed_filters' answer)."""
+    params: dict[str, Any] = {"viewer_id": viewer.id}
+    for name, value in (("tags", tags), ("hidden", hidden)):
+        if value:
+            params[name] = value
+    return params
 
 
 async def _home_feed_where(session: AsyncSession, viewer: Account) -> list[Any]:

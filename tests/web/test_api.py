@@ -180,6 +180,37 @@ async def test_home_timeline_pages_with_link_headers(client):
     assert await (await client.get("/api/v1/timelines/public?remote=true")).json() == []
 
 
+async def test_home_timeline_brings_followed_tags_and_leaves_out_muted_accounts(client):
+    """The API home feed follows the /feed page's rules with each shape of its built-once select: followed tags
+    add listed works by strangers, a muted account's works leave, and paging holds with both."""
+    _, viewer_token = await account_with_token(client, "viv")
+    ada, ada_token = await account_with_token(client, "ada")
+    cy, cy_token = await account_with_token(client, "cy")
+    _, dee_token = await account_with_token(client, "dee")
+    for person in (ada, cy):
+        assert (await client.post(f"/api/v1/accounts/{person.id}/follow", headers=auth(viewer_token))).status == 200
+    sea = await post_work(client, ada_token, "Sea")
+    cys = await post_work(client, cy_token, "Cy's study")
+    inky = await post_work(client, dee_token, "Inky harbour #ink")
+    await post_work(client, dee_token, "Not followed")
+
+    async def home(query: str = "") -> list[str]:
+        response = await client.get(f"/api/v1/timelines/home{query}", headers=auth(viewer_token))
+        assert response.status == 200
+        return [status["id"] for status in await response.json()]
+
+    assert await home() == [cys["id"], sea["id"]]
+    assert (await client.post("/api/v1/tags/ink/follow", headers=auth(viewer_token))).status == 200
+    assert await home() == [inky["id"], cys["id"], sea["id"]]
+    assert (await client.post(f"/api/v1/accounts/{cy.id}/mute", headers=auth(viewer_token))).status == 200
+    assert await home() == [inky["id"], sea["id"]]  # tags and hidden accounts together
+    assert await home(f"?max_id={inky['id']}") == [sea["id"]]
+    assert await home(f"?min_id={sea['id']}&limit=1") == [inky["id"]]
+    assert await home(f"?since_id={sea['id']}&max_id={inky['id']}") == []
+    assert (await client.post("/api/v1/tags/ink/unfollow", headers=auth(viewer_token))).status == 200
+    assert await home() == [sea["id"]]  # hidden accounts alone
+
+
 async def test_held_work_is_seen_by_its_artist_only(client, config):
     config.detection.local_policy = "hold"
     _, token = await account_with_token(client, "ada")

@@ -24,35 +24,37 @@ def _flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("true", "1")
 
 
-async def _timeline(request: web.Request, query: Select | None = None, *,
-                    build: Callable[[AsyncSession], Awaitable[Select]] | None = None) -> web.Response:
-    """One page of works as statuses; `build` makes the query inside the same database session (one checkout)."""
+WorksIn = Callable[[AsyncSession, queries_api.Window], Awaitable[list[Artwork]]]
+
+
+async def _timeline(request: web.Request, works_in: WorksIn) -> web.Response:
+    """One window of works as statuses, read and described in one database session (one checkout)."""
     w = window(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
-        if build is not None:
-            query = await build(session)
-        else:
-            assert query is not None
-            query = queries_api.with_status_options(query)
-        works = await queries_api.keyset(session, query, Artwork.id, w)
+        works = await works_in(session, w)
         data = await statuses_json(request, session, works)
     return reply(data, headers=link_header(request, [work.id for work in works], more=len(works) == w.limit))
+
+
+def _listing(query: Select) -> WorksIn:
+    """A listing's window, the select built per request (public and tag timelines)."""
+    return lambda session, w: queries_api.keyset(session, queries_api.with_status_options(query), Artwork.id, w)
 
 
 @routes.get("/api/v1/timelines/home")
 @endpoint("read:statuses")
 async def home(request: web.Request) -> web.Response:
     account = await me(request)
-    return await _timeline(request, build=lambda session: queries.home_feed_query(session, account,
-                                                                                   queries_api.STATUS_OPTIONS))
+    return await _timeline(request, lambda session, w: queries_api.home_statuses(session, account, w))
 
 
 @routes.get("/api/v1/timelines/public")
 @endpoint("read:statuses", user=False, public=True)
 async def public(request: web.Request) -> web.Response:
     # only_media: every artwork has media, so the filter keeps them all.
-    return await _timeline(request, queries_api.public_works(await viewer(request), local=_flag(request, "local"),
-                                                             remote=_flag(request, "remote")))
+    return await _timeline(request, _listing(queries_api.public_works(await viewer(request),
+                                                                      local=_flag(request, "local"),
+                                                                      remote=_flag(request, "remote"))))
 
 
 @routes.get("/api/v1/timelines/tag/{hashtag}")
@@ -64,7 +66,7 @@ async def tag(request: web.Request) -> web.Response:
     query = queries_api.tag_works(await viewer(request), name)
     if _flag(request, "local"):
         query = query.where(queries.Account.domain.is_(None))
-    return await _timeline(request, query)
+    return await _timeline(request, _listing(query))
 
 
 @routes.get("/api/v1/timelines/list/{list_id}")
