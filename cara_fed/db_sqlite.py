@@ -1,4 +1,5 @@
-"""SQLite through aiosqlite in one thread hop per statement (issue 15: uncached pages).
+"""SQLite through aiosqlite: a write in one thread hop per statement, a read on the event loop's own thread (issue 15:
+uncached pages).
 
 aiosqlite runs each sqlite3 call on its connection's own thread; SQLAlchemy's adapter makes four such calls per
 statement (open a cursor, execute, fetch all, close), and each hop costs a queue put, a thread wake-up, a GIL
