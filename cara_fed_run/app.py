@@ -15,7 +15,7 @@ from cara_fed.queue import QUEUES, InlineJobs
 from cara_fed_run.worker import Worker, build_full_registry, recover_after_restart, wire_jobs, worker_name
 from federation.directory import FederationDirectory
 from federation.routes import setup_federation
-from web import backpressure
+from web import backpressure, static_assets
 from web.routes import setup_web
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ def create_app(config: Config, *, jobs: str = "queue", migrate: bool | None = No
     setup_web(app, ctx)
     setup_federation(app, ctx)
     ctx.directory = FederationDirectory(ctx)
+    # gzip outside every layer that reads or keeps a body (ETags, the ActivityPub document cache): they all see
+    # the plain bytes, and the body is compressed once, on its way out.
+    app.middlewares.insert(0, static_assets.compress)
     # Outermost of all: every later layer (limits, logs, error pages) sees the real client and request id.
     app.middlewares.insert(0, observe.middleware(observe.parse_networks(config.server.trusted_proxies)))
     # Next: a request over the in-flight cap is answered 503 before it costs a session lookup or a query.

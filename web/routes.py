@@ -63,5 +63,5 @@ def setup_web(app: web.Application, ctx: Context) -> None:
     setup_api(app, ctx)  # the client API (Mastodon-compatible) and OAuth
     remote_interaction_pages.setup(app)  # /interact (follow from your server) and /authorize_interaction
     noai.setup_noai(app, ctx)  # robots.txt, ai.txt, tdmrep.json, tdm-policy header, media guard
-    static_assets.setup(app)  # before add_static: our CSS/JS with fingerprints, long caching and gzip
+    static_assets.setup(app)  # before add_static: our CSS/JS with fingerprints and long caching (gzip: app.py)
     app.router.add_static("/static", STATIC, name="static", append_version=True)

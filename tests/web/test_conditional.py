@@ -87,3 +87,24 @@ async def test_vary_names_accept_and_accept_encoding_as_separate_tokens(client):
                 assert page.headers["Cache-Control"] == "private, no-cache" and "ETag" in page.headers
     document = await client.get("/users/ada", headers={"Accept": AP, "Accept-Encoding": "gzip"})
     assert "accept" in vary_tokens(document), document.headers.get("Vary")
+
+
+async def test_gzip_answers_hold_the_same_bytes_and_caches_keep_them_plain(client):
+    """Bodies are compressed on their way out, outside the layers that keep or hash them: a gzip reader first
+    must not leave compressed bytes in the ActivityStreams document cache or the page cache for a plain reader."""
+    import zlib
+
+    await sign_up(client, "ada")
+    await anonymous(client)
+    for path, accept in (("/users/ada", AP), ("/@ada", "text/html"), ("/api/v1/instance", "application/json")):
+        packed = await client.get(path, headers={"Accept": accept, "Accept-Encoding": "gzip"}, auto_decompress=False)
+        assert packed.status == 200 and packed.headers["Content-Encoding"] == "gzip", path
+        raw = await packed.read()
+        assert int(packed.headers["Content-Length"]) == len(raw)
+        plain = await client.get(path, headers={"Accept": accept, "Accept-Encoding": "identity"})
+        assert plain.status == 200 and "Content-Encoding" not in plain.headers, path
+        body = await plain.read()
+        assert zlib.decompress(raw, wbits=31) == body, path
+        if accept != "text/html":
+            assert (await plain.json(content_type=None))  # plain JSON, not gzip bytes from a cache
+        assert plain.headers["ETag"] == packed.headers["ETag"]  # one representation's validator for both
