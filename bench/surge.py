@@ -17,7 +17,7 @@ best rate below it is the capacity figure. RSS of every serve process after the 
 type alone (`--breakdown` connections) shows where the time goes. Medians of
 `--rounds` rounds per step. The machine is shared: compare only figures from one run. Usage:
     .venv/bin/python bench/surge.py [--accounts 30000 --artworks 100000 --follows 500000]
-                                    [--steps 1,2,4,8,16,32,64] [--seconds 5] [--rounds 2]
+                                    [--steps 1,2,4,8,16,32,64] [--seconds 5] [--rounds 2] [--gzip]
 Full size (issue 15): --accounts 300000 --artworks 1000000 --follows 5000000 (seeding takes 6-8 minutes;
 `--database surge_full` keeps the seeded data and reuses it on later runs, with the same sizes).
 """
@@ -64,7 +64,7 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log
 """
 
 MIX_LUA = READ_RAW_REQUESTS + r"""
-local accounts, artworks, media, tokens, inbox, n, cut = 0, 0, "", {}, {}, 0, {}
+local accounts, artworks, media, tokens, inbox, n, cut, zip = 0, 0, "", {}, {}, 0, {}, {}
 local function lines(path)
   local out = {}
   for line in io.lines(path) do out[#out + 1] = line end
@@ -74,8 +74,9 @@ function init(args)
   accounts, artworks, media = tonumber(args[1]), tonumber(args[2]), args[3]
   tokens = lines(args[4])
   inbox = read_raw_requests(args[5])
+  if args[6] == "gzip" then zip = {["Accept-Encoding"] = "gzip"} end  -- as browsers and apps ask
   local total = 0  -- weights "portfolio,artwork,home,inbox,media" -> cumulative cut points out of 100
-  for weight in args[6]:gmatch("%d+") do total = total + tonumber(weight) cut[#cut + 1] = total end
+  for weight in args[7]:gmatch("%d+") do total = total + tonumber(weight) cut[#cut + 1] = total end
   for i = 1, #cut do cut[i] = cut[i] * 100 / total end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
 end
@@ -83,12 +84,13 @@ local function skewed(count) return math.floor(count ^ math.random()) end  -- 1.
 function request()
   local r = math.random(100)
   if r <= cut[1] then
-    return wrk.format("GET", "/@u" .. skewed(accounts))
+    return wrk.format("GET", "/@u" .. skewed(accounts), zip)
   elseif r <= cut[2] then
     local id = skewed(artworks)
-    return wrk.format("GET", "/@u" .. ((id - 1) % accounts + 1) .. "/" .. id)
+    return wrk.format("GET", "/@u" .. ((id - 1) % accounts + 1) .. "/" .. id, zip)
   elseif r <= cut[3] then
-    return wrk.format("GET", "/api/v1/timelines/home", {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]})
+    return wrk.format("GET", "/api/v1/timelines/home", {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
+                                                       ["Accept-Encoding"] = zip["Accept-Encoding"]})
   elseif r <= cut[4] then
     n = n + 1
     return inbox[n % #inbox + 1]
@@ -354,6 +356,8 @@ def main() -> None:
                         help="also load each request type alone at this many connections (0 = skip)")
     parser.add_argument("--database", default="",
                         help="keep the seeded data in this PostgreSQL database and reuse it on later runs")
+    parser.add_argument("--gzip", action="store_true",
+                        help="pages and home feeds ask for gzip, as browsers and Mastodon apps do (media is JPEG)")
     parser.add_argument("--mix", default="30,35,15,10,10",
                         help="weights of portfolio, artwork, home feed, inbox, media requests")
     args = parser.parse_args()
@@ -391,7 +395,8 @@ def run_modes(args: argparse.Namespace, steps: list[int], root: Path, settings: 
             signed = presign(f"{cara.url}/users/ada/inbox", remote, keys, args.signed, os.cpu_count() or 1)
             (root / "inbox.bin").write_bytes(raw_requests(f"127.0.0.1:{cara.port}", signed, "/users/ada/inbox"))
             options = {"folder": root, "args": (str(args.accounts), str(args.artworks), f"/media/{media_key}",
-                                                str(root / "tokens.txt"), str(root / "inbox.bin"), args.mix)}
+                                                str(root / "tokens.txt"), str(root / "inbox.bin"),
+                                                "gzip" if args.gzip else "", args.mix)}
             if not page_html:
                 page_html = subprocess.run(["curl", "-s", f"{cara.url}/@u1"], capture_output=True,
                                            check=True).stdout
@@ -421,7 +426,8 @@ def run_modes(args: argparse.Namespace, steps: list[int], root: Path, settings: 
         static.wait()
     print(f"\nmixed load, wrk -t2, steps of {args.seconds}s at {args.steps} connections, median of {args.rounds} "
           f"rounds; data: {args.accounts:,} accounts, {args.artworks:,} artworks, {args.follows:,} follows "
-          f"(PostgreSQL); {os.cpu_count()} cores, shared machine: compare within this run only")
+          f"(PostgreSQL); pages and feeds {'asked for gzip' if args.gzip else 'sent without Accept-Encoding'}; "
+          f"{os.cpu_count()} cores, shared machine: compare within this run only")
     report(f"static-HTML ceiling (one aiohttp process returning /@u1's {len(page_html):,} bytes)",
            summarize(rounds, steps))
     for name, (rows, rss) in results.items():
