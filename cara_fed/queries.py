@@ -275,14 +275,11 @@ async def count_follows(session: AsyncSession, account: Account) -> tuple[int, i
 
 async def home_feed(session: AsyncSession, viewer: Account, before: int | None = None,
                     limit: int = PAGE_SIZE) -> Page:
-    """Works by accounts the viewer follows (local and remote) and their own, newest first (keyset on id)."""
-    return await _page(session, await home_feed_query(session, viewer), before, limit)
-
-
-async def home_feed_query(session: AsyncSession, viewer: Account, options: tuple = CARD_OPTIONS) -> Select:
-    """The home feed's works as ORM rows, unordered and unpaged, the statement built per call (home_feed, which
-    bench/feed.py measures against the built-once plain-row select that the /feed page and the API use)."""
-    return select(Artwork).where(*await _home_feed_where(session, viewer)).options(*options)
+    """Works by accounts the viewer follows (local and remote) and their own, newest first (keyset on id), as ORM
+    rows from a statement built per call: bench/feed.py measures it against the built-once plain-row select that
+    the /feed page and the API use."""
+    query = select(Artwork).where(*await _home_feed_where(session, viewer)).options(*CARD_OPTIONS)
+    return await _page(session, query, before, limit)
 
 
 async def home_feed_cards(session: AsyncSession, viewer: Account, before: int | None = None,
