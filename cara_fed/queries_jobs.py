@@ -135,6 +135,20 @@ async def studio_jobs(session: AsyncSession, account: Account, *, include_closed
     return list(rows.unique().all())
 
 
+# The portfolio's open jobs read four columns: plain rows (JobPost entities, with their joined author and selectin
+# images, cost ~0.5 ms per page even when there are none). Built once: account, time and limit bound.
+_OPEN_JOB_LINES = (select(JobPost.id, JobPost.title, JobPost.location, JobPost.deadline)
+                   .where(JobPost.account_id == bindparam("account_id"), open_clause(bindparam("now")))
+                   .order_by(JobPost.published_at.desc(), JobPost.id.desc()).limit(bindparam("limit")))
+
+
+async def open_job_lines(session: AsyncSession, account_id: int, limit: int) -> list[Any]:
+    """The studio's open posts, newest first, as rows with `id`, `title`, `location` and `deadline`."""
+    connection = await session.connection()
+    params = {"account_id": account_id, "now": utcnow(), "limit": limit}
+    return list((await connection.execute(_OPEN_JOB_LINES, params)).all())
+
+
 async def job(session: AsyncSession, job_id: int) -> JobPost | None:
     found = await session.get(JobPost, job_id)
     if found is None or found.account.status == "suspended":

@@ -86,11 +86,11 @@ async def portfolio(request: web.Request) -> web.Response:
     began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _artist(session, request.match_info["username"])
-        projects = await queries.projects(session, account)
+        projects = await queries.project_cards(session, account.id)
         cards = await queries.portfolio_cards(session, account, viewer, cursor(request),
                                               [p.cover_artwork_id for p in projects if p.cover_artwork_id])
         page, pinned, covers = cards.page, cards.pinned, cards.covers
-        jobs = await queries_jobs.studio_jobs(session, account, limit=10)  # the job board's open posts
+        jobs = await queries_jobs.open_job_lines(session, account.id, limit=10)  # the job board's open posts
         # The follow button's state and the block/mute flags (someone else's profile only): one statement.
         relation, safety = await queries_safety.follow_and_safety(session, viewer, account)
     context = {"account": account, "page": page, "pinned": pinned, "projects": projects, "covers": covers,

@@ -15,13 +15,14 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed import queries_social
+from cara_fed import queries_accounts, queries_social
 from cara_fed.context import Context, Transaction
 from cara_fed.db import utcnow
 from cara_fed.errors import Overloaded, ValidationError
 from cara_fed.events import AccountUpdated, emit
 from cara_fed.models import Account, Invite, LoginFailure, LoginSession
 from cara_fed.models.accounts import ACCOUNT_KINDS
+from cara_fed.queries_accounts import LEAN
 from cara_fed.services import account_email, audit, login_throttle, mentions, public_media
 from cara_fed.services.media import Upload, check_upload, store_original
 from cara_fed.services.password_rules import MIN_PASSWORD, password_problem
@@ -209,7 +210,7 @@ def _session_select(with_unread: bool) -> Any:
     if with_unread:
         owner = select(LoginSession.account_id).where(LoginSession.id == bindparam("session_id")).scalar_subquery()
         columns.append(queries_social.unread_subquery(owner))
-    return (select(*columns).join(Account, Account.id == LoginSession.account_id)
+    return (select(*columns).join(Account, Account.id == LoginSession.account_id).options(*LEAN)
             .where(LoginSession.id == bindparam("session_id")))
 
 
@@ -231,6 +232,7 @@ async def resolve_session(ctx: Context, token: str, *, with_unread: bool = False
         row, account = found[0], found[1]
         if row.expires_at < utcnow() or account.status != "active":
             return None
+        await queries_accounts.complete(session, [account])  # avatar, banner and move, only those it has
         return row, account, (found[2] or 0) if with_unread else 0
 
 

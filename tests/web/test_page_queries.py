@@ -141,3 +141,36 @@ async def test_cards_read_as_plain_rows_show_what_the_models_show(client):
     assert re.search(r'<img class="avatar avatar-40" src="/media/[^"]+"', home)  # the hero's author avatar
     assert "<strong>Ada L.</strong>" in home
     assert f'href="/@ada/{work}"' in portfolio and srcsets[0] in portfolio
+
+
+async def test_an_artists_avatar_and_banner_show_on_pages_read_without_empty_eager_loads(client):
+    """The page's artist and the signed-in visitor are read without SQLAlchemy's eager loaders, then their avatar,
+    banner and move are read only when they have them (cara_fed/queries_accounts.py): an account with none
+    costs no more statements, and one with both shows both, anonymous and signed in, for one statement more."""
+    from aiohttp import FormData
+
+    await sign_up(client, "ada")
+    [work] = await add_works(client, 1)
+    client.session.cookie_jar.clear()
+    bare = await statements_for(client, "/@ada")
+    assert bare <= BOUNDS[("portfolio", False)]
+    await client.post("/login", data={"csrf_token": await csrf_from(client, "/login"), "login": "ada",
+                                      "password": "correct horse 1"}, allow_redirects=False)
+    form = FormData()
+    for key, value in {"csrf_token": await csrf_from(client, "/settings"), "display_name": "Ada L.", "bio": "",
+                       "location": "", "skills": ""}.items():
+        form.add_field(key, value)
+    form.add_field("avatar", images.png(200, 200), filename="me.png", content_type="image/png")
+    form.add_field("banner", images.jpeg(1200, 400), filename="wide.jpg", content_type="image/jpeg")
+    assert (await client.post("/settings", data=form, allow_redirects=False)).status == 303
+
+    settings = await (await client.get("/settings")).text()  # the signed-in account, from the session lookup
+    assert re.search(r'<img class="avatar avatar-64" src="/media/[^"]+"', settings), settings
+    client.session.cookie_jar.clear()
+    portfolio = await (await client.get("/@ada")).text()
+    assert re.search(r'<img class="avatar avatar-112" src="/media/[^"]+"', portfolio), portfolio
+    assert re.search(r'<div class="banner">\s*<img src="/media/[^"]+" srcset="/media/', portfolio), portfolio
+    artwork = await (await client.get(f"/@ada/{work}")).text()
+    assert "Ada L." in artwork
+    assert await statements_for(client, "/@ada") == bare + 1  # the avatar and banner, with their files, at once
+

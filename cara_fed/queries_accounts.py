@@ -1,0 +1,50 @@
+"""Accounts read on every request (the page's artist, the signed-in visitor) without SQLAlchemy's empty eager loads.
+
+`Account.avatar_asset`, `banner_asset` and `moved_to` load with `selectin` by default. For one account the ORM
+runs each of those three loaders (and the assets' derivatives loader) after the row even when the keys are NULL,
+which most are: it cost ~0.43 ms of the ~0.8 ms a portfolio page spent looking its artist up (bench/page_profile.py,
+issue 15). `LEAN` turns them off for the statement, and `complete` fills all three in afterwards, reading only
+what exists: nothing when the account has no avatar, banner or move; one statement for the assets (with their
+derivatives, joined) when it has some; one more for a move's target. The result reads like a default load:
+`avatar_asset` and `banner_asset` are set (or None), and `moved_target` works, one level deep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from cara_fed.models import Account, MediaAsset
+
+# Loader options for a statement whose accounts then go through `complete` (never left incomplete: a lazy load
+# would raise in async code).
+LEAN = (lazyload(Account.avatar_asset), lazyload(Account.banner_asset), lazyload(Account.moved_to))
+
+# Built once (the ids bound at execution). Derivatives join in: an avatar or banner has a handful.
+_ASSETS = (select(MediaAsset).options(joinedload(MediaAsset.derivatives))
+           .where(MediaAsset.id.in_(bindparam("ids", expanding=True))))
+_TARGETS = select(Account).options(*LEAN).where(Account.id.in_(bindparam("ids", expanding=True)))
+
+
+async def complete(session: AsyncSession, accounts: Sequence[Account]) -> None:
+    """Fill the avatar, banner and move target of `accounts` loaded with `LEAN` (and the avatar and banner of
+    the move targets; their own moves stay unloaded, as with the default `join_depth=1`)."""
+    moved = {account.moved_to_id for account in accounts if account.moved_to_id is not None}
+    targets: dict[int, Account] = {}
+    if moved:
+        targets = {target.id: target for target in (await session.scalars(_TARGETS, {"ids": list(moved)})).all()}
+    everyone = [*accounts, *targets.values()]
+    wanted = {key for account in everyone for key in (account.avatar_asset_id, account.banner_asset_id)
+              if key is not None}
+    assets: dict[int, MediaAsset] = {}
+    if wanted:
+        assets = {asset.id: asset for asset in (await session.scalars(_ASSETS, {"ids": list(wanted)})).unique()}
+    for account in everyone:
+        set_committed_value(account, "avatar_asset", assets.get(account.avatar_asset_id))
+        set_committed_value(account, "banner_asset", assets.get(account.banner_asset_id))
+    for account in accounts:
+        set_committed_value(account, "moved_to", targets.get(account.moved_to_id))
