@@ -82,7 +82,7 @@ async def work_and_more(session: AsyncSession, account: Account, work_id: int,
                               **dict(zip(_DETAIL_NAMES, row[width:details], strict=True)),
                               tag_names=sorted(row[details].split(_TAG_SEPARATOR)) if row[details] else [])
         else:
-            cards[row[0]] = CardWork(*row[:width], account=account)
+            cards[row[0]] = CardWork(*row[:width], account=account, fingerprint=tuple(row[:width]))
     works: dict[int, Any] = {**cards, **({work_id: shown} if shown else {})}
     if works:
         await add_images(session, works)

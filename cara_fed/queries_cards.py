@@ -83,6 +83,10 @@ class CardWork:
     pinned_at: datetime | None
     account: Any  # the page's Account (own pages) or a CardAuthor
     images: list[CardImage] = field(default_factory=list)  # by position
+    # The rows this card was read from (add_images): its work row, the number of images and the cover's rows
+    # (image, asset and each derivative). Equal fingerprints mean equal cards, so web/card_memo.py reuses a
+    # card's HTML by it without any invalidation; () = not read that way (never reused).
+    fingerprint: tuple = ()
 
     cover = Artwork.cover  # the first image (same property as the model's)
 
@@ -137,10 +141,17 @@ async def add_images(session: AsyncSession, works: dict[int, Any]) -> None:
     rows = await core_rows(session, _IMAGES, {"ids": list(works)})
     assets = _assets(rows, 3)
     seen: set[int] = set()
+    covers: dict[int, list[Any]] = {}  # work id -> its cover image's rows (one per derivative)
     for row in rows:
+        work = works[row[0]]
         if row[1] not in seen:
             seen.add(row[1])
-            works[row[0]].images.append(CardImage(row[1], row[2], assets[row[3]]))
+            work.images.append(CardImage(row[1], row[2], assets[row[3]]))
+        if work.images[0].id == row[1]:
+            covers.setdefault(row[0], []).append(row)
+    for key, work in works.items():
+        if isinstance(work, CardWork):
+            work.fingerprint = (work.fingerprint, len(work.images), tuple(covers.get(key, ())))
 
 
 async def _avatars(session: AsyncSession, ids: set[int]) -> dict[int, CardAsset]:
@@ -167,7 +178,7 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
     authors: dict[int, tuple] = {}
     width = len(WORK_COLUMNS)
     for row in rows:
-        works[row[0]] = CardWork(*row[:width], account=author)
+        works[row[0]] = CardWork(*row[:width], account=author, fingerprint=tuple(row[:width]))
         if author is None:
             authors[row[1]] = tuple(row[width:])
         elif extra is not None:

@@ -19,6 +19,7 @@ from cara_fed.storage import derivative_url
 from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
 from web import tile_classes
+from web.card_memo import CardMemo
 from web.focus import focus_cells
 from web.keys import ACCOUNT, JINJA, LOGIN, UNREAD
 from web.links import web_url
@@ -97,6 +98,7 @@ def make_environment(public_base_url: str = "") -> Environment:
     env.globals["hole"] = hole
     env.globals["focal_classes"] = tile_classes.focal
     env.globals["tile_ratio"] = tile_classes.ratio
+    env.globals["cards_html"] = CardMemo(env).cards  # grids render their cards through it (web/card_memo.py)
     return env
 
 

@@ -174,3 +174,52 @@ async def test_an_artists_avatar_and_banner_show_on_pages_read_without_empty_eag
     assert "Ada L." in artwork
     assert await statements_for(client, "/@ada") == bare + 1  # the avatar and banner, with their files, at once
 
+
+async def test_cards_are_rendered_once_and_a_changed_work_or_author_never_shows_an_old_card(client):
+    """Grids reuse a card's HTML by the rows it was read from (web/card_memo.py): a second view of a page takes
+    its cards from the memo, and a new title, a new cover or the artist's new name reads other rows, so the next
+    view shows them (the page cache is off here: every view reads the database)."""
+    from aiohttp import FormData
+
+    from web.keys import JINJA
+
+    memo = client.app[JINJA].globals["cards_html"].__self__
+    await sign_up(client, "ada")
+    location = (await upload(client, [("a.jpg", images.jpeg(320, 240), "first image"),
+                                      ("b.png", images.png(200, 300), "second image")],
+                             title="Harbour")).headers["Location"]
+    work_id = location.rsplit("/", 1)[1]
+    client.session.cookie_jar.clear()
+
+    def card(html: str) -> str:
+        found = re.search(rf'<li class="card[^"]*">\s*<a href="/@ada/{work_id}".*?</li>', html, re.S)
+        assert found, html
+        return found.group(0)
+
+    first = card(await (await client.get("/@ada")).text())
+    hits = memo.hits
+    again = card(await (await client.get("/@ada")).text())
+    assert again == first and memo.hits > hits
+    assert "Harbour" in first and 'alt="first image"' in first and "2<span class=\"sr-only\"> images)" in first
+
+    await client.post("/login", data={"csrf_token": await csrf_from(client, "/login"), "login": "ada",
+                                      "password": "correct horse 1"}, allow_redirects=False)
+    edit_page = await (await client.get(f"/artworks/{work_id}/edit")).text()
+    first_id, second_id = re.findall(r'name="order_image_(\d+)"', edit_page)
+    form = FormData()
+    for key, value in [("csrf_token", await csrf_from(client, f"/artworks/{work_id}/edit")), ("title", "Ferries"),
+                       ("license", "all-rights-reserved"), ("visibility", "public"), ("noai", "on"),
+                       (f"order_image_{first_id}", "2"), (f"order_image_{second_id}", "1")]:
+        form.add_field(key, value)
+    assert (await client.post(f"/artworks/{work_id}/edit", data=form, allow_redirects=False)).status == 303
+    settings = FormData()
+    for key, value in {"csrf_token": await csrf_from(client, "/settings"), "display_name": "Ada Lovelace",
+                       "bio": "", "location": "", "skills": ""}.items():
+        settings.add_field(key, value)
+    assert (await client.post("/settings", data=settings, allow_redirects=False)).status == 303
+    client.session.cookie_jar.clear()
+
+    edited = card(await (await client.get("/@ada")).text())
+    assert "Ferries" in edited and "Harbour" not in edited
+    assert 'alt="second image"' in edited and 'alt="first image"' not in edited
+    assert "Ada Lovelace" in card(await (await client.get("/")).text())  # the home grid names the artist
