@@ -11,7 +11,7 @@ derivatives, joined) when it has some; one more for a move's target. The result 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,18 +33,32 @@ _TARGETS = select(Account).options(*LEAN).where(Account.id.in_(bindparam("ids", 
 async def complete(session: AsyncSession, accounts: Sequence[Account]) -> None:
     """Fill the avatar, banner and move target of `accounts` loaded with `LEAN` (and the avatar and banner of
     the move targets; their own moves stay unloaded, as with the default `join_depth=1`)."""
+    targets = await _fill_moves(session, accounts)
+    await _fill_assets(session, [*accounts, *targets])
+
+
+async def fill_moves(session: AsyncSession, accounts: Iterable[Account]) -> None:
+    """Fill the move target of those `accounts` read without one (the API's status authors, whose avatars and
+    banners come from the page's facts instead: queries_api.STATUS_OPTIONS). No statement unless one moved."""
+    await _fill_assets(session, await _fill_moves(session, [a for a in accounts if "moved_to" not in a.__dict__]))
+
+
+async def _fill_moves(session: AsyncSession, accounts: Sequence[Account]) -> list[Account]:
     moved = {account.moved_to_id for account in accounts if account.moved_to_id is not None}
     targets: dict[int, Account] = {}
     if moved:
         targets = {target.id: target for target in (await session.scalars(_TARGETS, {"ids": list(moved)})).all()}
-    everyone = [*accounts, *targets.values()]
-    wanted = {key for account in everyone for key in (account.avatar_asset_id, account.banner_asset_id)
+    for account in accounts:
+        set_committed_value(account, "moved_to", targets.get(account.moved_to_id))
+    return list(targets.values())
+
+
+async def _fill_assets(session: AsyncSession, accounts: Sequence[Account]) -> None:
+    wanted = {key for account in accounts for key in (account.avatar_asset_id, account.banner_asset_id)
               if key is not None}
     assets: dict[int, MediaAsset] = {}
     if wanted:
         assets = {asset.id: asset for asset in (await session.scalars(_ASSETS, {"ids": list(wanted)})).unique()}
-    for account in everyone:
+    for account in accounts:
         set_committed_value(account, "avatar_asset", assets.get(account.avatar_asset_id))
         set_committed_value(account, "banner_asset", assets.get(account.banner_asset_id))
-    for account in accounts:
-        set_committed_value(account, "moved_to", targets.get(account.moved_to_id))

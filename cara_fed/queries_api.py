@@ -102,7 +102,9 @@ def window_shape(window: Window) -> Window:
 # two selectin round trips, each with an IN list rendered per page, cost ~15 % of an API home page's CPU.
 # Tags come with the page's facts (page_facts), not as a query of their own.
 STATUS_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
-                  joinedload(Artwork.account).lazyload(Account.banner_asset), lazyload(Artwork.tags),
+                  joinedload(Artwork.account).lazyload(Account.banner_asset),
+                  joinedload(Artwork.account).lazyload(Account.moved_to),  # web/api/views.py fills moves in
+                  lazyload(Artwork.tags),
                   joinedload(Artwork.images).joinedload(ArtworkImage.asset)
                   .joinedload(MediaAsset.derivatives.and_(MediaDerivative.format == "jpeg")))
 

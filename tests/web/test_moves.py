@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 from cara_fed.context import CONTEXT_KEY
+from tests import images
 from tests.conftest import csrf_from, sign_up
+from tests.web.test_artworks import upload
 
 AP = {"Accept": "application/activity+json"}
 
@@ -23,6 +25,7 @@ async def test_move_settings_forms(client, peer):  # type: ignore[no-untyped-def
     ctx = client.app[CONTEXT_KEY]
     ctx.config.federation.allow_private_addresses = True  # the peer lives on loopback
     assert (await sign_up(client, "ada", "ada password 1")).status == 303
+    assert (await upload(client, [("a.jpg", images.jpeg(), "harbour")], title="Harbour")).status == 303
     me = await _actor(client)
     old = peer.add_actor("old")
     new = peer.add_actor("new", slot=1)
@@ -79,6 +82,9 @@ async def test_move_settings_forms(client, peer):  # type: ignore[no-untyped-def
     account_id = re.search(r'"id": ?"(\d+)"', await (await client.get("/api/v1/accounts/lookup?acct=ada")).text())
     entity = await (await client.get(f"/api/v1/accounts/{account_id.group(1)}")).json()
     assert entity["moved"]["acct"] == f"new@{peer.host}" and entity["moved"]["uri"] == new.id
+    # Also as the author of a status (authors are read without their move, then filled in: web/api/views.py).
+    [status] = await (await client.get("/api/v1/timelines/public?local=true")).json()
+    assert status["account"]["moved"]["acct"] == f"new@{peer.host}", status["account"]
 
     # Nobody can start following the moved account.
     await client.post("/logout", data={"csrf_token": token})

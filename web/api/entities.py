@@ -66,6 +66,9 @@ class View:
     media_base: str = ""  # [storage] public_base_url: public works' files are linked there
     statuses: StatusFacts = field(default_factory=StatusFacts)
     accounts: AccountFacts = field(default_factory=AccountFacts)
+    # Account entities already built for this answer, by (id, nested): a page of statuses names few authors
+    # many times (entities_accounts.account; read-only once built).
+    shown_accounts: dict[tuple[int, bool], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def url(self, path: str) -> str:
         return self.base + path

@@ -28,6 +28,16 @@ def _field(link: dict[str, str]) -> dict[str, Any]:
 
 def account(view: View, who: Account, *, credentials: bool = False, follow_requests: int = 0,
             nested: bool = False) -> dict[str, Any]:
+    if not credentials:  # the same author on many statuses of a page: built once
+        built = view.shown_accounts.get((who.id, nested))
+        if built is None:
+            built = view.shown_accounts[(who.id, nested)] = _account(view, who, nested=nested)
+        return built
+    return _account(view, who, credentials=True, follow_requests=follow_requests, nested=nested)
+
+
+def _account(view: View, who: Account, *, credentials: bool = False, follow_requests: int = 0,
+             nested: bool = False) -> dict[str, Any]:
     facts = view.accounts
     avatar = _asset_url(view, facts.assets.get(who.avatar_asset_id or 0), 400) or view.url("/static/avatar-missing.png")
     header = _asset_url(view, facts.assets.get(who.banner_asset_id or 0), 1280) \

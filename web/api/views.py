@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cara_fed import queries_api
+from cara_fed import queries_accounts, queries_api
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Artwork
 from web.api.base import viewer as request_viewer
@@ -26,6 +26,7 @@ async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *
                      accounts: Iterable[Account] = (), media_base: str = "") -> View:
     works = list(artworks)
     people = {a.id: a for a in [*accounts, *(w.account for w in works)]}
+    await queries_accounts.fill_moves(session, people.values())  # authors read with STATUS_OPTIONS have none yet
     statuses, found = await queries_api.page_facts(session, [w.id for w in works], people.values(),
                                                    viewer.id if viewer is not None else None)
     return View(base=base, viewer=viewer, statuses=statuses, accounts=found, media_base=media_base)
