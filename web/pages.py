@@ -123,16 +123,40 @@ def _portfolio_for_visitor(request: web.Request, held: viewer_pages.Skeleton, su
 @cached_page
 async def artwork(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
+    held = viewer_pages.cached(request) if viewer is not None else None
+    if held is not None and held.subject.account_id != viewer.id:
+        async with request.app[CONTEXT_KEY].sessions() as session:
+            if not await queries.can_view_async(session, held.subject, viewer):  # a block, either way
+                raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
+            social = await queries_social.artwork_social(session, held.subject, viewer)
+        return _artwork_for_visitor(request, held, social)
+    began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
         account = await _artist(session, request.match_info["username"])
         work, more = await queries_artwork.work_and_more(session, account, forms.path_id(request, "artwork_id"))
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         social = await queries_social.artwork_social(session, work, viewer)
+    context = {"account": account, "work": work, "more": more, "social": social,
+               "is_owner": viewer is not None and viewer.id == account.id}
+    if viewer is not None and viewer.id != account.id and queries.can_view(work, None):
+        # A signed-in visitor of a work everyone may see: the page without its visitor's parts is kept and shared
+        # (web/viewer_pages.py); followers-only works are rendered whole for each follower.
+        held = viewer_pages.make(request, "artwork.html", context, subject=work, tags=(account_tag(account.id),),
+                                 since=began, noai=work.noai)
+        return _artwork_for_visitor(request, held, social)
     tag_response(request, account_tag(account.id))
-    return render(request, "artwork.html", {"account": account, "work": work, "more": more, "social": social,
-                                            "is_owner": viewer is not None and viewer.id == account.id},
-                  noai=work.noai)
+    return render(request, "artwork.html", context, noai=work.noai)
+
+
+def _artwork_for_visitor(request: web.Request, held: viewer_pages.Skeleton,
+                         social: queries_social.ArtworkSocial) -> web.Response:
+    """The kept page (of a published work: viewer_pages.make is only asked for those) with this visitor's like,
+    boost and save buttons and comment thread."""
+    parts = {hole: render_html(request, "_artwork_social.html", {"work": held.subject, "social": social, "part": part,
+                                                                 "is_owner": False})
+             for part, hole in (("actions", "social_actions"), ("thread", "thread"))}
+    return viewer_pages.respond(request, held, parts)
 
 
 @routes.get(r"/@{username:[A-Za-z0-9_]+}/projects/{project_id:\d+}", name="project")

@@ -115,6 +115,58 @@ async def test_a_write_to_the_artist_drops_the_skeleton_and_the_owner_sees_their
     assert "Crane" in home and 'href="/@bob"' in home
 
 
+async def test_an_artwork_page_is_shared_by_visitors_with_their_own_marks_comments_and_blocks(client):  # type: ignore[no-untyped-def]
+    """The artwork page of a public work is kept without its visitor's parts: each signed-in visitor gets their own
+    like/boost/save buttons and their own reply and delete forms in the thread, and a block still hides it."""
+    statements = Statements(client)
+    await switch_to(client, "cyd")
+    await switch_to(client, "bob")
+    await switch_to(client, "ada")
+    location = (await upload(client, [("a.jpg", images.jpeg(320, 240), "A heron")], title="Heron")).headers["Location"]
+    work_id = location.rsplit("/", 1)[1]
+    path = f"/@ada/{work_id}"
+    owner_view, _ = await view(client, path)
+    assert "owner-tools" in owner_view and "Report</a>" not in owner_view
+
+    await sign_in(client, "bob")
+    bob_token = await token_of(client)
+    first, _ = await view(client, path, statements)
+    again, cost = await view(client, path, statements)
+    assert first == again
+    assert cost <= 4, f"a kept artwork page costs bob's session, a block check and his marks and thread, not {cost}"
+    assert "Heron" in again and 'href="/@bob"' in again and tokens(again) == {bob_token}
+    assert f'action="/artworks/{work_id}/like"' in again and "Report</a>" in again
+    assert "owner-tools" not in again and 'id="interact-dialog"' not in again  # neither the owner's nor a stranger's
+    liked = await client.post(f"/artworks/{work_id}/like", data={"csrf_token": bob_token}, allow_redirects=False)
+    assert liked.status == 303
+    said = await client.post(f"/artworks/{work_id}/comments", data={"csrf_token": bob_token, "content": "Lovely"},
+                             allow_redirects=False)
+    assert said.status == 303
+    await view(client, path)  # the like and the comment dropped ada's pages: this view keeps the page again
+    bob_view, cost = await view(client, path, statements)
+    assert cost <= 4
+    assert f'action="/artworks/{work_id}/unlike"' in bob_view and "Lovely" in bob_view
+    bob_deletes = re.findall(r'action="(/comments/\d+/delete)"', bob_view)
+    assert bob_deletes, bob_view  # bob may delete his own comment
+
+    await sign_in(client, "cyd")
+    cyd_token = await token_of(client)
+    cyd_view, cost = await view(client, path, statements)
+    assert cost <= 4 and tokens(cyd_view) == {cyd_token} and 'href="/@cyd"' in cyd_view
+    assert f'action="/artworks/{work_id}/like"' in cyd_view and f'action="/artworks/{work_id}/unlike"' not in cyd_view
+    assert "Lovely" in cyd_view and not set(bob_deletes) & set(re.findall(r'action="(/comments/\d+/delete)"', cyd_view))
+
+    await sign_in(client, "ada")  # ada blocks cyd; bob's next view keeps the page again; cyd still gets nothing
+    ada_token = await token_of(client)
+    cyd_id = re.search(r'action="/accounts/(\d+)/block"', (await view(client, "/@cyd"))[0]).group(1)  # type: ignore[union-attr]
+    blocked = await client.post(f"/accounts/{cyd_id}/block", data={"csrf_token": ada_token}, allow_redirects=False)
+    assert blocked.status == 303
+    await sign_in(client, "bob")
+    await view(client, path)
+    await sign_in(client, "cyd")
+    assert (await client.get(path)).status == 404
+
+
 async def sign_in(client, username: str, password: str = "correct horse 1") -> None:  # type: ignore[no-untyped-def]
     client.session.cookie_jar.clear()
     page = await (await client.get("/login")).text()
