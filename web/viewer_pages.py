@@ -1,15 +1,18 @@
 """Signed-in views of public pages from a cached skeleton (issue 15: uncached pages, signed-in included).
 
-A signed-in visitor's portfolio or home page differs from everyone else's only in a few places: the site header
-(their name, notifications, the log-out form), the email notice, the CSRF token of their forms, and on a
-portfolio the follow/mute/block buttons. So the page is rendered once without a viewer, with a marker (`hole`,
-web/render.py) at each of those places, and kept in the page cache under its own key with the same tags as the
-anonymous page (a write to what it shows drops both). Each signed-in request then costs the statement for its
-own follow state (portfolio) and the small templates of its holes, not the page's queries and full render.
+A signed-in visitor's portfolio, artwork or home page differs from everyone else's only in a few places: the site
+header (their name, notifications, the log-out form), the email notice, the CSRF token of their forms, on a
+portfolio the follow/mute/block buttons, and on an artwork page the like/boost/save buttons and the comment thread
+(its reply and delete forms depend on who reads it; only works everyone may see are kept). So the page is rendered
+once without a viewer, with a marker (`hole`, web/render.py) at each of those places, and kept in the page cache
+under its own key with the same tags as the anonymous page (a write to what it shows drops both). Each signed-in
+request then costs the statements for its own state (portfolio: follow; artwork: a block check, marks and thread)
+and the small templates of its holes, not the page's queries and full render.
 
-Only visitors who see what everyone sees get a skeleton: the owner of a portfolio (drafts, edit links) still
-gets a full render. The skeleton is rendered with `viewer` None and `is_owner` False, so a template must show
-signed-in-only parts through a hole (or `{% if viewer or skeleton %}` when they do not depend on who it is).
+Only visitors who see what everyone sees get a skeleton: the owner of a portfolio or artwork (drafts, edit links)
+still gets a full render, and so does a follower reading a followers-only work. The skeleton is rendered with
+`viewer` None and `is_owner` False, so a template must show signed-in-only parts through a hole (or `{% if viewer
+or skeleton %}` when they do not depend on who it is).
 An unfilled hole fails loudly (KeyError) rather than showing a marker.
 """
 
