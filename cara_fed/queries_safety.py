@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,9 +43,18 @@ async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str
 
 
 # Built once (the two ids bound at execution): a signed-in visitor's artwork page asks it on every view.
-_A, _B = bindparam("a_id"), bindparam("b_id")
-_BLOCKED_EITHER_WAY = select(Block.id).where(or_(and_(Block.account_id == _A, Block.target_id == _B),
-                                                 and_(Block.account_id == _B, Block.target_id == _A))).limit(1)
+def _blocks_between(a: Any, b: Any) -> Any:
+    """The blocks between accounts `a` and `b` (ids or bind parameters), either way."""
+    return select(Block.id).where(or_(and_(Block.account_id == a, Block.target_id == b),
+                                      and_(Block.account_id == b, Block.target_id == a)))
+
+
+def blocked_either_way_exists(a: Any, b: Any) -> Any:
+    """EXISTS a block between `a` and `b`, either way: a column for a statement of subqueries."""
+    return _blocks_between(a, b).exists()
+
+
+_BLOCKED_EITHER_WAY = _blocks_between(bindparam("a_id"), bindparam("b_id")).limit(1)
 
 
 async def blocked_either_way(session: AsyncSession, a_id: int, b_id: int) -> bool:

@@ -16,6 +16,7 @@ from cara_fed.models import Account, Artwork, Bookmark, Boost, Comment, Follow, 
 from cara_fed.queries_accounts import LEAN
 from cara_fed.queries_artwork import ShownWork
 from cara_fed.queries_cards import core_rows
+from cara_fed.queries_safety import blocked_either_way_exists
 from cara_fed.services.comments import may_comment
 
 THREAD_LIMIT = 500
@@ -34,6 +35,7 @@ class ArtworkSocial:
     thread: list[tuple[Comment, int]] = field(default_factory=list)  # (comment, depth), in reading order
     can_comment: bool = False
     comment_block: str = ""  # why the viewer cannot comment (shown instead of the form)
+    blocked: bool = False  # the viewer and the artist block each other, either way (a kept page's 404)
 
 
 def thread_order(comments: list[Comment]) -> list[tuple[Comment, int]]:
@@ -68,7 +70,8 @@ _COUNTS = select(_count_of(Like), _count_of(Boost))
 _COUNTS_AND_OWN = select(_count_of(Like), _count_of(Boost), _has_of(Like), _has_of(Boost), _has_of(Bookmark),
                          select(Follow.id).where(Follow.follower_id == bindparam("viewer_id"),
                                                  Follow.followee_id == bindparam("author_id"),
-                                                 Follow.state == "accepted").exists())
+                                                 Follow.state == "accepted").exists(),
+                         blocked_either_way_exists(bindparam("viewer_id"), bindparam("author_id")))
 # The thread shows its commenters' names only: their avatars, banners and moves stay unread (the ORM's eager
 # loaders for them cost ~0.4 ms per page even with no comments; cara_fed/queries_accounts.py).
 _THREAD = (select(Comment).where(Comment.artwork_id == bindparam("artwork_id"), Comment.state == "visible")
@@ -90,6 +93,7 @@ async def artwork_social(session: AsyncSession, artwork: Artwork | ShownWork, vi
         view.comment_block = "Log in to comment."
         return view
     view.liked, view.boosted, view.bookmarked = bool(found[2]), bool(found[3]), bool(found[4])
+    view.blocked = bool(found[6])
     reason = may_comment(artwork, viewer, bool(found[5]))
     view.can_comment, view.comment_block = reason is None, reason or ""
     return view

@@ -126,9 +126,9 @@ async def artwork(request: web.Request) -> web.Response:
     held = viewer_pages.cached(request) if viewer is not None else None
     if held is not None and held.subject.account_id != viewer.id:
         async with request.app[CONTEXT_KEY].sessions() as session:
-            if not await queries.can_view_async(session, held.subject, viewer):  # a block, either way
-                raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
             social = await queries_social.artwork_social(session, held.subject, viewer)
+        if social.blocked:  # everyone else may see it (it was kept): only a block, either way, hides it
+            raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         return _artwork_for_visitor(request, held, social)
     began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].sessions() as session:
