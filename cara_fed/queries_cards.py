@@ -147,8 +147,8 @@ async def add_images(session: AsyncSession, works: dict[int, Any]) -> None:
         if row[1] not in seen:
             seen.add(row[1])
             work.images.append(CardImage(row[1], row[2], assets[row[3]]))
-        if work.images[0].id == row[1]:
-            covers.setdefault(row[0], []).append(row)
+        if work.images[0].id == row[1]:  # plain tuples: comparing Rows runs Python code per column
+            covers.setdefault(row[0], []).append(tuple(row))
     for key, work in works.items():
         if isinstance(work, CardWork):
             work.fingerprint = (work.fingerprint, len(work.images), tuple(covers.get(key, ())))
