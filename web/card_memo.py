@@ -18,7 +18,9 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 
-MAX_CARDS = 5000  # ~1.2 KB of HTML each, plus the rows of its key: some 10 MB at most per web process
+# ~1.1 KB of HTML each, and the rows of its key (a dozen derivatives with their storage keys): ~9 KB in all per
+# card (tracemalloc, demo data), so some 18 MB at most per web process; a home page and 80 portfolios fit.
+MAX_CARDS = 2000
 
 
 class CardMemo:
@@ -28,6 +30,9 @@ class CardMemo:
         self._cards: OrderedDict[tuple, Markup] = OrderedDict()
         self.hits = 0
         self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._cards)
 
     def cards(self, works: Any, show_artist: bool = True, justified: bool = False) -> Markup:
         """The cards of a grid, one after the other (one call from the template, not one per card)."""
