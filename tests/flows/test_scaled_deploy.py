@@ -213,10 +213,12 @@ async def test_two_web_services_workers_and_a_scheduler_behind_nginx(tmp_path: P
                 await alice.login("alice", "alice password")
                 location = await alice.upload("Harbour", [("one.jpg", images.jpeg(1200, 800), "Boats")])
 
-                async def processed():  # type: ignore[no-untyped-def]
+                async def published():  # type: ignore[no-untyped-def]
+                    # Published, not only processed: the owner sees the ready images a moment before the work is
+                    # published, and until then they are the owner's alone (web B would answer 404).
                     _, html = await alice.get(location)
-                    return "Processing" not in html and re.findall(r"/media/[0-9a-f]{2}/[0-9a-f]{32}\.jpg", html)
-                paths = await eventually(processed, within=45, what="the upload processed by the media worker")
+                    return "<dt>Published</dt>" in html and re.findall(r"/media/[0-9a-f]{2}/[0-9a-f]{32}\.jpg", html)
+                paths = await eventually(published, within=45, what="the upload processed and published")
             finally:
                 await alice.close()
 

@@ -43,10 +43,13 @@ async def test_upload_on_one_process_is_served_by_another(tmp_path, seaweed: Sea
                 await alice.login("alice", "alice password")
                 location = await alice.upload("Harbour", [("one.jpg", images.jpeg(1200, 800), "Boats")])
 
-                async def processed():  # type: ignore[no-untyped-def]
+                async def published():  # type: ignore[no-untyped-def]
+                    # Published, not only processed: the owner's page shows the ready images a moment before the
+                    # work is published (services/media_pipeline.py settles it after), and until then they are
+                    # the owner's alone (B's 404, kept by B's media access cache).
                     _, html = await alice.get(location)
-                    return "Processing" not in html and re.findall(r"/media/[0-9a-f]{2}/[0-9a-f]{32}\.jpg", html)
-                paths = await eventually(processed, what="the upload processed by A's worker")
+                    return "<dt>Published</dt>" in html and re.findall(r"/media/[0-9a-f]{2}/[0-9a-f]{32}\.jpg", html)
+                paths = await eventually(published, what="the upload processed and published by A's worker")
             finally:
                 await alice.close()
             visitor = Browserless(b.url)
