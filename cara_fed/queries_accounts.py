@@ -20,8 +20,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from cara_fed.models import Account, MediaAsset
 
-# Loader options for a statement whose accounts then go through `complete` (never left incomplete: a lazy load
-# would raise in async code).
+# Loader options for a statement whose accounts then go through `complete` or `fill_moves`, or whose readers use
+# only the account's own columns (the artwork thread's commenters): reading an unfilled relation would lazy-load,
+# which raises in async code.
 LEAN = (lazyload(Account.avatar_asset), lazyload(Account.banner_asset), lazyload(Account.moved_to))
 
 # Built once (the ids bound at execution). Derivatives join in: an avatar or banner has a handful.

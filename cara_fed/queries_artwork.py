@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.models import Account, Artwork, ArtworkTag
 from cara_fed.queries import portfolio_where
-from cara_fed.queries_cards import WORK_COLUMNS, CardWork, add_images, core_rows
+from cara_fed.queries_cards import WORK_COLUMNS, CardWork, add_images, card_from_row, core_rows
 
 MORE = 6  # the "more by this artist" cards
 
@@ -82,7 +82,7 @@ async def work_and_more(session: AsyncSession, account: Account, work_id: int,
                               **dict(zip(_DETAIL_NAMES, row[width:details], strict=True)),
                               tag_names=sorted(row[details].split(_TAG_SEPARATOR)) if row[details] else [])
         else:
-            cards[row[0]] = CardWork(*row[:width], account=account, fingerprint=tuple(row[:width]))
+            cards[row[0]] = card_from_row(row, account)
     works: dict[int, Any] = {**cards, **({work_id: shown} if shown else {})}
     if works:
         await add_images(session, works)

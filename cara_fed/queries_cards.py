@@ -83,9 +83,9 @@ class CardWork:
     pinned_at: datetime | None
     account: Any  # the page's Account (own pages) or a CardAuthor
     images: list[CardImage] = field(default_factory=list)  # by position
-    # The rows this card was read from (add_images): its work row, the number of images and the cover's rows
-    # (image, asset and each derivative). Equal fingerprints mean equal cards, so web/card_memo.py reuses a
-    # card's HTML by it without any invalidation; () = not read that way (never reused).
+    # The rows this card was read from (card_from_row, then add_images): its work row, the number of images and
+    # the cover's rows (image, asset and each derivative). Equal fingerprints mean equal cards, so web/card_memo.py
+    # reuses a card's HTML by it without any invalidation; () = not read that way (never reused).
     fingerprint: tuple = ()
 
     cover = Artwork.cover  # the first image (same property as the model's)
@@ -150,8 +150,15 @@ async def add_images(session: AsyncSession, works: dict[int, Any]) -> None:
         if work.images[0].id == row[1]:  # plain tuples: comparing Rows runs Python code per column
             covers.setdefault(row[0], []).append(tuple(row))
     for key, work in works.items():
-        if isinstance(work, CardWork):
+        if isinstance(work, CardWork) and work.fingerprint:  # seeded by card_from_row (not the artwork page's own)
             work.fingerprint = (work.fingerprint, len(work.images), tuple(covers.get(key, ())))
+
+
+def card_from_row(row: Any, account: Any) -> CardWork:
+    """A card from a row starting with WORK_COLUMNS; its fingerprint starts as that work row (add_images adds the
+    images')."""
+    work = tuple(row[:len(WORK_COLUMNS)])
+    return CardWork(*work, account=account, fingerprint=work)
 
 
 async def _avatars(session: AsyncSession, ids: set[int]) -> dict[int, CardAsset]:
@@ -178,7 +185,7 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
     authors: dict[int, tuple] = {}
     width = len(WORK_COLUMNS)
     for row in rows:
-        works[row[0]] = CardWork(*row[:width], account=author, fingerprint=tuple(row[:width]))
+        works[row[0]] = card_from_row(row, author)
         if author is None:
             authors[row[1]] = tuple(row[width:])
         elif extra is not None:

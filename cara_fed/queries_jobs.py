@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from cara_fed.db import utcnow
 from cara_fed.models import Account, Instance, JobApplication, JobPost, Notification
 from cara_fed.models.jobs import EMPLOYMENT_TYPES, WORKPLACES
+from cara_fed.queries_cards import core_rows
 
 BOARD_PAGE = 20
 SORTS = ("newest", "deadline")
@@ -144,9 +145,7 @@ _OPEN_JOB_LINES = (select(JobPost.id, JobPost.title, JobPost.location, JobPost.d
 
 async def open_job_lines(session: AsyncSession, account_id: int, limit: int) -> list[Any]:
     """The studio's open posts, newest first, as rows with `id`, `title`, `location` and `deadline`."""
-    connection = await session.connection()
-    params = {"account_id": account_id, "now": utcnow(), "limit": limit}
-    return list((await connection.execute(_OPEN_JOB_LINES, params)).all())
+    return await core_rows(session, _OPEN_JOB_LINES, {"account_id": account_id, "now": utcnow(), "limit": limit})
 
 
 async def job(session: AsyncSession, job_id: int) -> JobPost | None:

@@ -42,7 +42,6 @@ async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str
     return tags, sorted(hidden)
 
 
-# Built once (the two ids bound at execution): a signed-in visitor's artwork page asks it on every view.
 def _blocks_between(a: Any, b: Any) -> Any:
     """The blocks between accounts `a` and `b` (ids or bind parameters), either way."""
     return select(Block.id).where(or_(and_(Block.account_id == a, Block.target_id == b),
@@ -54,6 +53,8 @@ def blocked_either_way_exists(a: Any, b: Any) -> Any:
     return _blocks_between(a, b).exists()
 
 
+# Built once (the two ids bound at execution): a signed-in visitor's rendered artwork page asks it (a kept one reads
+# the EXISTS form in its marks statement: queries_social).
 _BLOCKED_EITHER_WAY = _blocks_between(bindparam("a_id"), bindparam("b_id")).limit(1)
 
 
