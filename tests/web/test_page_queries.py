@@ -113,6 +113,8 @@ async def test_page_statements_are_bounded_and_do_not_grow_with_the_works_shown(
 
     html = await (await client.get("/@ada")).text()
     assert html.count('href="/@ada/') >= 6  # the page really shows the works counted
+    # The projects, read as plain rows with their works counted (queries.project_cards), newest position last.
+    assert re.findall(r'<span class="card-artist">(\d+ works?)</span>', html) == ["2 works", "4 works"], html
     for case, bound in BOUNDS.items():
         assert few[case] <= bound, (case, few[case], few)
     assert many == few, {case: (few[case], many[case]) for case in few if few[case] != many[case]}
@@ -141,6 +143,7 @@ async def test_cards_read_as_plain_rows_show_what_the_models_show(client):
     assert re.search(r'<img class="avatar avatar-40" src="/media/[^"]+"', home)  # the hero's author avatar
     assert "<strong>Ada L.</strong>" in home
     assert f'href="/@ada/{work}"' in portfolio and srcsets[0] in portfolio
+    assert '<span class="card-artist">1 work</span>' in portfolio  # its project of one work, in the singular
 
 
 async def test_an_artists_avatar_and_banner_show_on_pages_read_without_empty_eager_loads(client):
