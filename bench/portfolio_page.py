@@ -171,7 +171,7 @@ def main() -> None:
             ceiling = subprocess.Popen([sys.executable, "-c", CEILING_SERVER, str(root / "pages.json"), str(port)])
             try:
                 ceiling_url = f"http://127.0.0.1:{port}"
-                wait_up(ceiling_url + "/static-ceiling/")
+                wait_up(ceiling_url + "/static-ceiling" + next(iter(paths.values())))  # any page it serves
                 for name, path in paths.items():
                     rendered = Environment(autoescape=True).from_string(pages[path]["template"]).render(
                         t=pages[path]["texts"])

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cara_fed.cache import LISTINGS, PageCache, account_tag
 from cara_fed.config import Config
-from cara_fed.db import make_engine, make_sessionmaker
+from cara_fed.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from cara_fed.directory import Directory
 from cara_fed.hashing import HashingPool
 from cara_fed.media_budget import MemoryBudget
@@ -84,6 +84,9 @@ class Context:
     config: Config
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Sessions for requests that only read (cara_fed/db.py make_read_sessionmaker): no transaction round trips on
+    # PostgreSQL; a write through one is refused.
+    reads: async_sessionmaker[AsyncSession]
     storage: MediaStore
     cache: PageCache
     media_budget: MemoryBudget
@@ -111,6 +114,7 @@ class Context:
                               time_cost=security.password_hash_time_cost,
                               parallelism=security.password_hash_parallelism)
         return cls(config=config, engine=engine, sessions=make_sessionmaker(engine),
+                   reads=make_read_sessionmaker(engine),
                    storage=make_store(config), cache=PageCache(config.cache.page_seconds, config.cache.page_entries),
                    media_budget=budget, hashing=hashing)
 

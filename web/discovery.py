@@ -37,7 +37,7 @@ async def explore(request: web.Request) -> web.Response:
     field, medium = _choice(request, "field", FIELDS), _choice(request, "medium", MEDIUMS)
     sort = _choice(request, "sort", SORTS) or "latest"
     tag = normalize_tag(request.query.get("tag", ""))
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         if sort == "popular":
             works = await discovery.popular_this_week(session, viewer, field=field, medium=medium, tag=tag)
             page = None
@@ -83,7 +83,7 @@ async def search(request: web.Request) -> web.Response:
     if len(q) > discovery.SEARCH_MAX:
         raise web.HTTPBadRequest(text=f"Keep searches under {discovery.SEARCH_MAX} characters.")
     remote, lookup_error = (await _remote_handle(request, q)) if q.count("@") >= 1 and "." in q else (None, "")
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         artists = await discovery.search_accounts(session, viewer, q)
         if remote is not None and all(a.id != remote.id for a in artists):
             artists.insert(0, remote)

@@ -90,7 +90,7 @@ async def board(request: web.Request) -> web.Response:
     if errors:
         return render(request, "jobs.html", {"board": None, "errors": errors, "query": request.query, **LABELS},
                       status=400)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         found = await queries_jobs.board(session, filters)
     tag_response(request, LISTINGS)
     links = {"prev": _page_link(request.query, found.page - 1) if found.page > 1 else None,
@@ -138,7 +138,7 @@ def json_ld(request: web.Request, job: JobPost) -> Markup:
 async def job_page(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     number = forms.path_id(request, "job_id") if len(request.match_info["job_id"]) < 10 else 0
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         job = await queries_jobs.job(session, number)
         if job is None:
             raise web.HTTPNotFound(text="This job post does not exist (it may have been deleted).")
@@ -190,7 +190,7 @@ async def board_feed(request: web.Request) -> web.Response:
     filters, errors = filters_from(request.query)
     if errors:
         raise web.HTTPBadRequest(text="; ".join(errors.values()))
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         found = await queries_jobs.board(session, filters, per_page=50)
     name = request.app[CONTEXT_KEY].config.instance.name
     return _rss(request, f"Jobs · {name}", "/jobs", f"Open jobs for artists on {name}", found.items)
@@ -198,7 +198,7 @@ async def board_feed(request: web.Request) -> web.Response:
 
 @routes.get(r"/@{username:[A-Za-z0-9_]+}/jobs.rss", name="studio_jobs_feed")
 async def studio_feed(request: web.Request) -> web.Response:
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         account = await queries.local_account(session, request.match_info["username"])
         if account is None or account.status != "active" or account.kind == "application":
             raise web.HTTPNotFound(text=f"There is no studio called @{request.match_info['username']} here.")

@@ -88,7 +88,7 @@ async def _lookup_access(ctx: Context, key: str) -> MediaAccess:
     # A file a re-stamp or re-cloak replaced is served like its asset's current files until retention
     # deletes it (pages and followers' copies may still name it).
     retired = MediaAsset.id.in_(select(RetiredMedia.asset_id).where(RetiredMedia.key == key))
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         row = (await session.execute(columns.where(current))).first()
         if row is None:
             row = (await session.execute(columns.where(retired))).first()

@@ -53,7 +53,7 @@ async def home(request: web.Request) -> web.Response:
     if signed_in and (held := viewer_pages.cached(request)) is not None:
         return viewer_pages.respond(request, held)
     began = viewer_pages.clock(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         page = await queries.latest_public_cards(session, before=before)
     users, works = await local_counts(request.app[CONTEXT_KEY])
     featured = featured_artists(page.items) if before is None else []
@@ -80,11 +80,11 @@ async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped
 async def portfolio(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     if viewer is not None and (held := viewer_pages.cached(request)) is not None and held.subject.id != viewer.id:
-        async with request.app[CONTEXT_KEY].sessions() as session:
+        async with request.app[CONTEXT_KEY].reads() as session:
             relation, safety = await queries_safety.follow_and_safety(session, viewer, held.subject)
         return _portfolio_for_visitor(request, held, held.subject, relation, safety)
     began = viewer_pages.clock(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         account = await _artist(session, request.match_info["username"])
         projects = await queries.project_cards(session, account.id)
         cards = await queries.portfolio_cards(session, account, viewer, cursor(request),
@@ -125,13 +125,13 @@ async def artwork(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
     held = viewer_pages.cached(request) if viewer is not None else None
     if held is not None and held.subject.account_id != viewer.id:
-        async with request.app[CONTEXT_KEY].sessions() as session:
+        async with request.app[CONTEXT_KEY].reads() as session:
             social = await queries_social.artwork_social(session, held.subject, viewer)
         if social.blocked:  # everyone else may see it (it was kept): only a block, either way, hides it
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")
         return _artwork_for_visitor(request, held, social)
     began = viewer_pages.clock(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         account = await _artist(session, request.match_info["username"])
         work, more = await queries_artwork.work_and_more(session, account, forms.path_id(request, "artwork_id"))
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
@@ -163,7 +163,7 @@ def _artwork_for_visitor(request: web.Request, held: viewer_pages.Skeleton,
 @cached_page
 async def project(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         account = await _artist(session, request.match_info["username"])
         item = await session.get(Project, forms.path_id(request, "project_id"))
         if item is None or item.account_id != account.id:
@@ -187,7 +187,7 @@ async def tag(request: web.Request) -> web.Response:
     from cara_fed import queries_discovery
 
     viewer = request[ACCOUNT]
-    async with request.app[CONTEXT_KEY].sessions() as session:  # listed works only: opt-outs, blocks and mutes stay out
+    async with request.app[CONTEXT_KEY].reads() as session:  # listed works only: opt-outs, blocks and mutes stay out
         page = await queries_discovery.tag_works(session, name, viewer, before=cursor(request))
         following = await queries_discovery.follows_tag(session, viewer, name)
     tag_response(request, LISTINGS)
@@ -198,7 +198,7 @@ async def tag(request: web.Request) -> web.Response:
 @cached_page
 async def about(request: web.Request) -> web.Response:
     users, works = await local_counts(request.app[CONTEXT_KEY])
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         listed = await rules.listed(session)
     tag_response(request, LISTINGS)
     return render(request, "about.html", {"users": users, "works": works, "rules": listed})

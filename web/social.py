@@ -65,7 +65,7 @@ async def find_remote(request: web.Request) -> web.Response:
 @routes.get(r"/@{username:[A-Za-z0-9_.\-]+}@{domain:[A-Za-z0-9.\-]+(?::\d+)?}", name="remote_profile")
 async def remote_profile(request: web.Request) -> web.Response:
     viewer = request[ACCOUNT]
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         account = await queries.remote_account(session, request.match_info["username"], request.match_info["domain"])
         if account is None or account.status == "suspended":
             raise web.HTTPNotFound(text="We don't know this account yet. Look it up with “Follow someone”.")
@@ -81,7 +81,7 @@ async def remote_profile(request: web.Request) -> web.Response:
 async def remote_artwork(request: web.Request) -> web.Response:
     """Our cached copy of a remote artwork: derivatives served from here, the author's NoAI choice kept."""
     viewer = request[ACCOUNT]
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         account = await queries.remote_account(session, request.match_info["username"], request.match_info["domain"])
         work = await session.get(Artwork, forms.path_id(request, "artwork_id"))
         if (account is None or work is None or work.account_id != account.id
@@ -96,7 +96,7 @@ async def remote_artwork(request: web.Request) -> web.Response:
 @routes.get("/feed", name="feed")
 async def feed(request: web.Request) -> web.Response:
     viewer = require_login(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         page = await queries.home_feed_cards(session, viewer, before=cursor(request))
     return render(request, "feed.html", {"page": page})
 
@@ -104,7 +104,7 @@ async def feed(request: web.Request) -> web.Response:
 @routes.get("/follow-requests", name="follow_requests")
 async def follow_requests(request: web.Request) -> web.Response:
     viewer = require_login(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         pending = await queries.follow_requests(session, viewer)
     return render(request, "follow_requests.html", {"pending": pending})
 

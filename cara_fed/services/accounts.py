@@ -224,7 +224,7 @@ async def resolve_session(ctx: Context, token: str, *, with_unread: bool = False
     """The login session, its account and (with_unread) the nav badge's unread-notification count, in one
     statement: the count is a scalar subquery keyed by the session's own id, so a signed-in page pays one round
     trip for all three instead of two."""
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         query = _SESSION_AND_UNREAD if with_unread else _SESSION
         found = (await session.execute(query, {"session_id": _token_id(token)})).first()
         if found is None:

@@ -232,7 +232,7 @@ async def resolve_bearer(ctx: Context, raw: str) -> Bearer:
         if hit[2] is not None and hit[2] <= utcnow():
             raise TokenRefused("The access token expired")
         return hit[1]
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         found = (await session.execute(
             select(OAuthToken, Account).outerjoin(Account, Account.id == OAuthToken.account_id)
             .where(OAuthToken.token_hash == hashed))).first()

@@ -30,7 +30,7 @@ WorksIn = Callable[[AsyncSession, queries_api.Window], Awaitable[list[Artwork]]]
 async def _timeline(request: web.Request, works_in: WorksIn) -> web.Response:
     """One window of works as statuses, read and described in one database session (one checkout)."""
     w = window(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         works = await works_in(session, w)
         data = await statuses_json(request, session, works)
     return reply(data, headers=link_header(request, [work.id for work in works], more=len(works) == w.limit))
@@ -85,7 +85,7 @@ async def _saved(request: web.Request, model: type[Bookmark] | type[Like]) -> we
     """Bookmarks and favourites page on the bookmark/like id (the order they were saved in)."""
     account = await me(request)
     w = window(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         query = (select(model).where(model.account_id == account.id))
         rows = await queries_api.keyset(session, query, model.id, w)
         works = await queries_api.artworks_by_ids(session, [row.artwork_id for row in rows])
