@@ -48,8 +48,10 @@ from cara_fed.models import (
     Notification,
 )
 from cara_fed.queries import feed_params, feed_where_bound
+from cara_fed.queries_accounts import SHOWN_ONLY
 from cara_fed.queries_discovery import _listed
 from cara_fed.queries_safety import feed_filters
+from cara_fed.queries_statuses import StatusWork, status_select, statuses_from
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ def window_shape(window: Window) -> Window:
 # their assets and derivatives, all joined into the one statement (SQLAlchemy limits the works in a subquery):
 # two selectin round trips, each with an IN list rendered per page, cost ~15 % of an API home page's CPU.
 # Tags come with the page's facts (page_facts), not as a query of their own.
-STATUS_OPTIONS = (joinedload(Artwork.account).lazyload(Account.avatar_asset),
+STATUS_OPTIONS = (joinedload(Artwork.account).options(*SHOWN_ONLY),
+                  joinedload(Artwork.account).lazyload(Account.avatar_asset),
                   joinedload(Artwork.account).lazyload(Account.banner_asset),
                   joinedload(Artwork.account).lazyload(Account.moved_to),  # web/api/views.py fills moves in
                   lazyload(Artwork.tags),
@@ -113,20 +116,32 @@ def with_status_options(query: Select) -> Select:
     return query.options(*STATUS_OPTIONS)
 
 
-async def home_statuses(session: AsyncSession, viewer: Account, window: Window) -> list[Artwork]:
+async def home_statuses(session: AsyncSession, viewer: Account, window: Window) -> list[StatusWork]:
     """One window of the viewer's home feed (queries.feed_where_bound's rules) as statuses, newest first."""
     tags, hidden = await feed_filters(session, viewer)
     query = _home_statuses_select(bool(tags), bool(hidden), window_shape(window))
-    params = feed_params(viewer, tags, hidden) | keyset_params(window)
-    works = list((await session.scalars(query, params)).unique().all())
+    works = await statuses_from(session, query, feed_params(viewer, tags, hidden) | keyset_params(window))
     return works[::-1] if window.min_id is not None else works
 
 
 @cache
 def _home_statuses_select(tags: bool, hidden: bool, shape: Window) -> Select:
-    # Built once per shape of feed and window: rebuilding it (with STATUS_OPTIONS' loader paths) and hashing it for
-    # SQLAlchemy's cache cost about 1 ms of a ~9 ms API home page (bench/surge.py's costliest request).
-    return bound_keyset(with_status_options(select(Artwork).where(*feed_where_bound(tags, hidden))), Artwork.id, shape)
+    # Built once per shape of feed and window: rebuilding and hashing a select per request for SQLAlchemy's cache
+    # cost about 1 ms of a ~9 ms API home page (bench/surge.py's costliest request).
+    return bound_keyset(status_select(select(Artwork).where(*feed_where_bound(tags, hidden))), Artwork.id, shape)
+
+
+async def status_window(session: AsyncSession, query: Select, window: Window) -> list[StatusWork]:
+    """`keyset`'s window of a select of works (public and tag timelines), as plain-row statuses."""
+    query = status_select(query)
+    if window.max_id is not None:
+        query = query.where(Artwork.id < window.max_id)
+    if window.since_id is not None:
+        query = query.where(Artwork.id > window.since_id)
+    if window.min_id is not None:
+        oldest_first = query.where(Artwork.id > window.min_id).order_by(Artwork.id.asc()).limit(window.limit)
+        return list(reversed(await statuses_from(session, oldest_first)))
+    return await statuses_from(session, query.order_by(Artwork.id.desc()).limit(window.limit))
 
 
 def public_works(viewer: Account | None, *, local: bool = False, remote: bool = False) -> Select:

@@ -10,6 +10,7 @@ from typing import Any
 from cara_fed import urls
 from cara_fed.models import Account, Artwork, Comment, MediaAsset
 from cara_fed.models.artworks import ArtworkEdit
+from cara_fed.queries_statuses import StatusWork
 from cara_fed.taxonomy import LICENSES
 from web.api.entities import BOOST_BASE, VISIBILITY, View, comment_status_id, iso, profile_path
 from web.api.entities_accounts import account
@@ -27,12 +28,12 @@ def tag(view: View, name: str, *, following: bool | None = None, uses: int | Non
     return data
 
 
-def artwork_html(artwork: Artwork) -> str:
+def artwork_html(artwork: Artwork | StatusWork) -> str:
     title = f"<p><strong>{html.escape(artwork.title)}</strong></p>" if artwork.title else ""
     return title + (artwork.description_html or "")
 
 
-def status(view: View, work: Artwork) -> dict[str, Any]:
+def status(view: View, work: Artwork | StatusWork) -> dict[str, Any]:
     facts = view.statuses
     owner = view.viewer is not None and view.viewer.id == work.account_id
     data: dict[str, Any] = {
@@ -70,7 +71,7 @@ def mentions(view: View, stored: list | None) -> list[dict[str, Any]]:
     return found
 
 
-def cara_fields(work: Artwork, owner: bool) -> dict[str, Any]:
+def cara_fields(work: Artwork | StatusWork, owner: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
         "title": work.title, "description": work.description if work.account.is_local else None,
         "field": work.field or None, "medium": work.medium or None, "software": list(work.software or []),

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed import queries, queries_api
 from cara_fed.context import CONTEXT_KEY
-from cara_fed.models import Artwork, Bookmark, Like
+from cara_fed.models import Bookmark, Like
+from cara_fed.queries_statuses import StatusWork
 from cara_fed.text import normalize_tag
 from web.api.base import endpoint, link_header, me, reply, viewer, window
 from web.api.views import statuses_json
@@ -24,7 +25,7 @@ def _flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("true", "1")
 
 
-WorksIn = Callable[[AsyncSession, queries_api.Window], Awaitable[list[Artwork]]]
+WorksIn = Callable[[AsyncSession, queries_api.Window], Awaitable[list[StatusWork]]]
 
 
 async def _timeline(request: web.Request, works_in: WorksIn) -> web.Response:
@@ -38,7 +39,7 @@ async def _timeline(request: web.Request, works_in: WorksIn) -> web.Response:
 
 def _listing(query: Select) -> WorksIn:
     """A listing's window, the select built per request (public and tag timelines)."""
-    return lambda session, w: queries_api.keyset(session, queries_api.with_status_options(query), Artwork.id, w)
+    return lambda session, w: queries_api.status_window(session, query, w)
 
 
 @routes.get("/api/v1/timelines/home")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cara_fed import queries_accounts, queries_api
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Artwork
+from cara_fed.queries_statuses import StatusWork
 from web.api.base import viewer as request_viewer
 from web.api.entities import View
 
 
-async def view_for(request: web.Request, session: AsyncSession, *, artworks: Iterable[Artwork] = (),
+async def view_for(request: web.Request, session: AsyncSession, *, artworks: Iterable[Artwork | StatusWork] = (),
                    accounts: Iterable[Account] = ()) -> View:
     """Facts for these artworks (counts, the viewer's marks) and for their authors plus `accounts`."""
     config = request.app[CONTEXT_KEY].config
@@ -22,7 +23,8 @@ async def view_for(request: web.Request, session: AsyncSession, *, artworks: Ite
                             accounts=accounts, media_base=config.storage.public_base_url)
 
 
-async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *, artworks: Iterable[Artwork] = (),
+async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *,
+                     artworks: Iterable[Artwork | StatusWork] = (),
                      accounts: Iterable[Account] = (), media_base: str = "") -> View:
     works = list(artworks)
     people = {a.id: a for a in [*accounts, *(w.account for w in works)]}
@@ -32,7 +34,8 @@ async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *
     return View(base=base, viewer=viewer, statuses=statuses, accounts=found, media_base=media_base)
 
 
-async def statuses_json(request: web.Request, session: AsyncSession, works: list[Artwork]) -> list[dict]:
+async def statuses_json(request: web.Request, session: AsyncSession, works: Sequence[Artwork | StatusWork]
+                        ) -> list[dict]:
     from web.api import entities_statuses
 
     view = await view_for(request, session, artworks=works)
