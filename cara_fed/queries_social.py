@@ -65,13 +65,16 @@ def _has_of(model: type) -> Any:
 
 # Built once, the ids bound at execution: building these selects cost more CPU per artwork page than running them.
 # The counts and the viewer's own like, boost, bookmark and follow ride in one statement of scalar subqueries (one
-# round trip instead of up to six).
-_COUNTS = select(_count_of(Like), _count_of(Boost))
+# round trip instead of up to six). The last column says whether the work has any visible comment: most have none,
+# and their page then skips the thread's statement.
+_HAS_COMMENTS = select(Comment.id).where(Comment.artwork_id == bindparam("artwork_id"),
+                                         Comment.state == "visible").exists()
+_COUNTS = select(_count_of(Like), _count_of(Boost), _HAS_COMMENTS)
 _COUNTS_AND_OWN = select(_count_of(Like), _count_of(Boost), _has_of(Like), _has_of(Boost), _has_of(Bookmark),
                          select(Follow.id).where(Follow.follower_id == bindparam("viewer_id"),
                                                  Follow.followee_id == bindparam("author_id"),
                                                  Follow.state == "accepted").exists(),
-                         blocked_either_way_exists(bindparam("viewer_id"), bindparam("author_id")))
+                         blocked_either_way_exists(bindparam("viewer_id"), bindparam("author_id")), _HAS_COMMENTS)
 # The thread shows its commenters' names only: their avatars, banners and moves stay unread (the ORM's eager
 # loaders for them cost ~0.4 ms per page even with no comments; cara_fed/queries_accounts.py).
 _THREAD = (select(Comment).where(Comment.artwork_id == bindparam("artwork_id"), Comment.state == "visible")
@@ -86,7 +89,7 @@ async def artwork_social(session: AsyncSession, artwork: Artwork | ShownWork, vi
         [found] = await core_rows(session, _COUNTS_AND_OWN, {"artwork_id": artwork.id, "viewer_id": viewer.id,
                                                              "author_id": artwork.account_id})
     view = ArtworkSocial(likes=found[0] or 0, boosts=found[1] or 0)
-    visible = list((await session.scalars(_THREAD, {"artwork_id": artwork.id})).unique().all())
+    visible = list((await session.scalars(_THREAD, {"artwork_id": artwork.id})).unique().all()) if found[-1] else []
     view.comments = len(visible)
     view.thread = thread_order(visible)
     if viewer is None:

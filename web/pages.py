@@ -67,7 +67,10 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped-def]
-    account = await queries.local_account(session, username)
+    return _shown_artist(await queries.local_account(session, username), username)
+
+
+def _shown_artist(account: Account | None, username: str) -> Account:
     if account is not None and account.deletion_due_at is not None:
         raise web.HTTPGone(text=f"@{username} is deleted (or being deleted).")
     if account is None or account.status == "suspended" or account.kind == "application":
@@ -85,12 +88,16 @@ async def portfolio(request: web.Request) -> web.Response:
         return _portfolio_for_visitor(request, held, held.subject, relation, safety)
     began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].reads() as session:
-        account = await _artist(session, request.match_info["username"])
-        projects = await queries.project_cards(session, account.id)
+        username = request.match_info["username"]
+        found = await queries.portfolio_artist(session, username)
+        account = _shown_artist(found.account if found is not None else None, username)
+        assert found is not None  # _shown_artist raised 404 otherwise
+        projects = await queries.project_cards(session, account.id) if found.has_projects else []
         cards = await queries.portfolio_cards(session, account, viewer, cursor(request),
                                               [p.cover_artwork_id for p in projects if p.cover_artwork_id])
         page, pinned, covers = cards.page, cards.pinned, cards.covers
-        jobs = await queries_jobs.open_job_lines(session, account.id, limit=10)  # the job board's open posts
+        # The job board's open posts (the artist has posted some: open or not).
+        jobs = await queries_jobs.open_job_lines(session, account.id, limit=10) if found.has_job_posts else []
         # The follow button's state and the block/mute flags (someone else's profile only): one statement.
         relation, safety = await queries_safety.follow_and_safety(session, viewer, account)
     context = {"account": account, "page": page, "pinned": pinned, "projects": projects, "covers": covers,

@@ -24,8 +24,11 @@ from tests.web.test_artworks import upload
 # one more statement on home and feed when any author has one) took portfolio 7->5 (signed in 9->7),
 # home 4->3 (5->4), feed 5->4. The artwork page's works as plain rows too (cara_fed/queries_artwork.py: works, images,
 # the shown work's tags; the "more" works' tags no longer loaded): artwork 7->6 (signed in 9->8).
-BOUNDS = {("portfolio", False): 5, ("artwork", False): 6, ("home", False): 3,
-          ("portfolio", True): 7, ("artwork", True): 8, ("home", True): 4, ("feed", True): 4}
+# The portfolio asks for projects and open jobs only when its artist has any (queries.portfolio_artist): with a
+# project and no job post, 5->4 (signed in 7->6); with neither, 3.
+# The artwork page reads its comment thread only when the work has a visible comment (queries_social): 6->5 (8->7).
+BOUNDS = {("portfolio", False): 4, ("artwork", False): 5, ("home", False): 3,
+          ("portfolio", True): 6, ("artwork", True): 7, ("home", True): 4, ("feed", True): 4}
 
 
 @pytest.fixture
@@ -226,3 +229,48 @@ async def test_cards_are_rendered_once_and_a_changed_work_or_author_never_shows_
     assert "Ferries" in edited and "Harbour" not in edited
     assert 'alt="second image"' in edited and 'alt="first image"' not in edited
     assert "Ada Lovelace" in card(await (await client.get("/")).text())  # the home grid names the artist
+
+
+async def test_a_portfolio_reads_projects_and_jobs_only_when_its_artist_has_some(client):
+    """Most artists have no project and no job post: their portfolio skips both statements (the artist's row says
+    whether any exist), and shows each as soon as there is one."""
+    from tests.web.test_jobs import post_job
+
+    await sign_up(client, "ada", kind="studio")
+    [work] = await add_works(client, 1)  # one work, in a project
+    token = await csrf_from(client, "/@ada")
+    html = await (await client.get("/@ada")).text()
+    project_id = re.search(r'href="/@ada/projects/(\d+)"', html).group(1)  # type: ignore[union-attr]
+    deleted = await client.post(f"/projects/{project_id}/delete", data={"csrf_token": token}, allow_redirects=False)
+    assert deleted.status == 303, await deleted.text()
+    client.session.cookie_jar.clear()
+    bare = await statements_for(client, "/@ada")
+    assert bare == 3, bare  # the artist (with both EXISTS), the works, their images
+    html = await (await client.get("/@ada")).text()
+    assert "projects-h" not in html and "jobs-h" not in html and f'href="/@ada/{work}"' in html
+
+    await client.post("/login", data={"csrf_token": await csrf_from(client, "/login"), "login": "ada",
+                                      "password": "correct horse 1"}, allow_redirects=False)
+    assert (await post_job(client, title="Background painter")).status == 303
+    client.session.cookie_jar.clear()
+    assert await statements_for(client, "/@ada") == bare + 1
+    assert "Background painter" in await (await client.get("/@ada")).text()
+
+
+async def test_an_artwork_page_reads_its_thread_only_when_the_work_has_comments(client):
+    """The counts' statement says whether any visible comment exists; without one the thread is not read, and the
+    first comment shows at once (page cache off)."""
+    await sign_up(client, "ada")
+    [work] = await add_works(client, 1)
+    client.session.cookie_jar.clear()
+    bare = await statements_for(client, f"/@ada/{work}")
+    assert bare <= BOUNDS[("artwork", False)]
+    await client.post("/login", data={"csrf_token": await csrf_from(client, "/login"), "login": "ada",
+                                      "password": "correct horse 1"}, allow_redirects=False)
+    token = await csrf_from(client, f"/@ada/{work}")
+    posted = await client.post(f"/artworks/{work}/comments", data={"csrf_token": token, "content": "First light"},
+                               allow_redirects=False)
+    assert posted.status == 303, await posted.text()
+    client.session.cookie_jar.clear()
+    assert await statements_for(client, f"/@ada/{work}") == bare + 1
+    assert "First light" in await (await client.get(f"/@ada/{work}")).text()
