@@ -1,10 +1,11 @@
 """The day the artists arrive (issue 15): a mixed load at rising concurrency on PostgreSQL, with 1 and 2 web
 processes, beside a static-HTML ceiling measured in the same run.
 
-Seeds a fresh PostgreSQL database with COPY (asyncpg): `--accounts` artists, `--artworks` published works (one
-image each, sharing one stored derivative), `--follows` accepted follows (random pairs), plus an artist `ada`
-with an inbox and `--tokens` client-API tokens. Then for each mode (static ceiling: a bare aiohttp process
-returning one portfolio page's HTML; `cara-fed serve` with `[server] processes` 1 and 2, embedded worker in the
+Seeds a fresh PostgreSQL database with COPY (asyncpg): `--accounts` artists (rows at real sizes: RSA and Ed25519
+keys, an email and a password hash), `--artworks` published works (one image each, all sharing one asset with a
+real image's twelve derivatives, one of them stored and served), `--follows` accepted follows (random pairs), plus
+an artist `ada` with an inbox and `--tokens` client-API tokens. Then for each mode (static ceiling: a bare aiohttp
+process returning one portfolio page's HTML; `cara-fed serve` with `[server] processes` 1 and 2, embedded worker in the
 first, jobs on SQLite in the data dir) it runs wrk at rising connection counts (wrk2 is not packaged, so
 concurrency is the rising load and latency percentiles come from wrk) with a Lua mix of:
   30 % portfolio pages  /@u<n>            (anonymous; popularity skewed: n = accounts ^ random)
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import random
@@ -142,16 +144,26 @@ async def seed(url: str, args: argparse.Namespace, media_key: str, media_size: i
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
         started = time.monotonic()
-        await copy(conn, Account.__table__, [
-            {"id": i, "username": f"u{i}", "display_name": f"Artist {i}", "bio": "Paints harbours.",
-             "bio_html": "<p>Paints harbours.</p>", "created_at": now, "updated_at": now}
-            for i in range(1, args.accounts + 1)])
+        keys = _account_keys()
+        for first in range(1, args.accounts + 1, 100_000):
+            await copy(conn, Account.__table__, [
+                {"id": i, "username": f"u{i}", "display_name": f"Artist {i}", "bio": "Paints harbours.",
+                 "bio_html": "<p>Paints harbours.</p>", "email": f"u{i}@surge.example", "created_at": now,
+                 "updated_at": now, **keys} for i in range(first, min(first + 100_000, args.accounts + 1))])
         await copy(conn, MediaAsset.__table__, [{"id": 1, "account_id": 1, "state": "ready", "purpose": "artwork",
                                                  "original_type": "image/jpeg", "original_size": media_size,
                                                  "width": 1200, "height": 900}])
-        await copy(conn, MediaDerivative.__table__, [{"id": 1, "asset_id": 1, "long_edge": 1200, "format": "jpeg",
-                                                      "content_type": "image/jpeg", "width": 1200, "height": 900,
-                                                      "size": media_size, "key": media_key}])
+        # The served file, plus the rest of a real image's set (both formats, six sizes: what the media pipeline
+        # makes), so every query that reads derivatives gets a real image's rows.
+        derivatives = [{"id": 1, "asset_id": 1, "long_edge": 1200, "format": "jpeg", "content_type": "image/jpeg",
+                        "width": 1200, "height": 900, "size": media_size, "key": media_key}]
+        for edge in (320, 640, 960, 1200, 1600, 2400):
+            for fmt in ("jpeg", "webp"):
+                if (edge, fmt) != (1200, "jpeg"):
+                    derivatives.append({"id": len(derivatives) + 1, "asset_id": 1, "long_edge": edge, "format": fmt,
+                                        "content_type": f"image/{fmt}", "width": edge, "height": edge * 3 // 4,
+                                        "size": media_size, "key": _derivative_key(edge, fmt)})
+        await copy(conn, MediaDerivative.__table__, derivatives)
         for first in range(1, args.artworks + 1, 100_000):
             ids = range(first, min(first + 100_000, args.artworks + 1))
             stamps = {i: now - timedelta(seconds=rng.randrange(30 * 86400)) for i in ids}
@@ -186,6 +198,24 @@ async def seed(url: str, args: argparse.Namespace, media_key: str, media_size: i
               f"in {time.monotonic() - started:.0f} s", flush=True)
     finally:
         await conn.close()
+
+
+def _derivative_key(edge: int, fmt: str) -> str:
+    digest = hashlib.md5(f"surge {edge} {fmt}".encode()).hexdigest()  # a key's shape, not a security use
+    return f"{digest[:2]}/{digest}.{'jpg' if fmt == 'jpeg' else 'webp'}"
+
+
+def _account_keys() -> dict[str, str]:
+    """What a local account's row holds besides its profile, at real sizes: one RSA and one Ed25519 key pair and a
+    password hash, shared by every seeded account (nothing signs as them; the rows weigh what real ones do)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    private_pem, public_pem = generate_key_pair()
+    ed25519_pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return {"private_key_pem": private_pem, "public_key_pem": public_pem, "ed25519_private_key_pem": ed25519_pem,
+            "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$" + "c2FsdHNhbHRzYWx0" + "$" + "h" * 43}
 
 
 async def seed_with_services(settings: dict[str, str], tokens: int, accounts: int) -> list[str]:
