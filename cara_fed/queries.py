@@ -10,7 +10,7 @@ from sqlalchemy import Integer, Select, bindparam, func, literal, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
-from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, JobPost, Project, ProjectItem
+from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Project, ProjectItem
 from cara_fed.queries_accounts import LEAN, complete
 from cara_fed.queries_cards import CardWork, card_select, cards_from, core_rows
 from cara_fed.queries_safety import blocked_either_way, feed_filters
@@ -84,30 +84,6 @@ async def local_account(session: AsyncSession, username: str) -> Account | None:
     if account is not None:
         await complete(session, [account])
     return account
-
-
-# The portfolio's artist, with whether it has any project and any job post (EXISTS, each by an index on account_id):
-# most artists have neither, and their portfolio then skips those two statements (~0.2 ms of wall time each on
-# PostgreSQL, measured in process on bench/surge.py's data). Built once, the name bound at execution.
-_PORTFOLIO_ARTIST = (select(Account, select(Project.id).where(Project.account_id == Account.id).exists(),
-                            select(JobPost.id).where(JobPost.account_id == Account.id).exists())
-                     .options(*LEAN).where(Account.username == bindparam("username"), Account.domain.is_(None)))
-
-
-@dataclass(frozen=True)
-class PortfolioArtist:
-    account: Account
-    has_projects: bool
-    has_job_posts: bool  # open or not: the portfolio then asks for the open ones
-
-
-async def portfolio_artist(session: AsyncSession, username: str) -> PortfolioArtist | None:
-    """local_account for the portfolio page, with what it may skip."""
-    row = (await session.execute(_PORTFOLIO_ARTIST, {"username": username.lower()})).first()
-    if row is None:
-        return None
-    await complete(session, [row[0]])
-    return PortfolioArtist(row[0], bool(row[1]), bool(row[2]))
 
 
 class _Status(Protocol):

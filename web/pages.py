@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from cara_fed import queries, queries_artwork, queries_jobs, queries_safety, queries_social
+from cara_fed import queries, queries_accounts, queries_artwork, queries_jobs, queries_safety, queries_social
 from cara_fed.cache import LISTINGS, account_tag, tag_response
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Account, Project
@@ -89,7 +89,7 @@ async def portfolio(request: web.Request) -> web.Response:
     began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].reads() as session:
         username = request.match_info["username"]
-        found = await queries.portfolio_artist(session, username)
+        found = await queries_accounts.portfolio_artist(session, username)
         account = _shown_artist(found.account if found is not None else None, username)
         assert found is not None  # _shown_artist raised 404 otherwise
         projects = await queries.project_cards(session, account.id) if found.has_projects else []
