@@ -1,4 +1,5 @@
-"""The client API's timelines read as plain rows (issue 15: the API home timeline was the surge's costliest request).
+"""The client API's timelines and account statuses read as plain rows (issue 15: the API home timeline was the
+surge's costliest request).
 
 As ORM entities, a page of 20 statuses was one statement joining each work to its author and to every JPEG
 derivative of every image: the author's columns (keys and sources included) repeated on each of those rows, and

@@ -1,7 +1,7 @@
-"""The client API's timelines read their works as plain rows (cara_fed/queries_statuses.py) while a single status
-(GET /api/v1/statuses/:id) still renders an ORM Artwork: both must give the same Status JSON, field for field, for
-the author, the viewer and a stranger. Also: the timelines' statements stay few whatever the number of works, and
-none of them reads an account's keys or secrets. Real HTTP, SQLite and PostgreSQL."""
+"""The client API's timelines and account statuses read their works as plain rows (cara_fed/queries_statuses.py),
+while a single status (GET /api/v1/statuses/:id) still renders an ORM Artwork: both must give the same Status JSON,
+field for field, for the author, a follower and a stranger. Also: the timelines' statements stay few whatever the
+number of works, and none of them reads an account's keys or secrets. Real HTTP, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -48,6 +48,11 @@ async def test_timeline_statuses_equal_the_single_status_entity(client):
                                                                   == "bob")}  # the unlisted sketch stays out
     tagged = await _same_as_single(client, "/api/v1/timelines/tag/study", auth(stranger_token))
     assert [s["account"]["username"] for s in tagged] == ["bob"]
+    own_works = await _same_as_single(client, f"/api/v1/accounts/{ada.id}/statuses", auth(ada_token))
+    assert len(own_works) == 2  # the artist sees her unlisted sketch too
+    assert [s["id"] for s in await _same_as_single(client, f"/api/v1/accounts/{ada.id}/statuses?pinned=true",
+                                                   auth(stranger_token))] == [two_images["id"]]
+    await _same_as_single(client, f"/api/v1/accounts/{ada.id}/statuses?limit=1", {})
     oldest = home[-1]["id"]  # min_id pages come oldest first from the database and are answered newest first
     after = await _same_as_single(client, f"/api/v1/timelines/home?min_id={oldest}", auth(bob_token))
     assert [s["id"] for s in after] == [s["id"] for s in home[:-1]]

@@ -11,7 +11,7 @@ from cara_fed import queries, queries_api, queries_discovery
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.directory import LookupFailed, split_handle
 from cara_fed.errors import ValidationError
-from cara_fed.models import Account, Artwork, Block, Follow, Mute
+from cara_fed.models import Account, Block, Follow, Mute
 from cara_fed.numbers import clamp, parse_ids
 from cara_fed.queries_safety import blocked_either_way
 from cara_fed.services import accounts, follows, oauth, safety
@@ -162,17 +162,17 @@ async def search(request: web.Request) -> web.Response:
 async def statuses(request: web.Request) -> web.Response:
     who = await viewer(request)
     w = window(request)
-    async with request.app[CONTEXT_KEY].sessions() as session:
+    async with request.app[CONTEXT_KEY].reads() as session:
         account = await _target(request, session)
         if who is not None and who.id != account.id and await blocked_either_way(session, who.id, account.id):
             return reply([])
         follower = await queries.is_follower(session, who, account.id)
         pinned = request.query.get("pinned", "") in ("true", "1")
         # only_media, exclude_replies, exclude_reblogs: artworks are media posts, never replies or reblogs, so
-        # every filter keeps them all (an account's comments are not listed as its statuses).
-        query = queries_api.with_status_options(queries_api.account_works(account, who, followers_too=follower,
-                                                                         pinned=pinned))
-        works = await queries_api.keyset(session, query, Artwork.id, w)
+        # every filter keeps them all (an account's comments are not listed as its statuses). Plain rows, as the
+        # timelines (cara_fed/queries_statuses.py).
+        query = queries_api.account_works(account, who, followers_too=follower, pinned=pinned)
+        works = await queries_api.status_window(session, query, w)
         data = await statuses_json(request, session, works)
     return reply(data, headers=link_header(request, [d["id"] for d in data], more=len(data) == w.limit))
 
