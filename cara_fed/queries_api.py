@@ -49,6 +49,7 @@ from cara_fed.models import (
 )
 from cara_fed.queries import feed_params, feed_where_bound
 from cara_fed.queries_accounts import SHOWN_ONLY
+from cara_fed.queries_cards import CardAsset, assets_with_derivatives
 from cara_fed.queries_discovery import _listed
 from cara_fed.queries_safety import feed_filters
 from cara_fed.queries_statuses import StatusWork, status_select, statuses_from
@@ -199,7 +200,7 @@ class AccountFacts:
     following: dict[int, int] = field(default_factory=dict)
     works: dict[int, int] = field(default_factory=dict)
     last_work_at: dict[int, Any] = field(default_factory=dict)
-    assets: dict[int, MediaAsset] = field(default_factory=dict)  # avatar and banner assets by id
+    assets: dict[int, CardAsset] = field(default_factory=dict)  # avatar and banner assets by id (any state)
 
 
 def _facts_statement(among: Callable[[Any, str], ColumnElement[bool]]) -> Any:
@@ -270,10 +271,8 @@ async def page_facts(session: AsyncSession, artwork_ids: Iterable[int], accounts
     for tags in statuses.tags.values():
         tags.sort()
     asset_ids = {i for a in people.values() for i in (a.avatar_asset_id, a.banner_asset_id) if i is not None}
-    if asset_ids:
-        assets = await session.scalars(select(MediaAsset).where(MediaAsset.id.in_(asset_ids),
-                                                                MediaAsset.state == "ready"))
-        found.assets = {asset.id: asset for asset in assets.unique().all()}
+    if asset_ids:  # plain rows, one statement (as ORM entities: the assets, then their derivatives)
+        found.assets = await assets_with_derivatives(session, asset_ids)
     return statuses, found
 
 

@@ -161,7 +161,8 @@ def card_from_row(row: Any, account: Any) -> CardWork:
     return CardWork(*work, account=account, fingerprint=work)
 
 
-async def _avatars(session: AsyncSession, ids: set[int]) -> dict[int, CardAsset]:
+async def assets_with_derivatives(session: AsyncSession, ids: set[int]) -> dict[int, CardAsset]:
+    """Assets by id with their derivatives (largest first), in one statement: avatars and banners."""
     if not ids:
         return {}
     return _assets(await core_rows(session, _AVATARS, {"ids": list(ids)}), 0)
@@ -191,7 +192,7 @@ async def cards_from(session: AsyncSession, query: Select, author: Account | Non
         elif extra is not None:
             extra[row[0]] = tuple(row[width:])
     if author is None:
-        avatars = await _avatars(session, {found[3] for found in authors.values() if found[3] is not None})
+        avatars = await assets_with_derivatives(session, {row[3] for row in authors.values() if row[3] is not None})
         people = {key: CardAuthor(key, username, domain, name, avatars.get(avatar) if avatar else None)
                   for key, (username, domain, name, avatar) in authors.items()}
         for work in works.values():

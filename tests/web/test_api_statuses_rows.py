@@ -72,3 +72,27 @@ async def test_timeline_statements_do_not_grow_with_works_nor_read_secrets(clien
         counts.append(len(statements))
         assert not [s for s in statements if any(secret in s for secret in SECRETS)], statements
     assert counts[0] == counts[1] <= 5, counts  # works, authors, images, facts (+ avatars when any is set)
+
+
+async def test_an_authors_avatar_and_header_cost_one_statement(client):
+    """Avatars and headers of a page's authors come as plain rows with their files in one statement (the ORM read
+    the assets, then their derivatives), and show as the single status shows them."""
+    from aiohttp import FormData
+
+    from tests import images
+
+    _, ada_token = await account_with_token(client, "ada")
+    await post_work(client, ada_token, "A work")
+    await client.get("/api/v1/timelines/public")
+    with counting(client) as without:
+        assert (await client.get("/api/v1/timelines/public")).status == 200
+    form = FormData()
+    form.add_field("avatar", images.png(200, 200), filename="me.png", content_type="image/png")
+    form.add_field("header", images.jpeg(1200, 400), filename="wide.jpg", content_type="image/jpeg")
+    assert (await client.patch("/api/v1/accounts/update_credentials", data=form, headers=auth(ada_token))).status == 200
+    await client.get("/api/v1/timelines/public")
+    with counting(client) as with_files:
+        assert (await client.get("/api/v1/timelines/public")).status == 200
+    assert len(with_files) == len(without) + 1, with_files
+    [status] = await _same_as_single(client, "/api/v1/timelines/public", {})
+    assert "/media/" in status["account"]["avatar"] and "/media/" in status["account"]["header"]
