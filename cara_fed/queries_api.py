@@ -63,18 +63,23 @@ class Window:
     limit: int = 20
 
 
-async def keyset(session: AsyncSession, query: Select, column: Any, window: Window) -> list[Any]:
-    """Rows newest first. max_id: older than it; since_id: newer than it (the newest ones); min_id: the ones
-    right after it (oldest first, then returned newest first), as Mastodon pages."""
+def _windowed(query: Select, column: Any, window: Window) -> tuple[Select, bool]:
+    """`query` cut to the window, and whether it reads oldest first (min_id: the caller then reverses the rows)."""
     if window.max_id is not None:
         query = query.where(column < window.max_id)
     if window.since_id is not None:
         query = query.where(column > window.since_id)
     if window.min_id is not None:
-        rows = (await session.scalars(query.where(column > window.min_id).order_by(column.asc())
-                                      .limit(window.limit))).unique().all()
-        return list(reversed(rows))
-    return list((await session.scalars(query.order_by(column.desc()).limit(window.limit))).unique().all())
+        return query.where(column > window.min_id).order_by(column.asc()).limit(window.limit), True
+    return query.order_by(column.desc()).limit(window.limit), False
+
+
+async def keyset(session: AsyncSession, query: Select, column: Any, window: Window) -> list[Any]:
+    """Rows newest first. max_id: older than it; since_id: newer than it (the newest ones); min_id: the ones
+    right after it (oldest first, then returned newest first), as Mastodon pages."""
+    query, oldest_first = _windowed(query, column, window)
+    rows = list((await session.scalars(query)).unique().all())
+    return rows[::-1] if oldest_first else rows
 
 
 def bound_keyset(query: Select, column: Any, window: Window) -> Select:
@@ -133,16 +138,10 @@ def _home_statuses_select(tags: bool, hidden: bool, shape: Window) -> Select:
 
 
 async def status_window(session: AsyncSession, query: Select, window: Window) -> list[StatusWork]:
-    """`keyset`'s window of a select of works (public and tag timelines), as plain-row statuses."""
-    query = status_select(query)
-    if window.max_id is not None:
-        query = query.where(Artwork.id < window.max_id)
-    if window.since_id is not None:
-        query = query.where(Artwork.id > window.since_id)
-    if window.min_id is not None:
-        oldest_first = query.where(Artwork.id > window.min_id).order_by(Artwork.id.asc()).limit(window.limit)
-        return list(reversed(await statuses_from(session, oldest_first)))
-    return await statuses_from(session, query.order_by(Artwork.id.desc()).limit(window.limit))
+    """`keyset`'s window of a select of works (timelines, account statuses), as plain-row statuses."""
+    query, oldest_first = _windowed(status_select(query), Artwork.id, window)
+    works = await statuses_from(session, query)
+    return works[::-1] if oldest_first else works
 
 
 def public_works(viewer: Account | None, *, local: bool = False, remote: bool = False) -> Select:
