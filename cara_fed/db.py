@@ -169,7 +169,9 @@ def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     @event.listens_for(autocommit.sync_engine, "before_cursor_execute")
     def _only_reads(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
         first = statement.lstrip("( \n").split(None, 1)[0].upper() if statement.strip() else ""
-        if first not in ("SELECT", "WITH") or context.isinsert or context.isupdate or context.isdelete:
+        # context is None for cara_fed/db_rows.py's plain reads (driver SQL, no execution context)
+        writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+        if first not in ("SELECT", "WITH") or writes:
             raise ReadOnlyWrite(f"a read session cannot run {statement.split(None, 1)[0]!r}; use Context.transaction")
 
     return async_sessionmaker(autocommit, expire_on_commit=False, sync_session_class=_ReadSession)

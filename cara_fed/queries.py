@@ -10,9 +10,10 @@ from sqlalchemy import Integer, Select, bindparam, func, literal, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Artwork, ArtworkImage, ArtworkTag, Follow, Project, ProjectItem
 from cara_fed.queries_accounts import LEAN, complete
-from cara_fed.queries_cards import CardWork, card_select, cards_from, core_rows
+from cara_fed.queries_cards import CardWork, card_select, cards_from
 from cara_fed.queries_safety import blocked_either_way, feed_filters
 
 PAGE_SIZE = 24

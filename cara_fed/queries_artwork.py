@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Artwork, ArtworkTag
 from cara_fed.queries import portfolio_where
-from cara_fed.queries_cards import WORK_COLUMNS, CardWork, add_images, card_from_row, core_rows
+from cara_fed.queries_cards import WORK_COLUMNS, CardWork, add_images, card_from_row
 
 MORE = 6  # the "more by this artist" cards
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, Select, bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 
 
@@ -98,13 +99,6 @@ _ASSET_COLUMNS = (MediaAsset.id, MediaAsset.state, MediaAsset.width, MediaAsset.
                   MediaAsset.focal_y, MediaAsset.error_message, MediaAsset.progress, MediaAsset.eta_seconds)
 _DERIVATIVE_COLUMNS = (MediaDerivative.id, MediaDerivative.long_edge, MediaDerivative.format, MediaDerivative.width,
                        MediaDerivative.height, MediaDerivative.key, MediaDerivative.public_copy)
-
-
-async def core_rows(session: AsyncSession, query: Executable, params: dict[str, Any] | None = None) -> list[Any]:
-    """Run a card query on the session's connection: plain Core execution, no ORM result layer (the columns are
-    mapped attributes, so Session.execute would set up ORM column loading for every result)."""
-    connection = await session.connection()
-    return list((await connection.execute(query, params)).all())
 
 
 def _assets(rows: Iterable[Any], offset: int) -> dict[int, CardAsset]:

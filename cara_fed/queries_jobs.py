@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from cara_fed.db import utcnow
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Instance, JobApplication, JobPost, Notification
 from cara_fed.models.jobs import EMPLOYMENT_TYPES, WORKPLACES
-from cara_fed.queries_cards import core_rows
 
 BOARD_PAGE = 20
 SORTS = ("newest", "deadline")

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Artwork, Block, Follow, Mute, TagFollow
 
 
@@ -32,9 +33,8 @@ _FEED_FILTERS = union_all(
 
 async def feed_filters(session: AsyncSession, viewer: Account) -> tuple[list[str], list[int]]:
     """(followed tags, ids of accounts whose works the viewer must not see) in one round trip."""
-    rows = await session.execute(_FEED_FILTERS, {"viewer_id": viewer.id})
     tags, hidden = [], set()
-    for kind, tag, account_id in rows.all():
+    for kind, tag, account_id in await core_rows(session, _FEED_FILTERS, {"viewer_id": viewer.id}):
         if kind == "tag":
             tags.append(tag)
         else:

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from cara_fed import queries
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Artwork, Bookmark, Boost, Comment, Follow, Like, Notification
 from cara_fed.queries_accounts import LEAN
 from cara_fed.queries_artwork import ShownWork
-from cara_fed.queries_cards import core_rows
 from cara_fed.queries_safety import blocked_either_way_exists
 from cara_fed.services.comments import may_comment
 

@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
 from cara_fed.queries_accounts import LEAN, SHOWN_ONLY
-from cara_fed.queries_cards import CardDerivative, core_rows
+from cara_fed.queries_cards import CardDerivative
 
 
 @dataclass(slots=True)
