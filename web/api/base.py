@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
@@ -55,11 +56,19 @@ def unprocessable(message: str) -> ApiError:
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _encode(data).decode()
+
+
+def _encode(data: Any) -> bytes:
+    # orjson: a home timeline's 45 KB of JSON in ~20 µs instead of json's ~270 µs (bench/surge.py's costliest
+    # request). Compact UTF-8 as json.dumps(ensure_ascii=False, separators=(",", ":")) wrote; keys that are not
+    # strings (ids) become strings as json made them.
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
 
 
 def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=dumps(data), status=status, content_type="application/json", headers=headers)
+    return web.Response(body=_encode(data), status=status, content_type="application/json", charset="utf-8",
+                        headers=headers)
 
 
 def error_body(status: int, message: str) -> web.Response:
