@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload
 
 from cara_fed.db import UTCDateTime
+from cara_fed.db_rows import core_rows
 from cara_fed.models import (
     Account,
     Artwork,
@@ -253,8 +254,10 @@ async def page_facts(session: AsyncSession, artwork_ids: Iterable[int], accounts
     statuses, found = StatusFacts(), AccountFacts()
     if ids or people:
         statement = FACTS["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
-        rows = await session.execute(statement, {"ids": ids, "people": sorted(people), "viewer": viewer_id or 0})
-        for kind, row_id, count, last, text in rows.all():
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # a like or boost just added counts (plain rows skip the session's autoflush)
+        rows = await core_rows(session, statement, {"ids": ids, "people": sorted(people), "viewer": viewer_id or 0})
+        for kind, row_id, count, last, text in rows:
             if kind in ("like", "boost", "reply"):
                 {"like": statuses.likes, "boost": statuses.boosts, "reply": statuses.replies}[kind][row_id] = count
             elif kind == "tag":

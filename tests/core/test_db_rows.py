@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, func, insert, select, true
 from sqlalchemy.exc import DBAPIError
 
-from cara_fed import queries, queries_cards, queries_jobs, queries_safety, queries_social, queries_statuses
+from cara_fed import queries, queries_api, queries_cards, queries_jobs, queries_safety, queries_social, queries_statuses
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.db_rows import core_rows, fast_rows
@@ -74,6 +74,8 @@ async def test_the_driver_rows_equal_cores_for_the_pages_statements(ctx: Context
         (queries._portfolio_cards_select(False, True, True),
          {"account_id": artist.id, "page_limit": 4, "before": works[-2], "cover_ids": works[:2]}),
         (queries_safety._FEED_FILTERS, {"viewer_id": artist.id}),
+        # the API's page facts: an array parameter on PostgreSQL, expanding lists on SQLite
+        (queries_api.FACTS[ctx.engine.dialect.name], {"ids": works, "people": [artist.id], "viewer": artist.id}),
         (queries_social._COUNTS, {"artwork_id": works[0]}),
         (_NOT_AMONG, {"ids": works[:3]}),
         (_NOT_AMONG, {"ids": []}),
