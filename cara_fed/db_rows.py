@@ -21,6 +21,7 @@ exceptions (cara_fed/db.py is_unavailable and the edges' 503 rely on them).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import OrderedDict, namedtuple
@@ -123,16 +124,18 @@ def _plan(statement: Executable, dialect: Dialect) -> _Plan | None:
 
 
 def _row_maker(row_type: Any, processors: list[Callable[[Any], Any] | None]) -> Callable[[Any], Any]:
-    make = row_type._make
+    # tuple.__new__ rather than the named tuple's _make: no Python frame per row (the driver's rows always have
+    # the statement's width, which _make would check)
     if not any(processors):
-        return make
+        return functools.partial(tuple.__new__, row_type)
     steps = [(index, processor) for index, processor in enumerate(processors) if processor is not None]
+    new = tuple.__new__
 
     def make_processed(raw: Any) -> Any:
         values = list(raw)
         for index, processor in steps:
             values[index] = processor(values[index])
-        return make(values)
+        return new(row_type, values)
 
     return make_processed
 

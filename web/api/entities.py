@@ -33,8 +33,8 @@ VISIBILITY = {"public": "public", "unlisted": "unlisted", "followers": "private"
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # Mastodon's form, milliseconds and Z: "2026-12-07T21:58:04.123Z" (isoformat is faster than strftime)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def day(value: datetime | None) -> str | None:
