@@ -68,8 +68,7 @@ def protect(data: bytes, policy: MediaPolicy = MediaPolicy(), cloak: CloakHook |
     # the only file object is our own BytesIO.
     raw_w, raw_h = im.size
     plan = deriv.plan_sizes(max(raw_w, raw_h), policy.sizes)
-    # First frame only (v1). A multi-picture JPEG (MPO) is not an animation: its extras are "mpf" below.
-    animated = mime != "image/jpeg" and bool(getattr(im, "is_animated", False))
+    animated = sanitize.is_animated(im, mime)  # first frame only (v1)
     draft = sanitize.decode(im, mime, plan[0][1])
     stripped, orientation, icc = sanitize.inventory(im, mime)
     clock.lap("decode")

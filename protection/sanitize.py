@@ -54,6 +54,18 @@ def decode(im: Image.Image, mime: str, min_long_edge: int) -> float:
     return scale
 
 
+def is_animated(im: Image.Image, mime: str) -> bool:
+    """Whether the image has more than one frame. Counting frames reads past the first one, where damaged data
+    makes Pillow raise (IndexError from a GIF cut inside its second frame): that becomes MediaRejected("corrupt").
+    A multi-picture JPEG (MPO) is not an animation: its extras are "mpf" in the inventory."""
+    if mime == "image/jpeg":
+        return False
+    try:
+        return bool(getattr(im, "is_animated", False))
+    except Exception as exc:
+        raise corrupt() from exc
+
+
 def inventory(im: Image.Image, mime: str) -> tuple[list[str], int, bytes | None]:
     """(what metadata we are dropping, EXIF orientation 1..8, ICC profile bytes or None)."""
     info = im.info

@@ -148,3 +148,12 @@ def test_random_byte_damage_never_escapes_as_another_exception(fmt: str) -> None
             protect(bytes(bad[: rng.randint(len(bad) // 3, len(bad))]), MediaPolicy(sizes=(64,)))
         except MediaRejected as err:
             assert err.code in MediaRejected.CODES
+
+
+def test_a_gif_cut_inside_its_second_frame_is_refused_as_corrupt() -> None:
+    # Found by the random-damage test above: Pillow's frame count (is_animated) reads past the end of a second
+    # frame's descriptor and raises IndexError, which escaped the pipeline instead of becoming a refusal.
+    good = encoded("GIF", (64, 48))
+    assert good.endswith(b";")
+    cut = good[:-1] + b"," + struct.pack("<HHHHB", 0, 0, 64, 48, 0)  # a descriptor, then no image data
+    assert rejected(cut).code == "corrupt"
