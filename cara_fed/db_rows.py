@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 
-from cara_fed.db_sqlite import ReadBudget, read_on_loop, read_on_thread
+from cara_fed.db_sqlite import ReadBudget, read_rows
 
 # An expanding IN as SQLAlchemy compiles it (its list is rendered at execution, per length).
 _EXPANDING = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)")
@@ -110,9 +110,10 @@ def _plan(statement: Executable, dialect: Dialect) -> _Plan | None:
         # numeric_dollar: $1.. follow the non-expanding names in order (a repeated name keeps its number); the
         # expanding ones get the numbers after them.
         names = [name for name in positions if name not in expanding]
-        numbers = {name: len(names) + index + 1 for index, name in enumerate(sorted(expanding, key=positions.index))}
+        lists = sorted(expanding, key=positions.index)
+        numbers = {name: len(names) + index + 1 for index, name in enumerate(lists)}
         sql = _EXPANDING.sub(lambda m: f"{'<> ALL' if m[1] else '= ANY'}(${numbers[m[2]]})", sql)
-        names += sorted(expanding, key=positions.index)
+        names += lists
     elif dialect.name == "sqlite":
         names = positions  # qmark: one name per placeholder, in order, expanding ones included
         sql = _EXPANDING.sub(lambda m: f"{m[1] or ''}IN (SELECT value FROM json_each(?))", sql)
@@ -185,9 +186,7 @@ async def fast_rows(connection: AsyncConnection, statement: Executable,
         else:
             adapter = fairy.dbapi_connection
             budget: ReadBudget = adapter._budget
-            raw = await read_on_loop(fairy.driver_connection, sql, parameters, budget)
-            if raw is None:
-                raw = await read_on_thread(fairy.driver_connection, sql, parameters)
+            raw = await read_rows(fairy.driver_connection, sql, parameters, budget)
     except Exception:  # noqa: BLE001 - Core runs it again and raises its own, mapped error
         return None
     if make is None:  # sqlite3 reports no column types: SQLAlchemy's processors get None too

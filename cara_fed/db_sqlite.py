@@ -112,17 +112,14 @@ async def _read_inline(connection: sqlite3.Connection, operation: str, parameter
         budget.deadline = 0.0
 
 
-async def read_on_loop(connection: aiosqlite.Connection, operation: str, parameters: Any,
-                       budget: ReadBudget) -> list[Any] | None:
-    """A SELECT's rows on the event loop's thread (cara_fed/db_rows.py), None past the read budget."""
+async def read_rows(connection: aiosqlite.Connection, operation: str, parameters: Any,
+                    budget: ReadBudget) -> list[Any]:
+    """A SELECT's rows for cara_fed/db_rows.py: on the event loop's thread within the read budget, as OneHopCursor
+    reads, else on the connection's thread."""
     result = await _read_inline(connection._conn, operation, parameters, budget)  # type: ignore[attr-defined]
-    return None if result is None else result[1]
-
-
-async def read_on_thread(connection: aiosqlite.Connection, operation: str, parameters: Any) -> list[Any]:
-    """A SELECT's rows on the connection's thread: one that ran past its budget on the loop."""
-    result = await connection._execute(_run, connection._conn, operation, parameters,  # type: ignore[attr-defined]
-                                       False, None, False)
+    if result is None:
+        result = await connection._execute(_run, connection._conn, operation, parameters,  # type: ignore[attr-defined]
+                                           False, None, False)
     return result[1]
 
 
