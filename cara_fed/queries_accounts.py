@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,10 +48,20 @@ async def complete(session: AsyncSession, accounts: Sequence[Account]) -> None:
     await _fill_assets(session, [*accounts, *targets])
 
 
-async def fill_moves(session: AsyncSession, accounts: Iterable[Account]) -> None:
-    """Fill the move target of those `accounts` read without one (the API's status authors, whose avatars and
-    banners come from the page's facts instead: queries_api.STATUS_OPTIONS). No statement unless one moved."""
-    await _fill_assets(session, await _fill_moves(session, [a for a in accounts if "moved_to" not in a.__dict__]))
+async def fill_moves(session: AsyncSession, accounts: Iterable[Any]) -> None:
+    """Fill the move target of those `accounts` that are ORM accounts read without one (the API's account lists,
+    whose avatars and banners come from the page's facts instead). Plain-row status authors
+    (queries_statuses.StatusAuthor) come with theirs. No statement unless one moved."""
+    await _fill_assets(session, await _fill_moves(session, [a for a in accounts if isinstance(a, Account)
+                                                            and "moved_to" not in a.__dict__]))
+
+
+async def move_targets(session: AsyncSession, ids: set[int]) -> dict[int, Account]:
+    """The accounts with these ids (where accounts moved to), without their avatars, banners and own moves (the
+    API's entities show those from the page's facts, one level deep)."""
+    if not ids:
+        return {}
+    return {target.id: target for target in (await session.scalars(_TARGETS, {"ids": list(ids)})).all()}
 
 
 async def _fill_moves(session: AsyncSession, accounts: Sequence[Account]) -> list[Account]:

@@ -7,10 +7,11 @@ derivative of every image: the author's columns (keys and sources included) repe
 row sizes (keys, a bio, six JPEG derivatives per image): 6.7 ms of CPU per page, 4.7 ms of it in that statement.
 
 Here: the works' columns (one row per work), then their images with assets and JPEG derivatives as plain tuples,
-then their authors as ORM accounts without the columns no entity shows (queries_accounts.SHOWN_ONLY; the entities
-read `Account` properties such as `is_local` and `moved_target`, and there are few authors per page). The
-dataclasses carry the models' attribute names, so web/api/entities_statuses.py renders them as it renders
-`Artwork` rows, to the same JSON (tests/web/test_api_statuses_rows.py compares the two).
+then their authors as plain rows of the columns the Account entity shows (as ORM accounts, with the columns no
+entity shows deferred, they were ~14 % of an API home page's CPU on bench/surge.py's data); an author who moved gets
+the account it moved to as an ORM Account (rare: one more statement). The dataclasses carry the models' attribute
+names, so web/api/entities_statuses.py renders them as it renders `Artwork` rows, to the same JSON
+(tests/web/test_api_statuses_rows.py compares the two).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, Artwork, ArtworkImage, MediaAsset, MediaDerivative
-from cara_fed.queries_accounts import LEAN, SHOWN_ONLY
+from cara_fed.queries_accounts import move_targets
 from cara_fed.queries_cards import CardDerivative
 
 
@@ -47,6 +48,32 @@ class StatusImage:
     asset_id: int
     alt_text: str
     asset: StatusAsset
+
+
+@dataclass(slots=True)
+class StatusAuthor:
+    """A status's author: the columns the Account entity reads (web/api/entities_accounts.py), in this order."""
+    id: int
+    username: str
+    domain: str | None
+    display_name: str
+    status: str
+    locked: bool
+    discoverable: bool
+    indexable: bool
+    actor_type: str
+    bio_html: str
+    links: list
+    uri: str | None
+    url: str | None
+    avatar_asset_id: int | None
+    banner_asset_id: int | None
+    moved_to_id: int | None
+    created_at: datetime
+    moved_target: Account | None = None  # the account it moved to (statuses_from fills it in)
+
+    is_local = Account.is_local
+    name = Account.name
 
 
 @dataclass(slots=True)
@@ -76,7 +103,7 @@ class StatusWork:
     published_at: datetime | None
     edited_at: datetime | None
     mentions: list
-    account: Any = None  # its author (an Account loaded with SHOWN_ONLY)
+    account: Any = None  # its author (a StatusAuthor)
     images: list[StatusImage] = field(default_factory=list)  # by position
 
     cover = Artwork.cover
@@ -103,7 +130,11 @@ _IMAGES = (select(ArtworkImage.artwork_id, ArtworkImage.id, ArtworkImage.asset_i
            .where(ArtworkImage.artwork_id.in_(bindparam("ids", expanding=True)))
            .order_by(ArtworkImage.artwork_id, ArtworkImage.position, ArtworkImage.id,
                      MediaDerivative.long_edge.desc(), MediaDerivative.id))
-_AUTHORS = select(Account).options(*LEAN, *SHOWN_ONLY).where(Account.id.in_(bindparam("ids", expanding=True)))
+AUTHOR_COLUMNS = (Account.id, Account.username, Account.domain, Account.display_name, Account.status, Account.locked,
+                  Account.discoverable, Account.indexable, Account.actor_type, Account.bio_html, Account.links,
+                  Account.uri, Account.url, Account.avatar_asset_id, Account.banner_asset_id, Account.moved_to_id,
+                  Account.created_at)
+_AUTHORS = select(*AUTHOR_COLUMNS).where(Account.id.in_(bindparam("ids", expanding=True)))
 
 
 def status_select(query: Select) -> Select:
@@ -119,8 +150,13 @@ async def statuses_from(session: AsyncSession, query: Select, params: dict[str, 
     if not works:
         return works
     by_id = {work.id: work for work in works}
-    authors = await session.scalars(_AUTHORS, {"ids": sorted({work.account_id for work in works})})
-    people = {author.id: author for author in authors.all()}
+    rows = await core_rows(session, _AUTHORS, {"ids": sorted({work.account_id for work in works})})
+    people = {row[0]: StatusAuthor(*row) for row in rows}
+    moved = [author for author in people.values() if author.moved_to_id is not None]
+    if moved:
+        targets = await move_targets(session, {author.moved_to_id for author in moved})
+        for author in moved:
+            author.moved_target = targets.get(author.moved_to_id)
     for work in works:
         work.account = people[work.account_id]
     assets: dict[int, StatusAsset] = {}

@@ -96,3 +96,32 @@ async def test_an_authors_avatar_and_header_cost_one_statement(client):
     assert len(with_files) == len(without) + 1, with_files
     [status] = await _same_as_single(client, "/api/v1/timelines/public", {})
     assert "/media/" in status["account"]["avatar"] and "/media/" in status["account"]["header"]
+
+
+async def test_an_author_who_moved_shows_where_and_costs_statements_only_then(client):
+    """A plain-row author who moved shows Mastodon's `moved` (the account it went to, with its avatar) as the
+    single status does; authors who did not move cost no statement for it."""
+    from aiohttp import FormData
+
+    from tests import images
+
+    new_home, new_token = await account_with_token(client, "ada_new", display_name="Ada (new)")
+    form = FormData()
+    form.add_field("avatar", images.png(200, 200), filename="me.png", content_type="image/png")
+    assert (await client.patch("/api/v1/accounts/update_credentials", data=form, headers=auth(new_token))).status == 200
+    _, ada_token = await account_with_token(client, "ada", moved_to_id=new_home.id)
+    _, bob_token = await account_with_token(client, "bob")
+    await post_work(client, bob_token, "Bob's work")
+    await client.get("/api/v1/timelines/public")
+    with counting(client) as unmoved:
+        assert (await client.get("/api/v1/timelines/public")).status == 200
+    await post_work(client, ada_token, "Ada's last work here")
+    await client.get("/api/v1/timelines/public")
+    with counting(client) as with_move:
+        assert (await client.get("/api/v1/timelines/public")).status == 200
+    assert len(with_move) == len(unmoved) + 2, with_move  # the target, then its avatar (with the facts)
+    listed = await _same_as_single(client, "/api/v1/timelines/public", {})
+    moved = next(s["account"] for s in listed if s["account"]["username"] == "ada")
+    assert moved["moved"]["username"] == "ada_new" and moved["moved"]["display_name"] == "Ada (new)"
+    assert "moved" not in next(s["account"] for s in listed if s["account"]["username"] == "bob")
+    assert "/media/" in moved["moved"]["avatar"], moved["moved"]  # its own avatar, not the placeholder

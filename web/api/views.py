@@ -28,7 +28,10 @@ async def facts_view(session: AsyncSession, base: str, viewer: Account | None, *
                      accounts: Iterable[Account] = (), media_base: str = "") -> View:
     works = list(artworks)
     people = {a.id: a for a in [*accounts, *(w.account for w in works)]}
-    await queries_accounts.fill_moves(session, people.values())  # authors read with STATUS_OPTIONS have none yet
+    await queries_accounts.fill_moves(session, people.values())  # ORM accounts read without their move
+    for person in list(people.values()):  # where they moved: shown with its avatar and counts too (`moved`)
+        if person.moved_target is not None:
+            people.setdefault(person.moved_target.id, person.moved_target)
     statuses, found = await queries_api.page_facts(session, [w.id for w in works], people.values(),
                                                    viewer.id if viewer is not None else None)
     return View(base=base, viewer=viewer, statuses=statuses, accounts=found, media_base=media_base)
