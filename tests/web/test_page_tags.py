@@ -6,11 +6,12 @@ SQL statement to the database (as in test_page_stampede.py); SQLite and PostgreS
 
 from __future__ import annotations
 
-import asyncio
 import re
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from sqlalchemy import event, update
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from cara_fed import queries
 from cara_fed.cache import LISTINGS, PageCache, account_tag
@@ -29,12 +30,15 @@ class Anonymous:
     def __init__(self, client) -> None:  # type: ignore[no-untyped-def]
         self.client = client
         self.statements: list[str] = []
-        self.queried = asyncio.Event()  # set at each statement
-        loop = asyncio.get_running_loop()
+        # Run inside the next page view, at its first statement sent from SQLAlchemy's greenlet: the view waits
+        # there until it is done (a write that commits while a page renders, deterministically).
+        self.during_render: Callable[[], Awaitable[None]] | None = None
 
         def seen(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
             self.statements.append(statement)
-            loop.call_soon_threadsafe(self.queried.set)
+            if self.during_render is not None and in_greenlet():
+                during, self.during_render = self.during_render, None
+                await_only(during())
 
         event.listen(client.server.app[CONTEXT_KEY].engine.sync_engine, "before_cursor_execute", seen)
 
@@ -42,7 +46,6 @@ class Anonymous:
         """(html, statements it cost)"""
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
             self.statements.clear()
-            self.queried.clear()
             async with http.get(self.client.make_url(path), headers={"Accept": "text/html"}) as response:
                 assert response.status == 200, path
                 html = await response.text()
@@ -136,19 +139,18 @@ async def test_a_write_to_what_a_page_shows_during_its_render_keeps_it_out_of_th
             await tx.session.execute(update(Artwork).where(Artwork.id == work.id).values(title=title))
 
     async def write_during_render(account_id: int, title: str) -> None:
-        """The write commits after the render of ada's page has sent its first statement, before it ends. A
-        render can outrun the write (it is only a few statements), so try again until the write lands inside."""
-        for _ in range(50):
-            ctx.cache.clear()
-            visitor.queried.clear()  # set by the last try's statements: wait for one of this render's own
-            render = asyncio.create_task(visitor.view(ada_work))
-            await visitor.queried.wait()
+        """The write commits after the render of ada's page has begun and sent a statement, before it ends: the
+        render waits at that statement for the write (Anonymous.during_render)."""
+        ctx.cache.clear()
+        committed: list[bool] = []
+
+        async def during() -> None:
             await write(account_id, title)
-            inside = not render.done()
-            await render
-            if inside:
-                return
-        raise AssertionError("the write never committed while the page rendered")
+            committed.append(True)
+
+        visitor.during_render = during
+        await visitor.view(ada_work)
+        assert committed, "the render sent no statement the write could wait at"
 
     # A write naming bob while ada's page renders: her page is stored all the same.
     await write_during_render(bob_id, "Night ferry")
