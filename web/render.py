@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from cara_fed.context import CONTEXT_KEY
 from cara_fed.models.social import COMMENT_POLICIES
 from cara_fed.queries import Page
 from cara_fed.services import account_email
-from cara_fed.storage import derivative_url
 from cara_fed.taxonomy import LICENSES
 from cara_fed.text import link_hashtags
 from web import tile_classes
@@ -23,6 +23,7 @@ from web.card_memo import CardMemo
 from web.focus import focus_cells
 from web.keys import ACCOUNT, JINJA, LOGIN, UNREAD
 from web.links import web_url
+from web.picture import media_url, picture, srcset
 from web.static_assets import static_url
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,17 +36,6 @@ HOLE = "\x00hole:{}\x00"  # NUL never reaches a page from data (stripped at the 
 def hole(name: str) -> Markup:
     """A marker where a signed-in page's per-viewer part goes (web/viewer_pages.py fills it)."""
     return Markup(HOLE.format(name))
-
-
-def media_url(derivative: Any, base: str = "") -> str:
-    """Our /media/ route, or the store/CDN's copy for a public work's file when [storage] public_base_url is set
-    (only derivatives with a public copy: cara_fed/services/public_media.py)."""
-    return derivative_url(base, derivative) if derivative is not None else ""
-
-
-def srcset(asset: Any, fmt: str, base: str = "") -> str:
-    return ", ".join(f"{media_url(d, base)} {d.width}w" for d in sorted(asset.derivatives, key=lambda d: d.width)
-                     if d.format == fmt)
 
 
 def human_date(value: datetime | None) -> str:
@@ -96,7 +86,7 @@ def make_environment(public_base_url: str = "") -> Environment:
     env.globals["static_url"] = static_url
     env.globals["focus_cells"] = focus_cells
     env.globals["hole"] = hole
-    env.globals["focal_classes"] = tile_classes.focal
+    env.globals["picture"] = partial(picture, base=public_base_url)  # web/picture.py (was a macro)
     env.globals["tile_ratio"] = tile_classes.ratio
     env.globals["cards_html"] = CardMemo(env).cards  # grids render their cards through it (web/card_memo.py)
     return env
