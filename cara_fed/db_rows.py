@@ -10,6 +10,8 @@ they can be compiled once per dialect and handed to the driver directly:
   `= ANY($n)` with the list as one array parameter, so every length of list shares one prepared statement.
 - SQLite: sqlite3 on the event loop's thread under cara_fed/db_sqlite.py's read budget, on the connection's own
   thread past it; an expanding `IN` becomes `IN (SELECT value FROM json_each(?))`.
+- Both: a value SQLAlchemy renders into the text at execution (literal_execute, such as aggregate_strings'
+  separator) is rendered once into the plan; a statement run with another value for it goes to Core.
 
 Same answers as Core: the statement's own bind and result processors run, rows are named tuples (index, slice
 and attribute access as Row), and the engine's before_cursor_execute listeners still see every statement (the
@@ -51,6 +53,7 @@ class _Plan:
     compiled: Any  # SQLAlchemy's Compiled: construct_params fills defaults and literal values
     names: tuple[str, ...]  # parameter names in the driver's order
     expanding: frozenset[str]  # names bound as one list (array or JSON text)
+    literals: frozenset[str]  # names rendered into the SQL (literal_execute): their statement's values
     bind_processors: dict[str, Callable[[Any], Any]]
     columns: list[Any]  # SQLAlchemy's result columns: (key, name, objects, type)
     make_row: Callable[[Any], Any] | None = None  # on the first run: some processors depend on the driver's types
@@ -102,6 +105,16 @@ def _plan(statement: Executable, dialect: Dialect) -> _Plan | None:
     if not compiled._result_columns:
         return None  # no columns to name (a bare text() select): Core's rows
     positions = list(compiled.positiontup or ())
+    literals = frozenset(compiled.bind_names[bind] for bind in compiled.literal_execute_params
+                         if not bind.expanding)
+    for name in literals:
+        bind = compiled.binds[name]
+        try:
+            literal = compiled.render_literal_value(bind.effective_value, bind.type)
+        except Exception:  # noqa: BLE001 - a value SQLAlchemy cannot write as a literal: Core's rows
+            return None
+        sql = sql.replace(f"__[POSTCOMPILE_{name}]", literal)
+    positions = [name for name in positions if name not in literals]
     expanding = frozenset(name for name in positions if compiled.binds[name].expanding)
     processors = dict(compiled._bind_processors)
     if any(name in processors for name in expanding):
@@ -121,7 +134,7 @@ def _plan(statement: Executable, dialect: Dialect) -> _Plan | None:
         return None
     if "__[POSTCOMPILE" in sql:
         return None  # an expanding form this module does not rewrite
-    return _Plan(sql, compiled, tuple(names), expanding, processors, list(compiled._result_columns))
+    return _Plan(sql, compiled, tuple(names), expanding, literals, processors, list(compiled._result_columns))
 
 
 def _row_maker(row_type: Any, processors: list[Callable[[Any], Any] | None]) -> Callable[[Any], Any]:
@@ -164,7 +177,7 @@ async def fast_rows(connection: AsyncConnection, statement: Executable,
     assert sync is not None
     dialect = sync.dialect
     plan = _PLANS.get(statement, dialect)
-    if plan is None:
+    if plan is None or (plan.literals and params and not plan.literals.isdisjoint(params)):
         return None
     parameters = _parameters(plan, params, dialect.name)
     sql = plan.sql

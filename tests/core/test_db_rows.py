@@ -11,12 +11,21 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, func, insert, select, true
 from sqlalchemy.exc import DBAPIError
 
-from cara_fed import queries, queries_api, queries_cards, queries_jobs, queries_safety, queries_social, queries_statuses
+from cara_fed import (
+    queries,
+    queries_api,
+    queries_artwork,
+    queries_cards,
+    queries_jobs,
+    queries_safety,
+    queries_social,
+    queries_statuses,
+)
 from cara_fed.context import Context
 from cara_fed.db import utcnow
 from cara_fed.db_rows import core_rows, fast_rows
 from cara_fed.demo import seed_demo
-from cara_fed.models import Account, Artwork, JobPost, MediaAsset
+from cara_fed.models import Account, Artwork, ArtworkTag, JobPost, MediaAsset
 
 _NOT_AMONG = select(Artwork.id, Artwork.title).where(Artwork.id.not_in(bindparam("ids", expanding=True))) \
     .order_by(Artwork.id)
@@ -61,6 +70,7 @@ async def test_the_driver_rows_equal_cores_for_the_pages_statements(ctx: Context
         tx.session.add(JobPost(account_id=artist.id, title="Background painter", description="Paint skies.",
                                location="Remote", status="open", published_at=utcnow(),
                                deadline=utcnow() + timedelta(days=30)))
+        tx.session.add_all([ArtworkTag(artwork_id=works[0], tag=tag) for tag in ("tidepool", "ink")])
     cases = [
         (queries_cards._IMAGES, {"ids": works}),
         (queries_cards._IMAGES, {"ids": works[:1]}),  # another length of list, the same statement
@@ -77,6 +87,8 @@ async def test_the_driver_rows_equal_cores_for_the_pages_statements(ctx: Context
         # the API's page facts: an array parameter on PostgreSQL, expanding lists on SQLite
         (queries_api.FACTS[ctx.engine.dialect.name], {"ids": works, "people": [artist.id], "viewer": artist.id}),
         (queries_social._COUNTS, {"artwork_id": works[0]}),
+        # the artwork page's works: the tags' separator is a literal SQLAlchemy renders into the text
+        (queries_artwork._WORKS, {"account_id": artist.id, "work_id": works[0], "latest": 7}),
         (_NOT_AMONG, {"ids": works[:3]}),
         (_NOT_AMONG, {"ids": []}),
     ]
@@ -86,6 +98,10 @@ async def test_the_driver_rows_equal_cores_for_the_pages_statements(ctx: Context
     core, fast = await _both_ways(ctx, queries_jobs._OPEN_JOB_LINES,
                                   {"account_id": artist.id, "now": utcnow(), "limit": 10})
     assert fast[0].title == "Background painter" and fast[0].deadline.tzinfo is not None
+    _, shown = await _both_ways(ctx, queries_artwork._WORKS, {"account_id": artist.id, "work_id": works[0],
+                                                              "latest": 7})
+    [tags] = [row[-1] for row in shown if row[0] == works[0]]
+    assert {"ink", "tidepool"} <= set(tags.split(queries_artwork._TAG_SEPARATOR))  # with the demo's own
     images, _ = await _both_ways(ctx, queries_cards._IMAGES, {"ids": works})
     assert len(images) > len(works)  # each image with its derivatives: the rows that cost Core the most
 
