@@ -12,7 +12,7 @@ derivatives, joined) when it has some; one more for a move's target. The result 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from cara_fed.db_rows import core_rows
 from cara_fed.models import Account, JobPost, MediaAsset, Project
+from cara_fed.queries_cards import assets_with_derivatives
 
 # Loader options for a statement whose accounts then go through `complete` or `fill_moves`, or whose readers use
 # only the account's own columns (the artwork thread's commenters): reading an unfilled relation would lazy-load,
@@ -85,25 +87,61 @@ async def _fill_assets(session: AsyncSession, accounts: Sequence[Account]) -> No
         set_committed_value(account, "banner_asset", assets.get(account.banner_asset_id))
 
 
-# The portfolio's artist, with whether it has any project and any job post (EXISTS, each by an index on account_id):
+# --- the artist of a portfolio or artwork page, as a plain row -----------------------------------------------
+# An ORM Account costs ~130 us of CPU more than its row (instance state, identity map, a populator per column:
+# bench/page_profile.py, issue 15), and these pages only read it. PageArtist has the model's attribute names
+# (templates and queries read it as they read an Account) and every column but the secrets and keys, which no page
+# shows; its avatar and banner are cards' assets (queries_cards.CardAsset: state, derivatives, best), its move
+# target an ORM Account (username and URLs: one level deep), each read only when set.
+_PAGE_UNSHOWN = frozenset({"email", "password_hash", "totp_secret", "totp_last_step", "private_key_pem",
+                           "ed25519_private_key_pem", "public_key_pem", "assertion_keys"})
+_PAGE_ATTRIBUTES = tuple(attribute for attribute in Account.__mapper__.column_attrs
+                         if attribute.key not in _PAGE_UNSHOWN)
+PageArtist = make_dataclass(
+    "PageArtist", [(attribute.key, Any) for attribute in _PAGE_ATTRIBUTES]
+    + [("avatar_asset", Any, field(default=None)), ("banner_asset", Any, field(default=None)),
+       ("moved_target", Any, field(default=None))],
+    slots=True, namespace={"is_local": Account.is_local, "name": Account.name,
+                           "__doc__": "A portfolio's or artwork page's artist: Account's columns but its secrets."})
+_ARTIST_COLUMNS = tuple(getattr(Account, attribute.key) for attribute in _PAGE_ATTRIBUTES)
+_BY_NAME = (Account.username == bindparam("username"), Account.domain.is_(None))
+_PAGE_ARTIST = select(*_ARTIST_COLUMNS).where(*_BY_NAME)
+# The portfolio's artist with whether it has any project and any job post (EXISTS, each by an index on account_id):
 # most artists have neither, and their portfolio then skips those two statements (~0.2 ms of wall time each on
-# PostgreSQL, measured in process on bench/surge.py's data). Built once, the name bound at execution.
-_PORTFOLIO_ARTIST = (select(Account, select(Project.id).where(Project.account_id == Account.id).exists(),
-                            select(JobPost.id).where(JobPost.account_id == Account.id).exists())
-                     .options(*LEAN).where(Account.username == bindparam("username"), Account.domain.is_(None)))
+# PostgreSQL, measured in process on bench/surge.py's data).
+_PORTFOLIO_ARTIST = select(*_ARTIST_COLUMNS, select(Project.id).where(Project.account_id == Account.id).exists(),
+                           select(JobPost.id).where(JobPost.account_id == Account.id).exists()).where(*_BY_NAME)
+
+
+async def _page_artist(session: AsyncSession, row: Any) -> Any:
+    artist = PageArtist(*row[:len(_ARTIST_COLUMNS)])
+    files = {key for key in (artist.avatar_asset_id, artist.banner_asset_id) if key is not None}
+    if files:
+        assets = await assets_with_derivatives(session, files)
+        artist.avatar_asset = assets.get(artist.avatar_asset_id)
+        artist.banner_asset = assets.get(artist.banner_asset_id)
+    if artist.moved_to_id is not None:
+        artist.moved_target = (await move_targets(session, {artist.moved_to_id})).get(artist.moved_to_id)
+    return artist
+
+
+async def page_artist(session: AsyncSession, username: str) -> Any:
+    """The local account called `username` as a PageArtist, or None (any status: the page decides)."""
+    rows = await core_rows(session, _PAGE_ARTIST, {"username": username.lower()})
+    return await _page_artist(session, rows[0]) if rows else None
 
 
 @dataclass(frozen=True)
 class PortfolioArtist:
-    account: Account
+    account: Any  # a PageArtist
     has_projects: bool
     has_job_posts: bool  # open or not: the portfolio then asks for the open ones
 
 
 async def portfolio_artist(session: AsyncSession, username: str) -> PortfolioArtist | None:
-    """queries.local_account for the portfolio page, with what that page may skip."""
-    row = (await session.execute(_PORTFOLIO_ARTIST, {"username": username.lower()})).first()
-    if row is None:
+    """page_artist for the portfolio page, with what that page may skip."""
+    rows = await core_rows(session, _PORTFOLIO_ARTIST, {"username": username.lower()})
+    if not rows:
         return None
-    await complete(session, [row[0]])
-    return PortfolioArtist(row[0], bool(row[1]), bool(row[2]))
+    row = rows[0]
+    return PortfolioArtist(await _page_artist(session, row), bool(row[-2]), bool(row[-1]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -70,7 +71,8 @@ async def _artist(session, username: str) -> Account:  # type: ignore[no-untyped
     return _shown_artist(await queries.local_account(session, username), username)
 
 
-def _shown_artist(account: Account | None, username: str) -> Account:
+def _shown_artist(account: Any, username: str) -> Any:
+    """The page's artist (an Account, or queries_accounts.PageArtist), unless gone, suspended or not an artist."""
     if account is not None and account.deletion_due_at is not None:
         raise web.HTTPGone(text=f"@{username} is deleted (or being deleted).")
     if account is None or account.status == "suspended" or account.kind == "application":
@@ -139,7 +141,8 @@ async def artwork(request: web.Request) -> web.Response:
         return _artwork_for_visitor(request, held, social)
     began = viewer_pages.clock(request)
     async with request.app[CONTEXT_KEY].reads() as session:
-        account = await _artist(session, request.match_info["username"])
+        username = request.match_info["username"]
+        account = _shown_artist(await queries_accounts.page_artist(session, username), username)
         work, more = await queries_artwork.work_and_more(session, account, forms.path_id(request, "artwork_id"))
         if work is None or work.account_id != account.id or not await queries.can_view_async(session, work, viewer):
             raise web.HTTPNotFound(text="This artwork does not exist or is not visible to you.")

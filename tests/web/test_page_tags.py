@@ -13,7 +13,7 @@ import aiohttp
 from sqlalchemy import event, update
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
-from cara_fed import queries
+from cara_fed import db_rows, queries
 from cara_fed.cache import LISTINGS, PageCache, account_tag
 from cara_fed.context import CONTEXT_KEY
 from cara_fed.models import Artwork
@@ -31,7 +31,9 @@ class Anonymous:
         self.client = client
         self.statements: list[str] = []
         # Run inside the next page view, at its first statement sent from SQLAlchemy's greenlet: the view waits
-        # there until it is done (a write that commits while a page renders, deterministically).
+        # there until it is done (a write that commits while a page renders, deterministically). Reused reads go
+        # straight to the driver, outside any greenlet (cara_fed/db_rows.py), so `view` forgets their plans first:
+        # each statement's next run goes through Core again.
         self.during_render: Callable[[], Awaitable[None]] | None = None
 
         def seen(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
@@ -46,6 +48,9 @@ class Anonymous:
         """(html, statements it cost)"""
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
             self.statements.clear()
+            if self.during_render is not None:
+                db_rows._PLANS.plans.clear()
+                db_rows._PLANS.seen.clear()
             async with http.get(self.client.make_url(path), headers={"Accept": "text/html"}) as response:
                 assert response.status == 200, path
                 html = await response.text()
