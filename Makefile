@@ -46,6 +46,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/portfolio_page.py
+	$(BIN)/python bench/page_instructions.py
 	$(BIN)/python bench/media_pipeline.py
 	$(BIN)/python bench/media_store.py
 	$(BIN)/python bench/login_storm.py
