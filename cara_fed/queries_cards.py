@@ -35,7 +35,7 @@ class CardDerivative:
     public_copy: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CardAsset:
     id: int
     state: str
@@ -46,7 +46,18 @@ class CardAsset:
     error_message: str | None
     progress: int  # the owner's cloaking progress (artwork page)
     eta_seconds: int | None
-    derivatives: list[CardDerivative] = field(default_factory=list)  # long edge, largest first (as the model)
+    # Its derivatives' rows (CardDerivative's fields), long edge largest first. Made into CardDerivatives only when
+    # read: a card shown again comes from web/card_memo.py by its rows, so most pages never read them (a page of
+    # cards holds ~85, and building each cost a Python call).
+    derivative_rows: list[tuple] = field(default_factory=list)
+    _derivatives: list[CardDerivative] | None = None
+
+    @property
+    def derivatives(self) -> list[CardDerivative]:
+        """Long edge, largest first (as the model's)."""
+        if self._derivatives is None:
+            self._derivatives = [CardDerivative(*row) for row in self.derivative_rows]
+        return self._derivatives
 
     best = MediaAsset.best  # same choice of file as the model's (it only reads .derivatives)
 
@@ -111,7 +122,7 @@ def _assets(rows: Iterable[Any], offset: int) -> dict[int, CardAsset]:
         if asset is None:
             asset = assets[row[offset]] = CardAsset(*row[offset:end])
         if row[end] is not None:
-            asset.derivatives.append(CardDerivative(*row[end:end + len(_DERIVATIVE_COLUMNS)]))
+            asset.derivative_rows.append(row[end:end + len(_DERIVATIVE_COLUMNS)])
     return assets
 
 

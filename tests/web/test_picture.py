@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from jinja2 import Environment
 
-from cara_fed.queries_cards import CardAsset, CardDerivative, CardImage
+from cara_fed.queries_cards import CardAsset, CardImage
 from web import tile_classes
 from web.picture import media_url, picture, srcset
 
@@ -41,13 +41,14 @@ MACRO = _env.from_string('''
 ''').module  # noqa: E501
 
 
-def _derivatives(public: bool) -> list[CardDerivative]:
+def _derivatives(public: bool) -> list[tuple]:
+    """Rows of CardDerivative's fields, largest first, as queries_cards reads them."""
     files = []
-    for number, edge in enumerate((2560, 1600, 1280, 640, 400)):  # largest first, as read
+    for number, edge in enumerate((2560, 1600, 1280, 640, 400)):
         for fmt in ("webp", "jpeg"):
-            files.append(CardDerivative(number * 2 + (fmt == "jpeg"), edge, fmt, edge, edge * 3 // 4,
-                                        f"ab/{fmt}{edge}.{'jpg' if fmt == 'jpeg' else fmt}",
-                                        "yes" if public and edge != 1280 else None))
+            files.append((number * 2 + (fmt == "jpeg"), edge, fmt, edge, edge * 3 // 4,
+                          f"ab/{fmt}{edge}.{'jpg' if fmt == 'jpeg' else fmt}",
+                          "yes" if public and edge != 1280 else None))
     return files
 
 
