@@ -1,9 +1,9 @@
 """An image as HTML: a <picture> with WebP and JPEG srcsets once its files exist, else a placeholder saying why.
 
-Built in Python rather than as a Jinja2 macro: a macro call (arguments bound by name, a new context, escaping each
-piece through the template) cost ~150 us for the artwork page's large picture, a third of its template time
-(py-spy under wrk, issue 15); the same string built here costs a fraction. Templates call the `picture` global
-(web/render.py); the HTML is the macro's, byte for byte.
+Built in Python rather than as a Jinja2 macro: a macro call binds its arguments by name, makes a new context and
+escapes each piece through the template (~45 us a picture under cProfile on the artwork page, issue 15). With the
+partials imported without context, the artwork page's instructions fell 2.4 % (bench/page_instructions.py).
+Templates call the `picture` global (web/render.py); the HTML is the macro's, byte for byte.
 """
 
 from __future__ import annotations
